@@ -1,0 +1,219 @@
+"""The ``simdecode`` command line.
+
+    simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--fidelity F] [--seed N] [--quiet]
+    simdecode presets [models|gpus|links|runtimes]
+
+Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
+else); progress and errors go to stderr. ``--out DIR`` is the only thing that writes files.
+
+Exit codes (docs/scenario-format): 0 success; 2 the user's input is wrong (scenario file,
+override, missing file, unwritable ``--out``): one ``error: ...`` line, no traceback; 1 a bug
+in simdecode: one ``internal error: ...`` line, and the traceback when ``SIMDECODE_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+DEBUG_ENV = "SIMDECODE_DEBUG"
+PRESET_KINDS = ("models", "gpus", "links", "runtimes")
+FIDELITIES = ("step", "layer", "op")
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for, outside the scenario itself (exit code 2)."""
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("simdecode")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _override(text: str) -> str:
+    key, sep, _ = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. parallelism.tp=4), got {text!r}")
+    return text
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simdecode",
+        description="Discrete-event simulation of transformer decoding on multi-GPU clusters.",
+        epilog=f"Set {DEBUG_ENV}=1 to see tracebacks.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="simulate one scenario file", description="Simulate one scenario file.")
+    run.add_argument("file", metavar="FILE", help="scenario YAML file")
+    run.add_argument(
+        "--set", dest="overrides", action="append", default=[], type=_override, metavar="KEY=VALUE",
+        help="override a scenario key before validation, e.g. --set parallelism.tp=4 (repeatable)",
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    run.add_argument("--out", type=Path, metavar="DIR", help="write summary.json, requests.csv and timeline.png to DIR")
+    run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
+    run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
+    run.set_defaults(func=cmd_run)
+
+    presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
+    presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
+    presets.set_defaults(func=cmd_presets)
+    return parser
+
+
+def _stderr_logger(quiet: bool) -> Callable[[str], None]:
+    def log(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    return log
+
+
+def _check_out_dir(out: Path) -> Path:
+    """Fail early (before simulating) when ``--out`` cannot become a writable folder; create nothing."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and (not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK)):
+        raise UserError(f"--out {out}: cannot create or write in {parent}")
+    return out
+
+
+def _load(load_scenario: Callable, file: str, overrides: list[str]):
+    """The validated scenario; a missing or unreadable scenario file is the user's error.
+
+    The loader reports those as :class:`ScenarioError` itself; an :class:`OSError` naming the
+    scenario file is turned into one here as a safety net, any other is simdecode's (exit 1).
+    """
+    try:
+        return load_scenario(file, overrides)
+    except OSError as exc:  # only about the scenario file itself; other files are simdecode's
+        if exc.filename is None or os.path.abspath(exc.filename) != os.path.abspath(file):
+            raise
+        raise UserError(f"{file}: {exc.strerror or exc}") from exc
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simdecode.scenario.loader import load_scenario
+
+    log = _stderr_logger(args.quiet)
+    overrides = list(args.overrides)
+    if args.fidelity is not None:
+        overrides.append(f"simulation.fidelity={args.fidelity}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    out_dir = _check_out_dir(args.out) if args.out is not None else None
+
+    # with --json, stdout carries the JSON object only: stray prints from inside go to stderr
+    stdout_guard = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with stdout_guard:
+        scenario = _load(load_scenario, args.file, overrides)
+        from simdecode import simulate
+        from simdecode.output import summary_json, write_outputs
+
+        log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
+        started = time.perf_counter()
+        result = simulate(scenario)
+        log(f"simulated in {time.perf_counter() - started:.2f} s")
+        summary = result.summary()
+        if out_dir is not None:
+            try:
+                written = write_outputs(result, out_dir)
+            except OSError as exc:
+                raise UserError(f"--out {out_dir}: {exc.strerror or exc}") from exc
+            log("wrote " + ", ".join(str(path) for path in written))
+
+    if args.json:
+        sys.stdout.write(summary_json(summary))
+        sys.stdout.flush()
+    elif not args.quiet:
+        from rich.console import Console
+
+        from simdecode.report import render_summary
+
+        render_summary(summary, Console())
+    return EXIT_OK
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from simdecode.report import preset_table
+
+    console = Console()
+    for kind in [args.kind] if args.kind else PRESET_KINDS:
+        console.print(preset_table(kind))
+    return EXIT_OK
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [UserError]
+    with contextlib.suppress(ImportError):
+        from simdecode.errors import ScenarioError
+
+        types.append(ScenarioError)
+    with contextlib.suppress(ImportError):
+        from simdecode.presets import PresetError
+
+        types.append(PresetError)
+    return tuple(types)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors (argparse uses exit code 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER
+    debug = os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, _user_error_types()):
+            for line in (str(exc).strip() or type(exc).__name__).splitlines():  # one line per problem
+                print(f"error: {line}", file=sys.stderr)
+            return EXIT_USER
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"internal error: {type(exc).__name__}: {first}".rstrip(": "), file=sys.stderr)
+        if not debug:
+            print(f"(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

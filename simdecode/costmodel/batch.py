@@ -1,0 +1,70 @@
+"""The shape of one forward step: how many sequences, new tokens and context tokens it touches.
+
+A step mixes decode sequences (one new token each, reading their whole KV cache) and prefill
+chunks (many new tokens). What the cost model needs is a handful of sums, gathered here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True, slots=True)
+class BatchShape:
+    """Sums over the sequences of one step (counts of tokens; no units beyond tokens).
+
+    seqs:            sequences in the step
+    new_tokens:      tokens run through the model (decode: 1 per sequence; prefill: the chunk)
+    logit_tokens:    tokens that need the LM head (decoding sequences, prefills that complete)
+    kv_read_tokens:  cached context tokens read, summed over sequences (full-attention layers)
+    attn_pairs:      (query, key) pairs scored, summed over new tokens (full-attention layers)
+    window_kv_read_tokens, window_attn_pairs: the same for sliding-window layers
+    """
+
+    seqs: int
+    new_tokens: int
+    logit_tokens: int
+    kv_read_tokens: float
+    attn_pairs: float
+    window_kv_read_tokens: float = 0.0
+    window_attn_pairs: float = 0.0
+
+    @classmethod
+    def decode(cls, contexts: Iterable[int], window: int | None = None) -> BatchShape:
+        """``contexts``: each decoding sequence's cached tokens before this step."""
+        contexts = list(contexts)
+        return cls.mixed([(c, 1, True) for c in contexts], window)
+
+    @classmethod
+    def mixed(cls, parts: Iterable[tuple[int, int, bool]], window: int | None = None) -> BatchShape:
+        """``parts``: (cached tokens before the step, new tokens, needs logits) per sequence.
+
+        Causal attention: new token j (0-based) of a chunk after c cached tokens scores c + j + 1
+        keys, so a chunk of n scores n c + n (n + 1) / 2 pairs.
+        """
+        seqs = new = logits = 0
+        kv = pairs = wkv = wpairs = 0.0
+        for cached, n, needs_logits in parts:
+            seqs += 1
+            new += n
+            logits += 1 if needs_logits else 0
+            kv += cached
+            pairs += n * cached + n * (n + 1) / 2
+            if window is not None:
+                wkv += min(cached, window)
+                wpairs += _capped_pairs(cached, n, window)
+        if window is None:
+            wkv, wpairs = kv, pairs
+        return cls(seqs, new, logits, kv, pairs, wkv, wpairs)
+
+
+def _capped_pairs(cached: int, n: int, window: int) -> float:
+    """sum_{j=0}^{n-1} min(cached + j + 1, window) in closed form."""
+    first, last = cached + 1, cached + n
+    if last <= window:
+        return n * (first + last) / 2
+    if first >= window:
+        return float(n * window)
+    below = window - first  # terms strictly below the window: values first .. window-1
+    return below * (first + window - 1) / 2 + (n - below) * window

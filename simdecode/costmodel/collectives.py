@@ -1,0 +1,200 @@
+"""Alpha-beta cost of collectives and point-to-point transfers (physics.md section 2).
+
+Every function returns a :class:`CollectiveCost`: total seconds split into the latency part
+(alpha: launch, synchronisation, per-hop latency) and the bandwidth part (beta: bytes over the
+link). Formulas:
+
+- ring all-reduce, p ranks, n bytes:  base + 2(p-1) hop + 2(p-1)/p * n / bw
+  (Patarasuk & Yuan 2009; latencies from NCCL's src/graph/tuning.cc, physics.md 2.2)
+- tree all-reduce:   base + 2((p/N - 1) hop_intra + log2(N) hop_inter) + 2(p-1)/p * n / bw
+- one-shot:          sync + (p-1) n / ingress_bw      (every rank reads all peers; TRT-LLM ONESHOT,
+                     vLLM cross_device_reduce_1stage). On a mesh each peer has its own link: n / bw.
+- two-shot:          2 sync + 2(p-1)/p * n / bw       (reduce-scatter then all-gather, direct)
+  where a sync is a barrier in which each rank signals its p-1 peers and polls their flags
+  (vLLM's barrier_at_start): (p-1) hops. With 0.6 us NVLink hops this is the growth with tp of
+  gpt-fast's per-token time on 8x A100 (DEC-02, DEC-04): about 0.6 us per extra peer.
+- NVLS (NVLink SHARP): 2 sync + n / bw                (switch reduces and multicasts)
+- point-to-point:    hop + n / bw
+
+``auto`` picks what the runtime would: NCCL picks the algorithm and protocol its own model
+predicts fastest (that is what tuning.cc does); a runtime with custom all-reduce kernels picks the
+faster of its one-/two-shot kernels and NCCL, as vLLM's custom all-reduce falls back to NCCL.
+Every collective also pays the runtime's fixed ``allreduce_overhead`` (kernel launch and
+host/device synchronisation: ~5 us for eager NCCL, the gap between CO-04's measured 20.7 us at
+16 KB and NCCL's own 15 us model).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
+
+#: NCCL tuning.cc (v2.19): base latency per algorithm and protocol, seconds
+NCCL_BASE_S = {
+    ("ring", "LL"): 6.6e-6, ("ring", "LL128"): 14.0e-6, ("ring", "Simple"): 8.4e-6,
+    ("tree", "LL"): 6.8e-6, ("tree", "LL128"): 14.0e-6, ("tree", "Simple"): 0.0,
+}
+#: NCCL tuning.cc hwLat per hop, by transport, algorithm and protocol, seconds
+NCCL_HOP_S = {
+    "nvlink": {("tree", "LL"): 0.6e-6, ("tree", "LL128"): 1.25e-6, ("tree", "Simple"): 28e-6,
+               ("ring", "LL"): 0.6e-6, ("ring", "LL128"): 1.9e-6, ("ring", "Simple"): 3.4e-6},
+    "pcie": {("tree", "LL"): 1.0e-6, ("tree", "LL128"): 1.9e-6, ("tree", "Simple"): 28e-6,
+             ("ring", "LL"): 1.0e-6, ("ring", "LL128"): 2.5e-6, ("ring", "Simple"): 5.7e-6},
+    "net": {("tree", "LL"): 5.0e-6, ("tree", "LL128"): 8.5e-6, ("tree", "Simple"): 28e-6,
+            ("ring", "LL"): 2.7e-6, ("ring", "LL128"): 4.0e-6, ("ring", "Simple"): 14.0e-6},
+}
+#: NCCL NVLS latency (Simple), seconds: why NCCL does not pick NVLS for decode-size messages
+NCCL_NVLS_S = 23e-6
+#: share of the link bandwidth each protocol delivers: LL moves 4 B of data per 8 B line,
+#: LL128 120 B per 128 B (Demystifying NCCL, arXiv 2507.04786)
+PROTOCOL_BW = {"LL": 0.5, "LL128": 120 / 128, "Simple": 1.0}
+
+ALGORITHMS = ("ring", "tree", "one-shot", "two-shot", "nvls")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectiveCost:
+    """Seconds one collective takes, split into latency (alpha) and bandwidth (beta) parts."""
+
+    alpha_s: float
+    beta_s: float
+    algorithm: str = "none"
+    protocol: str = ""
+
+    @property
+    def time_s(self) -> float:
+        return self.alpha_s + self.beta_s
+
+
+ZERO = CollectiveCost(0.0, 0.0)
+
+
+def _hop_s(link: LinkSpec, algorithm: str, protocol: str) -> float:
+    """Per-hop latency: the link's (LL) latency scaled by NCCL's ratio for this protocol."""
+    table = NCCL_HOP_S[link.transport]
+    return link.latency_s * table[(algorithm, protocol)] / table[(algorithm, "LL")]
+
+
+def _bw(link: LinkSpec, protocol: str = "Simple") -> float:
+    return link.bandwidth_Bps * link.efficiency * PROTOCOL_BW[protocol]
+
+
+def ring_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
+                    nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
+    """Ring all-reduce: 2(p-1) steps, each moving n/p bytes per rank.
+
+    Across nodes NCCL counts 2*nodes of the 2(p-1) steps at the network's latency and the ring
+    runs at the slower link's bandwidth.
+    """
+    if p <= 1:
+        return ZERO
+    steps = 2 * (p - 1)
+    inter_steps = 2 * nodes if nodes > 1 and inter is not None else 0
+    alpha = NCCL_BASE_S[("ring", protocol)] + (steps - inter_steps) * _hop_s(link, "ring", protocol)
+    bw = _bw(link, protocol)
+    if inter_steps:
+        alpha += inter_steps * _hop_s(inter, "ring", protocol)
+        bw = min(bw, _bw(inter, protocol))
+    return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "ring", protocol)
+
+
+def tree_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
+                    nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
+    """NCCL double binary tree: chains inside nodes, a tree across them (tuning.cc)."""
+    if p <= 1:
+        return ZERO
+    per_node = max(1, p // max(nodes, 1))
+    alpha = NCCL_BASE_S[("tree", protocol)] + 2 * (per_node - 1) * _hop_s(link, "tree", protocol)
+    bw = _bw(link, protocol)
+    if nodes > 1 and inter is not None:
+        alpha += 2 * math.log2(nodes) * _hop_s(inter, "tree", protocol)
+        bw = min(bw, _bw(inter, protocol))
+    return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "tree", protocol)
+
+
+def _sync_s(p: int, link: LinkSpec) -> float:
+    """A flag barrier among p ranks: each signals its p-1 peers, one hop each."""
+    return (p - 1) * link.latency_s
+
+
+def one_shot_all_reduce(nbytes: float, p: int, link: LinkSpec) -> CollectiveCost:
+    """Every rank pulls all p-1 peers' buffers and reduces locally: one sync, O(p) bytes."""
+    if p <= 1:
+        return ZERO
+    peers_sharing_ingress = 1 if link.topology == "mesh" else p - 1
+    return CollectiveCost(_sync_s(p, link), peers_sharing_ingress * nbytes / _bw(link), "one-shot")
+
+
+def two_shot_all_reduce(nbytes: float, p: int, link: LinkSpec) -> CollectiveCost:
+    """Reduce-scatter then all-gather over direct peer links: two syncs, 2(p-1)/p n bytes."""
+    if p <= 1:
+        return ZERO
+    per_link = 1.0 / (p - 1) if link.topology == "mesh" else 1.0
+    return CollectiveCost(2 * _sync_s(p, link), 2 * (p - 1) / p * nbytes / _bw(link) * per_link, "two-shot")
+
+
+def nvls_all_reduce(nbytes: float, p: int, link: LinkSpec, nccl: bool = True) -> CollectiveCost:
+    """NVLink SHARP: the switch reduces and multicasts; two synchronisations whatever p is.
+
+    NCCL's own model charges 23 us of latency (tuning.cc); custom multimem kernels pay two
+    hops (TRT-LLM MultiShot, physics.md 2.1).
+    """
+    if p <= 1:
+        return ZERO
+    alpha = NCCL_NVLS_S if nccl else 2 * _sync_s(p, link)
+    return CollectiveCost(alpha, nbytes / _bw(link), "nvls", "Simple" if nccl else "")
+
+
+def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algorithm: str = "auto",
+               nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
+    """Cost of one all-reduce of ``nbytes`` per rank over ``p`` ranks, as the runtime runs it.
+
+    ``algorithm`` is ``auto`` or one of :data:`ALGORITHMS`. The runtime's fixed
+    ``allreduce_overhead`` is added to the latency part of every collective.
+    """
+    if p <= 1:
+        return ZERO
+    candidates = _candidates(nbytes, p, link, runtime, algorithm, nodes, inter)
+    best = min(candidates, key=lambda c: c.time_s)
+    return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, best.algorithm, best.protocol)
+
+
+def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter) -> list[CollectiveCost]:
+    nccl_impl = runtime.allreduce_impl == "nccl"
+    multi_node = nodes > 1 and inter is not None
+    out: list[CollectiveCost] = []
+    if algorithm in ("auto", "ring"):
+        out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter) for proto in PROTOCOL_BW]
+    if algorithm in ("auto", "tree"):
+        out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter) for proto in PROTOCOL_BW]
+    if algorithm == "nvls" or (algorithm == "auto" and link.multicast and p > 2 and not multi_node):
+        if not link.multicast:
+            raise ValueError(f"allreduce 'nvls' needs a multicast-capable switch; link {link.name!r} has none")
+        out.append(nvls_all_reduce(nbytes, p, link, nccl=nccl_impl))
+    direct_ok = not multi_node
+    if algorithm == "one-shot" or (algorithm == "auto" and not nccl_impl and direct_ok):
+        out.append(one_shot_all_reduce(nbytes, p, link))
+    if algorithm == "two-shot" or (algorithm == "auto" and not nccl_impl and direct_ok):
+        out.append(two_shot_all_reduce(nbytes, p, link))
+    if not out:
+        raise ValueError(f"unknown all-reduce algorithm {algorithm!r}")
+    return out
+
+
+def p2p(nbytes: float, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
+    """One send/receive between pipeline stages: launch + hop latency + n / bw."""
+    return CollectiveCost(runtime.allreduce_overhead_s + link.latency_s, nbytes / _bw(link), "p2p")
+
+
+def all_gather(nbytes_out: float, p: int, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
+    """Ring all-gather producing ``nbytes_out`` per rank: (p-1) hops, (p-1)/p n bytes (LL)."""
+    if p <= 1:
+        return ZERO
+    candidates = []
+    for proto in PROTOCOL_BW:
+        alpha = NCCL_BASE_S[("ring", proto)] + (p - 1) * _hop_s(link, "ring", proto)
+        candidates.append(CollectiveCost(alpha, (p - 1) / p * nbytes_out / _bw(link, proto), "ring", proto))
+    best = min(candidates, key=lambda c: c.time_s)
+    return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, "all-gather", best.protocol)

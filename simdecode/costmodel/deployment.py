@@ -1,0 +1,131 @@
+"""A model placed on GPUs: what each GPU of each pipeline stage holds and how fast it runs.
+
+:class:`Deployment` bundles the resolved specs a step plan needs (architecture, precision,
+device rates, links, runtime, parallel layout) and precomputes the per-GPU weight shares, so
+plans are cheap to build on every step. Pure data; no simulation.
+
+Sharding (Megatron-LM, Shoeybi et al. 2019, arXiv 1909.08053):
+- attention heads split over the TP group; KV heads too when there are at least ``tp`` of them,
+  else each GPU keeps one replicated KV head (vLLM's rule);
+- MLA latent projections (q_a, kv_a) and the latent KV cache are replicated on every TP rank;
+- MLP and expert matrices split over the TP group;
+- the LM head is split only if the runtime shards it (vocab-parallel), and the embedding with it;
+- pipeline stages take contiguous, equal runs of layers; the first holds the embedding and the
+  last the LM head (when the embedding is tied, both stages hold a copy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from simdecode.costmodel import architecture as arch
+from simdecode.costmodel.roofline import DeviceRates, dtype_bytes
+from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
+from simdecode.scenario.model import ModelSpec
+
+
+@dataclass(frozen=True)
+class Deployment:
+    model: ModelSpec
+    rates: DeviceRates
+    runtime: RuntimeSpec
+    link: LinkSpec                 # intra-node link of the TP group
+    inter_link: LinkSpec           # between nodes
+    tp: int
+    pp: int
+    allreduce: str
+    tp_mode: str
+    tp_delay: int
+    tp_nodes: int                  # nodes one TP group spans
+    pp_link: LinkSpec              # link between consecutive stages
+    weight_bytes: float            # bytes per stored parameter
+    kv_bytes: float                # bytes per cached element
+    act_bytes: float               # bytes per activation element (collectives, p2p)
+
+    @classmethod
+    def from_scenario(cls, scenario) -> Deployment:
+        """Resolve a :class:`~simdecode.scenario.schema.Scenario` into a deployment."""
+        par, hw, prec = scenario.parallelism, scenario.hardware, scenario.precision
+        tp_nodes = max(1, -(-par.tp // hw.gpus_per_node))
+        # a pipeline hop stays inside a node while a replica's GPUs fit in one
+        stage_crosses_node = par.tp * par.pp > hw.gpus_per_node
+        return cls(
+            model=scenario.model,
+            rates=DeviceRates.of(hw.gpu, scenario.runtime, prec.weights, prec.activations),
+            runtime=scenario.runtime,
+            link=hw.link,
+            inter_link=hw.inter_node_link,
+            tp=par.tp, pp=par.pp, allreduce=par.allreduce, tp_mode=par.tp_mode, tp_delay=par.tp_delay,
+            tp_nodes=tp_nodes,
+            pp_link=hw.inter_node_link if stage_crosses_node else hw.link,
+            weight_bytes=dtype_bytes(prec.weights),
+            kv_bytes=dtype_bytes(prec.kv_cache),
+            act_bytes=dtype_bytes(prec.activations),
+        )
+
+    # ---- layout -------------------------------------------------------------------------
+    def stage_layers(self, stage: int) -> range:
+        """Layers held by pipeline stage ``stage`` (equal contiguous runs; the first stages
+        take one more layer when the split is uneven)."""
+        n, p = self.model.num_hidden_layers, self.pp
+        base, extra = divmod(n, p)
+        start = stage * base + min(stage, extra)
+        return range(start, start + base + (1 if stage < extra else 0))
+
+    @cached_property
+    def counts(self) -> arch.ParameterCounts:
+        return arch.parameter_counts(self.model)
+
+    @cached_property
+    def kv_heads_per_gpu(self) -> float:
+        return max(self.model.kv_heads / self.tp, 1.0)
+
+    def attention_params_per_gpu(self) -> float:
+        """Attention weights one TP rank holds for one layer (see module docstring)."""
+        m, t = self.model, self.tp
+        h = m.hidden_size
+        if m.uses_mla:
+            replicated = h * (m.q_lora_rank or 0) + h * ((m.kv_lora_rank or 0) + (m.qk_rope_head_dim or 0))
+            return replicated + (arch.attention_params_per_layer(m) - replicated) / t
+        d = m.head_width
+        return 2 * h * d * m.num_attention_heads / t + 2 * h * d * self.kv_heads_per_gpu
+
+    def kv_elements_per_gpu_per_layer(self) -> float:
+        """Cached values per token per layer on one TP rank."""
+        m = self.model
+        if m.uses_mla:
+            return arch.kv_elements_per_token_per_layer(m)
+        return 2 * self.kv_heads_per_gpu * m.head_width
+
+    def kv_bytes_per_token_per_gpu(self, stage: int = 0) -> float:
+        """KV-cache bytes one token of context takes on one GPU of ``stage``."""
+        return len(self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
+
+    def lm_head_params_per_gpu(self) -> float:
+        head = self.counts.lm_head or self.counts.embedding
+        return head / self.tp if self.runtime.shard_lm_head else head
+
+    def embedding_params_per_gpu(self) -> float:
+        emb = self.counts.embedding
+        return emb / self.tp if self.runtime.shard_lm_head else emb
+
+    def mlp_params_per_gpu(self, layer: int) -> float:
+        """MLP (or MoE: router + shared + all routed experts) weights one GPU stores for a layer."""
+        m, c = self.model, self.counts
+        if arch.layer_is_moe(m, layer):
+            experts = (c.num_experts + c.shared_experts) * c.expert / self.tp
+            return m.hidden_size * c.num_experts + experts
+        return arch.mlp_params(m, m.intermediate_size) / self.tp
+
+    def weight_bytes_per_gpu(self, stage: int) -> float:
+        """Bytes of weights one GPU of ``stage`` stores (all experts included)."""
+        params = sum(self.attention_params_per_gpu() + self.mlp_params_per_gpu(i) for i in self.stage_layers(stage))
+        if stage == 0:
+            params += self.embedding_params_per_gpu()
+        if stage == self.pp - 1 and (not self.model.tie_word_embeddings or self.pp > 1):
+            params += self.lm_head_params_per_gpu()
+        return params * self.weight_bytes
+
+    def max_weight_bytes_per_gpu(self) -> float:
+        return max(self.weight_bytes_per_gpu(s) for s in range(self.pp))

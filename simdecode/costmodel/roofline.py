@@ -1,0 +1,77 @@
+"""Roofline time of GPU work, with the runtime's efficiencies and fixed per-kernel costs.
+
+    t = max(bytes / (BW_peak * throttle * eta_mem), flops / (F_peak * throttle * eta_flop))
+        + kernels * t_kernel                                     (physics.md 5.1, 5.3)
+
+``throttle`` models a power cap to first order: at fixed voltage dynamic power is proportional to
+the SM clock, so a board capped at P_cap < TDP runs its SM clock at P_cap / TDP. The cap lowers
+peak FLOP/s and stretches every kernel's fixed cost (launch gap, ramp and tail are clock-bound);
+it does not lower HBM bandwidth, because NVIDIA's power limiter lowers the graphics clock while
+the memory clock stays fixed. gpt-fast's README, on A100-80GB capped at 330 W, reports an
+empirical peak of ~1700 GB/s (83% of 2039 GB/s), no lower than an uncapped A100 measures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
+from simdecode.scenario.types import DTYPE_BYTES, FLOAT_COMPUTE_DTYPES
+
+
+def power_throttle(gpu: GpuSpec) -> float:
+    """Clock scale under a power cap (1.0 without one): min(1, P_cap / TDP)."""
+    if gpu.power_limit_W is None:
+        return 1.0
+    return min(1.0, gpu.power_limit_W / gpu.tdp_W)
+
+
+def compute_dtype(gpu: GpuSpec, weights: str, activations: str) -> str:
+    """The dtype matrix multiplies run in: the weights' own float format when the GPU has tensor
+    cores for it (fp8 on Hopper), else the activations' (weight-only int8/int4 are dequantised)."""
+    if weights in FLOAT_COMPUTE_DTYPES and weights in gpu.flops_per_s:
+        return weights
+    if activations in gpu.flops_per_s:
+        return activations
+    for fallback in ("bf16", "fp16", "fp32"):
+        if fallback in gpu.flops_per_s:
+            return fallback
+    return next(iter(gpu.flops_per_s))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRates:
+    """What one GPU sustains under a runtime: achieved bytes/s and FLOP/s, and peaks."""
+
+    peak_bandwidth_Bps: float
+    peak_flops_per_s: float
+    bandwidth_Bps: float
+    flops_per_s: float
+    kernel_s: float
+
+    @classmethod
+    def of(cls, gpu: GpuSpec, runtime: RuntimeSpec, weights: str, activations: str) -> DeviceRates:
+        throttle = power_throttle(gpu)
+        peak_bw = gpu.memory_bandwidth_Bps
+        peak_flops = gpu.flops_per_s[compute_dtype(gpu, weights, activations)] * throttle
+        return cls(
+            peak_bandwidth_Bps=peak_bw,
+            peak_flops_per_s=peak_flops,
+            bandwidth_Bps=peak_bw * runtime.memory_efficiency,
+            flops_per_s=peak_flops * runtime.compute_efficiency,
+            kernel_s=runtime.kernel_launch_s / throttle,
+        )
+
+
+def kernel_time(hbm_bytes: float, flops: float, rates: DeviceRates) -> float:
+    """Seconds the roofline allows for ``hbm_bytes`` moved and ``flops`` done (no launch cost)."""
+    return max(hbm_bytes / rates.bandwidth_Bps, flops / rates.flops_per_s)
+
+
+def ideal_time(hbm_bytes: float, flops: float, rates: DeviceRates) -> float:
+    """The same at 100% of (throttled) peak: the bound no simulated step may beat."""
+    return max(hbm_bytes / rates.peak_bandwidth_Bps, flops / rates.peak_flops_per_s)
+
+
+def dtype_bytes(dtype: str) -> float:
+    return DTYPE_BYTES[dtype]

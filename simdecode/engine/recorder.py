@@ -1,0 +1,100 @@
+"""Accumulates what the engine reports: finished requests and where GPU time went.
+
+Components call the recorder's methods explicitly (no monkey-patching of SimPy). Finished
+requests are turned into frozen :class:`~simdecode.metrics.records.RequestRecord` rows at once,
+so memory grows with records only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simdecode.costmodel.fold import Fold
+from simdecode.metrics.records import RequestRecord
+from simdecode.schedulers.request import Request
+
+
+@dataclass
+class TimeSums:
+    """Seconds summed over steps (multiply by GPUs for GPU-seconds)."""
+
+    steps: int = 0
+    total_s: float = 0.0
+    memory_s: float = 0.0
+    math_s: float = 0.0
+    launch_s: float = 0.0
+    host_s: float = 0.0
+    comm_s: float = 0.0
+    alpha_s: float = 0.0
+    beta_s: float = 0.0
+    p2p_s: float = 0.0
+    contention_s: float = 0.0
+
+    def add(self, timing: Fold, elapsed_s: float, weight: float = 1.0) -> None:
+        self.steps += 1
+        extra = elapsed_s - timing.makespan_s  # queueing for shared links
+        if extra <= 1e-9 * timing.makespan_s:  # float noise of summing the same op times
+            extra = 0.0
+        self.total_s += weight * elapsed_s
+        self.memory_s += weight * timing.memory_s
+        self.math_s += weight * (timing.compute_s - timing.memory_s)
+        self.launch_s += weight * timing.launch_s
+        self.host_s += weight * timing.host_s
+        self.comm_s += weight * (timing.exposed_comm_s + extra)
+        self.alpha_s += weight * timing.exposed_alpha_s
+        self.beta_s += weight * (timing.exposed_beta_s + extra)
+        self.contention_s += weight * extra
+
+
+@dataclass
+class Recorder:
+    gpus_per_stage: int
+    records: list[RequestRecord] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    gpu: TimeSums = field(default_factory=TimeSums)         # every stage-step, for the breakdown
+    decode: TimeSums = field(default_factory=TimeSums)      # lane-steps with decodes, one request's view
+    p2p_gpu_s: float = 0.0
+    first_arrival_s: float | None = None
+    submitted: int = 0
+    queue_wait_s: float = 0.0
+    kv_blocked_steps: int = 0
+
+    def arrived(self, request: Request) -> None:
+        self.submitted += 1
+        if self.first_arrival_s is None or request.arrival_s < self.first_arrival_s:
+            self.first_arrival_s = request.arrival_s
+
+    def reject(self, request: Request, reason: str) -> None:
+        self.rejected.append((request.id, reason))
+
+    def stage_step(self, timing: Fold, elapsed_s: float) -> None:
+        self.gpu.add(timing, elapsed_s, self.gpus_per_stage)
+
+    def lane_step(self, timings: list[Fold], run_s: float, pipeline_s: float, decode_seqs: int) -> None:
+        """One decode step of one micro-batch through every stage, as its requests saw it.
+
+        ``run_s``: time its stages ran; ``pipeline_s``: time in stage-to-stage transfers and
+        waiting for a stage busy with another micro-batch.
+        """
+        if decode_seqs == 0:
+            return
+        self.decode.add(_merge(timings), run_s)
+        self.decode.total_s += pipeline_s
+        self.decode.p2p_s += pipeline_s
+
+    def finished(self, request: Request, warmup: bool = False) -> None:
+        self.queue_wait_s += request.scheduled_s - request.arrival_s
+        self.records.append(RequestRecord(
+            id=request.id, replica=request.replica, arrival_s=request.arrival_s,
+            scheduled_s=request.scheduled_s, first_token_s=request.first_token_s,
+            finished_s=request.finished_s, prompt_tokens=request.prompt_tokens,
+            output_tokens=request.output_tokens, warmup=warmup,
+            token_times_s=tuple(request.token_times_s),
+        ))
+
+
+def _merge(timings: list[Fold]) -> Fold:
+    if len(timings) == 1:
+        return timings[0]
+    fields = Fold.__dataclass_fields__
+    return Fold(**{name: sum(getattr(t, name) for t in timings) for name in fields})

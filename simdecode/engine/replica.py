@@ -1,0 +1,87 @@
+"""One model replica: its pipeline stages, the links between them and its batching lanes.
+
+Each lane is a SimPy process running the engine loop of architecture.md 4: ask the policy for a
+step, run it through every stage (sending activations from stage to stage over a link), then
+report the tokens. With pipeline parallelism, several lanes (micro-batches) are in flight and
+take turns on each stage; one request is only ever in one lane, so its tokens still traverse
+every stage one after another (physics.md 3.1).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import simpy
+
+from simdecode.costmodel import collectives
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.plan import build_stage_plan
+from simdecode.engine.executor import Stage, step_timing
+from simdecode.engine.recorder import Recorder
+from simdecode.engine.topology import Link, Topology
+from simdecode.schedulers.policies import BatchingPolicy
+from simdecode.schedulers.request import Request
+
+
+class Replica:
+    def __init__(self, env: simpy.Environment, index: int, dep: Deployment, policy: BatchingPolicy,
+                 topology: Topology, recorder: Recorder, fidelity: str,
+                 on_finish: Callable[[Request], None]):
+        self.env, self.index, self.dep, self.policy = env, index, dep, policy
+        self.recorder, self.on_finish = recorder, on_finish
+        self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity) for s in range(dep.pp)]
+        self.links = [Link(env, dep.pp_link, f"replica{index}.stage{s}->stage{s + 1}") for s in range(dep.pp - 1)]
+        self.window = dep.model.sliding_window if dep.model.layer_types else None
+        self._wakeup = env.event()
+        self.outstanding = 0
+        self.active_s = 0.0  # time with at least one request in the replica
+        self._active_since = 0.0
+        for lane in range(policy.lanes):
+            env.process(self._lane(lane))
+
+    def submit(self, request: Request) -> None:
+        request.replica = self.index
+        if not self.policy.submit(request):
+            self.recorder.reject(request, "longer than the whole KV cache")
+            self.on_finish(request)
+            return
+        if self.outstanding == 0:
+            self._active_since = self.env.now
+        self.outstanding += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        if not self._wakeup.triggered:
+            self._wakeup.succeed()
+        self._wakeup = self.env.event()
+
+    def _lane(self, lane: int):
+        """Process: the engine loop of one micro-batch lane."""
+        env, dep, policy = self.env, self.dep, self.policy
+        act_bytes = dep.model.hidden_size * dep.act_bytes
+        while True:
+            work = policy.next_step(lane, env.now)
+            if work is None:
+                yield self._wakeup
+                continue
+            shape = work.shape(self.window)
+            start, run_s, timings = env.now, 0.0, []
+            for s, stage in enumerate(self.stages):
+                plan = build_stage_plan(dep, s, shape)
+                timing = step_timing(plan)
+                timings.append(timing)
+                elapsed = yield from stage.run(plan, timing)
+                run_s += elapsed
+                self.recorder.stage_step(timing, elapsed)
+                if s + 1 < len(self.stages):
+                    cost = collectives.p2p(shape.new_tokens * act_bytes, dep.pp_link, dep.runtime)
+                    yield from self.links[s].transfer(cost.beta_s, cost.alpha_s)
+            self.recorder.lane_step(timings, run_s, env.now - start - run_s, work.decode_seqs)
+            for request in policy.complete_step(work, env.now):
+                self.outstanding -= 1
+                if self.outstanding == 0:
+                    self.active_s += env.now - self._active_since
+                self.recorder.finished(request)
+                self.on_finish(request)
+            if policy.waiting:
+                self._notify()  # room may have opened for other lanes

@@ -1,0 +1,68 @@
+"""Past-tense facts recorded by the engine: frozen, plain data, one row per request or step.
+
+| field            | unit | meaning                                                        |
+|------------------|------|----------------------------------------------------------------|
+| arrival_s        | s    | a_r, when the request reached the system                       |
+| scheduled_s      | s    | when its prefill started                                       |
+| first_token_s    | s    | f_r, when its first output token was produced                  |
+| finished_s       | s    | c_r, when its last output token was produced                   |
+| token_times_s    | s    | every output token's time (kept for the first requests only)   |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One completed request. TTFT = f_r - a_r; TPOT = (c_r - f_r) / (n_out - 1)."""
+
+    id: int
+    replica: int
+    arrival_s: float
+    scheduled_s: float
+    first_token_s: float
+    finished_s: float
+    prompt_tokens: int
+    output_tokens: int
+    preemptions: int = 0
+    warmup: bool = False
+    token_times_s: tuple[float, ...] = field(default=(), repr=False)
+
+    @property
+    def ttft_s(self) -> float:
+        return self.first_token_s - self.arrival_s
+
+    @property
+    def tpot_s(self) -> float:
+        """Mean time per output token after the first; 0 for a one-token request."""
+        if self.output_tokens <= 1:
+            return 0.0
+        return (self.finished_s - self.first_token_s) / (self.output_tokens - 1)
+
+    @property
+    def e2e_s(self) -> float:
+        return self.finished_s - self.arrival_s
+
+
+@dataclass(frozen=True, slots=True)
+class StepBreakdown:
+    """Where one forward step's time went on the critical path of one pipeline stage (seconds).
+
+    ``compute`` is roofline time of the kernels, ``launch`` their fixed per-kernel cost,
+    ``communication`` the collective time not hidden behind compute, ``p2p`` pipeline transfers.
+    ``alpha``/``beta`` split the exposed collective time into its latency and bandwidth parts.
+    """
+
+    compute_s: float
+    launch_s: float
+    communication_s: float
+    p2p_s: float = 0.0
+    host_s: float = 0.0
+    alpha_s: float = 0.0
+    beta_s: float = 0.0
+
+    @property
+    def total_s(self) -> float:
+        return self.compute_s + self.launch_s + self.communication_s + self.p2p_s + self.host_s

@@ -1,0 +1,238 @@
+"""Terminal tables: the summary of one run, and the preset catalogues.
+
+:func:`render_summary` reads only the summary dict (the JSON contract), so it can render a saved
+``summary.json`` too, and every value may be missing or ``None`` (shown as a dash).
+:func:`preset_table` lists one catalogue for ``simdecode presets``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+DASH = "—"
+
+#: (summary key, label, unit) of the distributions shown with mean and percentiles
+DISTRIBUTIONS = (
+    ("ttft_ms", "TTFT", "ms"),
+    ("tpot_ms", "TPOT", "ms"),
+    ("e2e_ms", "E2E latency", "ms"),
+    ("per_request_tps", "per-request speed", "tok/s"),
+)
+PERCENTILES = ("mean", "p50", "p90", "p99")
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number with about ``digits`` significant figures and thousands separators; None -> dash."""
+    if value is None or isinstance(value, bool):
+        return DASH if value is None else str(value)
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(value)))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def pct(value: Any) -> str:
+    """A share from 0 to 1 as a percentage; None -> dash."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return DASH
+    return f"{100 * value:.1f}%"
+
+
+def _get(mapping: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+def latency_table(summary: dict[str, Any]) -> Table:
+    requests = summary.get("requests") or {}
+    caption = (
+        f"requests: {fmt(requests.get('completed'))} completed of {fmt(requests.get('submitted'))} "
+        f"submitted, {fmt(requests.get('preempted'))} preempted"
+    )
+    title = escape(f"simdecode: {summary.get('scenario') or 'scenario'}")
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table.add_column("per request")
+    table.add_column("unit", style="dim")
+    for name in PERCENTILES:
+        table.add_column(name, justify="right")
+    for key, label, unit in DISTRIBUTIONS:
+        stats = summary.get(key)
+        table.add_row(label, unit, *(fmt(_get(stats, name)) for name in PERCENTILES))
+    return table
+
+
+def duration(seconds: Any) -> str:
+    """Seconds as '24.6 ms' below one second and '3.21 s' above; None -> dash."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return DASH
+    return f"{fmt(seconds * 1e3, 3)} ms" if abs(seconds) < 1 else f"{fmt(seconds, 3)} s"
+
+
+def totals_table(summary: dict[str, Any]) -> Table:
+    table = Table(show_header=False, box=box.SIMPLE)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("note", style="dim")
+
+    roofline = summary.get("roofline_tps")
+    mean_tps = _get(summary, "per_request_tps", "mean")
+    share = None
+    if isinstance(roofline, (int, float)) and roofline and isinstance(mean_tps, (int, float)):
+        share = mean_tps / roofline
+    table.add_row("aggregate throughput", f"{fmt(summary.get('aggregate_tps'))} tok/s", "output tokens / makespan")
+    table.add_row(
+        "roofline, one request", f"{fmt(roofline)} tok/s",
+        f"mean request at {pct(share)}" if share is not None else "no overheads",
+    )
+    breakdown = summary.get("time_breakdown") or {}
+    if isinstance(breakdown, dict):
+        for i, (name, value) in enumerate(breakdown.items()):
+            table.add_row(f"  {name.replace('_', ' ')}", pct(value), "share of GPU time" if i == 0 else "")
+    table.add_row("all-reduce share", pct(summary.get("allreduce_share")), "exposed, of a decode step")
+    bottleneck = summary.get("bottleneck")
+    table.add_row("bottleneck", Text(str(bottleneck), style="bold") if bottleneck else DASH, "")
+    spec = summary.get("speculative")
+    if isinstance(spec, dict):
+        table.add_row("speculative speed-up", f"{fmt(spec.get('speedup_vs_standard'), 3)}x", "vs standard decoding")
+        table.add_row("  accepted per step", fmt(spec.get("mean_accepted_tokens"), 3), "tokens")
+        table.add_row("  acceptance rate", pct(spec.get("acceptance_rate")), "of proposed tokens")
+    sim = summary.get("simulation") or {}
+    table.add_row(
+        "simulation", f"{fmt(sim.get('events'))} events",
+        f"{duration(sim.get('simulated_s'))} simulated in {duration(sim.get('wall_s'))}",
+    )
+    return table
+
+
+def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+    """Print the summary of one run to ``console`` (stdout by default)."""
+    console = console or Console()
+    console.print(latency_table(summary))
+    console.print(totals_table(summary))
+
+
+# --- preset catalogues (``simdecode presets``) -------------------------------------------------
+
+
+def params(count: Any) -> str:
+    """A parameter count as 1.23 T / 70.6 B / 125 M."""
+    if not isinstance(count, (int, float)):
+        return DASH
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(count) >= scale:
+            return f"{fmt(count / scale, 3)} {suffix}"
+    return fmt(count, 3)
+
+
+_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce"}
+
+
+def _catalogue(title: str, caption: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+    for column in columns:
+        table.add_column(column, no_wrap=True, justify="left" if column in _TEXT_COLUMNS else "right")
+    return table
+
+
+def _models_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Table:
+    from simdecode.costmodel.architecture import parameter_counts
+    from simdecode.scenario.model import ModelSpec
+
+    table = _catalogue(
+        "models", "heads: query/KV; experts: active/routed (+shared); params: total and active per token",
+        ("name", "layers", "hidden", "heads", "experts", "params", "active"),
+    )
+    for name in names:
+        spec = ModelSpec.model_validate(entry(name))
+        counts = parameter_counts(spec)
+        experts = DASH
+        if spec.is_moe:
+            experts = f"{spec.num_experts_per_tok}/{spec.num_local_experts}"
+            if spec.n_shared_experts:
+                experts += f" +{spec.n_shared_experts}"
+        table.add_row(
+            name, str(spec.num_hidden_layers), f"{spec.hidden_size:,}",
+            f"{spec.num_attention_heads}/{spec.kv_heads}", experts, params(counts.total), params(counts.active),
+        )
+    return table
+
+
+def _gpus_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Table:
+    from simdecode.scenario.hardware import GpuSpec
+
+    dtypes = ("bf16", "fp8", "fp4")
+    table = _catalogue(
+        "gpus", "memory in GB, bandwidth in TB/s, dense peak TFLOP/s per dtype, board power in W",
+        ("name", "memory", "bandwidth", *dtypes, "TDP", "link"),
+    )
+    for name in names:
+        gpu = GpuSpec.model_validate(entry(name))
+        flops = (gpu.flops_per_s.get(dtype) for dtype in dtypes)
+        table.add_row(
+            name, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
+            *(DASH if value is None else fmt(value / 1e12, 4) for value in flops),
+            fmt(gpu.tdp_W, 3), gpu.default_link,
+        )
+    return table
+
+
+def _links_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Table:
+    from simdecode.scenario.hardware import LinkSpec
+
+    table = _catalogue(
+        "links", "bandwidth per direction in GB/s, latency per hop in us, achievable share of line rate",
+        ("name", "bandwidth", "latency", "efficiency", "topology", "transport"),
+    )
+    for name in names:
+        link = LinkSpec.model_validate(entry(name))
+        table.add_row(
+            name, fmt(link.bandwidth_Bps / 1e9, 3), fmt(link.latency_s * 1e6, 3), pct(link.efficiency),
+            link.topology, link.transport,
+        )
+    return table
+
+
+def _runtimes_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Table:
+    from simdecode.scenario.hardware import RuntimeSpec
+
+    table = _catalogue(
+        "runtimes", "MBU/MFU: achieved share of peak memory bandwidth/FLOP/s; launch: us per kernel; "
+        "all-reduce: implementation and fixed us per collective",
+        ("name", "MBU", "MFU", "launch", "kernels/layer", "graphs", "all-reduce"),
+    )
+    for name in names:
+        rt = RuntimeSpec.model_validate(entry(name))
+        table.add_row(
+            name, pct(rt.memory_efficiency), pct(rt.compute_efficiency), fmt(rt.kernel_launch_s * 1e6, 3),
+            str(rt.kernels_per_layer), "yes" if rt.cuda_graphs else "no",
+            f"{rt.allreduce_impl} +{fmt(rt.allreduce_overhead_s * 1e6, 3)}",
+        )
+    return table
+
+
+_PRESET_TABLES = {"models": _models_table, "gpus": _gpus_table, "links": _links_table, "runtimes": _runtimes_table}
+
+
+def preset_table(kind: str) -> Table:
+    """A table of every preset of one kind (``models``, ``gpus``, ``links``, ``runtimes``)."""
+    from simdecode import presets
+
+    return _PRESET_TABLES[kind](presets.names(kind), lambda name: presets.preset(kind, name))

@@ -1,0 +1,139 @@
+"""The result of one simulation: pure data, with the summary of scenario-format.md.
+
+A :class:`Result` holds the resolved scenario, one record per request and the engine's
+accounting. It never plots or writes files; :mod:`simdecode.plots` and :mod:`simdecode.output`
+take a Result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from simdecode import __version__
+from simdecode.costmodel.architecture import parameter_counts
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.fold import fold
+from simdecode.costmodel.plan import build_stage_plan
+from simdecode.engine.recorder import Recorder
+from simdecode.metrics.records import RequestRecord
+from simdecode.metrics.summary import distribution, shares
+from simdecode.scenario.schema import Scenario
+
+
+def roofline_tps(dep: Deployment, context_tokens: int) -> float:
+    """Upper bound on one request's decode speed, tokens/s: batch 1, every stage's weights and KV
+    at 100% of peak bandwidth and FLOP/s, no launches, no communication (physics.md 0.1)."""
+    shape = BatchShape.decode([context_tokens])
+    ideal = sum(fold(build_stage_plan(dep, s, shape)).ideal_s for s in range(dep.pp))
+    return 1.0 / ideal
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    deployment: Deployment
+    recorder: Recorder
+    kv_capacity_blocks: int
+    stage_busy_s: list[list[float]]
+    replica_active_s: list[float]
+    events: int
+    simulated_s: float
+    wall_s: float
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.recorder.records
+
+    @cached_property
+    def measured(self) -> list[RequestRecord]:
+        """Records that count in the metrics (warm-up requests excluded)."""
+        return [r for r in self.recorder.records if not r.warmup]
+
+    def summary(self) -> dict[str, Any]:
+        """The result JSON of scenario-format.md (times in ms, rates in tokens/s)."""
+        s, rec = self.scenario, self.recorder
+        done = self.measured
+        multi = [r for r in done if r.output_tokens > 1]
+        span = (max(r.finished_s for r in done) - rec.first_arrival_s) if done else 0.0
+        out_tokens = sum(r.output_tokens for r in done)
+        breakdown = self.time_breakdown()
+        decode = rec.decode
+        counts = parameter_counts(s.model)
+        return {
+            "scenario": s.name,
+            "simdecode_version": __version__,
+            "seed": s.seed,
+            "fidelity": s.simulation.fidelity,
+            "requests": {"submitted": rec.submitted, "completed": len(rec.records), "preempted": 0,
+                         "rejected": len(rec.rejected)},
+            "ttft_ms": distribution((r.ttft_s for r in done), 1e3),
+            "tpot_ms": distribution((r.tpot_s for r in multi), 1e3),
+            "e2e_ms": distribution((r.e2e_s for r in done), 1e3),
+            "per_request_tps": distribution(1.0 / r.tpot_s for r in multi if r.tpot_s > 0),
+            "aggregate_tps": out_tokens / span if span > 0 else None,
+            "roofline_tps": roofline_tps(self.deployment, s.workload.prompt_tokens),
+            "time_breakdown": breakdown,
+            "allreduce_share": decode.comm_s / decode.total_s if decode.total_s > 0 else 0.0,
+            "allreduce": self.allreduce_split(),
+            "bottleneck": self.bottleneck(),
+            "decode_step_shares": self.decode_shares(),
+            "model": {"name": s.model.name, "total_params": counts.total, "active_params": counts.active},
+            "kv_cache": {"capacity_tokens": self.kv_capacity_blocks * s.scheduler.kv_block_tokens},
+            "speculative": None,
+            "simulation": {"events": self.events, "wall_s": self.wall_s, "simulated_s": self.simulated_s},
+        }
+
+    def time_breakdown(self) -> dict[str, float]:
+        """Shares of all GPU-seconds of the replicas' GPUs from the first arrival to the end."""
+        rec, par = self.recorder, self.scenario.parallelism
+        gpus = par.tp * par.pp * par.dp
+        window = self.simulated_s - (rec.first_arrival_s or 0.0)
+        total = gpus * window
+        g = rec.gpu
+        busy = g.memory_s + g.math_s + g.launch_s + g.host_s + g.comm_s
+        # with pipelining, a stage that waits while its replica has requests in flight (on other
+        # stages, or in transfers) is in a pipeline bubble; without requests it is idle
+        bubble = 0.0
+        if par.pp > 1:
+            for stages, active in zip(self.stage_busy_s, self.replica_active_s):
+                bubble += sum(max(0.0, active - b) for b in stages) * par.tp
+        idle = max(0.0, total - busy - bubble)
+        return shares({
+            "compute": g.memory_s + g.math_s,
+            "communication": g.comm_s,
+            "launch_overhead": g.launch_s + g.host_s,
+            "pipeline_bubble": bubble,
+            "idle": idle,
+        })
+
+    def decode_shares(self) -> dict[str, float]:
+        """Where one request's decode step time goes (shares of the mean decode step)."""
+        d = self.recorder.decode
+        return shares({
+            "memory": d.memory_s, "compute": d.math_s, "communication": d.comm_s,
+            "launch_overhead": d.launch_s + d.host_s, "pipeline": d.p2p_s,
+        })
+
+    def allreduce_split(self) -> dict[str, float]:
+        """Exposed collective time of the mean decode step, ms, split into latency and bandwidth."""
+        d = self.recorder.decode
+        steps = max(d.steps, 1)
+        return {"exposed_ms_per_step": 1e3 * d.comm_s / steps, "alpha_ms_per_step": 1e3 * d.alpha_s / steps,
+                "beta_ms_per_step": 1e3 * d.beta_s / steps}
+
+    def bottleneck(self) -> str:
+        """What most limits per-request speed (or, when requests mostly queue, the throughput)."""
+        done = self.measured
+        if done:
+            wait = sum(r.scheduled_s - r.arrival_s for r in done) / len(done)
+            e2e = sum(r.e2e_s for r in done) / len(done)
+            if e2e > 0 and wait > 0.5 * e2e:
+                return "kv-capacity" if self.extras.get("kv_limited") else "queueing"
+        parts = self.decode_shares()
+        label = {"memory": "memory-bandwidth", "compute": "compute", "communication": "all-reduce",
+                 "launch_overhead": "launch-overhead", "pipeline": "pipeline"}
+        return label[max(parts, key=parts.get)]

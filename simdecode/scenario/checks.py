@@ -1,0 +1,119 @@
+"""Cross-field checks of a scenario: rules that tie sections together.
+
+Raised as :class:`CheckError` (a ValueError carrying the offending key path) from inside the
+Scenario validator, so they reach the user like any other validation error: the file, the line
+of that key, what was expected.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simdecode.units import format_si
+
+if TYPE_CHECKING:
+    from simdecode.scenario.schema import Scenario
+
+#: activation workspace kept free on every GPU (CUDA context, activations, NCCL buffers), bytes;
+#: vLLM profiles ~1-2 GiB for a 7-70B model; 1 GiB is a conservative floor.
+ACTIVATION_WORKSPACE_BYTES = 2**30
+
+
+class CheckError(ValueError):
+    """A rule across keys was broken; ``key_path`` names the key to change."""
+
+    def __init__(self, key_path: str, message: str):
+        super().__init__(message)
+        self.key_path = key_path
+
+
+def check_scenario(s: Scenario) -> None:
+    """Raise :class:`CheckError` for the first broken rule (see the module docstring)."""
+    m, par, hw = s.model, s.parallelism, s.hardware
+    heads, kv = m.num_attention_heads, m.kv_heads
+    if heads % par.tp:
+        divisors = [d for d in range(1, heads + 1) if heads % d == 0 and d <= hw.total_gpus]
+        raise CheckError(
+            "parallelism.tp",
+            f"tp = {par.tp} must divide the model's {heads} attention heads (e.g. one of {divisors[-6:]})",
+        )
+    if not m.uses_mla and kv % par.tp and par.tp % kv:
+        raise CheckError(
+            "parallelism.tp", f"tp = {par.tp} and the model's {kv} KV heads must divide one another"
+        )
+    if par.pp > m.num_hidden_layers:
+        raise CheckError("parallelism.pp", f"pp = {par.pp} exceeds the model's {m.num_hidden_layers} layers")
+    if par.tp > hw.gpus_per_node and par.tp % hw.gpus_per_node:
+        raise CheckError(
+            "parallelism.tp",
+            f"a TP group larger than a node must span whole nodes: tp = {par.tp} with {hw.gpus_per_node} GPUs per node",
+        )
+    needed = par.tp * par.pp * par.dp
+    if needed > hw.total_gpus:
+        raise CheckError(
+            "parallelism",
+            f"tp x pp x dp = {par.tp} x {par.pp} x {par.dp} = {needed} GPUs, but the hardware has "
+            f"{hw.gpus_per_node} x {hw.nodes} = {hw.total_gpus}",
+        )
+    if par.ep > 1:
+        raise CheckError("parallelism.ep", "expert parallelism (ep > 1) is not modelled yet; use ep: 1")
+    if par.tp_mode == "chunked-overlap":
+        raise CheckError("parallelism.tp_mode", "tp_mode 'chunked-overlap' is not modelled yet")
+    if par.allreduce == "nvls" and not hw.link.multicast:
+        raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
+    if s.decoding.method != "standard":
+        raise CheckError("decoding.method", f"decoding method {s.decoding.method!r} is not modelled yet; use 'standard'")
+    if s.simulation.fidelity == "op":
+        raise CheckError("simulation.fidelity", "fidelity 'op' is not available yet; use 'step' or 'layer'")
+    _check_memory(s)
+    _check_sweep_keys(s)
+
+
+def _check_sweep_keys(s: Scenario) -> None:
+    """Every sweep key names a scenario key (dotted path); each value is a list."""
+    from pydantic import BaseModel
+
+    for path in s.sweep or {}:
+        node: object = type(s)
+        for part in path.split("."):
+            fields = {}
+            if isinstance(node, type) and issubclass(node, BaseModel):
+                for name, f in node.model_fields.items():
+                    fields[f.alias or name] = f
+                    fields[name] = f
+            if part not in fields:
+                raise CheckError(f"sweep.{path}", f"sweep key {path!r} names no scenario key ({part!r} is unknown)")
+            node = _model_type(fields[part].annotation)
+
+
+def _model_type(annotation: object) -> object:
+    """The pydantic model class inside an annotation like ``GpuSpec | None`` (else the annotation)."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    for arg in (annotation, *get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return annotation
+
+
+def _check_memory(s: Scenario) -> None:
+    from simdecode.costmodel.deployment import Deployment
+
+    dep = Deployment.from_scenario(s)
+    budget = s.scheduler.memory_utilization * s.hardware.gpu.memory_bytes
+    weights = dep.max_weight_bytes_per_gpu()
+    longest = s.workload.prompt_tokens + s.workload.output_tokens
+    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * longest
+    needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
+    if needed > budget:
+        gpus = s.parallelism.tp * s.parallelism.pp
+        raise CheckError(
+            "model",
+            f"{s.model.name} does not fit: each of the {gpus} GPU(s) needs {format_si(weights, 'B')} of weights + "
+            f"{format_si(kv_one, 'B')} KV for one {longest}-token request + {format_si(ACTIVATION_WORKSPACE_BYTES, 'B')} "
+            f"workspace = {format_si(needed, 'B')}, but memory_utilization {s.scheduler.memory_utilization:g} x "
+            f"{format_si(s.hardware.gpu.memory_bytes, 'B')} = {format_si(budget, 'B')}; "
+            "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory",
+        )

@@ -1,0 +1,81 @@
+"""Hardware and software specs: GPUs, links and runtimes (resolved, SI units inside).
+
+Each spec is frozen data. Scenario files use the short keys (``memory_bandwidth: "3.35 TB/s"``);
+inside simdecode the attribute carries its unit (``memory_bandwidth_Bps``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simdecode.scenario.types import Bandwidth, Bytes, DType, Duration, FlopRate, Fraction, Power
+
+
+class Spec(BaseModel):
+    """Base of every scenario section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class GpuSpec(Spec):
+    """One accelerator. Peak figures are the vendor's dense (non-sparse) numbers."""
+
+    name: str = Field("custom", description="catalogue name")
+    memory_bytes: Bytes = Field(alias="memory", description="device memory, e.g. '80 GB'")
+    memory_bandwidth_Bps: Bandwidth = Field(alias="memory_bandwidth", description="peak HBM/GDDR bandwidth")
+    flops_per_s: dict[DType, FlopRate] = Field(
+        alias="flops", description="dense tensor FLOP/s per dtype, e.g. {bf16: '989 TFLOP/s'}"
+    )
+    tdp_W: Power = Field(alias="tdp", description="board power the peaks are quoted at")
+    power_limit_W: Power | None = Field(
+        None, alias="power_limit", description="a lower power cap; clocks (and so peaks) scale down with it"
+    )
+    default_link: str = Field("pcie4", description="preset of the intra-node link GPUs of this kind use")
+
+    @model_validator(mode="after")
+    def _needs_a_matmul_dtype(self) -> GpuSpec:
+        if not self.flops_per_s:
+            raise ValueError("flops must give at least one dtype, e.g. {bf16: '989 TFLOP/s'}")
+        return self
+
+
+class LinkSpec(Spec):
+    """One direction of a GPU-to-GPU path: line rate, per-hop latency and its topology."""
+
+    name: str = Field("custom", description="catalogue name")
+    bandwidth_Bps: Bandwidth = Field(alias="bandwidth", description="per direction, per GPU")
+    latency_s: Duration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
+    efficiency: Fraction = Field(0.8, description="achievable share of the line rate (protocol overhead)")
+    topology: Literal["switch", "mesh", "shared-bus", "network"] = Field(
+        "switch", description="switch: all-to-all (NVSwitch, IB); mesh: one link per pair (xGMI); "
+        "shared-bus: PCIe behind a shared switch"
+    )
+    transport: Literal["nvlink", "pcie", "net"] = Field(
+        "nvlink", description="row of NCCL's latency table used for this link"
+    )
+    multicast: bool = Field(False, description="the switch can reduce and multicast (NVLS / NVLink SHARP)")
+
+
+class RuntimeSpec(Spec):
+    """The serving engine's software traits: how close it gets to the hardware's roofline."""
+
+    name: str = Field("custom", description="catalogue name")
+    memory_efficiency: Fraction = Field(0.8, description="achieved share of peak memory bandwidth (MBU)")
+    compute_efficiency: Fraction = Field(0.6, description="achieved share of peak FLOP/s (MFU)")
+    kernel_launch_s: Duration = Field(
+        2e-6, alias="kernel_launch", description="fixed cost per kernel (launch gap, ramp and tail)"
+    )
+    kernels_per_layer: int = Field(12, ge=0, le=1000, description="kernels launched per transformer layer")
+    cuda_graphs: bool = Field(True, description="kernels replayed from a captured graph")
+    allreduce_impl: Literal["nccl", "custom", "in-kernel"] = Field(
+        "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused"
+    )
+    allreduce_overhead_s: Duration = Field(
+        5e-6, alias="allreduce_overhead", description="fixed time per collective (launch and sync)"
+    )
+    shard_lm_head: bool = Field(True, description="the LM head is split over the TP group (vocab-parallel)")
+    step_overhead_s: Duration = Field(
+        0.0, alias="step_overhead", description="host time per forward step (scheduling, sampling)"
+    )

@@ -1,0 +1,40 @@
+"""Annotated field types for the scenario schema: quantities with units and dtypes.
+
+A field typed ``Bandwidth`` accepts ``"450 GB/s"``, ``"400 Gb/s"`` or a plain number of bytes per
+second and stores the SI float; see :mod:`simdecode.units`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from simdecode.units import parse_quantity
+
+
+def _quantity(kind: str):
+    def parse(value: object) -> float:
+        return parse_quantity(value, kind)
+
+    return BeforeValidator(parse)
+
+
+Bytes = Annotated[float, _quantity("bytes"), Field(ge=0)]
+Bandwidth = Annotated[float, _quantity("bandwidth"), Field(gt=0)]
+Duration = Annotated[float, _quantity("time"), Field(ge=0)]
+Rate = Annotated[float, _quantity("rate"), Field(gt=0)]
+FlopRate = Annotated[float, _quantity("flops"), Field(gt=0)]
+Power = Annotated[float, _quantity("power"), Field(gt=0)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+DType = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+
+#: bytes per element of each dtype (fp4 / int4 pack two values per byte; block scales ignored)
+DTYPE_BYTES: dict[str, float] = {
+    "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5,
+}
+
+#: dtypes whose matrix multiplies run natively on tensor cores (weight-only integer formats are
+#: dequantised and multiplied in the activation dtype)
+FLOAT_COMPUTE_DTYPES = ("fp32", "bf16", "fp16", "fp8", "fp4")

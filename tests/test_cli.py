@@ -1,0 +1,303 @@
+"""The command line: exit codes, streams and the files of ``--out`` (docs/scenario-format).
+
+End-to-end tests run ``python -m simdecode`` in a subprocess (what a user sees, streams kept
+apart); the rest call :func:`simdecode.cli.main` directly. The last section checks the pieces
+``--out`` is made of (summary.json, requests.csv, timeline.png, the summary table) on a stand-in
+result, without the engine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from rich.console import Console
+
+from simdecode import cli
+from simdecode.metrics.records import RequestRecord
+
+SUMMARY_KEYS = {
+    "scenario", "simdecode_version", "requests", "ttft_ms", "tpot_ms", "e2e_ms", "per_request_tps",
+    "aggregate_tps", "roofline_tps", "time_breakdown", "allreduce_share", "bottleneck", "speculative",
+    "simulation",
+}
+OUT_FILES = {"summary.json", "requests.csv", "timeline.png"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def simdecode(*args: str, cwd: Path | None = None, debug: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {key: val for key, val in os.environ.items() if key != cli.DEBUG_ENV}
+    if debug:
+        env[cli.DEBUG_ENV] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "simdecode", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=300, check=False,
+    )
+
+
+def assert_user_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """Exit code 2, nothing on stdout, one ``error: ...`` line on stderr and no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# --- user errors: exit code 2, one line, no traceback --------------------------------------------
+
+
+def test_missing_scenario_file_is_a_user_error(tmp_path: Path) -> None:
+    line = assert_user_error(simdecode("run", str(tmp_path / "missing.yaml")))
+    assert "missing.yaml" in line
+
+
+def test_missing_scenario_file_via_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(tmp_path / "missing.yaml")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and "Traceback" not in captured.err
+
+
+def test_bad_override_value_is_a_user_error(scenario_file) -> None:
+    line = assert_user_error(simdecode("run", str(scenario_file()), "--set", "parallelism.tp=three"))
+    assert "parallelism.tp" in line
+
+
+def test_bad_override_value_via_main(scenario_file, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(scenario_file()), "--set", "parallelism.tp=three"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "parallelism.tp" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "x.yaml", "--set", "parallelism.tp"],  # no '='
+        ["run", "x.yaml", "--fidelity", "atomic"],
+        ["run", "x.yaml", "--seed", "-1"],
+        ["presets", "cpus"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--help"]) == 0
+    assert "--set" in capsys.readouterr().out
+
+
+# --- internal errors: exit code 1 ----------------------------------------------------------------
+
+
+def _boom(*_args, **_kwargs):
+    raise RuntimeError("boom")
+
+
+def test_internal_error_has_no_traceback_by_default(
+    scenario_file, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    monkeypatch.setattr("simdecode.scenario.loader.load_scenario", _boom)
+    assert cli.main(["run", str(scenario_file())]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err
+    assert cli.DEBUG_ENV in err
+    assert "Traceback" not in err
+
+
+def test_internal_error_traceback_with_debug_env(
+    scenario_file, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(cli.DEBUG_ENV, "1")
+    monkeypatch.setattr("simdecode.scenario.loader.load_scenario", _boom)
+    assert cli.main(["run", str(scenario_file())]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error: RuntimeError: boom" in err
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+
+def test_presets_gpus_lists_h100() -> None:
+    proc = simdecode("presets", "gpus")
+    assert proc.returncode == 0, proc.stderr
+    assert "h100-sxm" in proc.stdout
+
+
+@pytest.mark.parametrize("kind", [None, *cli.PRESET_KINDS])
+def test_presets_every_catalogue(kind: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets"] + ([kind] if kind else [])) == 0
+    out = capsys.readouterr().out
+    if kind in (None, "models"):
+        assert "llama-3.2-1b" in out
+    if kind in (None, "links"):
+        assert "nvlink4" in out
+
+
+# --- run: the JSON contract and the files of --out -----------------------------------------------
+
+
+def test_run_json_prints_exactly_one_object(scenario_file) -> None:
+    proc = simdecode("run", str(scenario_file()), "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)  # the whole of stdout is one JSON document
+    assert isinstance(summary, dict)
+    assert SUMMARY_KEYS <= summary.keys()
+    assert summary["scenario"] == "tiny"
+    assert summary["requests"]["submitted"] == 2
+    assert summary["requests"]["completed"] == 2
+    for key in ("ttft_ms", "tpot_ms", "e2e_ms", "per_request_tps"):
+        assert set(summary[key]) >= {"mean", "p50", "p90", "p99"}
+    assert summary["speculative"] is None
+
+
+@pytest.mark.parametrize("fidelity", ["step", "layer"])  # add "op" once the op-level executor lands
+def test_run_json_with_fidelity_and_seed(
+    scenario_file, fidelity: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["run", str(scenario_file()), "--json", "--quiet", "--fidelity", fidelity, "--seed", "7"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["requests"]["completed"] == 2
+    assert captured.err == ""  # --quiet
+
+
+def test_run_prints_a_table(scenario_file, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(scenario_file())]) == 0
+    out = capsys.readouterr().out
+    assert "TTFT" in out and "TPOT" in out and "bottleneck" in out
+
+
+def test_run_out_writes_the_three_files(scenario_file, tmp_path: Path) -> None:
+    out = tmp_path / "results" / "tiny"  # parents are created
+    proc = simdecode("run", str(scenario_file()), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in out.iterdir()} == OUT_FILES  # no temporary files left
+    assert json.loads((out / "summary.json").read_text()) == json.loads(proc.stdout)
+    rows = list(csv.DictReader((out / "requests.csv").open()))
+    assert len(rows) == 2
+    for row in rows:
+        assert float(row["arrival_ms"]) <= float(row["first_token_ms"]) <= float(row["finished_ms"])
+        assert int(row["output_tokens"]) == 8
+    assert (out / "timeline.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_invalid_scenario_writes_nothing(scenario_file, tmp_path: Path, existing: bool) -> None:
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+    proc = simdecode("run", str(scenario_file()), "--out", str(out), "--set", "parallelism.tp=three")
+    assert_user_error(proc)
+    assert (list(out.iterdir()) == []) if existing else not out.exists()
+
+
+def test_out_that_is_a_file_is_a_user_error(scenario_file, tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    line = assert_user_error(simdecode("run", str(scenario_file()), "--out", str(target)))
+    assert "taken" in line
+    assert target.read_text() == "not a folder"
+
+
+# --- the pieces of --out, on a stand-in result (no engine needed) --------------------------------
+
+
+def _record(i: int, tokens: int = 4, times: bool = True) -> RequestRecord:
+    arrival = 0.01 * i
+    first = arrival + 0.005
+    token_times = tuple(first + 0.002 * k for k in range(tokens)) if times else ()
+    return RequestRecord(
+        id=i, replica=0, arrival_s=arrival, scheduled_s=arrival + 0.001, first_token_s=first,
+        finished_s=first + 0.002 * (tokens - 1), prompt_tokens=16, output_tokens=tokens, token_times_s=token_times,
+    )
+
+
+def _summary(**changes) -> dict:
+    stats = {"mean": 1.5, "p50": 1.0, "p90": 2.0, "p99": 3.0}
+    summary = {
+        "scenario": "stand-in", "simdecode_version": "0.1.0",
+        "requests": {"submitted": 3, "completed": 3, "preempted": 0},
+        "ttft_ms": stats, "tpot_ms": stats, "e2e_ms": stats, "per_request_tps": stats,
+        "aggregate_tps": 1234.5, "roofline_tps": 2000.0,
+        "time_breakdown": {"compute": 0.5, "communication": 0.2, "launch_overhead": 0.1, "pipeline_bubble": 0.0, "idle": 0.2},
+        "allreduce_share": 0.25, "bottleneck": "memory-bandwidth", "speculative": None,
+        "simulation": {"events": 42, "wall_s": 0.01, "simulated_s": 0.05},
+    }
+    summary.update(changes)
+    return summary
+
+
+def _result(records, summary=None):
+    return SimpleNamespace(
+        requests=records, scenario=SimpleNamespace(name="stand-in"), summary=lambda: summary or _summary()
+    )
+
+
+def test_write_outputs_on_a_stand_in_result(tmp_path: Path) -> None:
+    from simdecode.output import REQUEST_COLUMNS, write_outputs
+
+    records = [_record(2), _record(0, tokens=1, times=False), _record(1, times=False)]
+    written = write_outputs(_result(records, _summary(aggregate_tps=math.nan)), tmp_path / "o")
+    assert {p.name for p in written} == OUT_FILES == {p.name for p in (tmp_path / "o").iterdir()}
+    text = (tmp_path / "o" / "summary.json").read_text()
+    assert json.loads(text)["aggregate_tps"] is None  # NaN is not JSON
+    rows = list(csv.reader(io.StringIO((tmp_path / "o" / "requests.csv").read_text())))
+    assert tuple(rows[0]) == REQUEST_COLUMNS
+    assert [row[0] for row in rows[1:]] == ["0", "1", "2"]
+    by_id = {row[0]: dict(zip(REQUEST_COLUMNS, row)) for row in rows[1:]}
+    assert float(by_id["2"]["tpot_ms"]) == pytest.approx(2.0)
+    assert float(by_id["2"]["ttft_ms"]) == pytest.approx(5.0)
+    assert float(by_id["0"]["tpot_ms"]) == 0.0  # one output token: no TPOT
+
+
+def test_write_outputs_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simdecode import output
+
+    monkeypatch.setattr(output, "timeline_png", _boom)
+    with pytest.raises(RuntimeError):
+        output.write_outputs(_result([_record(0)]), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_token_timeline_caps_the_requests_drawn() -> None:
+    from simdecode import plots
+
+    ax = plots.token_timeline(_result([_record(i, times=i % 2 == 0) for i in range(60)]))
+    assert "first 50 of 60" in ax.get_title()
+    assert ax.get_xlabel().endswith("(ms)")
+    empty = plots.token_timeline(_result([]))
+    assert "stand-in" in empty.get_title()
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        _summary(),
+        _summary(speculative={"mean_accepted_tokens": 2.4, "acceptance_rate": 0.8, "speedup_vs_standard": 2.1}),
+        {key: None for key in SUMMARY_KEYS},
+        {},
+    ],
+)
+def test_render_summary_tolerates_missing_values(summary: dict) -> None:
+    from simdecode.report import render_summary
+
+    console = Console(file=io.StringIO(), width=120)
+    render_summary(summary, console)
+    text = console.file.getvalue()
+    assert "TTFT" in text and "simulation" in text
+    if summary.get("bottleneck"):
+        assert "memory-bandwidth" in text

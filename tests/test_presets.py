@@ -1,0 +1,314 @@
+"""The preset catalogues (simdecode/presets/*.yaml): they validate, cross-reference, carry their
+sources, and hold the published figures."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+
+from simdecode import presets
+from simdecode.presets import PresetError
+from simdecode.scenario.hardware import GpuSpec, LinkSpec
+from simdecode.scenario.model import HF_KEYS, ModelSpec
+
+SPECS = {"gpus": GpuSpec, "links": LinkSpec, "models": ModelSpec}
+
+EXPECTED = {
+    "gpus": {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "rtx-4090"},
+    "links": {"nvlink3", "nvlink4", "nvlink5", "pcie4", "pcie5", "xgmi", "ib-hdr", "ib-ndr"},
+    "models": {
+        "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
+        "llama-3.2-1b", "mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "qwen3-235b-a22b",
+    },
+}
+
+TOP_LEVEL_KEY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*):\s*$")
+
+
+def _all(kind: str) -> list[tuple[str, str]]:
+    return [(kind, name) for name in sorted(EXPECTED[kind])]
+
+
+def _raw(kind: str) -> str:
+    return resources.files("simdecode.presets").joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
+
+
+def _comment_blocks(kind: str) -> dict[str, list[str]]:
+    """Each top-level key of a catalogue file with the comment lines directly above it."""
+    lines = _raw(kind).splitlines()
+    blocks: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        match = TOP_LEVEL_KEY.match(line)
+        if not match:
+            continue
+        block: list[str] = []
+        above = index - 1
+        while above >= 0 and lines[above].startswith("#"):
+            block.insert(0, lines[above])
+            above -= 1
+        blocks[match.group(1)] = block
+    return blocks
+
+
+def gpu(name: str) -> GpuSpec:
+    return GpuSpec.model_validate(presets.preset("gpus", name))
+
+
+def link(name: str) -> LinkSpec:
+    return LinkSpec.model_validate(presets.preset("links", name))
+
+
+def model(name: str) -> ModelSpec:
+    return ModelSpec.model_validate(presets.preset("models", name))
+
+
+# ---------------------------------------------------------------------------------------------
+# every preset validates; the catalogues hold exactly the presets asked for
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_catalogue_holds_the_expected_presets(kind: str) -> None:
+    assert set(presets.names(kind)) == EXPECTED[kind]
+
+
+@pytest.mark.parametrize(("kind", "name"), _all("gpus") + _all("links") + _all("models"))
+def test_every_preset_validates_against_its_spec(kind: str, name: str) -> None:
+    spec = SPECS[kind].model_validate(presets.preset(kind, name))
+    assert spec.name == name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["models"]))
+def test_model_presets_use_only_hugging_face_keys(name: str) -> None:
+    keys = set(presets.catalogue("models")[name])
+    assert keys <= HF_KEYS, sorted(keys - HF_KEYS)
+    assert "name" not in keys  # the loader adds it
+
+
+# ---------------------------------------------------------------------------------------------
+# cross-references
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["gpus"]))
+def test_default_link_of_every_gpu_is_a_link_preset(name: str) -> None:
+    assert gpu(name).default_link in presets.names("links")
+
+
+@pytest.mark.parametrize(
+    ("name", "link_name"),
+    [
+        ("a100-40gb", "nvlink3"), ("a100-80gb", "nvlink3"), ("h100-sxm", "nvlink4"), ("h200", "nvlink4"),
+        ("b200", "nvlink5"), ("mi300x", "xgmi"), ("h100-pcie", "pcie5"), ("l40s", "pcie4"), ("rtx-4090", "pcie4"),
+    ],
+)
+def test_default_links_are_the_ones_each_gpu_ships_with(name: str, link_name: str) -> None:
+    assert gpu(name).default_link == link_name
+
+
+# ---------------------------------------------------------------------------------------------
+# every entry names its source
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_every_top_level_key_is_preceded_by_a_comment(kind: str) -> None:
+    blocks = _comment_blocks(kind)
+    assert set(blocks) == EXPECTED[kind]  # the raw-text parse found every entry
+    uncommented = [name for name, block in blocks.items() if not block]
+    assert uncommented == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["models"]))
+def test_every_model_names_its_config_json_and_published_parameters(name: str) -> None:
+    text = "\n".join(_comment_blocks("models")[name])
+    assert "Source:" in text and "config.json" in text
+    assert re.search(r"huggingface\.co/[\w.-]+/[\w.-]+", text), "the Hugging Face repository"
+    assert "Published parameters:" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# the published GPU figures (HW-01..HW-08 of the validation file)
+
+
+def test_h100_sxm_figures() -> None:
+    h100 = gpu("h100-sxm")
+    assert h100.memory_bytes == 80e9
+    assert h100.memory_bandwidth_Bps == pytest.approx(3.35e12)
+    assert h100.flops_per_s["bf16"] == pytest.approx(989e12)
+    assert h100.flops_per_s["fp8"] == pytest.approx(1979e12)
+    assert h100.tdp_W == 700
+
+
+@pytest.mark.parametrize(
+    ("name", "memory", "bandwidth", "bf16", "tdp"),
+    [
+        ("a100-40gb", 40e9, 1555e9, 312e12, 400),
+        ("a100-80gb", 80e9, 2039e9, 312e12, 400),
+        ("h100-pcie", 80e9, 2.0e12, 756e12, 350),
+        ("h200", 141e9, 4.8e12, 989e12, 700),
+        ("b200", 180e9, 8.0e12, 2250e12, 1000),
+        ("mi300x", 192e9, 5.3e12, 1307.4e12, 750),
+        ("l40s", 48e9, 864e9, 362.05e12, 350),
+        ("rtx-4090", 24e9, 1008e9, 165.2e12, 450),
+    ],
+)
+def test_gpu_spot_checks(name: str, memory: float, bandwidth: float, bf16: float, tdp: float) -> None:
+    spec = gpu(name)
+    assert spec.memory_bytes == pytest.approx(memory)
+    assert spec.memory_bandwidth_Bps == pytest.approx(bandwidth)
+    assert spec.flops_per_s["bf16"] == pytest.approx(bf16)
+    assert spec.tdp_W == pytest.approx(tdp)
+
+
+def test_only_native_tensor_dtypes_are_listed() -> None:
+    assert "fp8" not in gpu("a100-80gb").flops_per_s  # no FP8 on Ampere
+    assert "fp4" in gpu("b200").flops_per_s and gpu("b200").flops_per_s["fp4"] == pytest.approx(9e15)
+    assert all("fp4" not in gpu(name).flops_per_s for name in EXPECTED["gpus"] - {"b200"})
+
+
+@pytest.mark.parametrize("name", ["h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s"])
+def test_peaks_are_dense_fp8_is_twice_bf16(name: str) -> None:
+    """Datasheets quote sparse peaks; a preset that took one for fp8 but not bf16 (or the reverse)
+    breaks the 2:1 ratio every one of these GPUs has between dense fp8 and dense bf16."""
+    flops = gpu(name).flops_per_s
+    assert flops["fp8"] / flops["bf16"] == pytest.approx(2.0, rel=0.02)
+
+
+# ---------------------------------------------------------------------------------------------
+# links: per direction, NCCL per-hop latencies, topology
+
+
+@pytest.mark.parametrize(
+    ("name", "bandwidth", "latency", "topology", "transport", "multicast"),
+    [
+        ("nvlink3", 300e9, 0.6e-6, "switch", "nvlink", False),
+        ("nvlink4", 450e9, 0.6e-6, "switch", "nvlink", True),
+        ("nvlink5", 900e9, 0.6e-6, "switch", "nvlink", True),
+        ("pcie4", 32e9, 1.0e-6, "shared-bus", "pcie", False),
+        ("pcie5", 64e9, 1.0e-6, "shared-bus", "pcie", False),
+        ("xgmi", 64e9, 0.6e-6, "mesh", "nvlink", False),
+        ("ib-hdr", 25e9, 2.7e-6, "switch", "net", False),
+        ("ib-ndr", 50e9, 2.7e-6, "switch", "net", False),
+    ],
+)
+def test_link_figures(
+    name: str, bandwidth: float, latency: float, topology: str, transport: str, multicast: bool
+) -> None:
+    spec = link(name)
+    assert spec.bandwidth_Bps == pytest.approx(bandwidth)
+    assert spec.latency_s == pytest.approx(latency)
+    assert spec.topology == topology
+    assert spec.transport == transport
+    assert spec.multicast is multicast
+
+
+def test_nvlink4_efficiency_matches_nccl_ring_busbw() -> None:
+    # CO-02: ring busBW ~370 GB/s of the 450 GB/s line rate
+    spec = link("nvlink4")
+    assert spec.bandwidth_Bps * spec.efficiency == pytest.approx(370e9, rel=0.01)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["links"]))
+def test_link_efficiency_is_a_plausible_share(name: str) -> None:
+    assert 0.5 <= link(name).efficiency < 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# models: values from their config.json
+
+
+def test_deepseek_v3_is_mla_moe_with_mtp() -> None:
+    ds = model("deepseek-v3")
+    assert ds.uses_mla and ds.is_moe
+    assert (ds.kv_lora_rank, ds.q_lora_rank, ds.qk_rope_head_dim, ds.qk_nope_head_dim, ds.v_head_dim) == (
+        512, 1536, 64, 128, 128,
+    )
+    assert (ds.num_local_experts, ds.num_experts_per_tok, ds.moe_intermediate_size) == (256, 8, 2048)
+    assert (ds.n_shared_experts, ds.first_k_dense_replace, ds.intermediate_size) == (1, 3, 18432)
+    assert ds.num_nextn_predict_layers == 1
+    assert (ds.num_hidden_layers, ds.hidden_size, ds.vocab_size) == (61, 7168, 129280)
+
+
+def test_gpt_oss_alternates_sliding_and_full_attention() -> None:
+    oss = model("gpt-oss-120b")
+    assert oss.sliding_window == 128
+    assert oss.layer_types is not None and len(oss.layer_types) == 36
+    assert list(oss.layer_types) == ["sliding_attention", "full_attention"] * 18
+    assert (oss.num_local_experts, oss.num_experts_per_tok, oss.head_dim) == (128, 4, 64)
+
+
+def test_qwen3_moe_experts() -> None:
+    qwen = model("qwen3-235b-a22b")
+    assert (qwen.num_local_experts, qwen.num_experts_per_tok, qwen.moe_intermediate_size) == (128, 8, 1536)
+    assert (qwen.num_hidden_layers, qwen.kv_heads, qwen.head_width) == (94, 4, 128)
+
+
+def test_llama_3_2_1b_ties_its_embeddings() -> None:
+    assert model("llama-3.2-1b").tie_word_embeddings is True
+    assert model("llama-3.1-8b").tie_word_embeddings is False
+
+
+def _dense_or_mixtral_params(spec: ModelSpec) -> tuple[float, float]:
+    """Matrix parameters (total, active) of a Llama-style model, from its config alone."""
+    h, layers = spec.hidden_size, spec.num_hidden_layers
+    attention = h * spec.head_width * (2 * spec.num_attention_heads + 2 * spec.kv_heads)
+    mlp = 3 * h * spec.intermediate_size
+    experts, k = (spec.num_local_experts, spec.num_experts_per_tok) if spec.is_moe else (1, 1)
+    router = h * experts if spec.is_moe else 0
+    embeddings = spec.vocab_size * h * (1 if spec.tie_word_embeddings else 2)
+    total = embeddings + layers * (attention + router + experts * mlp)
+    active = embeddings + layers * (attention + router + k * mlp)
+    return total, active
+
+
+@pytest.mark.parametrize(
+    ("name", "total", "active"),
+    [
+        ("llama-2-7b", 6.74e9, 6.74e9),
+        ("llama-2-13b", 13.0e9, 13.0e9),
+        ("llama-2-70b", 69.0e9, 69.0e9),
+        ("llama-3.1-8b", 8.03e9, 8.03e9),
+        ("llama-3.1-70b", 70.6e9, 70.6e9),
+        ("llama-3.1-405b", 405e9, 405e9),
+        ("llama-3.2-1b", 1.24e9, 1.24e9),
+        ("mixtral-8x7b", 46.7e9, 12.9e9),
+    ],
+)
+def test_configs_reproduce_published_parameter_counts(name: str, total: float, active: float) -> None:
+    """A mistyped width or layer count in the YAML moves the count by far more than 1%."""
+    got_total, got_active = _dense_or_mixtral_params(model(name))
+    assert got_total == pytest.approx(total, rel=0.01)
+    assert got_active == pytest.approx(active, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("name", "checkpoint_params"),
+    [
+        ("llama-2-7b", 6_738_415_616),
+        ("llama-2-13b", 13_015_864_320),
+        ("llama-2-70b", 68_976_648_192),
+        ("llama-3.1-8b", 8_030_261_248),
+        ("llama-3.1-70b", 70_553_706_496),
+        ("llama-3.2-1b", 1_235_814_400),
+    ],
+)
+def test_dense_configs_reproduce_checkpoint_parameter_counts_exactly(name: str, checkpoint_params: int) -> None:
+    """Exact element counts of the released checkpoints (matrices plus the 2L+1 RMSNorm weight
+    vectors): any change to any width, head count, layer count or vocabulary shows up here."""
+    spec = model(name)
+    total, _ = _dense_or_mixtral_params(spec)
+    norms = (2 * spec.num_hidden_layers + 1) * spec.hidden_size
+    assert total + norms == checkpoint_params
+
+
+# ---------------------------------------------------------------------------------------------
+# unknown names
+
+
+@pytest.mark.parametrize(
+    ("kind", "typo", "suggestion"),
+    [("gpus", "h100-sxn", "h100-sxm"), ("links", "nvlink-4", "nvlink4"), ("models", "llama-3.1-8", "llama-3.1-8b")],
+)
+def test_unknown_preset_raises_with_a_suggestion(kind: str, typo: str, suggestion: str) -> None:
+    with pytest.raises(PresetError, match=rf"did you mean '{re.escape(suggestion)}'"):
+        presets.preset(kind, typo)
