@@ -17,6 +17,7 @@ from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
+from simdecode.costmodel.scaling import tp_scaling
 from simdecode.engine.recorder import Recorder
 from simdecode.metrics.records import RequestRecord
 from simdecode.metrics.summary import distribution, shares
@@ -79,6 +80,7 @@ class Result:
             "time_breakdown": breakdown,
             "allreduce_share": decode.comm_s / decode.total_s if decode.total_s > 0 else 0.0,
             "allreduce": self.allreduce_split(),
+            "tp_scaling": tp_scaling(s).as_dict(),
             "bottleneck": self.bottleneck(),
             "decode_step_shares": self.decode_shares(),
             "model": {"name": s.model.name, "total_params": counts.total, "active_params": counts.active},

@@ -16,9 +16,13 @@ link). Formulas:
 - NVLS (NVLink SHARP): 2 sync + n / bw                (switch reduces and multicasts)
 - point-to-point:    hop + n / bw
 
-``auto`` picks what the runtime would: NCCL picks the algorithm and protocol its own model
-predicts fastest (that is what tuning.cc does); a runtime with custom all-reduce kernels picks the
-faster of its one-/two-shot kernels and NCCL, as vLLM's custom all-reduce falls back to NCCL.
+``auto`` picks what the runtime would: NCCL picks the ring or tree algorithm and protocol its own
+model predicts fastest (that is what tuning.cc does); a runtime with custom all-reduce kernels
+picks the fastest of its one-shot, two-shot and (on a multicast switch) multimem/NVLS kernels and
+NCCL, as vLLM's custom all-reduce falls back to NCCL and TRT-LLM's MultiShot uses NVLS. ``auto``
+leaves NCCL's own NVLS out: whether NCCL enables it depends on the driver, the fabric manager and
+buffer registration, and CO-04's eager torch.distributed figures at 4-16 MB follow ring
+bandwidth; name ``allreduce: nvls`` to model it (CO-01).
 Every collective also pays the runtime's fixed ``allreduce_overhead`` (kernel launch and
 host/device synchronisation: ~5 us for eager NCCL, the gap between CO-04's measured 20.7 us at
 16 KB and NCCL's own 15 us model).
@@ -47,6 +51,9 @@ NCCL_HOP_S = {
 }
 #: NCCL NVLS latency (Simple), seconds: why NCCL does not pick NVLS for decode-size messages
 NCCL_NVLS_S = 23e-6
+#: NVLS moves n bytes each way per GPU but reaches only 274 GB/s algbw on 8x H100 (CO-01: busBW
+#: 480 GB/s = algbw x 2(p-1)/p) against 369 GB/s of effective NVLink4 (450 x 0.82): 0.74
+NVLS_BW_SHARE = 274 / 369
 #: share of the link bandwidth each protocol delivers: LL moves 4 B of data per 8 B line,
 #: LL128 120 B per 128 B (Demystifying NCCL, arXiv 2507.04786)
 PROTOCOL_BW = {"LL": 0.5, "LL128": 120 / 128, "Simple": 1.0}
@@ -100,6 +107,30 @@ def ring_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
     return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "ring", protocol)
 
 
+@dataclass(frozen=True, slots=True)
+class RingSchedule:
+    """A ring all-reduce as its individual transfers (fidelity ``op``): a fixed start-up time,
+    then ``rounds`` rounds in which every rank sends ``chunk_bytes`` to its neighbour, each
+    transfer serialising for ``serialise_s`` and propagating for ``hop_s``. In isolation:
+    fixed + rounds (serialise + hop) == the alpha-beta time of :func:`ring_all_reduce`."""
+
+    fixed_s: float
+    rounds: int
+    chunk_bytes: float
+    serialise_s: float
+    hop_s: float
+
+
+def ring_schedule(time_s: float, protocol: str, nbytes: float, p: int, link: LinkSpec) -> RingSchedule:
+    """Expand a single-node ring all-reduce of ``time_s`` (alpha-beta, in ``protocol``) into its
+    transfers."""
+    rounds = 2 * (p - 1)
+    hop = _hop_s(link, "ring", protocol)
+    chunk = nbytes / p
+    serialise = chunk / _bw(link, protocol)
+    return RingSchedule(time_s - rounds * (hop + serialise), rounds, chunk, serialise, hop)
+
+
 def tree_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
                     nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
     """NCCL double binary tree: chains inside nodes, a tree across them (tuning.cc)."""
@@ -144,7 +175,7 @@ def nvls_all_reduce(nbytes: float, p: int, link: LinkSpec, nccl: bool = True) ->
     if p <= 1:
         return ZERO
     alpha = NCCL_NVLS_S if nccl else 2 * _sync_s(p, link)
-    return CollectiveCost(alpha, nbytes / _bw(link), "nvls", "Simple" if nccl else "")
+    return CollectiveCost(alpha, nbytes / (_bw(link) * NVLS_BW_SHARE), "nvls", "Simple" if nccl else "")
 
 
 def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algorithm: str = "auto",
@@ -169,7 +200,7 @@ def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter) -> list[Colle
         out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter) for proto in PROTOCOL_BW]
     if algorithm in ("auto", "tree"):
         out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter) for proto in PROTOCOL_BW]
-    if algorithm == "nvls" or (algorithm == "auto" and link.multicast and p > 2 and not multi_node):
+    if algorithm == "nvls" or (algorithm == "auto" and not nccl_impl and link.multicast and p > 2 and not multi_node):
         if not link.multicast:
             raise ValueError(f"allreduce 'nvls' needs a multicast-capable switch; link {link.name!r} has none")
         out.append(nvls_all_reduce(nbytes, p, link, nccl=nccl_impl))

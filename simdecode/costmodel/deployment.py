@@ -16,13 +16,24 @@ Sharding (Megatron-LM, Shoeybi et al. 2019, arXiv 1909.08053):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes
 from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
+
+
+def effective_link(link: LinkSpec, peer_to_peer: bool) -> LinkSpec:
+    """The path GPU-to-GPU data really takes. Without peer-to-peer (GeForce cards) every transfer
+    is written to host memory and read back by the peer (NCCL's SHM transport): two PCIe
+    crossings, so twice the latency and half the bandwidth (HW-08 notes; CO-09: 8x RTX 4090
+    all-reduce of 8 B takes 43.5 us against ~20 us on NVLink)."""
+    if peer_to_peer:
+        return link
+    return link.model_copy(update={"latency_s": 2 * link.latency_s, "bandwidth_Bps": link.bandwidth_Bps / 2,
+                                   "name": f"{link.name} via host"})
 
 
 @dataclass(frozen=True)
@@ -37,11 +48,16 @@ class Deployment:
     allreduce: str
     tp_mode: str
     tp_delay: int
+    tp_delay_start: str            # delayed mode: "sync" | "local" first modules
+    tp_final: str                  # delayed mode: "all-reduce" | "vocab-parallel" before the LM head
+    tp_chunks: int                 # chunked-overlap mode: token chunks per module
     tp_nodes: int                  # nodes one TP group spans
+    gpus_per_node: int
     pp_link: LinkSpec              # link between consecutive stages
     weight_bytes: float            # bytes per stored parameter
     kv_bytes: float                # bytes per cached element
     act_bytes: float               # bytes per activation element (collectives, p2p)
+    templates: dict = field(default_factory=dict, compare=False, repr=False)  # plan templates by (stage, chunks)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -50,15 +66,17 @@ class Deployment:
         tp_nodes = max(1, -(-par.tp // hw.gpus_per_node))
         # a pipeline hop stays inside a node while a replica's GPUs fit in one
         stage_crosses_node = par.tp * par.pp > hw.gpus_per_node
+        link = effective_link(hw.link, hw.gpu.peer_to_peer)
         return cls(
             model=scenario.model,
             rates=DeviceRates.of(hw.gpu, scenario.runtime, prec.weights, prec.activations),
             runtime=scenario.runtime,
-            link=hw.link,
+            link=link,
             inter_link=hw.inter_node_link,
             tp=par.tp, pp=par.pp, allreduce=par.allreduce, tp_mode=par.tp_mode, tp_delay=par.tp_delay,
-            tp_nodes=tp_nodes,
-            pp_link=hw.inter_node_link if stage_crosses_node else hw.link,
+            tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
+            tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node,
+            pp_link=hw.inter_node_link if stage_crosses_node else link,
             weight_bytes=dtype_bytes(prec.weights),
             kv_bytes=dtype_bytes(prec.kv_cache),
             act_bytes=dtype_bytes(prec.activations),

@@ -44,32 +44,36 @@ class Fold:
 
 def fold(plan: StepPlan) -> Fold:
     """Critical-path timing of ``plan`` on its two streams, nothing else running."""
+    costs = plan.costs
     end: list[float] = []
     free = [0.0, 0.0]
     compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
-    for op in plan.ops:
-        start = free[op.stream]
-        for dep in op.after:
+    for slot in plan.template.slots:
+        cost = costs[slot.kind]
+        stream = slot.stream
+        start = free[stream]
+        for dep in slot.after:
             if end[dep] > start:
                 start = end[dep]
-        finish = start + op.time_s
+        finish = start + cost.time_s
         end.append(finish)
-        free[op.stream] = finish
-        if op.stream is Stream.COMPUTE:
-            if op.name == "host":
-                host += op.time_s
+        free[stream] = finish
+        if stream is Stream.COMPUTE:
+            if slot.kind == "host":
+                host += cost.time_s
             else:
-                compute += op.time_s - op.launch_s
-                launch += op.launch_s
-                if op.memory_bound:
-                    memory += op.time_s - op.launch_s
-            ideal += op.ideal_s
-            hbm += op.hbm_bytes
-            flops += op.flops
+                busy = cost.time_s - cost.launch_s
+                compute += busy
+                launch += cost.launch_s
+                if cost.memory_bound:
+                    memory += busy
+            ideal += cost.ideal_s
+            hbm += cost.hbm_bytes
+            flops += cost.flops
         else:
-            comm += op.time_s
-            alpha += op.alpha_s
-            net += op.net_bytes
+            comm += cost.time_s
+            alpha += cost.alpha_s
+            net += cost.net_bytes
     makespan = max(end) if end else 0.0
     exposed = makespan - (compute + launch + host)
     if exposed <= 1e-12 * makespan:  # float noise of summing the same durations two ways

@@ -1,30 +1,52 @@
 """The step plan: the one place that decides what work a forward step is (architecture.md 5-6).
 
 A :class:`StepPlan` is the DAG of ops one pipeline stage runs for one step, on two streams per
-GPU (compute and communication, like CUDA streams). All GPUs of a TP group run the same plan
-in lock-step, so a plan describes one representative rank. Executors decide how time passes
-(one fold, one event per module, one process per op); they never decide what work exists.
+GPU (compute and communication, like CUDA streams). All GPUs of a TP group run the same plan in
+lock-step, so a plan describes one representative rank. Executors decide how time passes (one
+fold, one event per module, one process per op); they never decide what work exists.
 
-Tensor-parallel schedules differ only in which collective a module waits for
-(physics.md 1.5). With modules numbered m = 0, 1, ... (attention and MLP are separate modules):
+A plan is a shape-independent :class:`PlanTemplate` (which ops exist, on which stream, after
+which others; cached per stage) plus a per-step table of :class:`OpCost` by op kind (every
+attention module of a dense model costs the same), so building a step is cheap.
 
-- ``megatron``:        module m waits for the all-reduce of module m-1 (2 per layer, blocking);
-- ``parallel-block``:  attention and MLP of a layer run back to back, one all-reduce per layer;
-- ``ladder``:          module m waits for the all-reduce of module m-2 (delay 1);
-- ``delayed``:         module m waits for the exchange of module m-1-delta (Kog's DTP, delta =
-                       ``tp_delay``); the LM head waits for every exchange (final aggregation).
+Tensor-parallel schedules differ only in which exchange a module waits for (physics.md 1.2, 1.5).
+Modules are numbered m = 0, 1, ... (attention and MLP are separate modules):
+
+- ``megatron``:        each module all-reduces; module m waits for the all-reduce of m-1. Exact.
+- ``parallel-block``:  attention and MLP read the same input (GPT-J / PaLM); one all-reduce
+                       per layer, after the MLP. Changes the model: needs a model trained so.
+- ``ladder``:          every module's all-reduce is delayed one module (Ladder Residual, arXiv
+                       2501.06589): module m waits for the all-reduce of m-2. Changes the model.
+- ``delayed``:         Kog's delayed TP with delta = ``tp_delay``: each lane adds its own output at
+                       once and the other lanes' outputs delta modules later, so module m waits
+                       for the exchange of module m-1-delta. The first delta modules either
+                       all-reduce synchronously (``tp_delay_start: sync``, Kog's use_early_comm)
+                       or stay local (``local``); the last delta modules launch no exchange
+                       (their data would never land); before the LM head the lanes are averaged
+                       by one all-reduce (``tp_final: all-reduce``) or each lane computes a
+                       vocabulary shard and the logits are gathered (``vocab-parallel``).
+                       Changes the model: residual streams diverge by design.
+- ``chunked-overlap``: the step's tokens are split into k = ``tp_chunks`` chunks (TokenWeave,
+                       Flux, async-TP); chunk j's all-reduce overlaps chunk j+1's compute and the
+                       next module's chunk j waits only for it. Exact, but every chunk streams the
+                       module's full weights, so it pays off only when compute-bound.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Iterator
 
 from simdecode.costmodel import collectives, modules
+from simdecode.costmodel.architecture import layer_is_moe, layer_is_sliding
 from simdecode.costmodel.batch import BatchShape
-from simdecode.costmodel.collectives import CollectiveCost
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.roofline import ideal_time, kernel_time
+
+MODES = ("megatron", "parallel-block", "ladder", "delayed", "chunked-overlap")
+#: modes whose forward pass computes a different function from the unsplit model
+CHANGES_MODEL = frozenset({"parallel-block", "ladder", "delayed"})
 
 
 class Stream(IntEnum):
@@ -33,19 +55,25 @@ class Stream(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Op:
-    """One unit of work on one stream of every GPU of a TP group.
-
-    time_s:    duration in isolation (compute: roofline + launch; comm: alpha + beta)
-    launch_s:  the fixed per-kernel part of a compute op's time
-    alpha_s:   the latency part of a collective's time
-    flops, hbm_bytes: per GPU; net_bytes: bytes each rank sends
-    after:     indices of ops (in the same plan) that must finish first
-    """
+class OpSlot:
+    """One op of a template: what runs, on which stream, after which other slots."""
 
     name: str
     layer: int
     stream: Stream
+    kind: str
+    after: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpCost:
+    """What one op of a kind costs this step on one GPU.
+
+    time_s: duration in isolation (compute: roofline + launch; comm: alpha + beta);
+    launch_s: the fixed per-kernel part of a compute op; alpha_s: the latency part of a collective;
+    ideal_s: the roofline bound at 100% of peak; net_bytes: bytes each rank sends.
+    """
+
     time_s: float
     launch_s: float = 0.0
     alpha_s: float = 0.0
@@ -54,123 +82,204 @@ class Op:
     net_bytes: float = 0.0
     ideal_s: float = 0.0
     memory_bound: bool = True
-    after: tuple[int, ...] = ()
+    algorithm: str = ""
+    protocol: str = ""
 
 
 @dataclass(frozen=True, slots=True)
+class Op:
+    """A template slot with its cost: the flat view executors, traces and tests use."""
+
+    name: str
+    layer: int
+    stream: Stream
+    kind: str
+    after: tuple[int, ...]
+    cost: OpCost
+
+    @property
+    def time_s(self) -> float:
+        return self.cost.time_s
+
+
+@dataclass(frozen=True)
+class PlanTemplate:
+    stage: int
+    chunks: int
+    slots: tuple[OpSlot, ...]
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
 class StepPlan:
     stage: int
     shape: BatchShape
-    ops: tuple[Op, ...]
-    tp: int
+    template: PlanTemplate
+    costs: dict[str, OpCost] = field(repr=False)
+    tp: int = 1
 
+    def __iter__(self) -> Iterator[Op]:
+        costs = self.costs
+        for slot in self.template.slots:
+            yield Op(slot.name, slot.layer, slot.stream, slot.kind, slot.after, costs[slot.kind])
 
-_DELAY = {"megatron": 0, "parallel-block": 0, "ladder": 1}
-
-
-def module_delay(dep: Deployment) -> int:
-    """Modules between a collective's launch and the first module that needs its result."""
-    if dep.tp_mode == "delayed":
-        return dep.tp_delay
-    if dep.tp_mode not in _DELAY:
-        raise ValueError(f"tp_mode {dep.tp_mode!r} is not supported by the step planner")
-    return _DELAY[dep.tp_mode]
-
-
-class _Builder:
-    def __init__(self, dep: Deployment, shape: BatchShape):
-        self.dep, self.shape = dep, shape
-        self.ops: list[Op] = []
-        self.last_compute: int | None = None
-        self.collectives: list[int] = []  # one entry per module: index of its collective (or -1)
-        self.delay = module_delay(dep)
-        half = dep.runtime.kernels_per_layer / 2
-        self.kernels = {"attn": half, "mlp": half}
-
-    def compute(self, name: str, layer: int, hbm: float, flops: float, kernels: float) -> int:
-        rates = self.dep.rates
-        launch = kernels * rates.kernel_s
-        after: list[int] = []
-        if self.last_compute is not None:
-            after.append(self.last_compute)
-        # the collective this module must see (schedule rule in the module docstring)
-        wait = len(self.collectives) - 1 - self.delay
-        if 0 <= wait < len(self.collectives) and self.collectives[wait] >= 0:
-            after.append(self.collectives[wait])
-        op = Op(name, layer, Stream.COMPUTE, kernel_time(hbm, flops, rates) + launch, launch_s=launch,
-                flops=flops, hbm_bytes=hbm, ideal_s=ideal_time(hbm, flops, rates),
-                memory_bound=hbm / rates.bandwidth_Bps >= flops / rates.flops_per_s, after=tuple(after))
-        self.ops.append(op)
-        self.last_compute = len(self.ops) - 1
-        return self.last_compute
-
-    def collective(self, name: str, layer: int, cost: CollectiveCost, nbytes: float) -> None:
-        if cost.time_s <= 0:
-            self.collectives.append(-1)
-            return
-        after = (self.last_compute,) if self.last_compute is not None else ()
-        self.ops.append(Op(name, layer, Stream.COMM, cost.time_s, alpha_s=cost.alpha_s, net_bytes=nbytes, after=after))
-        self.collectives.append(len(self.ops) - 1)
-
-    def no_collective(self) -> None:
-        self.collectives.append(-1)
+    @property
+    def ops(self) -> tuple[Op, ...]:
+        return tuple(self)
 
 
 def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan:
     """The ops stage ``stage`` runs for one step of batch ``shape`` (see module docstring)."""
-    b = _Builder(dep, shape)
-    layers = dep.stage_layers(stage)
-    msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes  # one activation per token
-    ar = collectives.all_reduce(msg, dep.tp, dep.link, dep.runtime, dep.allreduce, dep.tp_nodes, dep.inter_link)
+    chunks = min(dep.tp_chunks, shape.new_tokens) if dep.tp_mode == "chunked-overlap" and dep.tp > 1 else 1
+    key = (stage, chunks)
+    template = dep.templates.get(key)
+    if template is None:
+        template = dep.templates[key] = _template(dep, stage, chunks)
+    return StepPlan(stage, shape, template, _costs(dep, template, shape), dep.tp)
+
+
+# ---- costs ---------------------------------------------------------------------------------
+
+
+def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[str, OpCost]:
+    rates, h = dep.rates, dep.model.hidden_size
+    chunk = shape.split(template.chunks)
+    half = dep.runtime.kernels_per_layer / 2
+    costs: dict[str, OpCost] = {}
+    for kind in template.kinds:
+        match kind:
+            case "host":
+                costs[kind] = OpCost(dep.runtime.step_overhead_s)
+            case "embed":
+                costs[kind] = _compute(rates, *modules.embedding(dep, shape), 1)
+            case "attn" | "attn.sliding":
+                costs[kind] = _compute(rates, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
+            case "mlp" | "mlp.moe":
+                costs[kind] = _compute(rates, *modules.mlp(dep, _layer_of(dep, kind), chunk), half)
+            case "lm_head":
+                costs[kind] = _compute(rates, *modules.lm_head(dep, shape), 2)  # the head and the sampler
+            case "allreduce":
+                costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
+            case "allreduce.final":
+                costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes)
+            case "gather":
+                logits = shape.logit_tokens * dep.model.vocab_size / dep.tp * 4.0  # fp32 logits per rank
+                c = collectives.all_gather(logits * dep.tp, dep.tp, dep.link, dep.runtime)
+                costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=logits, algorithm=c.algorithm,
+                                     protocol=c.protocol)
+    return costs
+
+
+def _compute(rates, hbm: float, flops: float, kernels: float) -> OpCost:
+    launch = kernels * rates.kernel_s
+    return OpCost(kernel_time(hbm, flops, rates) + launch, launch_s=launch, flops=flops, hbm_bytes=hbm,
+                  ideal_s=ideal_time(hbm, flops, rates),
+                  memory_bound=hbm / rates.bandwidth_Bps >= flops / rates.flops_per_s)
+
+
+def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:
+    c = collectives.all_reduce(nbytes, dep.tp, dep.link, dep.runtime, dep.allreduce, dep.tp_nodes, dep.inter_link)
+    return OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm, protocol=c.protocol)
+
+
+def _layer_of(dep: Deployment, kind: str) -> int:
+    """A representative layer of a kind (module costs depend only on the kind)."""
+    m = dep.model
+    for layer in range(m.num_hidden_layers):
+        if kind.startswith("attn") and layer_is_sliding(m, layer) == kind.endswith("sliding"):
+            return layer
+        if kind.startswith("mlp") and layer_is_moe(m, layer) == kind.endswith("moe"):
+            return layer
+    raise ValueError(kind)
+
+
+# ---- templates -----------------------------------------------------------------------------
+
+
+def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
+    if dep.tp_mode not in MODES:
+        raise ValueError(f"unknown tp_mode {dep.tp_mode!r}")
+    slots: list[OpSlot] = []
+    last: list[int] = []  # the previous compute slot, as a dependency list
+
+    def add(name: str, layer: int, stream: Stream, kind: str, after: list[int]) -> int:
+        slots.append(OpSlot(name, layer, stream, kind, tuple(sorted(set(after)))))
+        return len(slots) - 1
+
+    def compute(name: str, layer: int, kind: str, waits: list[int]) -> int:
+        idx = add(name, layer, Stream.COMPUTE, kind, last + waits)
+        last[:] = [idx]
+        return idx
+
     if stage == 0:
         if dep.runtime.step_overhead_s > 0:
-            b.ops.append(Op("host", -1, Stream.COMPUTE, dep.runtime.step_overhead_s))
-            b.last_compute = 0
-        hbm, flops = modules.embedding(dep, shape)
-        b.compute("embed", -1, hbm, flops, 1)
-        b.no_collective()
-    cache: dict[tuple[str, bool, bool], tuple[float, float]] = {}
-    for layer in layers:
-        a_cost = _cached(cache, ("attn", *_layer_kind(dep, layer)), lambda: modules.attention(dep, layer, shape))
-        m_cost = _cached(cache, ("mlp", *_layer_kind(dep, layer)), lambda: modules.mlp(dep, layer, shape))
-        if dep.tp_mode == "parallel-block":
-            b.compute(f"L{layer}.attn", layer, *a_cost, b.kernels["attn"])
-            b.collectives.append(-1)  # attention and MLP share the layer's one all-reduce
-            b.compute(f"L{layer}.mlp", layer, *m_cost, b.kernels["mlp"])
-            b.collective(f"L{layer}.allreduce", layer, ar, msg)
-        else:
-            b.compute(f"L{layer}.attn", layer, *a_cost, b.kernels["attn"])
-            b.collective(f"L{layer}.attn.allreduce", layer, ar, msg)
-            b.compute(f"L{layer}.mlp", layer, *m_cost, b.kernels["mlp"])
-            b.collective(f"L{layer}.mlp.allreduce", layer, ar, msg)
+            compute("host", -1, "host", [])
+        compute("embed", -1, "embed", [])
+
+    tp, mode, delta = dep.tp, dep.tp_mode, dep.tp_delay
+    layers = dep.stage_layers(stage)
+    module_list = [(layer, part) for layer in layers for part in ("attn", "mlp")]
+    n = len(module_list)
+    exchanges: list[list[int]] = []  # per module: its exchange slot per chunk ([] if none)
+    for m, (layer, part) in enumerate(module_list):
+        kind = _module_kind(dep, layer, part)
+        exchanges.append([])
+        for j in range(chunks):
+            waits = _waits(mode, delta, dep.tp_delay_start, m, j, exchanges) if tp > 1 else []
+            suffix = f".{j}" if chunks > 1 else ""
+            compute(f"L{layer}.{part}{suffix}", layer, kind, waits)
+            if tp > 1 and _exchanges(mode, delta, dep.tp_delay_start, m, n, part):
+                label = "exchange" if mode == "delayed" else "allreduce"
+                exchanges[m].append(add(f"L{layer}.{part}.{label}{suffix}", layer, Stream.COMM, "allreduce", last))
+
+    pending = [i for ex in exchanges for i in ex]
     if stage == dep.pp - 1:
-        # the final aggregation: the LM head sees every exchange of this stage
-        needed = _needed(b)
-        pending = tuple(i for i in b.collectives if i >= 0 and i not in needed)
-        hbm, flops = modules.lm_head(dep, shape)
-        b.delay = 0
-        idx = b.compute("lm_head", -1, hbm, flops, 2)  # the head and the sampler
-        if pending:
-            op = b.ops[idx]
-            b.ops[idx] = replace(op, after=tuple(sorted(set(op.after) | set(pending))))
-        if dep.runtime.shard_lm_head and dep.tp > 1:
-            logits = shape.logit_tokens * dep.model.vocab_size / dep.tp * 4.0  # fp32 logits
-            b.collective("lm_head.gather", -1, collectives.all_gather(logits * dep.tp, dep.tp, dep.link, dep.runtime), logits)
-    return StepPlan(stage, shape, tuple(b.ops), dep.tp)
+        head_waits = pending  # every exchange has landed before the head reads the residual
+        head_sharded = dep.runtime.shard_lm_head
+        if tp > 1 and mode == "delayed":
+            if dep.tp_final == "all-reduce":
+                head_waits = [add("final.allreduce", -1, Stream.COMM, "allreduce.final", last)]
+            else:
+                head_sharded = True
+        compute("lm_head", -1, "lm_head", head_waits)
+        if tp > 1 and head_sharded:
+            add("lm_head.gather", -1, Stream.COMM, "gather", last)
+    kinds = frozenset(slot.kind for slot in slots)
+    return PlanTemplate(stage, chunks, tuple(slots), kinds)
 
 
-def _needed(b: _Builder) -> set[int]:
-    """Collectives some compute op already waits for."""
-    return {a for op in b.ops if op.stream is Stream.COMPUTE for a in op.after if b.ops[a].stream is Stream.COMM}
+def _module_kind(dep: Deployment, layer: int, part: str) -> str:
+    if part == "attn":
+        return "attn.sliding" if layer_is_sliding(dep.model, layer) else "attn"
+    return "mlp.moe" if layer_is_moe(dep.model, layer) else "mlp"
 
 
-def _layer_kind(dep: Deployment, layer: int) -> tuple[bool, bool]:
-    from simdecode.costmodel.architecture import layer_is_moe, layer_is_sliding
+def _exchanges(mode: str, delta: int, start: str, m: int, n: int, part: str) -> bool:
+    """Does module m (of n in the stage) launch an exchange?"""
+    if mode == "parallel-block":
+        return part == "mlp"
+    if mode == "delayed":
+        if m < delta:
+            return start == "sync"
+        return m < n - delta  # the last delta modules' exchanges would never land
+    return True
 
-    return layer_is_sliding(dep.model, layer), layer_is_moe(dep.model, layer)
 
+def _waits(mode: str, delta: int, start: str, m: int, j: int, exchanges: list[list[int]]) -> list[int]:
+    """Exchange slots module m's chunk j must wait for (the schedule rules above)."""
+    def of(k: int, chunk: int | None = None) -> list[int]:
+        if k < 0 or not exchanges[k]:
+            return []
+        return [exchanges[k][chunk]] if chunk is not None else exchanges[k]
 
-def _cached(cache, key, fn):
-    if key not in cache:
-        cache[key] = fn()
-    return cache[key]
+    match mode:
+        case "megatron" | "parallel-block":
+            return of(m - 1)
+        case "chunked-overlap":
+            return of(m - 1, j)
+        case "ladder":
+            return of(m - 2)
+        case "delayed":
+            sync = of(m - 1) if (m - 1 < delta and start == "sync") else []
+            return sync + of(m - 1 - delta)
+    raise ValueError(mode)

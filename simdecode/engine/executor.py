@@ -1,35 +1,42 @@
 """Runs a stage's step plan on its GPUs' two streams, at the scenario's fidelity.
 
-| fidelity | how time passes                                                        | events/step |
-|----------|------------------------------------------------------------------------|-------------|
-| step     | one timeout of the plan's analytic critical path (costmodel.fold)      | 1           |
-| layer    | one timeout per module on the compute stream; each collective one      | O(layers)   |
-|          | process on the communication stream, holding the TP group's fabric     |             |
+| fidelity | how time passes                                                          | events/step   |
+|----------|--------------------------------------------------------------------------|---------------|
+| step     | one timeout of the plan's analytic critical path (costmodel.fold)        | 1             |
+| layer    | one timeout per module on the compute stream; each collective one        | O(layers)     |
+|          | process on the communication stream, holding the shared links it crosses |               |
+| op       | every op a process waiting on its dependencies; a ring all-reduce is its | O(ops x ranks)|
+|          | 2(p-1) rounds of p transfers, each holding its own path of links         |               |
 
-Both follow the same list-scheduling rule as :func:`simdecode.costmodel.fold.fold`: a compute op
+All three follow the list-scheduling rule of :func:`simdecode.costmodel.fold.fold`: a compute op
 starts when the previous compute op and the collectives it waits for are done; a collective
 starts when the module before it is done and the previous collective has left the stream. With
-nothing else contending the two fidelities give identical step times (a test checks it).
+nothing else contending the three give identical step times (a property test checks it).
 """
 
 from __future__ import annotations
 
 import simpy
 
+from simdecode.costmodel.collectives import ring_schedule
+from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import Fold, fold
-from simdecode.costmodel.plan import StepPlan, Stream
-from simdecode.engine.topology import Fabric
+from simdecode.costmodel.plan import OpCost, StepPlan, Stream
+from simdecode.engine.topology import Fabric, transfer
 
 
 class Stage:
     """One pipeline stage of one replica: a TP group of GPUs running plans in lock-step."""
 
-    def __init__(self, env: simpy.Environment, replica: int, index: int, fabric: Fabric, fidelity: str):
+    def __init__(self, env: simpy.Environment, replica: int, index: int, fabric: Fabric, fidelity: str,
+                 dep: Deployment):
         self.env, self.replica, self.index = env, replica, index
-        self.fabric, self.fidelity = fabric, fidelity
+        self.fabric, self.fidelity, self.dep = fabric, fidelity, dep
         self.gpus = simpy.Resource(env, capacity=1)  # one step at a time (a micro-batch holds it)
         self.busy_s = 0.0
         self.contention_s = 0.0
+        # ring transfers are expanded only inside one node, where the ring's hops are uniform
+        self._expand_rings = fidelity == "op" and dep.tp_nodes == 1
 
     def run(self, plan: StepPlan, timing: Fold):
         """Process: occupy this stage for one step of ``plan``; returns when its last op ends.
@@ -41,49 +48,92 @@ class Stage:
             start = self.env.now
             if self.fidelity == "step":
                 yield self.env.timeout(timing.makespan_s)
+            elif self.fidelity == "layer":
+                yield from self._run_streams(plan)
             else:
-                yield from self._run_ops(plan)
+                yield from self._run_graph(plan)
             elapsed = self.env.now - start
             self.busy_s += elapsed
             if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
                 self.contention_s += elapsed - timing.makespan_s
         return elapsed
 
-    def _run_ops(self, plan: StepPlan):
-        env = self.env
-        ops = plan.ops
-        done: list[simpy.Event | None] = [None] * len(ops)
+    # ---- fidelity layer: two stream walkers --------------------------------------------
+    def _run_streams(self, plan: StepPlan):
+        env, costs = self.env, plan.costs
+        slots = plan.template.slots
+        done: list[simpy.Event | None] = [None] * len(slots)
         comm_tail: simpy.Event | None = None
-        for i, op in enumerate(ops):
-            if op.stream is Stream.COMPUTE:
-                for dep in op.after:
+        for i, slot in enumerate(slots):
+            cost = costs[slot.kind]
+            if slot.stream is Stream.COMPUTE:
+                for dep in slot.after:
                     event = done[dep]
                     if event is not None and not event.processed:
                         yield event
-                yield env.timeout(op.time_s)
+                yield env.timeout(cost.time_s)
             else:
                 event = env.event()
                 done[i] = event
-                env.process(self._collective(op.time_s, comm_tail, event))
+                env.process(self._stream_collective(cost, comm_tail, event))
                 comm_tail = event
         if comm_tail is not None and not comm_tail.processed:
             yield comm_tail
 
-    def _collective(self, time_s: float, previous: simpy.Event | None, finished: simpy.Event):
-        """Process: one collective on the communication stream, holding the group's fabric."""
+    def _stream_collective(self, cost: OpCost, previous: simpy.Event | None, finished: simpy.Event):
+        """Process: one collective on the communication stream."""
         if previous is not None and not previous.processed:
             yield previous
-        if self.fabric.private:
-            # only this stream uses these ports, and it is already serialised by ``previous``
-            yield self.env.timeout(time_s)
-        else:
-            requests = [res.request() for res in self.fabric.resources]
-            for req in requests:
-                yield req
-            yield self.env.timeout(time_s)
-            for res, req in zip(self.fabric.resources, requests):
-                res.release(req)
+        yield from self._collective(cost)
         finished.succeed()
+
+    def _collective(self, cost: OpCost):
+        """Process: one collective as a single timeout, holding the shared links it crosses."""
+        shared = self.fabric.shared
+        if not shared:
+            yield self.env.timeout(cost.time_s)
+            return
+        requests = [link.wire.request() for link in shared]
+        for req in requests:
+            yield req
+        yield self.env.timeout(cost.time_s)
+        for link, req in zip(shared, requests):
+            link.busy_s += cost.time_s
+            link.wire.release(req)
+
+    # ---- fidelity op: a process per op -------------------------------------------------
+    def _run_graph(self, plan: StepPlan):
+        env, costs = self.env, plan.costs
+        events: list[simpy.Process] = []
+        last = [None, None]  # previous op on each stream
+        for slot in plan.template.slots:
+            deps = [events[d] for d in slot.after]
+            if last[slot.stream] is not None:
+                deps.append(last[slot.stream])
+            proc = env.process(self._op(slot.stream, costs[slot.kind], deps))
+            events.append(proc)
+            last[slot.stream] = proc
+        yield env.all_of([e for e in last if e is not None])
+
+    def _op(self, stream: Stream, cost: OpCost, deps: list[simpy.Process]):
+        """Process: one op, after its dependencies."""
+        pending = [d for d in deps if not d.processed]
+        if pending:
+            yield self.env.all_of(pending)
+        if stream is Stream.COMPUTE:
+            yield self.env.timeout(cost.time_s)
+        elif cost.algorithm == "ring" and self._expand_rings:
+            yield from self._ring(cost)
+        else:
+            yield from self._collective(cost)
+
+    def _ring(self, cost: OpCost):
+        """Process: a ring all-reduce as its 2(p-1) rounds of neighbour transfers."""
+        env, ring = self.env, self.fabric.ring
+        sched = ring_schedule(cost.time_s, cost.protocol, cost.net_bytes, len(ring), self.dep.link)
+        yield env.timeout(sched.fixed_s)
+        for _ in range(sched.rounds):
+            yield env.all_of([env.process(transfer(path, sched.serialise_s, sched.hop_s)) for path in ring])
 
 
 def step_timing(plan: StepPlan) -> Fold:

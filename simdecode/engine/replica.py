@@ -18,7 +18,7 @@ from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.plan import build_stage_plan
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.recorder import Recorder
-from simdecode.engine.topology import Link, Topology
+from simdecode.engine.topology import Topology, transfer
 from simdecode.schedulers.policies import BatchingPolicy
 from simdecode.schedulers.request import Request
 
@@ -29,8 +29,10 @@ class Replica:
                  on_finish: Callable[[Request], None]):
         self.env, self.index, self.dep, self.policy = env, index, dep, policy
         self.recorder, self.on_finish = recorder, on_finish
-        self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity) for s in range(dep.pp)]
-        self.links = [Link(env, dep.pp_link, f"replica{index}.stage{s}->stage{s + 1}") for s in range(dep.pp - 1)]
+        self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity, dep) for s in range(dep.pp)]
+        # activations go from each stage's first GPU to the next stage's first GPU
+        self.paths = [topology.path(topology.group_gpus(index, s)[0], topology.group_gpus(index, s + 1)[0])
+                      for s in range(dep.pp - 1)]
         self.window = dep.model.sliding_window if dep.model.layer_types else None
         self._wakeup = env.event()
         self.outstanding = 0
@@ -75,7 +77,7 @@ class Replica:
                 self.recorder.stage_step(timing, elapsed)
                 if s + 1 < len(self.stages):
                     cost = collectives.p2p(shape.new_tokens * act_bytes, dep.pp_link, dep.runtime)
-                    yield from self.links[s].transfer(cost.beta_s, cost.alpha_s)
+                    yield from transfer(self.paths[s], cost.beta_s, cost.alpha_s)
             self.recorder.lane_step(timings, run_s, env.now - start - run_s, work.decode_seqs)
             for request in policy.complete_step(work, env.now):
                 self.outstanding -= 1

@@ -68,7 +68,10 @@ def simulate(scenario: Scenario):
     dep = Deployment.from_scenario(scenario)
     par, sched = scenario.parallelism, scenario.scheduler
     recorder = Recorder(gpus_per_stage=par.tp)
-    topology = Topology(env, dep.link, scenario.hardware.gpus_per_node, par.tp, par.pp)
+    hw = scenario.hardware
+    topology = Topology(env, link=dep.link, inter_link=hw.inter_node_link, gpus_per_node=hw.gpus_per_node,
+                        nics_per_node=hw.nics_per_node, pcie_switches=hw.pcie_switches,
+                        tp=par.tp, pp=par.pp, dp=par.dp)
     lanes = 1 if par.pp == 1 else (par.pp if par.microbatches == "auto" else par.microbatches)
     capacity = kv_capacity_blocks(scenario, dep)
 

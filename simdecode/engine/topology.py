@@ -1,18 +1,25 @@
-"""Links and interconnect resources, and which of them a transfer or collective holds.
+"""Links, the paths transfers take over them, and what a TP group's collectives hold.
 
-A :class:`Link` is one direction of a point-to-point path: a transfer holds the wire while it
-serialises (bytes / bandwidth) and releases it while the last byte propagates (latency), the
-ns-3 / ASTRA-sim split. A :class:`Fabric` is what one TP group's collectives occupy:
+A :class:`Link` is one direction of a wire: a transfer holds it while it serialises
+(bytes / bandwidth) and releases it while the last byte propagates (latency), the ns-3 /
+ASTRA-sim split. A transfer over a path of links holds them all at once (cut-through). GPUs are
+numbered ``((replica * pp + stage) * tp + rank)``, filling nodes in order. Topologies:
 
-- ``switch`` (NVSwitch) and ``mesh`` (xGMI): the GPUs' own ports; private to the group, so
-  collectives of different groups never contend;
-- ``shared-bus`` (PCIe behind one switch per node): one bus per node, shared by every group on
-  that node, so replicas' all-reduces queue behind one another.
+- ``switch`` (NVSwitch): each GPU's port into the switch is its own egress link;
+- ``mesh`` (xGMI): one link per ordered pair of GPUs;
+- ``pcie``: each GPU has its own x16 link to one of ``pcie_switches`` switches per node;
+  traffic between two switches also crosses that pair's shared uplink (via the root complex);
+- across nodes: the sender's NIC (GPUs share NICs when there are fewer NICs than GPUs).
 
-Not modelled: packet-level interleaving, credit flow control, congestion control, losses.
+Links used by more than one TP group (PCIe uplinks, shared NICs) are where contention appears:
+at fidelity ``layer`` a collective holds every shared link its ring crosses for its whole
+alpha-beta time; at fidelity ``op`` every ring transfer holds its own path.
+Not modelled: packet interleaving, credit flow control, congestion control, losses.
 """
 
 from __future__ import annotations
+
+from itertools import count
 
 import simpy
 
@@ -20,47 +27,106 @@ from simdecode.scenario.hardware import LinkSpec
 
 
 class Link:
-    """One direction of a link between two pipeline stages."""
+    """One direction of a wire."""
 
-    def __init__(self, env: simpy.Environment, spec: LinkSpec, name: str):
-        self.env, self.spec, self.name = env, spec, name
+    def __init__(self, env: simpy.Environment, spec: LinkSpec, name: str, order: int):
+        self.env, self.spec, self.name, self.order = env, spec, name, order
         self.wire = simpy.Resource(env, capacity=1)
         self.busy_s = 0.0
 
     def transfer(self, serialise_s: float, propagate_s: float):
         """Process: hold the wire for ``serialise_s``, then let the data fly for ``propagate_s``."""
-        with self.wire.request() as req:
-            yield req
-            yield self.env.timeout(serialise_s)
-            self.busy_s += serialise_s
-        if propagate_s > 0:
-            yield self.env.timeout(propagate_s)
+        yield from transfer([self], serialise_s, propagate_s)
+
+
+def transfer(path: list[Link], serialise_s: float, propagate_s: float):
+    """Process: hold every link of ``path`` (in a global order, so no deadlock) while the data
+    serialises, release them, then wait out the propagation latency."""
+    env = path[0].env
+    ordered = sorted(path, key=lambda link: link.order)
+    requests = [link.wire.request() for link in ordered]
+    for req in requests:
+        yield req
+    yield env.timeout(serialise_s)
+    for link, req in zip(ordered, requests):
+        link.busy_s += serialise_s
+        link.wire.release(req)
+    if propagate_s > 0:
+        yield env.timeout(propagate_s)
 
 
 class Fabric:
-    """The interconnect resources a TP group's collectives hold while they run."""
+    """The links a TP group's collectives cross, and which of them other groups share."""
 
-    def __init__(self, resources: tuple[simpy.Resource, ...], private: bool):
-        self.resources = resources
-        self.private = private  # nobody else uses them: holding them cannot delay anyone
+    def __init__(self, ring: list[list[Link]], shared: tuple[Link, ...]):
+        self.ring = ring        # ring[i]: the path from rank i to rank i+1
+        self.shared = shared    # links another group may hold at the same time
+        self.private = not shared
 
 
 class Topology:
-    """Maps TP groups (replica, stage) to the fabric their collectives use."""
+    def __init__(self, env: simpy.Environment, *, link: LinkSpec, inter_link: LinkSpec, gpus_per_node: int,
+                 nics_per_node: int, pcie_switches: int, tp: int, pp: int, dp: int):
+        self.env, self.link, self.inter_link = env, link, inter_link
+        self.gpus_per_node, self.nics_per_node = gpus_per_node, nics_per_node
+        self.switches = max(1, min(pcie_switches, gpus_per_node))
+        self.tp, self.pp, self.dp = tp, pp, dp
+        self._links: dict[tuple, Link] = {}
+        self._order = count()
+        self._users: dict[Link, set[tuple[int, int]]] = {}
+        self._fabrics = {}
+        for replica in range(dp):
+            for stage in range(pp):
+                group = (replica, stage)
+                ring = [self.path(g, self._next(g, group)) for g in self.group_gpus(*group)] if tp > 1 else []
+                for path in ring:
+                    for link in path:
+                        self._users.setdefault(link, set()).add(group)
+                self._fabrics[group] = ring
+        self._fabrics = {
+            group: Fabric(ring, tuple(sorted({l for p in ring for l in p if len(self._users[l]) > 1},
+                                             key=lambda l: l.order)))
+            for group, ring in self._fabrics.items()
+        }
 
-    def __init__(self, env: simpy.Environment, link: LinkSpec, gpus_per_node: int, tp: int, pp: int):
-        self.env, self.link = env, link
-        self.gpus_per_node, self.tp, self.pp = gpus_per_node, tp, pp
-        self._node_bus: dict[int, simpy.Resource] = {}
+    def group_gpus(self, replica: int, stage: int) -> range:
+        first = (replica * self.pp + stage) * self.tp
+        return range(first, first + self.tp)
+
+    def _next(self, gpu: int, group: tuple[int, int]) -> int:
+        gpus = self.group_gpus(*group)
+        return gpus[(gpus.index(gpu) + 1) % len(gpus)]
 
     def fabric(self, replica: int, stage: int) -> Fabric:
-        first_gpu = (replica * self.pp + stage) * self.tp
-        if self.link.topology == "shared-bus" and self.tp > 1:
-            nodes = range(first_gpu // self.gpus_per_node, (first_gpu + self.tp - 1) // self.gpus_per_node + 1)
-            return Fabric(tuple(self._bus(n) for n in nodes), private=False)
-        return Fabric((simpy.Resource(self.env, capacity=1),), private=True)
+        return self._fabrics[(replica, stage)]
 
-    def _bus(self, node: int) -> simpy.Resource:
-        if node not in self._node_bus:
-            self._node_bus[node] = simpy.Resource(self.env, capacity=1)
-        return self._node_bus[node]
+    def path(self, src: int, dst: int) -> list[Link]:
+        """The links a transfer from GPU ``src`` to GPU ``dst`` crosses."""
+        node_s, node_d = divmod(src, self.gpus_per_node)[0], divmod(dst, self.gpus_per_node)[0]
+        if node_s != node_d:
+            local = src % self.gpus_per_node
+            nic = local * self.nics_per_node // self.gpus_per_node
+            return [self._get(("nic", node_s, nic), self.inter_link)]
+        if self.link.topology == "mesh":
+            return [self._get(("pair", src, dst), self.link)]
+        path = [self._get(("port", src), self.link)]
+        if self.link.topology == "pcie":
+            sw_s, sw_d = self._switch(src), self._switch(dst)
+            if sw_s != sw_d:
+                path.append(self._get(("uplink", node_s, sw_s, sw_d), self.link))
+        return path
+
+    def _switch(self, gpu: int) -> int:
+        per_switch = -(-self.gpus_per_node // self.switches)
+        return (gpu % self.gpus_per_node) // per_switch
+
+    def _get(self, key: tuple, spec: LinkSpec) -> Link:
+        link = self._links.get(key)
+        if link is None:
+            name = ".".join(str(k) for k in key)
+            link = self._links[key] = Link(self.env, spec, name, next(self._order))
+        return link
+
+    @property
+    def links(self) -> list[Link]:
+        return list(self._links.values())

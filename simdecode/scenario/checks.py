@@ -32,10 +32,10 @@ def check_scenario(s: Scenario) -> None:
     m, par, hw = s.model, s.parallelism, s.hardware
     heads, kv = m.num_attention_heads, m.kv_heads
     if heads % par.tp:
-        divisors = [d for d in range(1, heads + 1) if heads % d == 0 and d <= hw.total_gpus]
+        valid = [t for t in range(1, min(heads, 64) + 1) if heads % t == 0 and (m.uses_mla or kv % t == 0 or t % kv == 0)]
         raise CheckError(
             "parallelism.tp",
-            f"tp = {par.tp} must divide the model's {heads} attention heads (e.g. one of {divisors[-6:]})",
+            f"tp = {par.tp} must divide the model's {heads} attention heads: one of {valid}",
         )
     if not m.uses_mla and kv % par.tp and par.tp % kv:
         raise CheckError(
@@ -57,14 +57,10 @@ def check_scenario(s: Scenario) -> None:
         )
     if par.ep > 1:
         raise CheckError("parallelism.ep", "expert parallelism (ep > 1) is not modelled yet; use ep: 1")
-    if par.tp_mode == "chunked-overlap":
-        raise CheckError("parallelism.tp_mode", "tp_mode 'chunked-overlap' is not modelled yet")
     if par.allreduce == "nvls" and not hw.link.multicast:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
     if s.decoding.method != "standard":
         raise CheckError("decoding.method", f"decoding method {s.decoding.method!r} is not modelled yet; use 'standard'")
-    if s.simulation.fidelity == "op":
-        raise CheckError("simulation.fidelity", "fidelity 'op' is not available yet; use 'step' or 'layer'")
     _check_memory(s)
     _check_sweep_keys(s)
 

@@ -33,6 +33,10 @@ class GpuSpec(Spec):
         None, alias="power_limit", description="a lower power cap; clocks (and so peaks) scale down with it"
     )
     default_link: str = Field("pcie4", description="preset of the intra-node link GPUs of this kind use")
+    peer_to_peer: bool = Field(
+        True, description="GPUs write to each other's memory directly; GeForce drivers disable it, so "
+        "transfers bounce through host memory"
+    )
 
     @model_validator(mode="after")
     def _needs_a_matmul_dtype(self) -> GpuSpec:
@@ -48,9 +52,9 @@ class LinkSpec(Spec):
     bandwidth_Bps: Bandwidth = Field(alias="bandwidth", description="per direction, per GPU")
     latency_s: Duration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
     efficiency: Fraction = Field(0.8, description="achievable share of the line rate (protocol overhead)")
-    topology: Literal["switch", "mesh", "shared-bus", "network"] = Field(
+    topology: Literal["switch", "mesh", "pcie", "network"] = Field(
         "switch", description="switch: all-to-all (NVSwitch, IB); mesh: one link per pair (xGMI); "
-        "shared-bus: PCIe behind a shared switch"
+        "pcie: own link to a PCIe switch, shared uplinks between switches"
     )
     transport: Literal["nvlink", "pcie", "net"] = Field(
         "nvlink", description="row of NCCL's latency table used for this link"

@@ -35,6 +35,10 @@ class HardwareSpec(Spec):
     intra_node_link: LinkSpec | None = Field(None, description="default: the GPU's own link (e.g. nvlink4)")
     inter_node_link: LinkSpec = Field(default="ib-ndr", validate_default=True)  # type: ignore[assignment]
     nics_per_node: int = Field(8, ge=1, le=64, description="scale-out NICs per node")
+    pcie_switches: int = Field(
+        1, ge=1, le=8, description="PCIe switches per node (PCIe links): GPUs split evenly; traffic between "
+        "switches shares one uplink per direction"
+    )
 
     @field_validator("gpu", mode="before")
     @classmethod
@@ -71,6 +75,14 @@ class ParallelismSpec(Spec):
     ep: int = Field(1, ge=1, le=MAX_GPUS, description="expert-parallel degree for MoE layers")
     tp_mode: Literal["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"] = "megatron"
     tp_delay: int = Field(1, ge=0, le=64, description="delayed mode: modules of delay")
+    tp_delay_start: Literal["sync", "local"] = Field(
+        "sync", description="delayed mode, first tp_delay modules: blocking all-reduce, or local only (no exchange)"
+    )
+    tp_final: Literal["all-reduce", "vocab-parallel"] = Field(
+        "all-reduce", description="delayed mode, before the LM head: average the lanes with one all-reduce, or "
+        "give each lane a vocabulary shard and gather the logits"
+    )
+    tp_chunks: int = Field(2, ge=1, le=64, description="chunked-overlap mode: token chunks per module")
     allreduce: Literal["auto", "ring", "tree", "one-shot", "two-shot", "nvls"] = "auto"
     microbatches: int | Literal["auto"] = Field("auto", description="pipeline micro-batches in flight")
 
