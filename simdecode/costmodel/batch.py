@@ -31,13 +31,13 @@ class BatchShape:
     window_attn_pairs: float = 0.0
 
     def split(self, chunks: int) -> BatchShape:
-        """One of ``chunks`` equal token chunks of this step (chunked-overlap TP)."""
+        """The mean of ``chunks`` token chunks of this step (chunked-overlap TP): every sum
+        divided by ``chunks``, so k chunks do exactly the step's work (counts may be fractional)."""
         if chunks <= 1:
             return self
         k = float(chunks)
-        return BatchShape(max(1, self.seqs // chunks), max(1, self.new_tokens // chunks),
-                          max(1, self.logit_tokens // chunks), self.kv_read_tokens / k, self.attn_pairs / k,
-                          self.window_kv_read_tokens / k, self.window_attn_pairs / k)
+        return BatchShape(self.seqs / k, self.new_tokens / k, self.logit_tokens / k, self.kv_read_tokens / k,
+                          self.attn_pairs / k, self.window_kv_read_tokens / k, self.window_attn_pairs / k)
 
     @classmethod
     def decode(cls, contexts: Iterable[int], window: int | None = None) -> BatchShape:

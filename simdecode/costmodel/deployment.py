@@ -120,13 +120,21 @@ class Deployment:
         """KV-cache bytes one token of context takes on one GPU of ``stage``."""
         return len(self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
 
+    @property
+    def vocab_parallel(self) -> bool:
+        """The LM head (and the embedding) are split by vocabulary over the TP group: the
+        runtime does it, or delayed TP gives each lane a vocabulary shard (``tp_final``)."""
+        if self.tp <= 1:
+            return False
+        return self.runtime.shard_lm_head or (self.tp_mode == "delayed" and self.tp_final == "vocab-parallel")
+
     def lm_head_params_per_gpu(self) -> float:
         head = self.counts.lm_head or self.counts.embedding
-        return head / self.tp if self.runtime.shard_lm_head else head
+        return head / self.tp if self.vocab_parallel else head
 
     def embedding_params_per_gpu(self) -> float:
         emb = self.counts.embedding
-        return emb / self.tp if self.runtime.shard_lm_head else emb
+        return emb / self.tp if self.vocab_parallel else emb
 
     def mlp_params_per_gpu(self, layer: int) -> float:
         """MLP (or MoE: router + shared + all routed experts) weights one GPU stores for a layer."""

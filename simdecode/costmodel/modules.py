@@ -49,8 +49,10 @@ def mlp(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
 
 
 def embedding(dep: Deployment, shape: BatchShape) -> tuple[float, float]:
-    """Gather one row per new token (no FLOPs)."""
-    return shape.new_tokens * dep.model.hidden_size * dep.weight_bytes, 0.0
+    """Gather one row per new token (no FLOPs); a vocabulary-split table holds 1/tp of the rows,
+    and the other ranks write zeros that the following all-reduce sums away."""
+    rows = shape.new_tokens / dep.tp if dep.vocab_parallel else shape.new_tokens
+    return rows * dep.model.hidden_size * dep.weight_bytes, 0.0
 
 
 def lm_head(dep: Deployment, shape: BatchShape) -> tuple[float, float]:

@@ -26,6 +26,10 @@ Modules are numbered m = 0, 1, ... (attention and MLP are separate modules):
                        by one all-reduce (``tp_final: all-reduce``) or each lane computes a
                        vocabulary shard and the logits are gathered (``vocab-parallel``).
                        Changes the model: residual streams diverge by design.
+With a vocabulary-parallel embedding (the runtime shards the LM head and embedding, as vLLM's
+VocabParallelEmbedding does) each rank looks up only its rows and one all-reduce after the
+embedding completes them.
+
 - ``chunked-overlap``: the step's tokens are split into k = ``tp_chunks`` chunks (TokenWeave,
                        Flux, async-TP); chunk j's all-reduce overlaps chunk j+1's compute and the
                        next module's chunk j waits only for it. Exact, but every chunk streams the
@@ -162,6 +166,8 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
             case "allreduce.final":
                 costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes)
+            case "allreduce.embed":
+                costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes)
             case "gather":
                 logits = shape.logit_tokens * dep.model.vocab_size / dep.tp * 4.0  # fp32 logits per rank
                 c = collectives.all_gather(logits * dep.tp, dep.tp, dep.link, dep.runtime)
@@ -211,38 +217,41 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
         last[:] = [idx]
         return idx
 
+    tp, mode, delta = dep.tp, dep.tp_mode, dep.tp_delay
+    embed_waits: list[int] = []
     if stage == 0:
         if dep.runtime.step_overhead_s > 0:
             compute("host", -1, "host", [])
         compute("embed", -1, "embed", [])
+        if dep.vocab_parallel:
+            embed_waits = [add("embed.allreduce", -1, Stream.COMM, "allreduce.embed", last)]
 
-    tp, mode, delta = dep.tp, dep.tp_mode, dep.tp_delay
     layers = dep.stage_layers(stage)
     module_list = [(layer, part) for layer in layers for part in ("attn", "mlp")]
-    n = len(module_list)
-    exchanges: list[list[int]] = []  # per module: its exchange slot per chunk ([] if none)
+    total = 2 * dep.model.num_hidden_layers  # the delayed-TP rules count modules over the whole network
+    exchanges: list[list[int]] = []  # per module of this stage: its exchange slot per chunk
     for m, (layer, part) in enumerate(module_list):
         kind = _module_kind(dep, layer, part)
+        g = 2 * layer + (part == "mlp")  # the module's index in the whole network
         exchanges.append([])
         for j in range(chunks):
-            waits = _waits(mode, delta, dep.tp_delay_start, m, j, exchanges) if tp > 1 else []
+            waits = _waits(mode, delta, dep.tp_delay_start, m, g, j, exchanges) if tp > 1 else []
+            if m == 0:
+                waits = waits + embed_waits
             suffix = f".{j}" if chunks > 1 else ""
             compute(f"L{layer}.{part}{suffix}", layer, kind, waits)
-            if tp > 1 and _exchanges(mode, delta, dep.tp_delay_start, m, n, part):
+            if tp > 1 and _exchanges(mode, delta, dep.tp_delay_start, g, total, part):
                 label = "exchange" if mode == "delayed" else "allreduce"
                 exchanges[m].append(add(f"L{layer}.{part}.{label}{suffix}", layer, Stream.COMM, "allreduce", last))
 
     pending = [i for ex in exchanges for i in ex]
     if stage == dep.pp - 1:
         head_waits = pending  # every exchange has landed before the head reads the residual
-        head_sharded = dep.runtime.shard_lm_head
-        if tp > 1 and mode == "delayed":
-            if dep.tp_final == "all-reduce":
-                head_waits = [add("final.allreduce", -1, Stream.COMM, "allreduce.final", last)]
-            else:
-                head_sharded = True
+        if tp > 1 and mode == "delayed" and delta > 0 and dep.tp_final == "all-reduce":
+            # the lanes' residuals differ: average them once (with no delay they never diverge)
+            head_waits = [add("final.allreduce", -1, Stream.COMM, "allreduce.final", last)]
         compute("lm_head", -1, "lm_head", head_waits)
-        if tp > 1 and head_sharded:
+        if dep.vocab_parallel:
             add("lm_head.gather", -1, Stream.COMM, "gather", last)
     kinds = frozenset(slot.kind for slot in slots)
     return PlanTemplate(stage, chunks, tuple(slots), kinds)
@@ -255,7 +264,7 @@ def _module_kind(dep: Deployment, layer: int, part: str) -> str:
 
 
 def _exchanges(mode: str, delta: int, start: str, m: int, n: int, part: str) -> bool:
-    """Does module m (of n in the stage) launch an exchange?"""
+    """Does module m (of the network's n) launch an exchange?"""
     if mode == "parallel-block":
         return part == "mlp"
     if mode == "delayed":
@@ -265,8 +274,10 @@ def _exchanges(mode: str, delta: int, start: str, m: int, n: int, part: str) -> 
     return True
 
 
-def _waits(mode: str, delta: int, start: str, m: int, j: int, exchanges: list[list[int]]) -> list[int]:
-    """Exchange slots module m's chunk j must wait for (the schedule rules above)."""
+def _waits(mode: str, delta: int, start: str, m: int, g: int, j: int, exchanges: list[list[int]]) -> list[int]:
+    """Exchange slots chunk j of module m (this stage's m-th, the network's g-th) waits for.
+
+    Exchanges of earlier stages have all landed before the activations left their stage."""
     def of(k: int, chunk: int | None = None) -> list[int]:
         if k < 0 or not exchanges[k]:
             return []
@@ -280,6 +291,6 @@ def _waits(mode: str, delta: int, start: str, m: int, j: int, exchanges: list[li
         case "ladder":
             return of(m - 2)
         case "delayed":
-            sync = of(m - 1) if (m - 1 < delta and start == "sync") else []
+            sync = of(m - 1) if (g - 1 < delta and start == "sync") else []
             return sync + of(m - 1 - delta)
     raise ValueError(mode)

@@ -16,6 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
+
+#: host-side cost of launching one kernel without CUDA graphs (physics.md 5.3: ~4-6 us per kernel;
+#: Llama-3.1-8B on H100 decodes in 8.4 ms eager vs 5.1 ms with a CUDA graph: 3.3 ms over ~500
+#: kernels, ~6.6 us each)
+EAGER_LAUNCH_S = 5e-6
 from simdecode.scenario.types import DTYPE_BYTES, FLOAT_COMPUTE_DTYPES
 
 
@@ -59,7 +64,7 @@ class DeviceRates:
             peak_flops_per_s=peak_flops,
             bandwidth_Bps=peak_bw * runtime.memory_efficiency,
             flops_per_s=peak_flops * runtime.compute_efficiency,
-            kernel_s=runtime.kernel_launch_s / throttle,
+            kernel_s=runtime.kernel_launch_s / throttle + (0.0 if runtime.cuda_graphs else EAGER_LAUNCH_S),
         )
 
 

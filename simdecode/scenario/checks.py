@@ -57,6 +57,12 @@ def check_scenario(s: Scenario) -> None:
         )
     if par.ep > 1:
         raise CheckError("parallelism.ep", "expert parallelism (ep > 1) is not modelled yet; use ep: 1")
+    if par.allreduce in ("one-shot", "two-shot", "nvls") and par.tp > hw.gpus_per_node:
+        raise CheckError(
+            "parallelism.allreduce",
+            f"'{par.allreduce}' reads peers' memory directly and works inside one node; tp = {par.tp} spans "
+            f"{-(-par.tp // hw.gpus_per_node)} nodes: use ring, tree or auto",
+        )
     if par.allreduce == "nvls" and not hw.link.multicast:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
     if s.decoding.method != "standard":

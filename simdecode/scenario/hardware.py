@@ -66,13 +66,15 @@ class RuntimeSpec(Spec):
     """The serving engine's software traits: how close it gets to the hardware's roofline."""
 
     name: str = Field("custom", description="catalogue name")
-    memory_efficiency: Fraction = Field(0.8, description="achieved share of peak memory bandwidth (MBU)")
+    memory_efficiency: Fraction = Field(0.7, description="achieved share of peak memory bandwidth (MBU)")
     compute_efficiency: Fraction = Field(0.6, description="achieved share of peak FLOP/s (MFU)")
     kernel_launch_s: Duration = Field(
-        2e-6, alias="kernel_launch", description="fixed cost per kernel (launch gap, ramp and tail)"
+        2e-6, alias="kernel_launch", description="fixed GPU-side cost per kernel (launch gap, ramp and tail)"
     )
-    kernels_per_layer: int = Field(12, ge=0, le=1000, description="kernels launched per transformer layer")
-    cuda_graphs: bool = Field(True, description="kernels replayed from a captured graph")
+    kernels_per_layer: int = Field(15, ge=0, le=1000, description="kernels launched per transformer layer")
+    cuda_graphs: bool = Field(
+        True, description="kernels replayed from a captured graph; false adds the host's launch cost per kernel"
+    )
     allreduce_impl: Literal["nccl", "custom", "in-kernel"] = Field(
         "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused"
     )

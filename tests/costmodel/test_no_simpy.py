@@ -25,12 +25,6 @@ def _run(code: str, check: bool = True) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: simdecode/__init__.py eagerly imports simdecode.engine.simulation (which imports "
-    "simpy), so importing any simdecode.costmodel module through the package pulls simpy in. "
-    "Fix: lazy top-level exports (PEP 562 __getattr__) in simdecode/__init__.py; then drop this marker.",
-)
 def test_costmodel_does_not_import_simpy() -> None:
     # the check exactly as architecture.md 8.6 writes it
     _run("import sys, simdecode.costmodel.plan, simdecode.costmodel.fold; assert 'simpy' not in sys.modules")
