@@ -1,6 +1,7 @@
 """The ``simdecode`` command line.
 
     simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--fidelity F] [--seed N] [--quiet]
+    simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode presets [models|gpus|links|runtimes]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
@@ -14,6 +15,7 @@ in simdecode: one ``internal error: ...`` line, and the traceback when ``SIMDECO
 from __future__ import annotations
 
 import argparse
+import json
 import contextlib
 import os
 import sys
@@ -58,6 +60,13 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _seed(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simdecode",
@@ -75,10 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     run.add_argument("--out", type=Path, metavar="DIR", help="write summary.json, requests.csv and timeline.png to DIR")
+    run.add_argument("--trace", type=Path, metavar="FILE",
+                     help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
     run.set_defaults(func=cmd_run)
+
+    explain = commands.add_parser(
+        "explain", help="explain one token's critical path", description="Explain where one decode token's time goes."
+    )
+    explain.add_argument("file", metavar="FILE", help="scenario YAML file")
+    explain.add_argument("--set", dest="overrides", action="append", default=[], type=_override, metavar="KEY=VALUE",
+                         help="override a scenario key before validation (repeatable)")
+    explain.add_argument("--context", type=_seed, metavar="N", help="cached tokens per sequence (default: prompt_tokens)")
+    explain.add_argument("--batch", type=_positive, default=1, metavar="B", help="sequences in the step (default 1)")
+    explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object on stdout")
+    explain.set_defaults(func=cmd_explain)
 
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
@@ -132,6 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     out_dir = _check_out_dir(args.out) if args.out is not None else None
+    if args.trace is not None and not args.trace.parent.resolve().is_dir():
+        raise UserError(f"--trace {args.trace}: folder {args.trace.parent} does not exist")
 
     # with --json, stdout carries the JSON object only: stray prints from inside go to stderr
     stdout_guard = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
@@ -142,9 +166,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
         started = time.perf_counter()
-        result = simulate(scenario)
+        tracer = None
+        if args.trace is not None:
+            from simdecode.metrics.trace import Tracer
+
+            tracer = Tracer()
+        result = simulate(scenario, tracer=tracer)
         log(f"simulated in {time.perf_counter() - started:.2f} s")
         summary = result.summary()
+        if tracer is not None:
+            from simdecode.output import write_atomic
+
+            write_atomic(args.trace, json.dumps(tracer.to_json({"scenario": scenario.name})).encode())
+            dropped = f" ({tracer.dropped:,} op spans beyond the cap left out)" if tracer.dropped else ""
+            log(f"wrote trace {args.trace}{dropped}: open it in https://ui.perfetto.dev")
         if out_dir is not None:
             try:
                 written = write_outputs(result, out_dir)
@@ -161,6 +196,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode.report import render_summary
 
         render_summary(summary, Console())
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from simdecode.scenario.loader import load_scenario
+
+    scenario = _load(load_scenario, args.file, list(args.overrides))
+    from simdecode.explain import explain, render_explanation
+
+    data = explain(scenario, args.context, args.batch)
+    if args.json:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(render_explanation(data))
+    sys.stdout.flush()
     return EXIT_OK
 
 

@@ -187,8 +187,8 @@ def test_peaks_are_dense_fp8_is_twice_bf16(name: str) -> None:
         ("pcie4", 32e9, 1.0e-6, "pcie", "pcie", False),
         ("pcie5", 64e9, 1.0e-6, "pcie", "pcie", False),
         ("xgmi", 64e9, 0.6e-6, "mesh", "nvlink", False),
-        ("ib-hdr", 25e9, 2.7e-6, "switch", "net", False),
-        ("ib-ndr", 50e9, 2.7e-6, "switch", "net", False),
+        ("ib-hdr", 25e9, 16e-6, "switch", "net", False),
+        ("ib-ndr", 50e9, 16e-6, "switch", "net", False),
     ],
 )
 def test_link_figures(

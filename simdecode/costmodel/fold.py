@@ -81,3 +81,21 @@ def fold(plan: StepPlan) -> Fold:
     a_share = alpha / comm if comm > 0 else 0.0
     return Fold(makespan, compute, memory, launch, host, exposed, comm, exposed * a_share, exposed * (1 - a_share),
                 ideal, hbm, flops, net)
+
+
+def timeline(plan: StepPlan) -> list[tuple[int, float, float]]:
+    """(slot index, start, end) of every op of ``plan`` under the same list scheduling as
+    :func:`fold`, in seconds from the step's start (the synthetic per-op view of a step)."""
+    costs = plan.costs
+    out: list[tuple[int, float, float]] = []
+    end: list[float] = []
+    free = [0.0, 0.0]
+    for i, slot in enumerate(plan.template.slots):
+        start = free[slot.stream]
+        for dep in slot.after:
+            start = max(start, end[dep])
+        finish = start + costs[slot.kind].time_s
+        end.append(finish)
+        free[slot.stream] = finish
+        out.append((i, start, finish))
+    return out

@@ -20,7 +20,7 @@ import simpy
 
 from simdecode.costmodel.collectives import ring_schedule
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.fold import Fold, fold
+from simdecode.costmodel.fold import Fold, fold, timeline
 from simdecode.costmodel.plan import OpCost, StepPlan, Stream
 from simdecode.engine.topology import Fabric, transfer
 
@@ -29,9 +29,10 @@ class Stage:
     """One pipeline stage of one replica: a TP group of GPUs running plans in lock-step."""
 
     def __init__(self, env: simpy.Environment, replica: int, index: int, fabric: Fabric, fidelity: str,
-                 dep: Deployment):
+                 dep: Deployment, tracer=None, name: str = ""):
         self.env, self.replica, self.index = env, replica, index
         self.fabric, self.fidelity, self.dep = fabric, fidelity, dep
+        self.tracer, self.name = tracer, name  # tracer: simdecode.metrics.trace.Tracer or None
         self.gpus = simpy.Resource(env, capacity=1)  # one step at a time (a micro-batch holds it)
         self.busy_s = 0.0
         self.contention_s = 0.0
@@ -48,6 +49,8 @@ class Stage:
             start = self.env.now
             if self.fidelity == "step":
                 yield self.env.timeout(timing.makespan_s)
+                if self.tracer is not None:
+                    self._trace_synthetic(plan, start)
             elif self.fidelity == "layer":
                 yield from self._run_streams(plan)
             else:
@@ -57,6 +60,16 @@ class Stage:
             if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
                 self.contention_s += elapsed - timing.makespan_s
         return elapsed
+
+    def _trace_synthetic(self, plan: StepPlan, start: float) -> None:
+        slots = plan.template.slots
+        for i, begin, end in timeline(plan):
+            slot = slots[i]
+            self.tracer.span(self.name, _STREAM[slot.stream], slot.name, start + begin, start + end,
+                             {"synthetic": True})
+
+    def _trace(self, stream: Stream, name: str, start: float) -> None:
+        self.tracer.span(self.name, _STREAM[stream], name, start, self.env.now)
 
     # ---- fidelity layer: two stream walkers --------------------------------------------
     def _run_streams(self, plan: StepPlan):
@@ -71,35 +84,38 @@ class Stage:
                     event = done[dep]
                     if event is not None and not event.processed:
                         yield event
+                begin = env.now
                 yield env.timeout(cost.time_s)
+                if self.tracer is not None:
+                    self._trace(Stream.COMPUTE, slot.name, begin)
             else:
                 event = env.event()
                 done[i] = event
-                env.process(self._stream_collective(cost, comm_tail, event))
+                env.process(self._stream_collective(cost, comm_tail, event, slot.name))
                 comm_tail = event
         if comm_tail is not None and not comm_tail.processed:
             yield comm_tail
 
-    def _stream_collective(self, cost: OpCost, previous: simpy.Event | None, finished: simpy.Event):
+    def _stream_collective(self, cost: OpCost, previous: simpy.Event | None, finished: simpy.Event, name: str):
         """Process: one collective on the communication stream."""
         if previous is not None and not previous.processed:
             yield previous
-        yield from self._collective(cost)
+        yield from self._collective(cost, name)
         finished.succeed()
 
-    def _collective(self, cost: OpCost):
+    def _collective(self, cost: OpCost, name: str):
         """Process: one collective as a single timeout, holding the shared links it crosses."""
         shared = self.fabric.shared
-        if not shared:
-            yield self.env.timeout(cost.time_s)
-            return
         requests = [link.wire.request() for link in shared]
         for req in requests:
             yield req
+        begin = self.env.now
         yield self.env.timeout(cost.time_s)
         for link, req in zip(shared, requests):
             link.busy_s += cost.time_s
             link.wire.release(req)
+        if self.tracer is not None:
+            self._trace(Stream.COMM, name, begin)
 
     # ---- fidelity op: a process per op -------------------------------------------------
     def _run_graph(self, plan: StepPlan):
@@ -110,22 +126,28 @@ class Stage:
             deps = [events[d] for d in slot.after]
             if last[slot.stream] is not None:
                 deps.append(last[slot.stream])
-            proc = env.process(self._op(slot.stream, costs[slot.kind], deps))
+            proc = env.process(self._op(slot.stream, costs[slot.kind], deps, slot.name))
             events.append(proc)
             last[slot.stream] = proc
         yield env.all_of([e for e in last if e is not None])
 
-    def _op(self, stream: Stream, cost: OpCost, deps: list[simpy.Process]):
+    def _op(self, stream: Stream, cost: OpCost, deps: list[simpy.Process], name: str):
         """Process: one op, after its dependencies."""
         pending = [d for d in deps if not d.processed]
         if pending:
             yield self.env.all_of(pending)
         if stream is Stream.COMPUTE:
+            begin = self.env.now
             yield self.env.timeout(cost.time_s)
+            if self.tracer is not None:
+                self._trace(stream, name, begin)
         elif cost.algorithm == "ring" and self._expand_rings:
+            begin = self.env.now
             yield from self._ring(cost)
+            if self.tracer is not None:
+                self._trace(stream, name, begin)
         else:
-            yield from self._collective(cost)
+            yield from self._collective(cost, name)
 
     def _ring(self, cost: OpCost):
         """Process: a ring all-reduce as its 2(p-1) rounds of neighbour transfers."""
@@ -134,6 +156,9 @@ class Stage:
         yield env.timeout(sched.fixed_s)
         for _ in range(sched.rounds):
             yield env.all_of([env.process(transfer(path, sched.serialise_s, sched.hop_s)) for path in ring])
+
+
+_STREAM = {Stream.COMPUTE: "compute", Stream.COMM: "comm"}
 
 
 def step_timing(plan: StepPlan) -> Fold:

@@ -5,6 +5,14 @@ step, run it through every stage (sending activations from stage to stage over a
 report the tokens. With pipeline parallelism, several lanes (micro-batches) are in flight and
 take turns on each stage; one request is only ever in one lane, so its tokens still traverse
 every stage one after another (physics.md 3.1).
+
+KV swaps (``scheduler.preemption: swap``): the policy returns the host-link transfer time of the
+swaps it decided with the step, and the lane waits that long before the step runs (the swap-out
+and swap-in time is added to the step in which it happens; it is not overlapped with compute).
+
+Monitors (per replica, in ``recorder.monitors``): ``kv_blocks`` (blocks in use, on every change of
+the ledger), ``queue`` (requests waiting or swapped out) and ``batch_size`` (sequences in the steps
+in flight, summed over the lanes; 0 while idle).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from simdecode.costmodel.plan import build_stage_plan
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.topology import Topology, transfer
+from simdecode.metrics.trace import group_name
 from simdecode.schedulers.policies import BatchingPolicy
 from simdecode.schedulers.request import Request
 
@@ -29,7 +38,8 @@ class Replica:
                  on_finish: Callable[[Request], None]):
         self.env, self.index, self.dep, self.policy = env, index, dep, policy
         self.recorder, self.on_finish = recorder, on_finish
-        self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity, dep) for s in range(dep.pp)]
+        self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity, dep, topology.tracer,
+                             group_name(index, s, topology.group_gpus(index, s))) for s in range(dep.pp)]
         # activations go from each stage's first GPU to the next stage's first GPU
         self.paths = [topology.path(topology.group_gpus(index, s)[0], topology.group_gpus(index, s + 1)[0])
                       for s in range(dep.pp - 1)]
@@ -38,8 +48,19 @@ class Replica:
         self.outstanding = 0
         self.active_s = 0.0  # time with at least one request in the replica
         self._active_since = 0.0
+        self.kv_monitor = recorder.monitor("kv_blocks", index)
+        self.queue_monitor = recorder.monitor("queue", index)
+        self.batch_monitor = recorder.monitor("batch_size", index)
+        self._lane_batch = [0] * policy.lanes
+        policy.kv.on_change = lambda used: self.kv_monitor.record(env.now, used)
+        policy.on_preempt = recorder.preempted
         for lane in range(policy.lanes):
             env.process(self._lane(lane))
+
+    def _set_batch(self, lane: int, seqs: int) -> None:
+        if self._lane_batch[lane] != seqs:
+            self._lane_batch[lane] = seqs
+            self.batch_monitor.record(self.env.now, sum(self._lane_batch))
 
     def submit(self, request: Request) -> None:
         request.replica = self.index
@@ -50,6 +71,7 @@ class Replica:
         if self.outstanding == 0:
             self._active_since = self.env.now
         self.outstanding += 1
+        self.queue_monitor.record(self.env.now, self.policy.queued)
         self._notify()
 
     def _notify(self) -> None:
@@ -63,9 +85,20 @@ class Replica:
         act_bytes = dep.model.hidden_size * dep.act_bytes
         while True:
             work = policy.next_step(lane, env.now)
+            self.queue_monitor.record(env.now, policy.queued)
             if work is None:
+                self._set_batch(lane, 0)
                 yield self._wakeup
                 continue
+            step_start = env.now
+            if work.swap_s > 0:  # KV to or from host memory before the step can run
+                self._set_batch(lane, len(work.items))
+                self.recorder.swapped(self.index, work.swap_s)
+                yield env.timeout(work.swap_s)
+                if not work.items:
+                    self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
+                    continue
+            self._set_batch(lane, len(work.items))
             shape = work.shape(self.window)
             start, run_s, timings = env.now, 0.0, []
             for s, stage in enumerate(self.stages):
@@ -79,11 +112,13 @@ class Replica:
                     cost = collectives.p2p(shape.new_tokens * act_bytes, dep.pp_link, dep.runtime)
                     yield from transfer(self.paths[s], cost.beta_s, cost.alpha_s)
             self.recorder.lane_step(timings, run_s, env.now - start - run_s, work.decode_seqs)
+            self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
             for request in policy.complete_step(work, env.now):
                 self.outstanding -= 1
                 if self.outstanding == 0:
                     self.active_s += env.now - self._active_since
-                self.recorder.finished(request)
+                self.recorder.finished(request, warmup=request.warmup)
                 self.on_finish(request)
-            if policy.waiting:
+            self.queue_monitor.record(env.now, policy.queued)
+            if policy.queued:
                 self._notify()  # room may have opened for other lanes

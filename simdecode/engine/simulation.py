@@ -21,6 +21,7 @@ from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
 from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
+from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
 from simdecode.schedulers.policies import make_policy
@@ -58,8 +59,29 @@ def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
     return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
 
 
-def simulate(scenario: Scenario):
-    """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`."""
+def host_link(gpu: GpuSpec) -> LinkSpec:
+    """The PCIe link between a GPU and host memory, used for KV swaps: Gen5 x16 (``pcie5``) for
+    H100, H200 and B200 presets, Gen4 x16 (``pcie4``) for every other GPU, inline ones included."""
+    from simdecode.presets import resolve
+
+    name = "pcie5" if gpu.name.startswith(("h100", "h200", "b200")) else "pcie4"
+    return LinkSpec.model_validate(resolve("links", name))
+
+
+def swap_seconds_per_token(scenario: Scenario, dep: Deployment) -> float:
+    """Seconds to move one token's KV between GPU and host memory: KV bytes per token per GPU
+    (the largest stage; every GPU copies its own shard over its own link at once) divided by the
+    host link's achievable bandwidth (line rate x efficiency). Latency is ignored."""
+    link = host_link(scenario.hardware.gpu)
+    per_token = max(dep.kv_bytes_per_token_per_gpu(s) for s in range(dep.pp))
+    return per_token / (link.bandwidth_Bps * link.efficiency)
+
+
+def simulate(scenario: Scenario, tracer=None):
+    """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
+
+    ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    """
     from simdecode.result import Result
 
     wall_start = time.perf_counter()
@@ -71,7 +93,7 @@ def simulate(scenario: Scenario):
     hw = scenario.hardware
     topology = Topology(env, link=dep.link, inter_link=hw.inter_node_link, gpus_per_node=hw.gpus_per_node,
                         nics_per_node=hw.nics_per_node, pcie_switches=hw.pcie_switches,
-                        tp=par.tp, pp=par.pp, dp=par.dp)
+                        tp=par.tp, pp=par.pp, dp=par.dp, tracer=tracer)
     lanes = 1 if par.pp == 1 else (par.pp if par.microbatches == "auto" else par.microbatches)
     capacity = kv_capacity_blocks(scenario, dep)
 
@@ -84,7 +106,8 @@ def simulate(scenario: Scenario):
         Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
                                          max_batch_size=sched.max_batch_size,
                                          max_batched_tokens=sched.max_batched_tokens,
-                                         chunked_prefill=sched.chunked_prefill),
+                                         chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
+                                         swap_s_per_token=swap_seconds_per_token(scenario, dep)),
                 topology, recorder, scenario.simulation.fidelity, finished)
         for r in range(par.dp)
     ]
@@ -95,6 +118,8 @@ def simulate(scenario: Scenario):
 
     workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, recorder.arrived)
     env.run()
+    if tracer is not None:
+        tracer.add_requests(recorder.records)
     return Result(
         scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=capacity,
         stage_busy_s=[[st.busy_s for st in rep.stages] for rep in replicas],

@@ -29,8 +29,9 @@ from simdecode.scenario.hardware import LinkSpec
 class Link:
     """One direction of a wire."""
 
-    def __init__(self, env: simpy.Environment, spec: LinkSpec, name: str, order: int):
+    def __init__(self, env: simpy.Environment, spec: LinkSpec, name: str, order: int, tracer=None):
         self.env, self.spec, self.name, self.order = env, spec, name, order
+        self.tracer = tracer  # simdecode.metrics.trace.Tracer or None
         self.wire = simpy.Resource(env, capacity=1)
         self.busy_s = 0.0
 
@@ -47,10 +48,13 @@ def transfer(path: list[Link], serialise_s: float, propagate_s: float):
     requests = [link.wire.request() for link in ordered]
     for req in requests:
         yield req
+    begin = env.now
     yield env.timeout(serialise_s)
     for link, req in zip(ordered, requests):
         link.busy_s += serialise_s
         link.wire.release(req)
+        if link.tracer is not None:
+            link.tracer.span("links", link.name, "transfer", begin, env.now)
     if propagate_s > 0:
         yield env.timeout(propagate_s)
 
@@ -66,8 +70,8 @@ class Fabric:
 
 class Topology:
     def __init__(self, env: simpy.Environment, *, link: LinkSpec, inter_link: LinkSpec, gpus_per_node: int,
-                 nics_per_node: int, pcie_switches: int, tp: int, pp: int, dp: int):
-        self.env, self.link, self.inter_link = env, link, inter_link
+                 nics_per_node: int, pcie_switches: int, tp: int, pp: int, dp: int, tracer=None):
+        self.env, self.link, self.inter_link, self.tracer = env, link, inter_link, tracer
         self.gpus_per_node, self.nics_per_node = gpus_per_node, nics_per_node
         self.switches = max(1, min(pcie_switches, gpus_per_node))
         self.tp, self.pp, self.dp = tp, pp, dp
@@ -124,7 +128,7 @@ class Topology:
         link = self._links.get(key)
         if link is None:
             name = ".".join(str(k) for k in key)
-            link = self._links[key] = Link(self.env, spec, name, next(self._order))
+            link = self._links[key] = Link(self.env, spec, name, next(self._order), self.tracer)
         return link
 
     @property

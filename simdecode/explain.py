@@ -1,0 +1,292 @@
+"""``simdecode explain``: one token's critical path, in words a student can follow.
+
+:func:`explain` builds the batch-``B`` decode step of every pipeline stage (the same step plans
+the engine runs), folds each on its two streams (compute, communication) and splits the per-token
+time into memory-bound compute, math-bound compute, kernel launches, host time, exposed
+communication and pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck.
+:func:`render_explanation` turns the result into plain text. No simulation, no simpy: every
+number comes from the plan, its fold and the collective cost model.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from typing import Any
+
+from simdecode.costmodel import collectives
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.fold import fold
+from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
+from simdecode.costmodel.scaling import tp_scaling
+
+#: part of the per-token time -> bottleneck label (the labels of Result.bottleneck)
+LABELS = {"memory": "memory-bandwidth", "compute": "compute", "launch": "launch-overhead",
+          "host": "launch-overhead", "communication": "all-reduce", "pipeline": "pipeline"}
+COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-reduce (lane average)",
+                    "allreduce.embed": "embedding all-reduce", "gather": "all-gather of the logits"}
+WIDTH = 100
+
+
+# ---- units ---------------------------------------------------------------------------------
+
+def t(seconds: float) -> str:
+    """A duration in us below 1 ms, ms below 1 s, else s (3 significant figures)."""
+    a = abs(seconds)
+    if a < 1e-3:
+        return f"{seconds * 1e6:.3g} us"
+    return f"{seconds * 1e3:.3g} ms" if a < 1 else f"{seconds:.3g} s"
+
+
+def b(nbytes: float) -> str:
+    """Bytes with a decimal prefix (KB, MB, GB, TB)."""
+    for scale, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")):
+        if abs(nbytes) >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{nbytes:.3g} B"
+
+
+def fl(flops: float) -> str:
+    return f"{flops / 1e12:.3g} TFLOP" if flops >= 1e12 else f"{flops / 1e9:.3g} GFLOP"
+
+
+def pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def tps(rate: float) -> str:
+    return f"{rate:,.0f} tok/s" if rate >= 100 else f"{rate:.3g} tok/s"
+
+
+# ---- the analysis --------------------------------------------------------------------------
+
+def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict[str, Any]:
+    """One decode step of ``batch`` sequences, each with ``context_tokens`` cached (default: the
+    workload's prompt length), on ``scenario``'s deployment: where one token's time goes."""
+    if context_tokens is None:
+        context_tokens = scenario.workload.prompt_tokens
+    dep = Deployment.from_scenario(scenario)
+    rates, par, hw = dep.rates, scenario.parallelism, scenario.hardware
+    window = dep.model.sliding_window if dep.model.layer_types else None
+    shape = BatchShape.decode([context_tokens] * batch, window)
+
+    stages, hops, chosen = [], [], None
+    for s in range(dep.pp):
+        plan = build_stage_plan(dep, s, shape)
+        f = fold(plan)
+        mem_bytes = flops = launch = 0.0
+        coll: Counter[str] = Counter()
+        for op in plan:
+            if op.stream is Stream.COMM:
+                coll[op.kind] += 1
+            elif op.kind != "host":
+                launch += op.cost.launch_s
+                if op.cost.memory_bound:
+                    mem_bytes += op.cost.hbm_bytes
+                else:
+                    flops += op.cost.flops
+        groups = []
+        for kind, count in coll.items():
+            c = plan.costs[kind]
+            groups.append({"kind": kind, "name": COLLECTIVE_NAMES.get(kind, kind), "count": count, "bytes": c.net_bytes,
+                           "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.time_s - c.alpha_s,
+                           "algorithm": c.algorithm, "protocol": c.protocol})
+            if kind.startswith("allreduce") and (chosen is None or kind == "allreduce"):
+                chosen = groups[-1]  # the per-module all-reduce when there is one
+        layers = dep.stage_layers(s)
+        stages.append({
+            "stage": s, "first_layer": layers.start, "last_layer": layers.stop - 1, "layers": len(layers),
+            "weight_bytes_per_gpu": dep.weight_bytes_per_gpu(s),
+            "kv_bytes_per_gpu": dep.kv_bytes_per_token_per_gpu(s) * shape.kv_read_tokens,
+            "hbm_bytes": f.hbm_bytes, "memory_bytes": mem_bytes, "memory_s": f.memory_s,
+            "math_flops": flops, "math_s": f.compute_s - f.memory_s,
+            "kernels": round(launch / rates.kernel_s) if rates.kernel_s > 0 else 0, "kernel_s": rates.kernel_s,
+            "launch_s": f.launch_s, "host_s": f.host_s, "collectives": groups, "comm_s": f.comm_s,
+            "hidden_comm_s": max(0.0, f.comm_s - f.exposed_comm_s), "exposed_comm_s": f.exposed_comm_s,
+            "exposed_alpha_s": f.exposed_alpha_s, "exposed_beta_s": f.exposed_beta_s,
+            "ideal_s": f.ideal_s, "time_s": f.makespan_s,
+        })
+        if s + 1 < dep.pp:
+            msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
+            c = collectives.p2p(msg, dep.pp_link, dep.runtime)
+            hops.append({"from_stage": s, "to_stage": s + 1, "bytes": msg, "link": dep.pp_link.name,
+                         "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.beta_s})
+
+    parts = {
+        "memory": sum(st["memory_s"] for st in stages), "compute": sum(st["math_s"] for st in stages),
+        "launch": sum(st["launch_s"] for st in stages), "host": sum(st["host_s"] for st in stages),
+        "communication": sum(st["exposed_comm_s"] for st in stages), "pipeline": sum(h["time_s"] for h in hops),
+    }
+    total = sum(st["time_s"] for st in stages) + parts["pipeline"]
+    ideal = sum(st["ideal_s"] for st in stages)
+    grouped = Counter()
+    for key, value in parts.items():
+        grouped[LABELS[key]] += value
+    bottleneck = max(grouped, key=grouped.get)
+    scaling = tp_scaling(scenario, context_tokens)
+    data = {
+        "scenario": scenario.name, "context_tokens": context_tokens, "batch": batch,
+        "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
+                  "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
+                  "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
+                  "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
+                  "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
+                  "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
+        "stages": stages, "hops": hops, "parts_s": parts, "total_s": total,
+        "shares": {k: v / total for k, v in grouped.items()},
+        "tokens_per_s_per_request": 1.0 / total, "aggregate_tokens_per_s": batch / total,
+        "roofline_tokens_per_s": 1.0 / ideal, "roofline_fraction": ideal / total,
+        "bottleneck": bottleneck,
+        "tp_scaling": scaling.as_dict(),
+    }
+    data["verdict"] = _verdict(data, grouped)
+    data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
+    data["pipeline_note"] = _pipeline_note(data) if dep.pp > 1 else None
+    return data
+
+
+def _verdict(d: dict, grouped: Counter) -> str:
+    setup, stages, total = d["setup"], d["stages"], d["total_s"]
+    part = grouped[d["bottleneck"]]
+    share = f"{t(part)} of the {t(total)} token ({pct(part / total)})"
+    match d["bottleneck"]:
+        case "all-reduce":
+            ar = setup["allreduce"] or max((g for st in stages for g in st["collectives"]), key=lambda g: g["time_s"])
+            n = sum(g["count"] for st in stages for g in st["collectives"] if g["kind"] == ar["kind"])
+            text = (f"The all-reduce is the bottleneck: waiting on collectives takes {share}. There are {n} "
+                    f"{ar['name']}s of {b(ar['bytes'])} per token, {t(ar['time_s'])} each, and ")
+            if ar["alpha_s"] >= ar["beta_s"]:
+                text += (f"they are almost pure latency: the bandwidth part is only {t(ar['beta_s'])} and "
+                         f"{t(ar['alpha_s'])} is start-up and hops. A faster link would not help")
+                if d["tp_scaling"]["crossover_tp"] is not None and d["tp_scaling"]["crossover_tp"] <= setup["tp"]:
+                    text += ", nor would more GPUs"
+                fix = ("a larger tp_delay" if setup["tp_mode"] in ("ladder", "delayed")
+                       else "tp_mode parallel-block, ladder or delayed")
+                return text + (f"; fewer or overlapped sync points would ({fix}), or a lower-latency "
+                               "all-reduce kernel.")
+            return text + (f"moving the bytes takes {t(ar['beta_s'])} of each (latency {t(ar['alpha_s'])}): "
+                           "a faster link or smaller messages (fewer tokens per step) would help.")
+        case "memory-bandwidth":
+            nbytes = sum(st["memory_bytes"] for st in stages) / len(stages)
+            where = "per GPU" if len(stages) == 1 else "per GPU per stage (mean)"
+            return (f"Memory bandwidth is the bottleneck: every token must read all weights (and its KV cache) "
+                    f"from HBM, {b(nbytes)} {where}, at {b(setup['bandwidth_Bps'])}/s achieved "
+                    f"({pct(setup['bandwidth_Bps'] / setup['peak_bandwidth_Bps'])} of the "
+                    f"{b(setup['peak_bandwidth_Bps'])}/s peak); that takes {share}. Only more bandwidth "
+                    "(more GPUs in tensor parallel, faster HBM), fewer bytes (quantised weights) or better "
+                    "kernels (closer to peak) would help.")
+        case "launch-overhead":
+            kernels = sum(st["kernels"] for st in stages)
+            host = sum(st["host_s"] for st in stages)
+            text = (f"Fixed overheads are the bottleneck: {kernels:,} kernels per token at "
+                    f"{t(stages[0]['kernel_s'])} each cost {t(sum(st['launch_s'] for st in stages))}")
+            if host > 0:
+                text += f", plus {t(host)} of host (scheduler, Python) time per step"
+            return text + (f": {share}, more than streaming the weights "
+                           f"({t(d['parts_s']['memory'])}). Fewer, fused kernels (CUDA graphs, a megakernel) "
+                           "would help; more bandwidth would not.")
+        case "compute":
+            flops = sum(st["math_flops"] for st in stages)
+            return (f"Compute is the bottleneck: with {d['batch']:,} sequences per step each weight byte feeds "
+                    f"enough math that the tensor cores limit: {fl(flops)} at "
+                    f"{setup['flops_per_s'] / 1e12:.3g} TFLOP/s achieved take {share}. More or faster GPUs "
+                    "would help; more memory bandwidth would not.")
+    hop = d["hops"][0]
+    return (f"The pipeline is the bottleneck: {_n(len(d['hops']), 'hop')} between stages of {t(hop['time_s'])} each "
+            f"take {share}. Fewer stages (more tensor parallelism instead) would help.")
+
+
+def _scaling_sentence(d: dict, scaling) -> str:
+    rates = scaling.per_request_tps
+    if len(rates) <= 1:
+        return "This hardware allows only tp = 1 for this model, so there is no TP scaling to show."
+    listed = ", ".join(f"tp {k}: {tps(v)}" for k, v in rates.items())
+    star = scaling.analytic_crossover_tp
+    analytic = (f"the analytic estimate (physics.md 2.5: where the all-reduces take as long as the weight "
+                f"stream) is t* = {star:.1f}" if star is not None else
+                "the analytic estimate (physics.md 2.5) puts it beyond tp = 4096")
+    if scaling.crossover_tp is not None:
+        head = f"More GPUs stop speeding up one request above tp = {scaling.crossover_tp}"
+    else:
+        head = f"One request still gets faster up to tp = {max(rates)}, the most this hardware allows"
+    return f"{head}; {analytic} (batch 1, {d['context_tokens']} tokens of context: {listed})."
+
+
+def _pipeline_note(d: dict) -> str:
+    pp, stages, hops = d["setup"]["pp"], d["stages"], d["hops"]
+    times = " + ".join(t(st["time_s"]) for st in stages)
+    return (f"Why the {pp} pipeline stages do not speed one request up: each token visits every stage in "
+            "turn (stage 2 needs stage 1's output, and the next token needs the last stage's output), so "
+            f"only one stage works on a request at any moment. The token takes the sum of the stages "
+            f"({times}) plus {_n(len(hops), 'hop')} of {t(hops[0]['time_s'])}: the pipeline adds memory, and "
+            "throughput when many requests are in flight, not speed for one request.")
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+def _para(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_on_hyphens=False)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def render_explanation(d: dict[str, Any]) -> str:
+    """Plain text of :func:`explain`'s result."""
+    s = d["setup"]
+    out = [f"simdecode explain: {d['scenario']}", ""]
+    line = (f"Setup: {s['model']} on {s['gpus']} x {s['gpu']} (tp {s['tp']}, pp {s['pp']}, tp_mode {s['tp_mode']}) "
+            f"over {s['link']}, runtime {s['runtime']}; one decode step of {_n(d['batch'], 'sequence')} with "
+            f"{d['context_tokens']} tokens of context.")
+    ar = s["allreduce"]
+    if ar:
+        algo = ar["algorithm"] + (f"/{ar['protocol']}" if ar["protocol"] else "")
+        line += (f" All-reduce: {algo} (asked for: {s['allreduce_requested']}); one of {b(ar['bytes'])} takes "
+                 f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
+    if s["changes_model"]:
+        line += f" Note: tp_mode {s['tp_mode']} changes the model (it must be trained that way)."
+    out += [_para(line), ""]
+    for st in d["stages"]:
+        out.append(_para(f"Stage {st['stage'] + 1} of {s['pp']}: layers {st['first_layer']}-{st['last_layer']} "
+                         f"({st['layers']} layers), {b(st['weight_bytes_per_gpu'])} of weights per GPU, "
+                         f"KV cache of the context {b(st['kv_bytes_per_gpu'])} per GPU"))
+        rows = [("memory-bound compute", st["memory_s"],
+                 (f"{b(st['memory_bytes'])} read at {b(s['bandwidth_Bps'])}/s achieved "
+                 f"({pct(s['bandwidth_Bps'] / s['peak_bandwidth_Bps'])} of {b(s['peak_bandwidth_Bps'])}/s peak)"))]
+        rows.append(("math-bound compute", st["math_s"],
+                     f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
+                     if st["math_flops"] else "no op is math-bound at this batch size"))
+        rows.append(("launch overhead", st["launch_s"],
+                     f"{st['kernels']:,} kernels x {t(st['kernel_s'])}" if st["kernel_s"] else "no per-kernel cost"))
+        groups = st["collectives"]
+        coll = "; ".join(f"{g['count']} x {g['name']} of {b(g['bytes'])}, {t(g['time_s'])}{' each' if g['count'] > 1 else ''} "
+                         f"({t(g['alpha_s'])} latency + {t(g['beta_s'])} bandwidth)" for g in groups)
+        rows.append(("exposed communication", st["exposed_comm_s"],
+                     f"{coll}; {t(st['comm_s'])} in all, {t(st['hidden_comm_s'])} hidden behind compute by "
+                     f"the {s['tp_mode']} schedule" if groups else "no collectives (tp 1)"))
+        rows.append(("host overhead", st["host_s"], "runtime's per-step CPU time" if st["host_s"] else "none"))
+        for name, value, note in rows:
+            out.append(_para(f"{name:<22} {t(value):>9}   {note}", "  "))
+        out += [f"  {'stage time':<22} {t(st['time_s']):>9}", ""]
+    for h in d["hops"]:
+        out.append(f"Pipeline hop stage {h['from_stage'] + 1} -> {h['to_stage'] + 1}: {b(h['bytes'])} over "
+                   f"{h['link']}, {t(h['time_s'])} ({t(h['alpha_s'])} latency + {t(h['beta_s'])} bandwidth)")
+    if d["hops"]:
+        out.append("")
+    p = d["parts_s"]
+    out.append(_para(
+        f"One token takes {t(d['total_s'])} = {t(p['memory'])} memory + {t(p['compute'])} math + "
+        f"{t(p['launch'])} launches + {t(p['host'])} host + {t(p['communication'])} exposed communication + "
+        f"{t(p['pipeline'])} pipeline hops: {tps(d['tokens_per_s_per_request'])} for one request"
+        + (f", {tps(d['aggregate_tokens_per_s'])} for all {d['batch']:,}" if d["batch"] > 1 else "") + "."))
+    out.append(_para(
+        f"Roofline (every byte and FLOP at 100% of peak, no launches, no communication): "
+        f"{tps(d['roofline_tokens_per_s'])}; this reaches {pct(d['roofline_fraction'])} of it."))
+    out += ["", _para(f"Bottleneck: {d['bottleneck']}. {d['verdict']}"), "",
+            _para(f"TP scaling: {d['tp_scaling']['sentence']}")]
+    if d["pipeline_note"]:
+        out += ["", _para(f"Pipeline: {d['pipeline_note']}")]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,142 @@
+"""``simdecode explain``: one token's critical path, from the same plans and folds the engine runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from simdecode import cli
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.collectives import p2p
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.fold import fold
+from simdecode.costmodel.plan import build_stage_plan
+from simdecode.explain import explain, render_explanation
+from simdecode.scenario.loader import load_scenario, scenario_from_dict
+
+REPO = Path(__file__).resolve().parents[1]
+TP8_A100 = REPO / "scenarios" / "llama-2-70b-a100-tp8.yaml"
+PCIE_1B = {"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm", "intra_node_link": "pcie5"},
+           "parallelism": {"tp": 8}}
+
+
+def _pcie_1b(**changes):
+    data = {**PCIE_1B, **changes}
+    return scenario_from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def tp8():
+    scenario = load_scenario(TP8_A100)
+    return scenario, explain(scenario)
+
+
+def test_total_is_the_fold_makespan(tp8) -> None:
+    scenario, data = tp8
+    dep = Deployment.from_scenario(scenario)
+    shape = BatchShape.decode([scenario.workload.prompt_tokens])
+    makespan = sum(fold(build_stage_plan(dep, s, shape)).makespan_s for s in range(dep.pp))
+    assert data["total_s"] == pytest.approx(makespan, rel=1e-12)
+    assert data["tokens_per_s_per_request"] == pytest.approx(1.0 / makespan, rel=1e-12)
+    assert data["aggregate_tokens_per_s"] == pytest.approx(1.0 / makespan, rel=1e-12)
+
+
+def test_parts_sum_to_the_total(tp8) -> None:
+    _, data = tp8
+    assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)
+    for st in data["stages"]:
+        parts = st["memory_s"] + st["math_s"] + st["launch_s"] + st["host_s"] + st["exposed_comm_s"]
+        assert math.isclose(parts, st["time_s"], rel_tol=1e-9)
+    assert math.isclose(sum(data["shares"].values()), 1.0, rel_tol=1e-9)
+
+
+def test_tp8_a100_numbers_come_from_the_plan(tp8) -> None:
+    _, data = tp8
+    (stage,) = data["stages"]
+    ar = data["setup"]["allreduce"]
+    assert ar["count"] == 160  # 80 layers x 2 modules, megatron
+    assert ar["bytes"] == 8192 * 2
+    assert math.isclose(ar["alpha_s"] + ar["beta_s"], ar["time_s"])
+    assert stage["kernels"] > 1000  # gpt-fast: ~15 kernels per layer
+    assert data["bottleneck"] == "memory-bandwidth"
+    assert 0 < data["roofline_fraction"] < 1
+    assert data["roofline_tokens_per_s"] > data["tokens_per_s_per_request"]
+    text = " ".join(render_explanation(data).split())
+    for unit in ("us", "ms", "GB", "tok/s"):
+        assert unit in text
+    assert "memory" in text.lower() and "160 x all-reduce" in text
+    assert data["pipeline_note"] is None
+
+
+def test_latency_bound_all_reduce_on_pcie() -> None:
+    data = explain(_pcie_1b())
+    assert data["bottleneck"] == "all-reduce"
+    ar = data["setup"]["allreduce"]
+    assert ar["alpha_s"] > 10 * ar["beta_s"]  # tiny messages: latency, not bandwidth
+    text = " ".join(render_explanation(data).split())
+    assert "Bottleneck: all-reduce" in text
+    assert "all-reduces of" in data["verdict"] and "latency" in data["verdict"]
+    assert f"{ar['count']} all-reduces" in data["verdict"]
+
+
+def test_crossover_sentence_names_the_peak() -> None:
+    data = explain(_pcie_1b(runtime="vllm"))
+    scaling = data["tp_scaling"]
+    assert scaling["crossover_tp"] == 4
+    assert "tp = 4" in scaling["sentence"]
+    assert f"{scaling['analytic_crossover_tp']:.1f}" in scaling["sentence"]
+    assert "tp = 4" in render_explanation(data)
+
+
+def test_pipeline_stages_are_explained() -> None:
+    scenario = scenario_from_dict({"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"},
+                                   "parallelism": {"tp": 2, "pp": 2}})
+    data = explain(scenario)
+    dep = Deployment.from_scenario(scenario)
+    assert len(data["stages"]) == 2 and len(data["hops"]) == 1
+    hop = p2p(scenario.model.hidden_size * dep.act_bytes, dep.pp_link, dep.runtime)
+    assert data["hops"][0]["time_s"] == pytest.approx(hop.time_s)
+    assert math.isclose(data["total_s"], sum(st["time_s"] for st in data["stages"]) + hop.time_s, rel_tol=1e-12)
+    assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)
+    text = " ".join(render_explanation(data).split())  # undo the line wrapping
+    assert "Pipeline hop stage 1 -> 2" in text
+    assert "pipeline stages do not speed one request up" in text
+    assert "every stage in turn" in text and "every stage in turn" in data["pipeline_note"]
+
+
+def test_batch_and_context_are_used() -> None:
+    scenario = _pcie_1b()
+    one, many = explain(scenario, context_tokens=1000, batch=1), explain(scenario, context_tokens=1000, batch=8)
+    assert one["context_tokens"] == 1000 and many["batch"] == 8
+    assert many["stages"][0]["kv_bytes_per_gpu"] == pytest.approx(8 * one["stages"][0]["kv_bytes_per_gpu"])
+    assert many["aggregate_tokens_per_s"] == pytest.approx(8 * many["tokens_per_s_per_request"])
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_explain_prints_text(capsys) -> None:
+    assert cli.main(["explain", str(TP8_A100)]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "Bottleneck:" in out and "tok/s" in out
+
+
+def test_cli_explain_json(capsys) -> None:
+    args = ["explain", str(TP8_A100), "--json", "--set", "parallelism.tp=4", "--context", "64", "--batch", "2"]
+    assert cli.main(args) == cli.EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["setup"]["tp"] == 4 and data["context_tokens"] == 64 and data["batch"] == 2
+    assert data["bottleneck"] in {"all-reduce", "memory-bandwidth", "launch-overhead", "compute", "pipeline"}
+
+
+def test_cli_explain_bad_file(tmp_path: Path, capsys) -> None:
+    assert cli.main(["explain", str(tmp_path / "missing.yaml")]) == cli.EXIT_USER
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: no-such-model\nhardware: {gpu: h100-sxm}\n")
+    assert cli.main(["explain", str(bad)]) == cli.EXIT_USER
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert cli.main(["explain", str(TP8_A100), "--batch", "0"]) == cli.EXIT_USER
