@@ -8,6 +8,8 @@ Workloads (see :data:`WORKLOADS`):
   64 requests at closed concurrency 64, 128 prompt and 512 output tokens, layer fidelity.
   Requirement: under :data:`LIMIT_S` seconds of wall time on a 2-core machine (PASS/FAIL).
 - ``llama-3.1-70b-tp8-64x512-step``: the same at step fidelity.
+- ``llama-3.1-8b-tp8-op``: Llama-3.1-8B on 8x H100, tp 8, 2 requests of 128 + 16 tokens at op
+  fidelity, where every ring all-reduce is its 14 rounds of 8 link transfers.
 - ``layer-cost-linearity``: llama-3.2-1b on one GPU, one request, layer fidelity, with
   num_hidden_layers x output_tokens on a grid: events / (layers x steps) should stay flat.
 
@@ -52,6 +54,20 @@ def _llama70b_tp8(fidelity: str) -> dict[str, Any]:
     }
 
 
+def _op_fidelity() -> dict[str, Any]:
+    return {
+        "name": "llama-3.1-8b-tp8-op",
+        "seed": 0,
+        "model": "llama-3.1-8b",
+        "hardware": {"gpu": "h100-sxm", "gpus_per_node": 8},
+        "runtime": "default",
+        "parallelism": {"tp": 8, "allreduce": "ring"},
+        "workload": {"arrival": {"kind": "closed", "concurrency": 2}, "requests": 2,
+                     "prompt_tokens": 128, "output_tokens": 16},
+        "simulation": {"fidelity": "op"},
+    }
+
+
 def _small(layers: int, output_tokens: int) -> dict[str, Any]:
     return {
         "name": f"llama-3.2-1b-L{layers}-out{output_tokens}",
@@ -64,7 +80,7 @@ def _small(layers: int, output_tokens: int) -> dict[str, Any]:
     }
 
 
-WORKLOADS = ("quickstart", "llama-3.1-70b-tp8-64x512-layer", "llama-3.1-70b-tp8-64x512-step",
+WORKLOADS = ("quickstart", "llama-3.1-70b-tp8-64x512-layer", "llama-3.1-70b-tp8-64x512-step", "llama-3.1-8b-tp8-op",
              "layer-cost-linearity")
 
 
@@ -75,6 +91,8 @@ def build_workload(name: str) -> list[tuple[dict[str, Any], Scenario]]:
     if name.startswith("llama-3.1-70b-tp8-64x512-"):
         fidelity = name.rsplit("-", 1)[1]
         return [({"workload": name}, scenario_from_dict(_llama70b_tp8(fidelity), file=name))]
+    if name == "llama-3.1-8b-tp8-op":
+        return [({"workload": name}, scenario_from_dict(_op_fidelity(), file=name))]
     if name == "layer-cost-linearity":
         return [({"workload": f"{name} L{layers} out{out}", "layers": layers, "output_tokens": out},
                  scenario_from_dict(_small(layers, out), file=name))

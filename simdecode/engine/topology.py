@@ -9,6 +9,8 @@ numbered ``((replica * pp + stage) * tp + rank)``, filling nodes in order. Topol
 - ``mesh`` (xGMI): one link per ordered pair of GPUs;
 - ``pcie``: each GPU has its own x16 link to one of ``pcie_switches`` switches per node;
   traffic between two switches also crosses that pair's shared uplink (via the root complex);
+- without peer-to-peer (GeForce cards) every transfer inside a node is written to host memory
+  and read back, so it also crosses the node's one host path, shared by every group on the node;
 - across nodes: the sender's NIC (GPUs share NICs when there are fewer NICs than GPUs).
 
 Links used by more than one TP group (PCIe uplinks, shared NICs) are where contention appears:
@@ -70,8 +72,10 @@ class Fabric:
 
 class Topology:
     def __init__(self, env: simpy.Environment, *, link: LinkSpec, inter_link: LinkSpec, gpus_per_node: int,
-                 nics_per_node: int, pcie_switches: int, tp: int, pp: int, dp: int, tracer=None):
+                 nics_per_node: int, pcie_switches: int, tp: int, pp: int, dp: int, peer_to_peer: bool = True,
+                 tracer=None):
         self.env, self.link, self.inter_link, self.tracer = env, link, inter_link, tracer
+        self.peer_to_peer = peer_to_peer
         self.gpus_per_node, self.nics_per_node = gpus_per_node, nics_per_node
         self.switches = max(1, min(pcie_switches, gpus_per_node))
         self.tp, self.pp, self.dp = tp, pp, dp
@@ -114,6 +118,8 @@ class Topology:
         if self.link.topology == "mesh":
             return [self._get(("pair", src, dst), self.link)]
         path = [self._get(("port", src), self.link)]
+        if not self.peer_to_peer:
+            path.append(self._get(("host", node_s), self.link))
         if self.link.topology == "pcie":
             sw_s, sw_d = self._switch(src), self._switch(dst)
             if sw_s != sw_d:
