@@ -1,0 +1,96 @@
+"""Speculative decoding and multi-token prediction: how many tokens a verify step yields.
+
+A drafter (a small model, or the target's own MTP modules) proposes k tokens; the target verifies
+the k proposals plus one position of its own in one forward pass and keeps the longest accepted
+prefix, then adds the token it computed itself (the "bonus" token). A verify step therefore emits
+1 + j tokens, j = 0..k proposals accepted.
+
+Acceptance models (physics.md 4.1-4.2):
+
+- i.i.d. per-token acceptance a (Leviathan et al. 2023, arXiv 2211.17192, eq. 1):
+      P(j accepted) = a^j (1 - a) for j < k, a^k for j = k;  E[tokens] = (1 - a^(k+1)) / (1 - a);
+- one probability per position a_1..a_k (MTP modules reused at depth decay, SPEC-02 notes):
+      P(j) = a_1...a_j (1 - a_(j+1)),  E[tokens] = 1 + sum_d a_1...a_d;
+- a histogram of accepted lengths (gpt-fast's ``accept_counts``): P(j) given directly;
+- a published mean accepted length L (tokens per verify step, bonus included, as TensorRT-LLM's
+  "acceptance rate" column reports it): the i.i.d. a whose expectation is L.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def expected_tokens_iid(a: float, k: int) -> float:
+    """E[tokens per verify step] for i.i.d. acceptance ``a`` and ``k`` proposals.
+
+    >>> round(expected_tokens_iid(0.8, 3), 4)   # physics.md 4.1: 2.95
+    2.952
+    """
+    if a >= 1.0:
+        return float(k + 1)
+    return (1.0 - a ** (k + 1)) / (1.0 - a)
+
+
+def accepted_probabilities(acceptance: float | Sequence[float], k: int) -> np.ndarray:
+    """P(j proposals accepted), j = 0..k, for i.i.d. ``acceptance`` or one value per position."""
+    if isinstance(acceptance, (int, float)):
+        rates = [float(acceptance)] * k
+    else:
+        rates = list(acceptance)
+        if len(rates) < k:
+            raise ValueError(f"acceptance lists {len(rates)} positions, speculative_tokens is {k}")
+        rates = rates[:k]
+    probs = np.zeros(k + 1)
+    reach = 1.0  # P(the first d proposals were all accepted)
+    for j, a in enumerate(rates):
+        probs[j] = reach * (1.0 - a)
+        reach *= a
+    probs[k] = reach
+    return probs
+
+
+def histogram_probabilities(histogram: Sequence[float], k: int) -> np.ndarray:
+    """Normalise counts (or shares) of accepted lengths 0..k into probabilities."""
+    counts = np.asarray(histogram, dtype=float)
+    if counts.size != k + 1:
+        raise ValueError(f"the histogram needs k + 1 = {k + 1} entries (0..{k} accepted), got {counts.size}")
+    if (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError("histogram entries must be non-negative and not all zero")
+    return counts / counts.sum()
+
+
+def iid_rate_for_mean_tokens(mean_tokens: float, k: int) -> float:
+    """The i.i.d. acceptance a with E[tokens per verify step] = ``mean_tokens`` (1 <= L <= k+1),
+    solved by bisection (the expectation rises monotonically with a)."""
+    if not 1.0 <= mean_tokens <= k + 1:
+        raise ValueError(f"a mean of {mean_tokens} tokens per verify step is impossible with k = {k} (1..{k + 1})")
+    lo, hi = 0.0, 1.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if expected_tokens_iid(mid, k) < mean_tokens:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def mean_tokens(probs: np.ndarray) -> float:
+    """E[tokens per verify step] = 1 + E[accepted] for P(j accepted) = ``probs[j]``."""
+    return 1.0 + float(np.dot(np.arange(probs.size), probs))
+
+
+def tree_size(width: int, depth: int) -> int:
+    """Positions verified for a full Medusa/EAGLE-style token tree: the root plus ``width``
+    candidates under every node down to ``depth`` levels, 1 + w + w^2 + ... + w^depth
+    (Medusa, Cai et al. 2024, arXiv 2401.10774: tree attention verifies all of them at once)."""
+    return sum(width**level for level in range(depth + 1))
+
+
+def tree_level_acceptance(a: float, width: int) -> float:
+    """Chance that a tree level is accepted when each of its ``width`` candidates independently
+    matches with probability ``a``: 1 - (1 - a)^w. The accepted path then behaves like a chain
+    of ``depth`` proposals with this per-level rate."""
+    return 1.0 - (1.0 - a) ** width
