@@ -3,6 +3,7 @@
 ``DIR/summary.json``   ``result.summary()`` (the JSON contract of docs/scenario-format), indented
 ``DIR/requests.csv``   one row per completed request, times in milliseconds
 ``DIR/timeline.png``   :func:`simdecode.plots.token_timeline`
+``DIR/kv_occupancy.png`` :func:`simdecode.plots.kv_occupancy` (only when the run had more than one request)
 
 Every file is rendered in memory first and then written to a temporary file in ``DIR`` that is
 renamed over the final name (:func:`os.replace` is atomic on POSIX and Windows), so an error
@@ -85,6 +86,17 @@ def timeline_png(result: Any) -> bytes:
     return buf.getvalue()
 
 
+def kv_occupancy_png(result: Any) -> bytes:
+    """:func:`simdecode.plots.kv_occupancy` rendered to PNG bytes."""
+    from simdecode import plots
+
+    fig = plots.new_figure()
+    plots.kv_occupancy(result, ax=fig.add_subplot())
+    buf = io.BytesIO()
+    plots.save_figure(fig, buf)
+    return buf.getvalue()
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     # os.open with O_EXCL, not tempfile.mkstemp: the file gets the umask's usual permissions (0644)
@@ -103,7 +115,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_outputs(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write summary.json, requests.csv and timeline.png into ``out_dir`` (created if needed).
+    """Write summary.json, requests.csv, timeline.png (and kv_occupancy.png for a run of more than
+    one request) into ``out_dir`` (created if needed).
 
     Returns the paths written. Raises :class:`OSError` when ``out_dir`` cannot be created or
     written (the CLI reports that as a user error, exit code 2).
@@ -113,6 +126,9 @@ def write_outputs(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
         "timeline.png": timeline_png(result),
     }
+    recorder = getattr(result, "recorder", None)
+    if getattr(recorder, "submitted", 0) > 1:
+        files["kv_occupancy.png"] = kv_occupancy_png(result)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -98,3 +98,115 @@ def token_timeline(result: Any, ax: Axes | None = None, max_requests: int = MAX_
     else:
         ax.text(0.5, 0.5, "no completed requests", transform=ax.transAxes, ha="center", va="center")
     return ax
+
+
+#: replicas drawn in :func:`kv_occupancy` (the first ones)
+MAX_REPLICAS_DRAWN = 8
+
+
+def _load_label(result: Any) -> str:
+    """"c=16" for a closed loop, "4/s" for an open one, else the scenario's name."""
+    arrival = getattr(getattr(getattr(result, "scenario", None), "workload", None), "arrival", None)
+    if getattr(arrival, "kind", None) == "closed":
+        return f"c={arrival.concurrency}"
+    rate = getattr(arrival, "rate_per_s", None)
+    if rate is not None:
+        return f"{rate:g}/s"
+    return _scenario_name(result) or ""
+
+
+def throughput_tradeoff(results: Any, ax: Axes | None = None, labels: list[str] | None = None) -> Axes:
+    """Per-user speed against per-GPU throughput, one point per result (e.g. a concurrency sweep).
+
+    x is ``aggregate_tps`` / GPUs (tp x pp x dp): output tokens per second each GPU delivers;
+    y is the mean ``per_request_tps``: tokens per second one user sees while its tokens stream.
+    Points are joined in the order given and labelled with ``labels``, else with the load
+    ("c=16" for a closed loop of 16, "4/s" for a Poisson rate). More load usually moves a
+    point right (better use of the GPUs) and down (slower for each user): the curve is the
+    frontier a deployment can pick from.
+    """
+    if ax is None:
+        ax = new_figure().add_subplot()
+    results = list(results)
+    xs, ys, names = [], [], []
+    for i, result in enumerate(results):
+        summary = result.summary()
+        par = result.scenario.parallelism
+        gpus = par.tp * par.pp * par.dp
+        per_user = (summary.get("per_request_tps") or {}).get("mean")
+        total = summary.get("aggregate_tps")
+        if per_user is None or total is None:
+            continue  # nothing decoded (one-token requests, or nothing completed)
+        xs.append(total / gpus)
+        ys.append(per_user)
+        names.append(labels[i] if labels is not None else _load_label(result))
+    if xs:
+        ax.plot(xs, ys, color="C0", marker="o", linewidth=1.0)
+        # one label per spot: loads that give the same point (e.g. a full KV cache) share it
+        spots: dict[tuple[float, float], list[str]] = {}
+        for x, y, name in zip(xs, ys, names):
+            spots.setdefault((float(f"{x:.3g}"), float(f"{y:.3g}")), []).append(name)
+        for (x, y), group in spots.items():
+            ax.annotate(", ".join(group), (x, y), textcoords="offset points", xytext=(4, 4), fontsize="small")
+        ax.margins(x=0.08, y=0.12)
+    else:
+        ax.text(0.5, 0.5, "no decode speeds to show", transform=ax.transAxes, ha="center", va="center")
+    ax.set_xlabel("output tokens/s per GPU")
+    ax.set_ylabel("output tokens/s per user (mean)")
+    names_set = {_scenario_name(r) for r in results} - {None}
+    title = "throughput vs per-user speed"
+    if len(names_set) == 1:
+        title = f"{names_set.pop()}: {title}"
+    ax.set_title(title, fontsize="medium")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0, top=max(ys) * 1.12 if ys else None)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_REPLICAS_DRAWN) -> Axes:
+    """KV-cache occupancy over time (share of the cache in use), with the queue on a twin axis.
+
+    Solid steps: blocks in use / capacity, per replica (left axis, 0 to 1). Dashed steps: requests
+    waiting for admission or swapped out, per replica (right axis). Time is simulated ms. Returns
+    the left axes; the twin is ``ax.right_ax``.
+    """
+    if ax is None:
+        ax = new_figure().add_subplot()
+    monitors = getattr(getattr(result, "recorder", None), "monitors", {}) or {}
+    kv = monitors.get("kv_blocks", [])[:max_replicas]
+    queue = monitors.get("queue", [])[:max_replicas]
+    capacity = getattr(result, "kv_capacity_blocks", 0) or 0
+    end_ms = getattr(result, "simulated_s", 0.0) * 1e3
+    right = ax.twinx()
+    ax.right_ax = right  # type: ignore[attr-defined]
+    many = len(kv) > 1
+    for r, monitor in enumerate(kv):
+        ts, vs = monitor.series()
+        xs = [t * 1e3 for t in ts] + [max(end_ms, ts[-1] * 1e3)]
+        ys = [v / capacity if capacity else 0.0 for v in vs] + [vs[-1] / capacity if capacity else 0.0]
+        ax.step(xs, ys, where="post", color=f"C{r % 10}", linewidth=1.0,
+                label=f"KV occupancy, replica {r}" if many else "KV occupancy")
+    for r, monitor in enumerate(queue):
+        ts, vs = monitor.series()
+        xs = [t * 1e3 for t in ts] + [max(end_ms, ts[-1] * 1e3)]
+        right.step(xs, list(vs) + [vs[-1]], where="post", color=f"C{r % 10}" if many else "C1", linewidth=0.8,
+                   linestyle="--", alpha=0.7, label=f"queue, replica {r}" if many else "queue")
+    ax.set_xlabel("simulated time (ms)")
+    ax.set_ylabel("KV cache in use (share of capacity)")
+    right.set_ylabel("requests queued")
+    title = "KV cache occupancy"
+    name = _scenario_name(result)
+    if name:
+        title = f"{name}: {title}"
+    ax.set_title(title, fontsize="medium")
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 1.05)
+    right.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    if kv:
+        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, loc="lower left", fontsize="small", framealpha=0.9)
+    else:
+        ax.text(0.5, 0.5, "no KV monitor in this result", transform=ax.transAxes, ha="center", va="center")
+    return ax

@@ -32,6 +32,7 @@ from simdecode import presets
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.schema import (
+    BurstyArrival,
     ClosedArrival,
     DecodingSpec,
     HardwareSpec,
@@ -42,6 +43,7 @@ from simdecode.scenario.schema import (
     SchedulerSpec,
     SimulationSpec,
     SloSpec,
+    TraceArrival,
     WorkloadSpec,
 )
 from simdecode.units import format_si
@@ -59,10 +61,14 @@ SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("hardware.gpu", GpuSpec, ""),
     ("hardware.intra_node_link, hardware.inter_node_link", LinkSpec, ""),
     ("runtime", RuntimeSpec, ""),
-    ("parallelism", ParallelismSpec, "One replica uses tp x pp GPUs; dp replicas serve requests round-robin."),
+    ("parallelism", ParallelismSpec, "One replica uses tp x pp GPUs; of the dp replicas, `scheduler.router` picks one for each request."),
     ("decoding", DecodingSpec, ""),
     ("workload", WorkloadSpec, ""),
-    ("workload.arrival", (ClosedArrival, PoissonArrival), "A mapping without `kind` is a closed loop."),
+    ("workload.arrival", (ClosedArrival, PoissonArrival, BurstyArrival, TraceArrival),
+     "A mapping without `kind` is a closed loop. A trace file's columns (CSV with a header, or JSON lines): "
+     "`arrived_at` or `arrival_s` (seconds, non-decreasing), `num_prefill_tokens` or `prompt_tokens`, "
+     "`num_decode_tokens` or `output_tokens`; at most 64 MiB and 10^6 rows, read once when the scenario is "
+     "loaded."),
     ("scheduler", SchedulerSpec, ""),
     ("slo", SloSpec, ""),
     ("simulation", SimulationSpec, ""),
@@ -93,10 +99,9 @@ FALLBACK: dict[tuple[type[BaseModel], str], str] = {
     (DecodingSpec, "speculative_tokens"): "tokens proposed per step",
     (DecodingSpec, "acceptance"): "per-token acceptance probability, or one per position",
     (WorkloadSpec, "arrival"): "how requests arrive (see workload.arrival)",
-    (WorkloadSpec, "prompt_tokens"): "prompt length of every request, tokens",
-    (WorkloadSpec, "output_tokens"): "output tokens of every request",
     (ClosedArrival, "kind"): "closed: a fixed number of requests in flight, each completion admits the next at "
-    "once; poisson: exponential gaps between arrivals",
+    "once; poisson: exponential gaps between arrivals; bursty: gamma gaps of mean 1 / rate and coefficient of "
+    "variation cv; trace: a file's rows at their times, with their lengths",
     (SchedulerSpec, "policy"): "continuous: requests join and leave every step; static: a batch runs to its "
     "last request before the next is admitted",
     (SchedulerSpec, "max_batch_size"): "sequences per step, at most",
@@ -194,9 +199,12 @@ def type_words(tp: Any, field_metadata: list[Any] = (), rejected: set[Any] = fro
         if len(rest) == 1:
             return type_words(rest[0], metadata, rejected)
         models = [_split_annotated(a)[0] for a in rest]
-        if all(isinstance(m, type) and issubclass(m, BaseModel) for m in models):
-            kinds = " \\| ".join(typing.get_args(m.model_fields["kind"].annotation)[0] for m in models)
-            return f"mapping with kind: {kinds}"
+        specs = [m for m in models if isinstance(m, type) and issubclass(m, BaseModel)]
+        if specs:
+            tag = _tag(specs[0])
+            kinds = " \\| ".join(typing.get_args(m.model_fields[tag].annotation)[0] for m in specs)
+            others = [type_words(a, (), rejected) for a, m in zip(rest, models) if m not in specs]
+            return " or ".join([*others, f"mapping with {tag}: {kinds}"])
         return " or ".join(type_words(a, (), rejected) for a in rest)
     kind = _quantity_kind(metadata)
     if kind:
@@ -306,17 +314,24 @@ def _row(model: type[BaseModel], name: str, field: FieldInfo, words: str | None 
     return f"| {key_words(name, field)} | {_cell(words)} | {default_words(field)} | {_cell(description)} |"
 
 
+def _tag(model: type[BaseModel]) -> str:
+    """The key that tells the members of a union apart: ``kind``, or ``dist`` for lengths."""
+    return "kind" if "kind" in model.model_fields else "dist"
+
+
 def section_table(models: Any) -> list[str]:
-    """The table of one section; a tuple of models is a union told apart by its ``kind`` key."""
+    """The table of one section; a tuple of models is a union told apart by its ``kind`` (or
+    ``dist``) key."""
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     if not isinstance(models, tuple):
         skip = _SECTION_KEYS if models is Scenario else ()
         return rows + [_row(models, n, f) for n, f in models.model_fields.items() if n not in skip]
-    kinds = [typing.get_args(m.model_fields["kind"].annotation)[0] for m in models]
+    tag = _tag(models[0])
+    kinds = [typing.get_args(m.model_fields[tag].annotation)[0] for m in models]
     first = models[0]
-    rows.append(_row(first, "kind", first.model_fields["kind"], words=_choices(tuple(kinds), set())))
+    rows.append(_row(first, tag, first.model_fields[tag], words=_choices(tuple(kinds), set())))
     for model, kind in zip(models, kinds):
-        rows += [_row(model, n, f, note=f"{kind}: ") for n, f in model.model_fields.items() if n != "kind"]
+        rows += [_row(model, n, f, note=f"{kind}: ") for n, f in model.model_fields.items() if n != tag]
     return rows
 
 

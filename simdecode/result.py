@@ -20,7 +20,7 @@ from simdecode.costmodel.plan import build_stage_plan
 from simdecode.costmodel.scaling import tp_scaling
 from simdecode.engine.recorder import Recorder
 from simdecode.metrics.records import RequestRecord
-from simdecode.metrics.summary import distribution, shares
+from simdecode.metrics.summary import distribution, goodput, shares
 from simdecode.scenario.schema import Scenario
 
 
@@ -59,7 +59,8 @@ class Result:
         s, rec = self.scenario, self.recorder
         done = self.measured
         multi = [r for r in done if r.output_tokens > 1]
-        span = (max(r.finished_s for r in done) - rec.first_arrival_s) if done else 0.0
+        # the measured window: first measured arrival to last measured completion (warm-up excluded)
+        span = (max(r.finished_s for r in done) - min(r.arrival_s for r in done)) if done else 0.0
         out_tokens = sum(r.output_tokens for r in done)
         breakdown = self.time_breakdown()
         decode = rec.decode
@@ -69,7 +70,7 @@ class Result:
             "simdecode_version": __version__,
             "seed": s.seed,
             "fidelity": s.simulation.fidelity,
-            "requests": {"submitted": rec.submitted, "completed": len(rec.records), "preempted": 0,
+            "requests": {"submitted": rec.submitted, "completed": len(rec.records), "preempted": rec.preemptions,
                          "rejected": len(rec.rejected)},
             "ttft_ms": distribution((r.ttft_s for r in done), 1e3),
             "tpot_ms": distribution((r.tpot_s for r in multi), 1e3),
@@ -84,10 +85,48 @@ class Result:
             "bottleneck": self.bottleneck(),
             "decode_step_shares": self.decode_shares(),
             "model": {"name": s.model.name, "total_params": counts.total, "active_params": counts.active},
-            "kv_cache": {"capacity_tokens": self.kv_capacity_blocks * s.scheduler.kv_block_tokens},
+            "kv_cache": self.kv_summary(),
+            "queue": self.level_summary("queue"),
+            "batch_size": self.level_summary("batch_size"),
+            "goodput": None if s.slo is None else goodput(done, s.slo.ttft_s, s.slo.tpot_s, span),
             "speculative": None,
             "simulation": {"events": self.events, "wall_s": self.wall_s, "simulated_s": self.simulated_s},
         }
+
+    # ---- load: KV cache, queue and batch monitors ----------------------------------------------
+    def _window(self) -> tuple[float, float]:
+        """The monitors' window: first arrival to the end of the run."""
+        return (self.recorder.first_arrival_s or 0.0), self.simulated_s
+
+    def level_summary(self, name: str, per: float = 1.0) -> dict[str, float | None]:
+        """{"mean", "max"} of monitor ``name`` / ``per``: the time-weighted mean over the window
+        and the maximum, per replica, averaged (mean) or the largest (max) over replicas."""
+        monitors = self.recorder.monitors.get(name, [])
+        start, end = self._window()
+        if not monitors or per <= 0:
+            return {"mean": None, "max": None}
+        means = [m.mean(start, end) if end > start else m.value for m in monitors]
+        return {"mean": sum(means) / len(means) / per, "max": max(m.max for m in monitors) / per}
+
+    def kv_summary(self) -> dict[str, Any]:
+        """The KV cache under load (docs/metrics.md): capacity, occupancy, swaps, admission."""
+        rec, block = self.recorder, self.scenario.scheduler.kv_block_tokens
+        level = self.level_summary("kv_blocks", self.kv_capacity_blocks)
+        return {
+            "capacity_tokens": self.kv_capacity_blocks * block,
+            "occupancy_mean": level["mean"],
+            "occupancy_max": level["max"],
+            "swap_ms": 1e3 * sum(rec.swap_s.values()),
+            "admission_blocked_share": rec.kv_blocked_s / rec.queued_s if rec.queued_s > 0 else 0.0,
+        }
+
+    @property
+    def kv_limited(self) -> bool:
+        """Requests mostly queued because of the KV cache: of the lane-step time with requests
+        left waiting, at least half had admission stopped by a full cache (while the batch had
+        room) or a preemption."""
+        rec = self.recorder
+        return rec.queued_s > 0 and rec.kv_blocked_s >= 0.5 * rec.queued_s
 
     def time_breakdown(self) -> dict[str, float]:
         """Shares of all GPU-seconds of the replicas' GPUs from the first arrival to the end."""
@@ -96,17 +135,20 @@ class Result:
         window = self.simulated_s - (rec.first_arrival_s or 0.0)
         total = gpus * window
         g = rec.gpu
-        busy = g.memory_s + g.math_s + g.launch_s + g.host_s + g.comm_s
+        # KV swaps stall every GPU of the replica on PCIe transfers: counted as communication
+        swap = sum(rec.swap_s.values()) * par.tp * par.pp
+        busy = g.memory_s + g.math_s + g.launch_s + g.host_s + g.comm_s + swap
         # with pipelining, a stage that waits while its replica has requests in flight (on other
         # stages, or in transfers) is in a pipeline bubble; without requests it is idle
         bubble = 0.0
         if par.pp > 1:
-            for stages, active in zip(self.stage_busy_s, self.replica_active_s):
-                bubble += sum(max(0.0, active - b) for b in stages) * par.tp
+            for r, (stages, active) in enumerate(zip(self.stage_busy_s, self.replica_active_s)):
+                stalled = rec.swap_s.get(r, 0.0)
+                bubble += sum(max(0.0, active - b - stalled) for b in stages) * par.tp
         idle = max(0.0, total - busy - bubble)
         return shares({
             "compute": g.memory_s + g.math_s,
-            "communication": g.comm_s,
+            "communication": g.comm_s + swap,
             "launch_overhead": g.launch_s + g.host_s,
             "pipeline_bubble": bubble,
             "idle": idle,
@@ -128,13 +170,19 @@ class Result:
                 "beta_ms_per_step": 1e3 * d.beta_s / steps}
 
     def bottleneck(self) -> str:
-        """What most limits per-request speed (or, when requests mostly queue, the throughput)."""
+        """What most limits per-request speed (or, when requests mostly queue, the throughput).
+
+        Requests "mostly queue" when their mean time out of the batch (before their first
+        scheduling, plus after preemptions) exceeds half their mean E2E; then the KV cache is
+        the bottleneck if it held admission back for at least half of the time requests waited
+        (:attr:`kv_limited`), else it is plain queueing.
+        """
         done = self.measured
         if done:
-            wait = sum(r.scheduled_s - r.arrival_s for r in done) / len(done)
+            wait = sum(r.scheduled_s - r.arrival_s + r.preempted_s for r in done) / len(done)
             e2e = sum(r.e2e_s for r in done) / len(done)
             if e2e > 0 and wait > 0.5 * e2e:
-                return "kv-capacity" if self.extras.get("kv_limited") else "queueing"
+                return "kv-capacity" if self.kv_limited else "queueing"
         parts = self.decode_shares()
         label = {"memory": "memory-bandwidth", "compute": "compute", "communication": "all-reduce",
                  "launch_overhead": "launch-overhead", "pipeline": "pipeline"}

@@ -185,7 +185,8 @@ def test_run_out_writes_the_three_files(scenario_file, tmp_path: Path) -> None:
     out = tmp_path / "results" / "tiny"  # parents are created
     proc = simdecode("run", str(scenario_file()), "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert {p.name for p in out.iterdir()} == OUT_FILES  # no temporary files left
+    # two requests: the KV occupancy plot too; no temporary files left
+    assert {p.name for p in out.iterdir()} == OUT_FILES | {"kv_occupancy.png"}
     assert json.loads((out / "summary.json").read_text()) == json.loads(proc.stdout)
     rows = list(csv.DictReader((out / "requests.csv").open()))
     assert len(rows) == 2
@@ -193,6 +194,7 @@ def test_run_out_writes_the_three_files(scenario_file, tmp_path: Path) -> None:
         assert float(row["arrival_ms"]) <= float(row["first_token_ms"]) <= float(row["finished_ms"])
         assert int(row["output_tokens"]) == 8
     assert (out / "timeline.png").read_bytes().startswith(PNG_MAGIC)
+    assert (out / "kv_occupancy.png").read_bytes().startswith(PNG_MAGIC)
 
 
 @pytest.mark.parametrize("existing", [False, True])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simdecode.costmodel.fold import Fold
+from simdecode.metrics.monitors import LevelMonitor
 from simdecode.metrics.records import RequestRecord
 from simdecode.schedulers.request import Request
 
@@ -58,6 +59,38 @@ class Recorder:
     submitted: int = 0
     queue_wait_s: float = 0.0
     kv_blocked_steps: int = 0
+    #: preemption events (a request preempted twice counts twice)
+    preemptions: int = 0
+    #: per replica: seconds its steps were delayed by KV swaps to and from host memory
+    swap_s: dict[int, float] = field(default_factory=dict)
+    #: lane-step seconds with requests left waiting, and the part of it the KV cache held them back
+    queued_s: float = 0.0
+    kv_blocked_s: float = 0.0
+    #: level monitors by name ("kv_blocks", "queue", "batch_size"), one per replica
+    monitors: dict[str, list[LevelMonitor]] = field(default_factory=dict)
+    #: the replicas' KV ledgers (:class:`~simdecode.schedulers.kv.KVCache`), for invariant checks
+    kv_caches: list = field(default_factory=list)
+
+    def monitor(self, name: str, replica: int) -> LevelMonitor:
+        """The ``name`` monitor of ``replica`` (created at 0 on first use)."""
+        per_replica = self.monitors.setdefault(name, [])
+        while len(per_replica) <= replica:
+            per_replica.append(LevelMonitor(f"{name}[{len(per_replica)}]"))
+        return per_replica[replica]
+
+    def preempted(self, request: Request) -> None:
+        self.preemptions += 1
+
+    def swapped(self, replica: int, seconds: float) -> None:
+        self.swap_s[replica] = self.swap_s.get(replica, 0.0) + seconds
+
+    def admission(self, step_s: float, queued: bool, kv_blocked: bool) -> None:
+        """One lane-step of ``step_s`` seconds: were requests left waiting, and was it the KV cache?"""
+        if queued:
+            self.queued_s += step_s
+            if kv_blocked:
+                self.kv_blocked_steps += 1
+                self.kv_blocked_s += step_s
 
     def arrived(self, request: Request) -> None:
         self.submitted += 1
@@ -88,7 +121,8 @@ class Recorder:
             id=request.id, replica=request.replica, arrival_s=request.arrival_s,
             scheduled_s=request.scheduled_s, first_token_s=request.first_token_s,
             finished_s=request.finished_s, prompt_tokens=request.prompt_tokens,
-            output_tokens=request.output_tokens, warmup=warmup,
+            output_tokens=request.output_tokens, preemptions=request.preemptions,
+            preempted_s=request.preempted_s, warmup=warmup,
             token_times_s=tuple(request.token_times_s),
         ))
 

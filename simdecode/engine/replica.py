@@ -5,6 +5,14 @@ step, run it through every stage (sending activations from stage to stage over a
 report the tokens. With pipeline parallelism, several lanes (micro-batches) are in flight and
 take turns on each stage; one request is only ever in one lane, so its tokens still traverse
 every stage one after another (physics.md 3.1).
+
+KV swaps (``scheduler.preemption: swap``): the policy returns the host-link transfer time of the
+swaps it decided with the step, and the lane waits that long before the step runs (the swap-out
+and swap-in time is added to the step in which it happens; it is not overlapped with compute).
+
+Monitors (per replica, in ``recorder.monitors``): ``kv_blocks`` (blocks in use, on every change of
+the ledger), ``queue`` (requests waiting or swapped out) and ``batch_size`` (sequences in the steps
+in flight, summed over the lanes; 0 while idle).
 """
 
 from __future__ import annotations
@@ -40,8 +48,20 @@ class Replica:
         self.outstanding = 0
         self.active_s = 0.0  # time with at least one request in the replica
         self._active_since = 0.0
+        self.kv_monitor = recorder.monitor("kv_blocks", index)
+        self.queue_monitor = recorder.monitor("queue", index)
+        self.batch_monitor = recorder.monitor("batch_size", index)
+        self._lane_batch = [0] * policy.lanes
+        policy.kv.on_change = lambda used: self.kv_monitor.record(env.now, used)
+        recorder.kv_caches.append(policy.kv)
+        policy.on_preempt = recorder.preempted
         for lane in range(policy.lanes):
             env.process(self._lane(lane))
+
+    def _set_batch(self, lane: int, seqs: int) -> None:
+        if self._lane_batch[lane] != seqs:
+            self._lane_batch[lane] = seqs
+            self.batch_monitor.record(self.env.now, sum(self._lane_batch))
 
     def submit(self, request: Request) -> None:
         request.replica = self.index
@@ -52,6 +72,7 @@ class Replica:
         if self.outstanding == 0:
             self._active_since = self.env.now
         self.outstanding += 1
+        self.queue_monitor.record(self.env.now, self.policy.queued)
         self._notify()
 
     def _notify(self) -> None:
@@ -65,9 +86,20 @@ class Replica:
         act_bytes = dep.model.hidden_size * dep.act_bytes
         while True:
             work = policy.next_step(lane, env.now)
+            self.queue_monitor.record(env.now, policy.queued)
             if work is None:
+                self._set_batch(lane, 0)
                 yield self._wakeup
                 continue
+            step_start = env.now
+            if work.swap_s > 0:  # KV to or from host memory before the step can run
+                self._set_batch(lane, len(work.items))
+                self.recorder.swapped(self.index, work.swap_s)
+                yield env.timeout(work.swap_s)
+                if not work.items:
+                    self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
+                    continue
+            self._set_batch(lane, len(work.items))
             shape = work.shape(self.window)
             start, run_s, timings = env.now, 0.0, []
             for s, stage in enumerate(self.stages):
@@ -81,11 +113,13 @@ class Replica:
                     cost = collectives.p2p(shape.new_tokens * act_bytes, dep.pp_link, dep.runtime)
                     yield from transfer(self.paths[s], cost.beta_s, cost.alpha_s)
             self.recorder.lane_step(timings, run_s, env.now - start - run_s, work.decode_seqs)
+            self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
             for request in policy.complete_step(work, env.now):
                 self.outstanding -= 1
                 if self.outstanding == 0:
                     self.active_s += env.now - self._active_since
-                self.recorder.finished(request)
+                self.recorder.finished(request, warmup=request.warmup)
                 self.on_finish(request)
-            if policy.waiting:
+            self.queue_monitor.record(env.now, policy.queued)
+            if policy.queued:
                 self._notify()  # room may have opened for other lanes

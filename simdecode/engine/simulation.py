@@ -21,6 +21,7 @@ from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
 from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
+from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
 from simdecode.schedulers.policies import make_policy
@@ -58,6 +59,51 @@ def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
     return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
 
 
+def host_link(gpu: GpuSpec) -> LinkSpec:
+    """The PCIe link between a GPU and host memory, used for KV swaps: Gen5 x16 (``pcie5``) for
+    H100, H200 and B200 presets, Gen4 x16 (``pcie4``) for every other GPU, inline ones included."""
+    from simdecode.presets import resolve
+
+    name = "pcie5" if gpu.name.startswith(("h100", "h200", "b200")) else "pcie4"
+    return LinkSpec.model_validate(resolve("links", name))
+
+
+def swap_seconds_per_token(scenario: Scenario, dep: Deployment) -> float:
+    """Seconds to move one token's KV between GPU and host memory: KV bytes per token per GPU
+    (the largest stage; every GPU copies its own shard over its own link at once) divided by the
+    host link's achievable bandwidth (line rate x efficiency). Latency is ignored."""
+    link = host_link(scenario.hardware.gpu)
+    per_token = max(dep.kv_bytes_per_token_per_gpu(s) for s in range(dep.pp))
+    return per_token / (link.bandwidth_Bps * link.efficiency)
+
+
+def make_router(kind: str, replicas: list[Replica]):
+    """The dispatch function of ``scheduler.router``: which replica serves each arriving request.
+
+    - ``round-robin``: replicas in turn, 0, 1, ..., dp - 1, 0, ...;
+    - ``least-outstanding``: the replica with the fewest requests in the system (queued or
+      running, :attr:`Replica.outstanding`), ties to the lowest index. It sees arrivals and
+      completions only, not the requests' lengths (a load balancer in front of the replicas).
+    """
+    if kind == "round-robin":
+        turn = iter(range(10**18))
+
+        def round_robin(request) -> None:
+            replicas[next(turn) % len(replicas)].submit(request)
+
+        return round_robin
+    if kind == "least-outstanding":
+        def least_outstanding(request) -> None:
+            min(replicas, key=_outstanding).submit(request)  # min keeps the first of equals
+
+        return least_outstanding
+    raise ValueError(f"unknown router {kind!r}")
+
+
+def _outstanding(replica: Replica) -> int:
+    return replica.outstanding
+
+
 def simulate(scenario: Scenario, tracer=None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
@@ -87,16 +133,15 @@ def simulate(scenario: Scenario, tracer=None):
         Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
                                          max_batch_size=sched.max_batch_size,
                                          max_batched_tokens=sched.max_batched_tokens,
-                                         chunked_prefill=sched.chunked_prefill),
+                                         chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
+                                         swap_s_per_token=swap_seconds_per_token(scenario, dep)),
                 topology, recorder, scenario.simulation.fidelity, finished)
         for r in range(par.dp)
     ]
-    turn = iter(range(10**12))
-
-    def dispatch(request) -> None:
-        replicas[next(turn) % len(replicas)].submit(request)
-
-    workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, recorder.arrived)
+    dispatch = make_router(sched.router, replicas)
+    workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, recorder.arrived,
+                        lengths_rng=streams["lengths"])
+    workload.start()  # after `workload` is bound: a request rejected at once calls finished()
     env.run()
     if tracer is not None:
         tracer.add_requests(recorder.records)

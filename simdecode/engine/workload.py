@@ -1,10 +1,16 @@
 """Arrivals: the traffic a scenario sends to its replicas.
 
-- ``closed``: ``concurrency`` requests in flight at all times; each completion lets the next one
-  in at once (a benchmark client with N users and no think time);
-- ``poisson``: exponential gaps of mean 1 / rate, drawn from the ``arrivals`` stream.
+- ``closed``: ``concurrency`` requests in flight at all times; each completion (or rejection)
+  lets the next one in at once (a benchmark client with N users and no think time);
+- ``poisson``: exponential gaps of mean 1 / rate;
+- ``bursty``: gamma gaps of mean 1 / rate and coefficient of variation ``cv``;
+- ``trace``: a trace file's rows, at their arrival times (from the first row's), with their lengths.
 
-Requests go to replicas round-robin. Random draws come only from the named streams handed in.
+Poisson and bursty gaps are drawn from the ``arrivals`` stream, request lengths (integers or
+``{dist: ...}`` specs) from the ``lengths`` stream, all at once before the run
+(:mod:`simdecode.workloads.sampling`). Request ids follow arrival order; the first
+``warmup_requests`` are marked ``warmup`` (simulated, left out of the metrics). Which replica
+serves a request is the ``dispatch`` callable's business (the router, engine/simulation.py).
 """
 
 from __future__ import annotations
@@ -16,42 +22,95 @@ import simpy
 
 from simdecode.scenario.schema import WorkloadSpec
 from simdecode.schedulers.request import Request
+from simdecode.workloads.sampling import draw_lengths, exponential_gaps, gamma_gaps
 
 #: requests whose every token time is kept (for the token timeline plot)
 KEEP_TOKEN_TIMES = 200
 
 
 class Workload:
+    """Submits ``spec.total_requests`` requests; :meth:`start` sends the first ones."""
+
     def __init__(self, env: simpy.Environment, spec: WorkloadSpec, arrivals_rng: np.random.Generator,
-                 dispatch: Callable[[Request], None], on_arrival: Callable[[Request], None]):
+                 dispatch: Callable[[Request], None], on_arrival: Callable[[Request], None],
+                 lengths_rng: np.random.Generator | None = None):
         self.env, self.spec, self.rng = env, spec, arrivals_rng
         self.dispatch, self.on_arrival = dispatch, on_arrival
+        self.total = total = spec.total_requests
         self.submitted = 0
-        match spec.arrival.kind:
-            case "closed":
-                for _ in range(min(spec.arrival.concurrency, spec.requests)):
-                    self._submit()
-            case "poisson":
-                env.process(self._poisson(spec.arrival.rate_per_s))
+        self._due = 0  # closed loop: completions whose follow-up request is not submitted yet
+        self._submitting = False
+        arrival = spec.arrival
+        if arrival.kind == "trace":
+            trace = arrival.trace
+            prompts, outputs = trace.prompt_tokens[:total], trace.output_tokens[:total]
+        else:
+            fixed = isinstance(spec.prompt_length, int) and isinstance(spec.output_length, int)
+            if lengths_rng is None and not fixed:  # integers draw nothing; a distribution does
+                raise ValueError("length distributions need the simulation's 'lengths' random stream")
+            prompts = draw_lengths(spec.prompt_length, lengths_rng, total)
+            outputs = draw_lengths(spec.output_length, lengths_rng, total)
+        # plain ints: requests and records hold Python numbers, not numpy scalars
+        self._prompts, self._outputs = prompts.tolist(), outputs.tolist()
 
-    def _new_request(self) -> Request:
+    def start(self) -> None:
+        """Send the first requests (closed loop) or start the arrival process (open loop)."""
+        arrival = self.spec.arrival
+        match arrival.kind:
+            case "closed":
+                self._due = min(arrival.concurrency, self.total)
+                self._drain()
+            case "poisson":
+                self.env.process(self._gaps(exponential_gaps(self.rng, arrival.rate_per_s, self.total)))
+            case "bursty":
+                self.env.process(self._gaps(gamma_gaps(self.rng, arrival.rate_per_s, arrival.cv, self.total)))
+            case "trace":
+                self.env.process(self._times(arrival.arrival_times()[: self.total]))
+
+    def _new_request(self, arrival_s: float) -> Request:
         rid = self.submitted
         self.submitted += 1
-        return Request(id=rid, arrival_s=self.env.now, prompt_tokens=self.spec.prompt_tokens,
-                       output_tokens=self.spec.output_tokens, keep_token_times=rid < KEEP_TOKEN_TIMES)
+        return Request(id=rid, arrival_s=arrival_s, prompt_tokens=self._prompts[rid],
+                       output_tokens=self._outputs[rid], keep_token_times=rid < KEEP_TOKEN_TIMES,
+                       warmup=rid < self.spec.warmup_requests)
 
-    def _submit(self) -> None:
-        request = self._new_request()
+    def _submit(self, arrival_s: float) -> None:
+        request = self._new_request(arrival_s)
         self.on_arrival(request)
         self.dispatch(request)
 
     def request_done(self, request: Request) -> None:
-        """A request left the system; a closed loop sends the next one."""
-        if self.spec.arrival.kind == "closed" and self.submitted < self.spec.requests:
-            self._submit()
+        """A request left the system (served or rejected); a closed loop sends the next one."""
+        if self.spec.arrival.kind == "closed":
+            self._due += 1
+            self._drain()
 
-    def _poisson(self, rate_per_s: float):
-        """Process: exponential inter-arrival gaps (mean 1 / rate seconds)."""
-        for _ in range(self.spec.requests):
-            yield self.env.timeout(self.rng.exponential(1.0 / rate_per_s))
-            self._submit()
+    def _drain(self) -> None:
+        """Submit the closed loop's due requests. A submission can finish at once (a rejected
+        request) and call :meth:`request_done` again: that call only counts, this loop submits,
+        so a long run of rejections does not recurse."""
+        if self._submitting:
+            return
+        self._submitting = True
+        try:
+            while self._due > 0 and self.submitted < self.total:
+                self._due -= 1
+                self._submit(self.env.now)
+        finally:
+            self._submitting = False
+
+    def _gaps(self, gaps: np.ndarray):
+        """Process: one request after each gap (seconds)."""
+        for gap in gaps.tolist():
+            yield self.env.timeout(gap)
+            self._submit(self.env.now)
+
+    def _times(self, times: np.ndarray):
+        """Process: one request at each arrival time (seconds, non-decreasing); equal times
+        arrive together. A request's ``arrival_s`` is its time as given, not the float sum of
+        the delays that reached it."""
+        env = self.env
+        for t in times.tolist():
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self._submit(t)

@@ -7,6 +7,8 @@
 | first_token_s    | s    | f_r, when its first output token was produced                  |
 | finished_s       | s    | c_r, when its last output token was produced                   |
 | token_times_s    | s    | every output token's time (kept for the first requests only)   |
+| preemptions      |      | times the request was preempted (KV recomputed or swapped)     |
+| preempted_s      | s    | time it spent out of the batch after preemptions               |
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class RequestRecord:
     prompt_tokens: int
     output_tokens: int
     preemptions: int = 0
+    preempted_s: float = 0.0
     warmup: bool = False
     token_times_s: tuple[float, ...] = field(default=(), repr=False)
 

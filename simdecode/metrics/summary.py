@@ -46,3 +46,27 @@ def round_sig(value, digits: int = 6):
     if isinstance(value, list):
         return [round_sig(v, digits) for v in value]
     return value
+
+
+def meets_slo(record, ttft_s: float | None, tpot_s: float | None) -> bool:
+    """True if ``record`` meets every objective given (None: no objective). A one-token request
+    has no TPOT and meets any TPOT objective (as in vLLM's goodput)."""
+    if ttft_s is not None and record.ttft_s > ttft_s:
+        return False
+    return tpot_s is None or record.output_tokens <= 1 or record.tpot_s <= tpot_s
+
+
+def goodput(records, ttft_s: float | None, tpot_s: float | None, span_s: float) -> dict[str, float | None]:
+    """Completed requests meeting every SLO: {"requests_per_s", "tokens_per_s", "share"}.
+
+    Rates are over ``span_s`` (the same window as aggregate_tps: first arrival to last completion);
+    ``share`` is the fraction of the completed requests that meet the objectives. None where
+    undefined (no window, no completed request).
+    """
+    records = list(records)
+    good = [r for r in records if meets_slo(r, ttft_s, tpot_s)]
+    return {
+        "requests_per_s": len(good) / span_s if span_s > 0 else None,
+        "tokens_per_s": sum(r.output_tokens for r in good) / span_s if span_s > 0 else None,
+        "share": len(good) / len(records) if records else None,
+    }

@@ -12,13 +12,32 @@ its next step and reports back with :meth:`BatchingPolicy.complete_step`.
 - Static batching: a lane takes up to ``max_batch_size`` waiting requests, prefills them, and
   decodes until the last one finishes before it admits anyone else.
 
-KV blocks for a request's whole length are reserved when it is admitted (no preemption needed);
-requests are spread evenly over lanes so pipeline stages fill.
+The KV cache is paged (vLLM): a request is admitted when blocks for the tokens of its first step
+are free (its next prefill chunk, or its whole prompt without chunked prefill), and takes one more
+block whenever a decode crosses a block boundary. Admission is first-in first-out without
+overtaking. When a running sequence needs a block and none is free, the lane preempts its most
+recently admitted request that is not yet in this step (possibly the one asking), as vLLM does:
+
+- ``recompute``: the victim's blocks are freed and it goes back to the FRONT of the waiting queue;
+  when readmitted it prefills its prompt and the outputs it already produced again, then decodes
+  on (its outputs are kept);
+- ``swap``: its KV moves to host memory over PCIe and back when it resumes; swapped requests
+  resume before any waiting request is admitted. Each transfer takes
+  ``tokens x swap_s_per_token`` (bytes per token per GPU / host-link bandwidth). The simplest
+  honest model of the cost: the transfer time of every swap decided while forming a step is
+  returned in :attr:`StepWork.swap_s` and the engine delays that step by it (GPU and copy engine
+  do not overlap). Host memory is unbounded.
+
+No request is admitted or resumed in a step that preempted (vLLM's rule against thrashing). A
+request longer than the whole cache is rejected at submission. Requests are spread evenly over
+lanes so pipeline stages fill; a lane preempts only its own requests (another lane's may be in a
+step in flight).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from simdecode.costmodel.batch import BatchShape
@@ -28,33 +47,57 @@ from simdecode.schedulers.request import Request
 
 @dataclass(slots=True)
 class StepWork:
-    """One step of one lane: (request, new tokens, cached tokens before the step) per sequence."""
+    """One step of one lane: (request, new tokens, cached tokens before the step) per sequence.
+
+    ``swap_s``: host-link transfer time of the swaps decided while forming this step; the engine
+    delays the step by it. ``items`` may be empty when the step is only such a delay.
+    ``kv_blocked``: the KV cache held requests back in this step (admission stopped for lack of
+    blocks while the lane had room, or a preemption). ``queued``: requests were still waiting
+    (or swapped out) once the step was formed.
+    """
 
     lane: int
     items: list[tuple[Request, int, int]]
+    swap_s: float = 0.0
+    kv_blocked: bool = False
+    queued: bool = False
 
     def shape(self, window: int | None = None) -> BatchShape:
         return BatchShape.mixed(
-            ((cached, new, cached + new >= req.prompt_tokens) for req, new, cached in self.items), window
+            ((cached, new, cached + new >= req.prefill_tokens) for req, new, cached in self.items), window
         )
 
     @property
     def decode_seqs(self) -> int:
-        return sum(1 for req, new, cached in self.items if cached >= req.prompt_tokens)
+        return sum(1 for req, new, cached in self.items if cached >= req.prefill_tokens)
 
 
 class BatchingPolicy:
     """Shared machinery: the waiting queue, the lanes' running sets and the KV ledger."""
 
     def __init__(self, *, lanes: int, kv: KVCache, max_batch_size: int, max_batched_tokens: int,
-                 chunked_prefill: bool = True):
+                 chunked_prefill: bool = True, preemption: str = "recompute", swap_s_per_token: float = 0.0,
+                 on_preempt: Callable[[Request], None] | None = None):
+        if preemption not in ("recompute", "swap"):
+            raise ValueError(f"unknown preemption mode {preemption!r}")
         self.lanes = lanes
         self.kv = kv
         self.max_batch_size = max_batch_size
         self.max_batched_tokens = max_batched_tokens
         self.chunked_prefill = chunked_prefill
+        self.preemption = preemption
+        self.swap_s_per_token = swap_s_per_token
+        #: called with each request just preempted (the engine counts them)
+        self.on_preempt = on_preempt
         self.waiting: deque[Request] = deque()
+        self.swapped: deque[Request] = deque()
         self.running: list[list[Request]] = [[] for _ in range(lanes)]
+        self.preemptions = 0
+        # per step being formed: ids preempted, swap time owed, whether KV held anyone back
+        self._gone: set[int] = set()
+        self._swap_s = 0.0
+        self._kv_blocked = False
+        self._now = 0.0
 
     # ---- queue ----------------------------------------------------------------------------
     def submit(self, request: Request) -> bool:
@@ -66,30 +109,157 @@ class BatchingPolicy:
 
     @property
     def in_system(self) -> int:
-        return len(self.waiting) + sum(len(r) for r in self.running)
+        return len(self.waiting) + len(self.swapped) + sum(len(r) for r in self.running)
+
+    @property
+    def queued(self) -> int:
+        """Requests not in any lane: waiting for admission, or swapped out waiting to resume."""
+        return len(self.waiting) + len(self.swapped)
 
     def _fair_share(self, lane: int) -> int:
         """Sequences this lane may hold so that requests spread evenly over lanes."""
         share = -(-self.in_system // self.lanes)
         return max(0, min(self.max_batch_size, share) - len(self.running[lane]))
 
-    def _admit(self, lane: int, limit: int, now: float) -> list[Request]:
-        admitted = []
-        while self.waiting and len(admitted) < limit:
-            req = self.waiting[0]
-            blocks = self.kv.blocks_for(req.max_tokens)
-            if not self.kv.can_allocate(blocks):
+    # ---- KV blocks and preemption -------------------------------------------------------------
+    def _reserve(self, req: Request, tokens: int) -> bool:
+        """Make ``req`` hold blocks for ``tokens`` tokens; False (nothing taken) if too few are free."""
+        need = self.kv.blocks_for(tokens) - self.kv.held(req.id)
+        if need <= 0:
+            return True
+        if not self.kv.can_allocate(need):
+            return False
+        self.kv.grow(req.id, need)
+        return True
+
+    def _schedule(self, lane: int, req: Request, new: int, cached: int, scheduled: set[int]) -> bool:
+        """Reserve blocks for ``req``'s next ``new`` tokens after ``cached``, preempting the lane's
+        most recently admitted request not yet in this step while blocks are short. False if
+        that victim had to be ``req`` itself."""
+        running = self.running[lane]
+        while not self._reserve(req, cached + new):
+            victim = next(r for r in reversed(running) if r.id not in scheduled)  # req qualifies
+            self._preempt(lane, victim)
+            if victim is req:
+                return False
+        return True
+
+    def _preempt(self, lane: int, req: Request) -> None:
+        """Evict ``req`` from ``lane``: free its blocks; requeue it (recompute) or swap it out."""
+        tokens = req.context_tokens if not req.in_prefill else req.prefilled
+        self.running[lane].remove(req)
+        if self.kv.held(req.id):
+            self.kv.free(req.id)
+        req.preemptions += 1
+        req.preempted_at = self._now
+        self.preemptions += 1
+        self._gone.add(req.id)
+        if self.preemption == "swap":
+            req.swapped_tokens = tokens
+            self._swap_s += tokens * self.swap_s_per_token
+            self.swapped.append(req)
+        else:
+            # everything in the KV cache is lost: prefill the prompt and the outputs so far again
+            req.recompute_tokens = req.generated
+            req.prefilled = 0
+            self.waiting.appendleft(req)  # vLLM: preempted requests go to the front of the queue
+        if self.on_preempt is not None:
+            self.on_preempt(req)
+
+    def _admit(self, lane: int, limit: int, now: float, budget: int | None) -> list[tuple[Request, int, int]]:
+        """Resume swapped requests, then admit waiting ones (FIFO, no overtaking) while the lane has
+        room for ``limit`` more sequences, the step has ``budget`` tokens left (None: whole
+        prefills, no budget) and the KV cache has blocks for each one's first step.
+
+        Returns the admitted requests' first items (request, new tokens, cached tokens); their
+        blocks are reserved.
+        """
+        admitted: list[tuple[Request, int, int]] = []
+        if self._gone:
+            return admitted  # no admission in a step that preempted
+        used = 0
+        while len(admitted) < limit:
+            queue = self.swapped if self.swapped else self.waiting
+            if not queue:
+                break
+            req = queue[0]
+            if req.in_prefill:
+                cached = req.prefilled
+                new = req.prefill_tokens - cached
+                if budget is not None:
+                    new = min(new, budget - used)
+                    if new <= 0:
+                        break  # no token budget left in this step
+            else:
+                cached, new = req.context_tokens, 1
+            if not self.kv.can_allocate(self.kv.blocks_for(cached + new)):
+                self._kv_blocked = True  # the lane has room, the KV cache has not
                 break  # FIFO: no overtaking, so a long request is not starved
-            self.waiting.popleft()
-            self.kv.allocate(req.id, blocks)
-            req.lane, req.scheduled_s = lane, now
+            queue.popleft()
+            self.kv.allocate(req.id, self.kv.blocks_for(cached + new))
+            if queue is self.swapped:
+                self._swap_s += req.swapped_tokens * self.swap_s_per_token  # swap back in
+                req.swapped_tokens = 0
+            req.lane = lane
+            if req.scheduled_s < 0:
+                req.scheduled_s = now
+            if req.preempted_at >= 0:  # resumed after a preemption
+                req.preempted_s += now - req.preempted_at
+                req.preempted_at = -1.0
             self.running[lane].append(req)
-            admitted.append(req)
+            admitted.append((req, new, cached))
+            used += new
         return admitted
 
     # ---- steps ----------------------------------------------------------------------------
     def next_step(self, lane: int, now: float) -> StepWork | None:
+        """The lane's next step (None: nothing to do). Reserves the KV blocks it needs."""
+        self._gone, self._swap_s, self._kv_blocked, self._now = set(), 0.0, False, now
+        items = self._form_step(lane, now)
+        swap_s, self._swap_s = self._swap_s, 0.0
+        if not items and swap_s == 0.0:
+            return None
+        return StepWork(lane, items, swap_s=swap_s, kv_blocked=self._kv_blocked or bool(self._gone),
+                        queued=bool(self.waiting or self.swapped))
+
+    def _form_step(self, lane: int, now: float) -> list[tuple[Request, int, int]]:
         raise NotImplementedError
+
+    def _decodes(self, lane: int, scheduled: set[int]) -> tuple[list[tuple[Request, int, int]], int]:
+        """One decode token for each running sequence past its prefill, oldest first."""
+        items = []
+        gone, covers = self._gone, self.kv.covers
+        for req in list(self.running[lane]):
+            if req.id in gone or req.in_prefill:
+                continue
+            cached = req.prompt_tokens + req.generated - 1  # context_tokens past the prefill
+            # fast path: most decodes write into a block they already hold
+            if covers(req.id, cached + 1) or self._schedule(lane, req, 1, cached, scheduled):
+                items.append((req, 1, cached))
+                scheduled.add(req.id)
+        return items, len(items)
+
+    def _prefills(self, lane: int, scheduled: set[int], budget: int, whole: bool) -> list[tuple[Request, int, int]]:
+        """Prefill chunks of running requests in admission order within ``budget`` tokens (``whole``:
+        whole prompts only; the first always runs, however long)."""
+        items = []
+        for req in list(self.running[lane]):
+            if req.id in self._gone or req.id in scheduled or not req.in_prefill:
+                continue
+            remaining = req.prefill_tokens - req.prefilled
+            if whole:
+                if items and remaining > budget:
+                    break
+                new = remaining
+            else:
+                if budget <= 0:
+                    break
+                new = min(remaining, budget)
+            if self._schedule(lane, req, new, req.prefilled, scheduled):
+                items.append((req, new, req.prefilled))
+                scheduled.add(req.id)
+                budget -= new
+        return items
 
     def complete_step(self, work: StepWork, now: float) -> list[Request]:
         """Advance every sequence of ``work``; return the requests that finished (KV freed)."""
@@ -106,66 +276,47 @@ class BatchingPolicy:
                 req.token_times_s.append(now)
             if req.done:
                 req.finished_s = now
-                self.kv.free(req.id)
+                self.kv.free(req.id)  # every block it holds, once
                 self.running[work.lane].remove(req)
                 finished.append(req)
         return finished
 
-    def _item(self, req: Request, budget: int) -> tuple[Request, int, int]:
-        if req.in_prefill:
-            return req, min(req.prompt_tokens - req.prefilled, budget), req.prefilled
-        return req, 1, req.context_tokens
-
 
 class ContinuousBatching(BatchingPolicy):
-    def next_step(self, lane: int, now: float) -> StepWork | None:
-        running = self.running[lane]
-        budget = self.max_batched_tokens
+    def _form_step(self, lane: int, now: float) -> list[tuple[Request, int, int]]:
+        scheduled: set[int] = set()
         if not self.chunked_prefill:
-            self._admit(lane, self._fair_share(lane), now)
-            prefills = [r for r in running if r.in_prefill]
-            if prefills:  # a prefill-only step of whole prompts, at least one, within the budget
-                items = []
-                for req in prefills:
-                    new = req.prompt_tokens - req.prefilled
-                    if items and new > budget:
-                        break
-                    items.append((req, new, req.prefilled))
-                    budget -= new
-                return StepWork(lane, items)
-        items = []
-        # decodes first (one token each), then prefill chunks in arrival order
-        for req in running:
-            if not req.in_prefill:
-                items.append((req, 1, req.context_tokens))
-                budget -= 1
-        self._admit(lane, self._fair_share(lane), now)
-        for req in running:
-            if req.in_prefill and budget > 0:
-                item = self._item(req, budget)
-                items.append(item)
-                budget -= item[1]
-        return StepWork(lane, items) if items else None
+            # whole prompts are admitted with blocks for all of them; a step with prefills runs
+            # prefills only (at least one, whole prompts within the budget)
+            self._admit(lane, self._fair_share(lane), now, None)
+            if any(r.in_prefill for r in self.running[lane]):
+                items = self._prefills(lane, scheduled, self.max_batched_tokens, whole=True)
+                if items:
+                    return items
+            return self._decodes(lane, scheduled)[0]
+        # decodes first (one token each), then prefill chunks in admission order, then newcomers
+        items, spent = self._decodes(lane, scheduled)
+        budget = self.max_batched_tokens - spent
+        chunks = self._prefills(lane, scheduled, budget, whole=False)
+        items += chunks
+        budget -= sum(new for _, new, _ in chunks)
+        items += self._admit(lane, self._fair_share(lane), now, max(0, budget))
+        return items
 
 
 class StaticBatching(BatchingPolicy):
-    def next_step(self, lane: int, now: float) -> StepWork | None:
+    def _form_step(self, lane: int, now: float) -> list[tuple[Request, int, int]]:
         running = self.running[lane]
-        if not running:
-            self._admit(lane, self._fair_share(lane), now)
+        scheduled: set[int] = set()
+        if not running:  # a new batch: reserve every member's whole prompt
+            self._admit(lane, self._fair_share(lane), now, None)
             if not running:
-                return None
-        prefills = [r for r in running if r.in_prefill]
-        if prefills:
-            items, budget = [], self.max_batched_tokens
-            for req in prefills:
-                if budget <= 0:
-                    break
-                item = self._item(req, budget if self.chunked_prefill else req.prompt_tokens)
-                items.append(item)
-                budget -= item[1]
-            return StepWork(lane, items)
-        return StepWork(lane, [(r, 1, r.context_tokens) for r in running])
+                return []
+        if any(r.in_prefill for r in running):
+            items = self._prefills(lane, scheduled, self.max_batched_tokens, whole=not self.chunked_prefill)
+            if items or any(r.in_prefill for r in running):
+                return items
+        return self._decodes(lane, scheduled)[0]
 
 
 def make_policy(kind: str, **kwargs) -> BatchingPolicy:
