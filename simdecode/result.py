@@ -24,6 +24,10 @@ from simdecode.metrics.summary import distribution, goodput, shares
 from simdecode.scenario.schema import Scenario
 
 
+#: mean KV-cache occupancy above which a queue is blamed on the cache
+KV_FULL = 0.8
+
+
 def roofline_tps(dep: Deployment, context_tokens: int) -> float:
     """Upper bound on one request's decode speed, tokens/s: batch 1, every stage's weights and KV
     at 100% of peak bandwidth and FLOP/s, no launches, no communication (physics.md 0.1)."""
@@ -122,11 +126,15 @@ class Result:
 
     @property
     def kv_limited(self) -> bool:
-        """Requests mostly queued because of the KV cache: of the lane-step time with requests
-        left waiting, at least half had admission stopped by a full cache (while the batch had
-        room) or a preemption."""
+        """Requests queued because of the KV cache: of the lane-step time with requests left
+        waiting, at least half had admission stopped by a full cache (while the batch had room)
+        or a preemption; or the cache stayed at least :data:`KV_FULL` full on average, so the
+        batch could not grow (re-prefills after preemptions then also eat the token budget)."""
         rec = self.recorder
-        return rec.queued_s > 0 and rec.kv_blocked_s >= 0.5 * rec.queued_s
+        if rec.queued_s <= 0:
+            return False
+        occupancy = self.kv_summary().get("occupancy_mean") or 0.0
+        return rec.kv_blocked_s >= 0.5 * rec.queued_s or occupancy >= KV_FULL
 
     def time_breakdown(self) -> dict[str, float]:
         """Shares of all GPU-seconds of the replicas' GPUs from the first arrival to the end."""
@@ -170,18 +178,22 @@ class Result:
                 "beta_ms_per_step": 1e3 * d.beta_s / steps}
 
     def bottleneck(self) -> str:
-        """What most limits per-request speed (or, when requests mostly queue, the throughput).
+        """What most limits per-request speed (or, when the server is saturated, the throughput).
 
-        Requests "mostly queue" when their mean time out of the batch (before their first
-        scheduling, plus after preemptions) exceeds half their mean E2E; then the KV cache is
-        the bottleneck if it held admission back for at least half of the time requests waited
-        (:attr:`kv_limited`), else it is plain queueing.
+        The server is saturated when waiting dominates the time to first token: the requests'
+        mean time out of the batch (before their first scheduling, plus after preemptions) is over
+        half their mean TTFT and longer than two decode steps (so the wait for the next step
+        boundary at light load does not count). Then the KV cache is the bottleneck if it held
+        admission back for at least half of the time requests waited (:attr:`kv_limited`),
+        else it is plain queueing (the batch is full, or the GPUs are).
         """
         done = self.measured
         if done:
-            wait = sum(r.scheduled_s - r.arrival_s + r.preempted_s for r in done) / len(done)
-            e2e = sum(r.e2e_s for r in done) / len(done)
-            if e2e > 0 and wait > 0.5 * e2e:
+            n = len(done)
+            wait = sum(r.scheduled_s - r.arrival_s + r.preempted_s for r in done) / n
+            ttft = sum(r.ttft_s for r in done) / n
+            tpot = sum(r.tpot_s for r in done) / n
+            if wait > 0.5 * ttft and wait > 2 * tpot:
                 return "kv-capacity" if self.kv_limited else "queueing"
         parts = self.decode_shares()
         label = {"memory": "memory-bandwidth", "compute": "compute", "communication": "all-reduce",

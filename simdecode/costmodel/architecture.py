@@ -147,3 +147,34 @@ def expected_distinct_experts(num_experts: int, k: int, tokens: float) -> float:
     if tokens <= 0:
         return 0.0
     return num_experts * (1.0 - (1.0 - k / num_experts) ** tokens)
+
+
+def effective_routing_tokens(seqs: float, tokens: float, correlation: float) -> float:
+    """Independent routing draws equivalent to ``tokens`` tokens from ``seqs`` sequences when
+    consecutive tokens of a sequence share ``correlation`` of their experts: each sequence's
+    first token draws fresh, each later one only (1 - correlation) of a draw (Cohere 2026 and
+    MoE-Spec, physics.md 4.4: temporal routing correlation shrinks the union)."""
+    return seqs + max(0.0, tokens - seqs) * (1.0 - correlation)
+
+
+def expected_max_local_experts(num_experts: int, k: int, tokens: float, ep: int) -> float:
+    """Expected distinct experts touched on the BUSIEST of ``ep`` GPUs holding num_experts/ep
+    experts each (expert parallelism), for ``tokens`` independent top-k draws.
+
+    Each expert is touched with probability q = 1 - (1 - k/E)^T; a GPU's count is
+    Binomial(E/ep, q) and E[max of ep] = sum_x (1 - F(x)^ep). At batch 1 this is the load
+    imbalance that makes EP read more expert bytes per GPU than TP-sharded experts.
+    """
+    local = num_experts // ep
+    if tokens <= 0 or local == 0:
+        return 0.0
+    q = 1.0 - (1.0 - k / num_experts) ** tokens
+    if ep == 1:
+        return local * q
+    from math import comb
+
+    cdf, total = 0.0, 0.0
+    for x in range(local + 1):
+        cdf += comb(local, x) * q**x * (1.0 - q) ** (local - x)
+        total += 1.0 - min(1.0, cdf) ** ep
+    return total

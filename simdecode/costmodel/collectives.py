@@ -214,6 +214,16 @@ def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter) -> list[Colle
     return out
 
 
+def all_to_all(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
+    """All-to-all where each rank sends ``nbytes`` in all to its p-1 peers (MoE dispatch or
+    combine, DeepEP-style direct sends): a barrier with the p-1 peers, then the bytes over the
+    rank's ingress (on a mesh, p-1 links in parallel) (physics.md 2.1 one-shot pattern)."""
+    if p <= 1:
+        return ZERO
+    per_link = nbytes / (p - 1) if link.topology == "mesh" else nbytes
+    return CollectiveCost(runtime.allreduce_overhead_s + _sync_s(p, link), per_link / _bw(link), "all-to-all")
+
+
 def p2p(nbytes: float, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
     """One send/receive between pipeline stages: launch + hop latency + n / bw."""
     return CollectiveCost(runtime.allreduce_overhead_s + link.latency_s, nbytes / _bw(link), "p2p")

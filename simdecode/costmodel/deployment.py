@@ -52,6 +52,7 @@ class Deployment:
     tp_final: str                  # delayed mode: "all-reduce" | "vocab-parallel" before the LM head
     tp_chunks: int                 # chunked-overlap mode: token chunks per module
     tp_nodes: int                  # nodes one TP group spans
+    ep: int                        # expert-parallel degree inside the TP group
     gpus_per_node: int
     pp_link: LinkSpec              # link between consecutive stages
     weight_bytes: float            # bytes per stored parameter
@@ -75,7 +76,7 @@ class Deployment:
             inter_link=hw.inter_node_link,
             tp=par.tp, pp=par.pp, allreduce=par.allreduce, tp_mode=par.tp_mode, tp_delay=par.tp_delay,
             tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
-            tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node,
+            tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, ep=par.ep,
             pp_link=hw.inter_node_link if stage_crosses_node else link,
             weight_bytes=dtype_bytes(prec.weights),
             kv_bytes=dtype_bytes(prec.kv_cache),
@@ -140,6 +141,7 @@ class Deployment:
         """MLP (or MoE: router + shared + all routed experts) weights one GPU stores for a layer."""
         m, c = self.model, self.counts
         if arch.layer_is_moe(m, layer):
+            # E/ep whole experts split tp/ep ways = E/tp expert-equivalents either way
             experts = (c.num_experts + c.shared_experts) * c.expert / self.tp
             return m.hidden_size * c.num_experts + experts
         return arch.mlp_params(m, m.intermediate_size) / self.tp

@@ -8,7 +8,10 @@ LM head. Each function returns ``(hbm_bytes, flops)`` for ONE GPU of the TP grou
 - FLOPs: 2 per weight per token (multiply-add), plus attention scores and values:
   4 d per (query, key) pair per head (QK^T and PV; Kaplan et al. 2020, arXiv 2001.08361 table 1);
 - MoE: the routed experts read are the union of those chosen by the step's tokens
-  (E (1 - (1 - k/E)^T), physics.md 4.4); each token computes only its k experts.
+  (E (1 - (1 - k/E)^T), physics.md 4.4), with T shrunk by the routing correlation between a
+  sequence's consecutive tokens; each token computes only its k experts. Under expert
+  parallelism (ep GPUs each holding E/ep whole experts, split tp/ep ways) the busiest GPU sets
+  the time: it reads the expected maximum of the GPUs' local unions.
 """
 
 from __future__ import annotations
@@ -42,8 +45,13 @@ def mlp(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         return params * dep.weight_bytes, 2 * params * shape.new_tokens
     router = m.hidden_size * c.num_experts  # replicated on every rank
-    distinct = arch.expected_distinct_experts(c.num_experts, c.experts_per_token, shape.new_tokens)
-    read = router + (distinct + c.shared_experts) * c.expert / dep.tp
+    draws = arch.effective_routing_tokens(shape.seqs, shape.new_tokens, m.routing_correlation)
+    if dep.ep > 1:
+        local = arch.expected_max_local_experts(c.num_experts, c.experts_per_token, draws, dep.ep)
+        routed = local * c.expert / (dep.tp / dep.ep)
+    else:
+        routed = arch.expected_distinct_experts(c.num_experts, c.experts_per_token, draws) * c.expert / dep.tp
+    read = router + routed + c.shared_experts * c.expert / dep.tp
     per_token = router + (c.experts_per_token + c.shared_experts) * c.expert / dep.tp
     return read * dep.weight_bytes, 2 * per_token * shape.new_tokens
 

@@ -30,6 +30,11 @@ With a vocabulary-parallel embedding (the runtime shards the LM head and embeddi
 VocabParallelEmbedding does) each rank looks up only its rows and one all-reduce after the
 embedding completes them.
 
+With expert parallelism (``ep`` > 1, megatron schedule) a MoE block is preceded by an all-to-all
+dispatch of each rank's share of the tokens to the GPUs owning their k experts
+(T k h (ep-1)/ep^2 bytes per rank) and followed by an all-to-all combine that returns every
+token's output to every rank (T h (ep-1)/ep bytes), in place of the block's all-reduce.
+
 - ``chunked-overlap``: the step's tokens are split into k = ``tp_chunks`` chunks (TokenWeave,
                        Flux, async-TP); chunk j's all-reduce overlaps chunk j+1's compute and the
                        next module's chunk j waits only for it. Exact, but every chunk streams the
@@ -168,6 +173,12 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
                 costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes)
             case "allreduce.embed":
                 costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes)
+            case "dispatch" | "combine":
+                ep, k = dep.ep, dep.counts.experts_per_token
+                copies = k / ep if kind == "dispatch" else 1.0
+                nbytes = chunk.new_tokens * copies * h * dep.act_bytes * (ep - 1) / ep
+                c = collectives.all_to_all(nbytes, ep, dep.link, dep.runtime)
+                costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm)
             case "gather":
                 logits = shape.logit_tokens * dep.model.vocab_size / dep.tp * 4.0  # fp32 logits per rank
                 c = collectives.all_gather(logits * dep.tp, dep.tp, dep.link, dep.runtime)
@@ -239,8 +250,13 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
             if m == 0:
                 waits = waits + embed_waits
             suffix = f".{j}" if chunks > 1 else ""
+            expert_parallel = kind == "mlp.moe" and dep.ep > 1
+            if expert_parallel:  # send the tokens to their experts' GPUs first
+                waits = waits + [add(f"L{layer}.moe.dispatch{suffix}", layer, Stream.COMM, "dispatch", last)]
             compute(f"L{layer}.{part}{suffix}", layer, kind, waits)
-            if tp > 1 and _exchanges(mode, delta, dep.tp_delay_start, g, total, part):
+            if expert_parallel:
+                exchanges[m].append(add(f"L{layer}.moe.combine{suffix}", layer, Stream.COMM, "combine", last))
+            elif tp > 1 and _exchanges(mode, delta, dep.tp_delay_start, g, total, part):
                 label = "exchange" if mode == "delayed" else "allreduce"
                 exchanges[m].append(add(f"L{layer}.{part}.{label}{suffix}", layer, Stream.COMM, "allreduce", last))
 

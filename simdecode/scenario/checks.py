@@ -56,7 +56,16 @@ def check_scenario(s: Scenario) -> None:
             f"{hw.gpus_per_node} x {hw.nodes} = {hw.total_gpus}",
         )
     if par.ep > 1:
-        raise CheckError("parallelism.ep", "expert parallelism (ep > 1) is not modelled yet; use ep: 1")
+        if not m.is_moe:
+            raise CheckError("parallelism.ep", f"ep = {par.ep} needs a mixture-of-experts model; {m.name} is dense")
+        if par.tp % par.ep:
+            raise CheckError("parallelism.ep", f"ep = {par.ep} must divide tp = {par.tp} (the experts are spread "
+                             "over the GPUs of the TP group)")
+        if m.num_local_experts % par.ep:
+            raise CheckError("parallelism.ep", f"ep = {par.ep} must divide the model's {m.num_local_experts} experts")
+        if par.tp_mode not in ("megatron", "parallel-block"):
+            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode megatron or "
+                             f"parallel-block, not {par.tp_mode!r}")
     if par.allreduce in ("one-shot", "two-shot", "nvls") and par.tp > hw.gpus_per_node:
         raise CheckError(
             "parallelism.allreduce",
@@ -72,32 +81,38 @@ def check_scenario(s: Scenario) -> None:
 
 
 def _check_sweep_keys(s: Scenario) -> None:
-    """Every sweep key names a scenario key (dotted path); each value is a list."""
-    from pydantic import BaseModel
-
+    """Every sweep key names a scenario key (dotted path, through any member of a union)."""
     for path in s.sweep or {}:
-        node: object = type(s)
+        models = [type(s)]
         for part in path.split("."):
-            fields = {}
-            if isinstance(node, type) and issubclass(node, BaseModel):
-                for name, f in node.model_fields.items():
-                    fields[f.alias or name] = f
-                    fields[name] = f
+            fields = {key: f for model in models for key, f in _fields(model).items()}
             if part not in fields:
                 raise CheckError(f"sweep.{path}", f"sweep key {path!r} names no scenario key ({part!r} is unknown)")
-            node = _model_type(fields[part].annotation)
+            models = _models_in(fields[part].annotation)
 
 
-def _model_type(annotation: object) -> object:
-    """The pydantic model class inside an annotation like ``GpuSpec | None`` (else the annotation)."""
+def _fields(model: type) -> dict:
+    out = {}
+    for name, f in model.model_fields.items():
+        out[name] = f
+        if f.alias:
+            out[f.alias] = f
+    return out
+
+
+def _models_in(annotation: object) -> list[type]:
+    """The pydantic model classes inside an annotation (``GpuSpec | None``, a discriminated
+    union of arrival kinds, ``Annotated[...]``), searched recursively."""
     from typing import get_args
 
     from pydantic import BaseModel
 
-    for arg in (annotation, *get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type] = []
+    for arg in get_args(annotation):
+        found += _models_in(arg)
+    return found
 
 
 def _check_memory(s: Scenario) -> None:

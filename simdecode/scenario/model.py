@@ -39,6 +39,10 @@ class ModelSpec(Spec):
     num_experts_per_tok: int | None = Field(None, ge=1, le=1024, description="experts each token is routed to")
     moe_intermediate_size: int | None = Field(None, ge=1, le=MAX_DIM, description="width of one routed expert")
     n_shared_experts: int = Field(0, ge=0, le=64, description="always-active shared experts")
+    routing_correlation: float = Field(
+        0.0, ge=0.0, le=1.0, description="simdecode extension: share of a token's experts also chosen by the "
+        "previous token of the same sequence (0: independent routing)"
+    )
     first_k_dense_replace: int = Field(0, ge=0, le=MAX_LAYERS, description="leading layers with a dense MLP")
     # multi-head latent attention (DeepSeek-V2/V3)
     kv_lora_rank: int | None = Field(None, ge=1, le=MAX_DIM, description="MLA compressed KV width")

@@ -196,3 +196,13 @@ def test_groups_sharing_a_nic_see_it_as_shared():
     assert topo.fabric(0, 0).private
     assert [l.name for l in topo.fabric(1, 0).shared] == ["nic.1.0"]
     assert [l.name for l in topo.fabric(2, 0).shared][0] == "nic.1.0"
+
+
+def test_without_peer_to_peer_every_group_on_a_node_shares_the_host_path():
+    """GPUs without P2P (consumer cards) bounce every transfer through host memory: one path per
+    node that all TP groups on it cross, so their collectives contend."""
+    topo = Topology(simpy.Environment(), link=link_spec("pcie4"), inter_link=link_spec("ib-ndr"), gpus_per_node=8,
+                    nics_per_node=8, pcie_switches=1, tp=4, pp=1, dp=2, peer_to_peer=False)
+    assert [l.name for l in topo.path(0, 1)] == ["port.0", "host.0"]
+    for replica in (0, 1):
+        assert [l.name for l in topo.fabric(replica, 0).shared] == ["host.0"]

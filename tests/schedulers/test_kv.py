@@ -1,8 +1,8 @@
 """The KV cache ledger (:mod:`simdecode.schedulers.kv`) against a plain dict model.
 
 Invariants (architecture.md 4): 0 <= used <= capacity after every operation, every allocation is
-freed exactly once (a second free or a free of an unknown id raises KeyError), and the cache is
-empty again when every holder has freed.
+freed exactly once (a second free or a free of an unknown id raises KeyError), the cache is
+empty again when every holder has freed, and the run totals balance (allocated = freed + used).
 """
 
 from __future__ import annotations
@@ -49,6 +49,24 @@ class KVCacheMachine(RuleBasedStateMachine):
         assert len(self.changes) == before  # a refused allocation changes nothing
 
     @precondition(lambda self: self.kv is not None)
+    @rule(rid=st.integers(min_value=0, max_value=20), blocks=st.integers(min_value=0, max_value=40))
+    def grow(self, rid, blocks):
+        used = sum(self.model.values())
+        if used + blocks > self.capacity:
+            with pytest.raises(KVCacheFull):
+                self.kv.grow(rid, blocks)
+            return
+        self.kv.grow(rid, blocks)  # a new id is allocated
+        self.model[rid] = self.model.get(rid, 0) + blocks
+        assert self.changes[-1] == used + blocks
+
+    @precondition(lambda self: self.kv is not None)
+    @rule(rid=st.integers(min_value=0, max_value=20), tokens=st.integers(min_value=0, max_value=2000))
+    def covers(self, rid, tokens):
+        assert self.kv.held(rid) == self.model.get(rid, 0)
+        assert self.kv.covers(rid, tokens) == (self.model.get(rid, 0) * self.kv.block_tokens >= tokens)
+
+    @precondition(lambda self: self.kv is not None)
     @rule(rid=st.integers(min_value=0, max_value=20))
     def free(self, rid):
         if rid in self.model:
@@ -77,6 +95,7 @@ class KVCacheMachine(RuleBasedStateMachine):
         assert self.kv.free_blocks == self.capacity - used
         assert self.kv.holders == len(self.model)
         assert all(0 <= c <= self.capacity for c in self.changes)
+        assert self.kv.allocated_total == self.kv.freed_total + used
 
 
 TestKVCacheMachine = KVCacheMachine.TestCase

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from simdecode import simulate
 from simdecode.scenario.schema import Scenario
@@ -165,7 +166,12 @@ def pressured(draw) -> dict:
 @settings(max_examples=40, deadline=None)
 @given(data=pressured())
 def test_serving_invariants_hold_under_kv_pressure(data):
-    check_serving_invariants(simulate(Scenario.model_validate(data)))
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:  # the mean request alone overflows the tiny GPU: a valid refusal
+        assert "does not fit" in str(exc)
+        assume(False)
+    check_serving_invariants(simulate(scenario))
 
 
 def test_requests_longer_than_the_cache_are_rejected_with_their_reason():
