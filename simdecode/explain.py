@@ -33,6 +33,8 @@ WIDTH = 100
 
 def t(seconds: float) -> str:
     """A duration in us below 1 ms, ms below 1 s, else s (3 significant figures)."""
+    if abs(seconds) < 1e-10:  # float noise of subtracting equal sums
+        seconds = 0.0
     a = abs(seconds)
     if a < 1e-3:
         return f"{seconds * 1e6:.3g} us"
@@ -143,7 +145,40 @@ def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict
     data["verdict"] = _verdict(data, grouped)
     data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
     data["pipeline_note"] = _pipeline_note(data) if dep.pp > 1 else None
+    data["speculation"] = _speculation(scenario, context_tokens, batch)
     return data
+
+
+def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | None:
+    """Where a speculative step's time goes, against a standard step (physics.md 4.3-4.4)."""
+    d = scenario.decoding
+    if d.method == "standard":
+        return None
+    from simdecode.costmodel.speculative import estimate
+
+    e = estimate(scenario, context_tokens, batch)
+    grows = e.verify_s / e.standard_s - 1
+    byte_ratio = e.verify_bytes / e.standard_bytes
+    flop_ratio = e.verify_flops / e.standard_flops
+    if byte_ratio > 1.1 and scenario.model.is_moe:
+        why = (f"it reads {byte_ratio:.2f}x the bytes: the {e.verify_positions} positions of each sequence route to "
+               "more distinct experts than one token does (physics.md 4.4)")
+    elif flop_ratio > 1.5 and grows > 0.3:
+        why = (f"it does {flop_ratio:.1f}x the FLOPs and at this batch the GPUs are compute-bound: verifying "
+               "costs as much as the tokens it checks, so speculation has little left to win (physics.md 4.3)")
+    else:
+        why = ("it still streams the weights once and pays one set of collectives and launches for all its "
+               "positions")
+    sentence = (
+        f"{d.method} with {e.proposals} proposals: {e.proposals} draft passes take {t(e.draft_s)} and one verify step "
+        f"of {e.verify_positions} positions per sequence takes {t(e.verify_s)}, {pct(abs(grows))} "
+        f"{'more' if grows >= 0 else 'less'} than a standard step ({t(e.standard_s)}) because {why}. A verify step "
+        f"yields {e.mean_tokens:.2f} tokens on average, so one request decodes {e.speedup:.2f}x as fast "
+        f"(tokens x standard step / (draft + verify)).")
+    return {"proposals": e.proposals, "verify_positions": e.verify_positions, "mean_tokens": e.mean_tokens,
+            "standard_s": e.standard_s, "verify_s": e.verify_s, "draft_s": e.draft_s,
+            "verify_bytes_ratio": byte_ratio, "verify_flops_ratio": flop_ratio, "speedup": e.speedup,
+            "sentence": sentence}
 
 
 def _verdict(d: dict, grouped: Counter) -> str:
@@ -289,4 +324,6 @@ def render_explanation(d: dict[str, Any]) -> str:
             _para(f"TP scaling: {d['tp_scaling']['sentence']}")]
     if d["pipeline_note"]:
         out += ["", _para(f"Pipeline: {d['pipeline_note']}")]
+    if d.get("speculation"):
+        out += ["", _para(f"Speculation: {d['speculation']['sentence']}")]
     return "\n".join(out) + "\n"

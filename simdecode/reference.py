@@ -201,10 +201,13 @@ def type_words(tp: Any, field_metadata: list[Any] = (), rejected: set[Any] = fro
         models = [_split_annotated(a)[0] for a in rest]
         specs = [m for m in models if isinstance(m, type) and issubclass(m, BaseModel)]
         if specs:
-            tag = _tag(specs[0])
-            kinds = " \\| ".join(typing.get_args(m.model_fields[tag].annotation)[0] for m in specs)
             others = [type_words(a, (), rejected) for a, m in zip(rest, models) if m not in specs]
-            return " or ".join([*others, f"mapping with {tag}: {kinds}"])
+            tag = _tag(specs[0])
+            if all(tag in m.model_fields for m in specs):  # a tagged union (length distributions)
+                kinds = " \\| ".join(typing.get_args(m.model_fields[tag].annotation)[0] for m in specs)
+                return " or ".join([*others, f"mapping with {tag}: {kinds}"])
+            shapes = " or ".join("{" + ", ".join(m.model_fields) + "}" for m in specs)  # untagged mappings
+            return " or ".join([*others, f"mapping {shapes}"])
         return " or ".join(type_words(a, (), rejected) for a in rest)
     kind = _quantity_kind(metadata)
     if kind:
@@ -215,7 +218,10 @@ def type_words(tp: Any, field_metadata: list[Any] = (), rejected: set[Any] = fro
         if tp in _PRESET_KIND:
             extra = ", {hf_config: path}" if tp is ModelSpec else ""
             return f"{_PRESET_KIND[tp][:-1]} preset name{extra} or mapping (see {_SECTION_OF[tp]})"
-        return f"mapping (see {_SECTION_OF[tp]})"
+        if tp in _SECTION_OF:
+            return f"mapping (see {_SECTION_OF[tp]})"
+        return "mapping {" + ", ".join(f"{name}: {type_words(f.annotation, list(f.metadata))}"
+                                       for name, f in tp.model_fields.items()) + "}"
     if origin is dict:
         key, value = args
         if typing.get_origin(key) is Literal and _quantity_kind(_split_annotated(value)[1]) == "flops":

@@ -93,8 +93,34 @@ class Result:
             "queue": self.level_summary("queue"),
             "batch_size": self.level_summary("batch_size"),
             "goodput": None if s.slo is None else goodput(done, s.slo.ttft_s, s.slo.tpot_s, span),
-            "speculative": None,
+            "speculative": self.speculative_summary(),
             "simulation": {"events": self.events, "wall_s": self.wall_s, "simulated_s": self.simulated_s},
+        }
+
+    def speculative_summary(self) -> dict[str, Any] | None:
+        """None for standard decoding; else the verify steps' yield and the measured speed-up
+        against the same scenario and seed with standard decoding (``speedup_vs_standard``:
+        mean per-request tokens/s ratio; ``aggregate_speedup``: aggregate tokens/s ratio)."""
+        stats = self.extras.get("speculation")
+        if not stats:
+            return None
+        verifies = sum(s.verifies for s in stats)
+        proposed = sum(s.proposed for s in stats)
+        histogram = [sum(col) for col in zip(*(s.histogram for s in stats))]
+        standard = self.extras["standard"]
+        mine = distribution(1.0 / r.tpot_s for r in self.measured if r.output_tokens > 1 and r.tpot_s > 0)["mean"]
+        done = self.measured
+        span = (max(r.finished_s for r in done) - min(r.arrival_s for r in done)) if done else 0.0
+        aggregate = sum(r.output_tokens for r in done) / span if span > 0 else None
+        ratio = lambda a, b: a / b if a and b else None  # noqa: E731
+        return {
+            "method": self.scenario.decoding.method,
+            "mean_accepted_tokens": sum(s.tokens for s in stats) / verifies if verifies else None,
+            "acceptance_rate": sum(s.accepted for s in stats) / proposed if proposed else None,
+            "accepted_histogram": histogram,
+            "verify_steps": verifies,
+            "speedup_vs_standard": ratio(mine, standard["per_request_tps"]),
+            "aggregate_speedup": ratio(aggregate, standard["aggregate_tps"]),
         }
 
     # ---- load: KV cache, queue and batch monitors ----------------------------------------------

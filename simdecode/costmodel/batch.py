@@ -46,8 +46,10 @@ class BatchShape:
         return cls.mixed([(c, 1, True) for c in contexts], window)
 
     @classmethod
-    def mixed(cls, parts: Iterable[tuple[int, int, bool]], window: int | None = None) -> BatchShape:
-        """``parts``: (cached tokens before the step, new tokens, needs logits) per sequence.
+    def mixed(cls, parts: Iterable[tuple[int, int, bool | int]], window: int | None = None) -> BatchShape:
+        """``parts``: (cached tokens before the step, new tokens, needs logits) per sequence; the
+        last is a bool (logits for the last position) or a count (a speculative verify needs
+        logits at every verified position).
 
         Causal attention: new token j (0-based) of a chunk after c cached tokens scores c + j + 1
         keys, so a chunk of n scores n c + n (n + 1) / 2 pairs.
@@ -57,7 +59,7 @@ class BatchShape:
         for cached, n, needs_logits in parts:
             seqs += 1
             new += n
-            logits += 1 if needs_logits else 0
+            logits += int(needs_logits)
             kv += cached
             pairs += n * cached + n * (n + 1) / 2
             if window is not None:

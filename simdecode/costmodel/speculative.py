@@ -18,6 +18,8 @@ Acceptance models (physics.md 4.1-4.2):
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -94,3 +96,105 @@ def tree_level_acceptance(a: float, width: int) -> float:
     matches with probability ``a``: 1 - (1 - a)^w. The accepted path then behaves like a chain
     of ``depth`` proposals with this per-level rate."""
     return 1.0 - (1.0 - a) ** width
+
+
+def acceptance_for(d, proposals: int) -> np.ndarray:
+    """P(j proposals accepted), j = 0..proposals, for a DecodingSpec's acceptance model."""
+    from simdecode.scenario.schema import AcceptanceHistogram, AcceptanceMean
+
+    spec = sys.modules[__name__]
+    acc = d.acceptance
+    if isinstance(acc, AcceptanceHistogram):
+        return spec.histogram_probabilities(acc.histogram, proposals)
+    if isinstance(acc, AcceptanceMean):
+        return spec.accepted_probabilities(spec.iid_rate_for_mean_tokens(acc.mean_tokens, proposals), proposals)
+    if d.tree is not None:
+        if not isinstance(acc, float):
+            raise ValueError("a token tree takes one per-candidate acceptance probability")
+        return spec.accepted_probabilities(spec.tree_level_acceptance(acc, d.tree.width), proposals)
+    return spec.accepted_probabilities(acc, proposals)
+
+
+def draft_deployment(scenario):
+    """The deployment one draft pass runs (pure; see simdecode.engine.speculation):
+
+    - ``mtp``: a one-layer copy of the target (the MTP block) with its embedding and LM head,
+      same TP, one stage; its 2h x h input projection is left out (under 1% of a DeepSeek-V3
+      draft pass's bytes, which the shared LM head dominates);
+    - ``draft``: the draft model with the target's tp on the target's GPUs when its heads allow
+      (``draft_placement: shared``), else tp 1 (and always tp 1 on a GPU of its own).
+    Draft passes run in the same captured graph as the verify step: no host step overhead."""
+    from simdecode.costmodel.deployment import Deployment
+
+    d, par = scenario.decoding, scenario.parallelism
+    runtime = scenario.runtime.model_copy(update={"step_overhead_s": 0.0})
+    if d.method == "mtp":
+        module = scenario.model.model_copy(update={
+            "name": f"{scenario.model.name} MTP module", "num_hidden_layers": 1, "first_k_dense_replace": 0,
+            "num_nextn_predict_layers": 0, "layer_types": None,
+        })
+        layout = par.model_copy(update={"pp": 1})
+        return Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
+                                                                    "runtime": runtime}))
+    draft = d.draft_model
+    tp = 1
+    if d.draft_placement == "shared":
+        kv = draft.kv_heads
+        fits = draft.num_attention_heads % par.tp == 0 and (kv % par.tp == 0 or par.tp % kv == 0)
+        tp = par.tp if fits else 1
+    layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": "megatron"})
+    return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
+                                                                "runtime": runtime}))
+
+
+@dataclass(frozen=True)
+class SpeculationEstimate:
+    """One speculative step against one standard step, batch ``batch`` at ``context`` tokens
+    (seconds, bytes per GPU summed over stages). speedup = tokens x standard / (draft + verify)."""
+
+    proposals: int
+    verify_positions: int
+    mean_tokens: float
+    standard_s: float
+    verify_s: float
+    draft_s: float
+    standard_bytes: float
+    verify_bytes: float
+    standard_flops: float
+    verify_flops: float
+
+    @property
+    def speedup(self) -> float:
+        return self.mean_tokens * self.standard_s / (self.verify_s + self.draft_s)
+
+
+def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
+    """The analytic speed-up of the scenario's speculation for one decode step (physics.md 4.1-4.4):
+    the same plans the engine runs, folded, without queueing or sampling noise."""
+    from simdecode.costmodel.batch import BatchShape
+    from simdecode.costmodel.deployment import Deployment
+    from simdecode.costmodel.fold import fold
+    from simdecode.costmodel.plan import build_stage_plan
+
+    d = scenario.decoding
+    dep = Deployment.from_scenario(scenario)
+    draft = draft_deployment(scenario)
+    proposals = d.tree.depth if d.tree else d.speculative_tokens
+    positions = tree_size(d.tree.width, d.tree.depth) if d.tree else proposals + 1
+    probs = acceptance_for(d, proposals)
+
+    def folds(deployment, shape):
+        return [fold(build_stage_plan(deployment, s, shape)) for s in range(deployment.pp)]
+
+    standard = folds(dep, BatchShape.decode([context_tokens] * batch))
+    verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch))
+    draft_s = 0.0
+    for level in range(proposals):
+        width = d.tree.width ** level if d.tree else 1
+        draft_s += sum(f.makespan_s for f in folds(draft, BatchShape.mixed(
+            [(context_tokens + level, width, width)] * batch)))
+    return SpeculationEstimate(
+        proposals, positions, mean_tokens(probs),
+        sum(f.makespan_s for f in standard), sum(f.makespan_s for f in verify), draft_s,
+        sum(f.hbm_bytes for f in standard), sum(f.hbm_bytes for f in verify),
+        sum(f.flops for f in standard), sum(f.flops for f in verify))

@@ -35,7 +35,7 @@ from simdecode.schedulers.request import Request
 class Replica:
     def __init__(self, env: simpy.Environment, index: int, dep: Deployment, policy: BatchingPolicy,
                  topology: Topology, recorder: Recorder, fidelity: str,
-                 on_finish: Callable[[Request], None]):
+                 on_finish: Callable[[Request], None], speculator_factory=None):
         self.env, self.index, self.dep, self.policy = env, index, dep, policy
         self.recorder, self.on_finish = recorder, on_finish
         self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity, dep, topology.tracer,
@@ -55,6 +55,8 @@ class Replica:
         policy.kv.on_change = lambda used: self.kv_monitor.record(env.now, used)
         recorder.kv_caches.append(policy.kv)
         policy.on_preempt = recorder.preempted
+        #: speculative decoding: a Speculator drafting on this replica's GPUs, or None
+        self.speculator = speculator_factory(self.stages) if speculator_factory else None
         for lane in range(policy.lanes):
             env.process(self._lane(lane))
 
@@ -102,6 +104,14 @@ class Replica:
             self._set_batch(lane, len(work.items))
             shape = work.shape(self.window)
             start, run_s, timings = env.now, 0.0, []
+            verifying = work.verify_items() if self.speculator else []
+            if verifying:  # the drafter proposes before the target verifies
+                passes = yield from self.speculator.draft([cached for _, _, cached in verifying])
+                for timing, elapsed in passes:
+                    timings.append(timing)
+                    run_s += elapsed
+                    if self.speculator.on_target_gpus:
+                        self.recorder.stage_step(timing, elapsed)
             for s, stage in enumerate(self.stages):
                 plan = build_stage_plan(dep, s, shape)
                 timing = step_timing(plan)
@@ -114,7 +124,14 @@ class Replica:
                     yield from transfer(self.paths[s], cost.beta_s, cost.alpha_s)
             self.recorder.lane_step(timings, run_s, env.now - start - run_s, work.decode_seqs)
             self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
-            for request in policy.complete_step(work, env.now):
+            accepted = None
+            if verifying:
+                accepted = self.speculator.sample([req.id for req, _, _ in verifying])
+                before = {req.id: req.generated for req, _, _ in verifying}
+            finished = policy.complete_step(work, env.now, accepted)
+            if verifying:
+                self.speculator.record(accepted, {req.id: req.generated - before[req.id] for req, _, _ in verifying})
+            for request in finished:
                 self.outstanding -= 1
                 if self.outstanding == 0:
                     self.active_s += env.now - self._active_since

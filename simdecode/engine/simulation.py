@@ -104,6 +104,14 @@ def _outstanding(replica: Replica) -> int:
     return replica.outstanding
 
 
+def speculation_verify_tokens(scenario: Scenario) -> int:
+    """Positions a speculating sequence verifies per step: k + 1, or a tree's size."""
+    from simdecode.costmodel.speculative import tree_size
+
+    d = scenario.decoding
+    return tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
+
+
 def simulate(scenario: Scenario, tracer=None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
@@ -125,6 +133,14 @@ def simulate(scenario: Scenario, tracer=None):
     capacity = kv_capacity_blocks(scenario, dep)
 
     workload: Workload | None = None
+    speculator_factory, verify_tokens = None, 1
+    if scenario.decoding.method != "standard":
+        from simdecode.engine.speculation import Speculator
+
+        def speculator_factory(stages):
+            return Speculator(env, scenario, stages, streams["speculative"], scenario.simulation.fidelity, tracer)
+
+        verify_tokens = speculation_verify_tokens(scenario)
 
     def finished(request) -> None:
         workload.request_done(request)
@@ -134,8 +150,10 @@ def simulate(scenario: Scenario, tracer=None):
                                          max_batch_size=sched.max_batch_size,
                                          max_batched_tokens=sched.max_batched_tokens,
                                          chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
-                                         swap_s_per_token=swap_seconds_per_token(scenario, dep)),
-                topology, recorder, scenario.simulation.fidelity, finished)
+                                         swap_s_per_token=swap_seconds_per_token(scenario, dep),
+                                         verify_tokens=verify_tokens,
+                                         speculate_max_batch=scenario.decoding.max_batch_size),
+                topology, recorder, scenario.simulation.fidelity, finished, speculator_factory)
         for r in range(par.dp)
     ]
     dispatch = make_router(sched.router, replicas)
@@ -143,11 +161,20 @@ def simulate(scenario: Scenario, tracer=None):
                         lengths_rng=streams["lengths"])
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
     env.run()
+    wall_s = time.perf_counter() - wall_start
     if tracer is not None:
         tracer.add_requests(recorder.records)
+    extras = {}
+    if scenario.decoding.method != "standard":
+        # the speed-up is measured: the same scenario and seed with standard decoding
+        standard = simulate(scenario.model_copy(update={
+            "decoding": scenario.decoding.model_copy(update={"method": "standard"})})).summary()
+        extras["speculation"] = [rep.speculator.stats for rep in replicas]
+        extras["standard"] = {"per_request_tps": standard["per_request_tps"]["mean"],
+                              "aggregate_tps": standard["aggregate_tps"]}
     return Result(
         scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=capacity,
         stage_busy_s=[[st.busy_s for st in rep.stages] for rep in replicas],
         replica_active_s=[rep.active_s for rep in replicas],
-        events=env.events_scheduled, simulated_s=env.now, wall_s=time.perf_counter() - wall_start,
+        events=env.events_scheduled, simulated_s=env.now, wall_s=wall_s, extras=extras,
     )

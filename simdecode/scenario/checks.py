@@ -43,6 +43,11 @@ def check_scenario(s: Scenario) -> None:
         )
     if par.pp > m.num_hidden_layers:
         raise CheckError("parallelism.pp", f"pp = {par.pp} exceeds the model's {m.num_hidden_layers} layers")
+    if par.tp < hw.gpus_per_node and hw.gpus_per_node % par.tp and par.tp * par.pp * par.dp > par.tp:
+        raise CheckError(
+            "parallelism.tp",
+            f"tp = {par.tp} must divide gpus_per_node = {hw.gpus_per_node}, or some TP group would straddle two nodes",
+        )
     if par.tp > hw.gpus_per_node and par.tp % hw.gpus_per_node:
         raise CheckError(
             "parallelism.tp",
@@ -74,8 +79,7 @@ def check_scenario(s: Scenario) -> None:
         )
     if par.allreduce == "nvls" and not hw.link.multicast:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
-    if s.decoding.method != "standard":
-        raise CheckError("decoding.method", f"decoding method {s.decoding.method!r} is not modelled yet; use 'standard'")
+    _check_decoding(s)
     _check_memory(s)
     _check_sweep_keys(s)
 
@@ -122,7 +126,9 @@ def _check_memory(s: Scenario) -> None:
     budget = s.scheduler.memory_utilization * s.hardware.gpu.memory_bytes
     weights = dep.max_weight_bytes_per_gpu()
     longest = s.workload.prompt_tokens + s.workload.output_tokens
-    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * longest
+    block = s.scheduler.kv_block_tokens
+    longest_in_blocks = -(-longest // block) * block  # the cache is handed out in whole blocks
+    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * longest_in_blocks
     needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
     if needed > budget:
         gpus = s.parallelism.tp * s.parallelism.pp
@@ -134,3 +140,21 @@ def _check_memory(s: Scenario) -> None:
             f"{format_si(s.hardware.gpu.memory_bytes, 'B')} = {format_si(budget, 'B')}; "
             "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory",
         )
+
+
+def _check_decoding(s: Scenario) -> None:
+    d = s.decoding
+    if d.method == "standard":
+        return
+    if d.method == "draft" and d.draft_model is None:
+        raise CheckError("decoding.draft_model", "the draft method needs a draft_model (e.g. llama-3.2-1b)")
+    if d.method == "mtp" and s.model.num_nextn_predict_layers < 1:
+        raise CheckError("decoding.method", f"{s.model.name} has no multi-token-prediction modules "
+                         "(num_nextn_predict_layers = 0); use method: draft")
+    proposals = d.tree.depth if d.tree else d.speculative_tokens
+    from simdecode.costmodel.speculative import acceptance_for
+
+    try:
+        acceptance_for(d, proposals)
+    except ValueError as exc:
+        raise CheckError("decoding.acceptance", str(exc)) from None

@@ -93,11 +93,38 @@ class ParallelismSpec(Spec):
         return self.tp * self.pp
 
 
+class AcceptanceHistogram(Spec):
+    histogram: list[float] = Field(description="counts or shares of 0, 1, ..., k accepted proposals per verify step")
+
+
+class AcceptanceMean(Spec):
+    mean_tokens: float = Field(ge=1.0, description="published mean tokens per verify step (bonus token included)")
+
+
+class TreeSpec(Spec):
+    width: int = Field(ge=1, le=16, description="candidates under every node")
+    depth: int = Field(ge=1, le=16, description="levels of proposals")
+
+
 class DecodingSpec(Spec):
-    method: Literal["standard", "draft", "mtp"] = "standard"
-    draft_model: ModelSpec | None = None
-    speculative_tokens: int = Field(3, ge=1, le=64)
-    acceptance: float | list[float] = 0.8
+    """Standard decoding, or speculation: a drafter proposes, the target verifies in one pass."""
+
+    method: Literal["standard", "draft", "mtp"] = Field(
+        "standard", description="draft: a separate draft model; mtp: the target's own multi-token-prediction modules"
+    )
+    draft_model: ModelSpec | None = Field(None, description="draft method: a preset or architecture")
+    draft_placement: Literal["shared", "separate"] = Field(
+        "shared", description="draft model on the target's GPUs (same tp) or on a GPU of its own"
+    )
+    speculative_tokens: int = Field(3, ge=1, le=64, description="tokens proposed per step (k)")
+    acceptance: float | list[float] | AcceptanceHistogram | AcceptanceMean = Field(
+        0.8, description="per-token acceptance probability, one per position, {histogram: [...]} or "
+        "{mean_tokens: L}"
+    )
+    tree: TreeSpec | None = Field(None, description="verify a token tree (Medusa/EAGLE) instead of a chain")
+    max_batch_size: int | None = Field(
+        None, ge=1, description="speculate only while a step decodes at most this many sequences"
+    )
 
     @field_validator("draft_model", mode="before")
     @classmethod
@@ -105,6 +132,14 @@ class DecodingSpec(Spec):
         from simdecode.presets import resolve
 
         return None if value is None else resolve("models", value, context=info.context)
+
+    @field_validator("acceptance")
+    @classmethod
+    def _rates_are_probabilities(cls, value: Any) -> Any:
+        rates = [value] if isinstance(value, float) else value if isinstance(value, list) else []
+        if any(not 0.0 <= r <= 1.0 for r in rates):
+            raise ValueError("acceptance probabilities must be between 0 and 1")
+        return value
 
 
 class ClosedArrival(Spec):

@@ -75,6 +75,19 @@ class KVCache:
             self.on_change(self._used)
         return blocks
 
+    def shrink(self, request_id: int, blocks: int) -> None:
+        """Give back ``blocks`` of what ``request_id`` holds (speculative slots that were
+        rejected); it keeps at least one block."""
+        held = self._held[request_id]
+        blocks = min(blocks, held - 1)
+        if blocks <= 0:
+            return
+        self._held[request_id] = held - blocks
+        self._used -= blocks
+        self.freed_total += blocks
+        if self.on_change:
+            self.on_change(self._used)
+
     def held(self, request_id: int) -> int:
         """Blocks ``request_id`` holds now (0 if none)."""
         return self._held.get(request_id, 0)

@@ -63,13 +63,19 @@ class StepWork:
     queued: bool = False
 
     def shape(self, window: int | None = None) -> BatchShape:
+        """The step's batch shape; a speculative verify item needs logits at all its positions."""
         return BatchShape.mixed(
-            ((cached, new, cached + new >= req.prefill_tokens) for req, new, cached in self.items), window
+            ((cached, new, new if cached >= req.prefill_tokens else cached + new >= req.prefill_tokens)
+             for req, new, cached in self.items), window
         )
 
     @property
     def decode_seqs(self) -> int:
         return sum(1 for req, new, cached in self.items if cached >= req.prefill_tokens)
+
+    def verify_items(self) -> list[tuple[Request, int, int]]:
+        """Decoding sequences verifying speculative proposals in this step."""
+        return [(req, new, cached) for req, new, cached in self.items if new > 1 and cached >= req.prefill_tokens]
 
 
 class BatchingPolicy:
@@ -77,7 +83,8 @@ class BatchingPolicy:
 
     def __init__(self, *, lanes: int, kv: KVCache, max_batch_size: int, max_batched_tokens: int,
                  chunked_prefill: bool = True, preemption: str = "recompute", swap_s_per_token: float = 0.0,
-                 on_preempt: Callable[[Request], None] | None = None):
+                 on_preempt: Callable[[Request], None] | None = None, verify_tokens: int = 1,
+                 speculate_max_batch: int | None = None):
         if preemption not in ("recompute", "swap"):
             raise ValueError(f"unknown preemption mode {preemption!r}")
         self.lanes = lanes
@@ -89,12 +96,19 @@ class BatchingPolicy:
         self.swap_s_per_token = swap_s_per_token
         #: called with each request just preempted (the engine counts them)
         self.on_preempt = on_preempt
+        #: speculative decoding: positions each decoding sequence verifies per step (1: standard),
+        #: only while the lane decodes at most ``speculate_max_batch`` sequences
+        self.verify_tokens = verify_tokens
+        self.speculate_max_batch = speculate_max_batch
         self.waiting: deque[Request] = deque()
         self.swapped: deque[Request] = deque()
         self.running: list[list[Request]] = [[] for _ in range(lanes)]
         self.preemptions = 0
         # per step being formed: ids preempted, swap time owed, whether KV held anyone back
         self._gone: set[int] = set()
+        # after a preemption no request is admitted (or re-admitted) until one finishes: with
+        # several lanes, another lane re-admitting the victim at once would livelock the cache
+        self._frozen = False
         self._swap_s = 0.0
         self._kv_blocked = False
         self._now = 0.0
@@ -154,6 +168,7 @@ class BatchingPolicy:
         req.preempted_at = self._now
         self.preemptions += 1
         self._gone.add(req.id)
+        self._frozen = True
         if self.preemption == "swap":
             req.swapped_tokens = tokens
             self._swap_s += tokens * self.swap_s_per_token
@@ -177,6 +192,10 @@ class BatchingPolicy:
         admitted: list[tuple[Request, int, int]] = []
         if self._gone:
             return admitted  # no admission in a step that preempted
+        if self._frozen and any(self.running):
+            self._kv_blocked = True  # the cache, not the batch, holds the queue back
+            return admitted  # progress first: wait for a running request to finish
+        self._frozen = False
         used = 0
         while len(admitted) < limit:
             queue = self.swapped if self.swapped else self.waiting
@@ -192,6 +211,8 @@ class BatchingPolicy:
                         break  # no token budget left in this step
             else:
                 cached, new = req.context_tokens, 1
+                if budget is not None and used + new > budget:
+                    break  # a resumed decode still takes a token of the step's budget
             if not self.kv.can_allocate(self.kv.blocks_for(cached + new)):
                 self._kv_blocked = True  # the lane has room, the KV cache has not
                 break  # FIFO: no overtaking, so a long request is not starved
@@ -226,18 +247,28 @@ class BatchingPolicy:
         raise NotImplementedError
 
     def _decodes(self, lane: int, scheduled: set[int]) -> tuple[list[tuple[Request, int, int]], int]:
-        """One decode token for each running sequence past its prefill, oldest first."""
+        """One decode token (or ``verify_tokens`` speculative positions) for each running sequence
+        past its prefill, oldest first; returns the items and the tokens they take."""
         items = []
         gone, covers = self._gone, self.kv.covers
+        n = self._verify_width(lane)
         for req in list(self.running[lane]):
             if req.id in gone or req.in_prefill:
                 continue
             cached = req.prompt_tokens + req.generated - 1  # context_tokens past the prefill
             # fast path: most decodes write into a block they already hold
-            if covers(req.id, cached + 1) or self._schedule(lane, req, 1, cached, scheduled):
-                items.append((req, 1, cached))
+            if covers(req.id, cached + n) or self._schedule(lane, req, n, cached, scheduled):
+                items.append((req, n, cached))
                 scheduled.add(req.id)
-        return items, len(items)
+        return items, n * len(items)
+
+    def _verify_width(self, lane: int) -> int:
+        if self.verify_tokens <= 1:
+            return 1
+        decoding = sum(1 for r in self.running[lane] if not r.in_prefill)
+        if self.speculate_max_batch is not None and decoding > self.speculate_max_batch:
+            return 1  # a large batch is compute-bound: speculation would cost more than it saves
+        return self.verify_tokens
 
     def _prefills(self, lane: int, scheduled: set[int], budget: int, whole: bool) -> list[tuple[Request, int, int]]:
         """Prefill chunks of running requests in admission order within ``budget`` tokens (``whole``:
@@ -261,23 +292,34 @@ class BatchingPolicy:
                 budget -= new
         return items
 
-    def complete_step(self, work: StepWork, now: float) -> list[Request]:
-        """Advance every sequence of ``work``; return the requests that finished (KV freed)."""
+    def complete_step(self, work: StepWork, now: float, accepted: dict[int, int] | None = None) -> list[Request]:
+        """Advance every sequence of ``work``; return the requests that finished (KV freed).
+
+        ``accepted``: for speculative verify items (more than one new token after the prefill),
+        the proposals accepted by request id; the step emits them plus the bonus token, and the
+        KV blocks of the rejected positions are given back."""
         finished = []
         for req, new, cached in work.items:
+            emitted = 1
             if req.in_prefill:
                 req.prefilled += new
                 if req.in_prefill:
                     continue  # a chunk of a longer prompt: no token yet
-            req.generated += 1
-            if req.generated == 1:
+            elif new > 1:
+                emitted = min(1 + (accepted or {}).get(req.id, 0), req.output_tokens - req.generated)
+                keep = self.kv.blocks_for(cached + emitted)
+                if self.kv.held(req.id) > keep:
+                    self.kv.shrink(req.id, self.kv.held(req.id) - keep)
+            req.generated += emitted
+            if req.generated == emitted:
                 req.first_token_s = now
             if req.keep_token_times:
-                req.token_times_s.append(now)
+                req.token_times_s.extend([now] * emitted)
             if req.done:
                 req.finished_s = now
                 self.kv.free(req.id)  # every block it holds, once
                 self.running[work.lane].remove(req)
+                self._frozen = False
                 finished.append(req)
         return finished
 

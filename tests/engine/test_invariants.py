@@ -19,12 +19,22 @@ from simdecode import simulate
 from simdecode.scenario.schema import Scenario
 
 
+def lengths(low: int, high: int):
+    """A fixed length, or a uniform distribution of lengths (drawn per request from the seed)."""
+    fixed = st.integers(min_value=low, max_value=high)
+    uniform = st.tuples(fixed, fixed).map(lambda ab: {"dist": "uniform", "low": min(ab), "high": max(ab)})
+    return st.one_of(fixed, fixed, uniform)
+
+
 @st.composite
 def scenarios(draw, fidelity=st.sampled_from(["step", "step", "layer", "op"])) -> dict:
-    if draw(st.booleans()):
+    kind = draw(st.sampled_from(["closed", "closed", "poisson", "bursty"]))
+    if kind == "closed":
         arrival = {"kind": "closed", "concurrency": draw(st.integers(min_value=1, max_value=6))}
     else:
-        arrival = {"kind": "poisson", "rate": draw(st.floats(min_value=1.0, max_value=5000.0))}
+        arrival = {"kind": kind, "rate": draw(st.floats(min_value=1.0, max_value=5000.0))}
+        if kind == "bursty":
+            arrival["cv"] = draw(st.floats(min_value=0.1, max_value=4.0))
     return {
         "seed": draw(st.integers(min_value=0, max_value=2**63 - 1)),
         "model": draw(st.sampled_from(["llama-3.2-1b", "llama-3.2-1b", "llama-2-7b"])),
@@ -34,14 +44,15 @@ def scenarios(draw, fidelity=st.sampled_from(["step", "step", "layer", "op"])) -
         "workload": {
             "arrival": arrival,
             "requests": draw(st.integers(min_value=1, max_value=12)),
-            "prompt_tokens": draw(st.integers(min_value=1, max_value=300)),
-            "output_tokens": draw(st.integers(min_value=1, max_value=40)),
+            "prompt_tokens": draw(lengths(1, 300)),
+            "output_tokens": draw(lengths(1, 40)),
         },
         "scheduler": {
             "policy": draw(st.sampled_from(["continuous", "static"])),
             "chunked_prefill": draw(st.booleans()),
             "max_batch_size": draw(st.integers(min_value=1, max_value=8)),
             "max_batched_tokens": draw(st.integers(min_value=16, max_value=512)),
+            "router": draw(st.sampled_from(["round-robin", "least-outstanding"])),
         },
         "simulation": {"fidelity": draw(fidelity)},
     }
@@ -58,7 +69,11 @@ def check_invariants(result) -> None:
 
     for r in result.requests:
         assert 0 <= r.arrival_s <= r.scheduled_s <= r.first_token_s <= r.finished_s <= result.simulated_s
-        assert r.output_tokens == spec.output_tokens and r.prompt_tokens == spec.prompt_tokens
+        for got, length in ((r.prompt_tokens, spec.prompt_length), (r.output_tokens, spec.output_length)):
+            if isinstance(length, int):
+                assert got == length
+            else:
+                assert length.low <= got <= length.high
         times = r.token_times_s
         assert len(times) == r.output_tokens
         assert all(a < b for a, b in zip(times, times[1:]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
 
 from simdecode import simulate
 from simdecode.costmodel.deployment import Deployment
@@ -82,33 +83,36 @@ def test_tensor_parallel_one_has_no_network_time():
 
 # ---- rejection ------------------------------------------------------------------------------
 
-def _too_long_for_the_cache(arrival: dict) -> Scenario:
-    """A scenario that passes the memory check but whose requests need 2 KV blocks of 4096
-    tokens (4000 + 98 - 1 = 4097 slots) while the cache holds ~6000 tokens = 1 whole block."""
+def _cache_of(tokens: int, block: int, prompt) -> dict:
+    """Llama-3.2-1B on one H100 with room for ``tokens`` KV tokens after the weights."""
     data = {"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"},
-            "workload": {"arrival": arrival, "requests": 2, "prompt_tokens": 4000, "output_tokens": 98}}
+            "workload": {"arrival": {"kind": "poisson", "rate": 10.0}, "requests": 40, "prompt_tokens": prompt,
+                         "output_tokens": 98}}
     dep = Deployment.from_scenario(Scenario.model_validate(data))
-    budget = dep.weight_bytes_per_gpu(0) + ACTIVATION_WORKSPACE_BYTES + 6000 * dep.kv_bytes_per_token_per_gpu(0)
-    data["scheduler"] = {"kv_block_tokens": 4096, "memory_utilization": budget / 80e9}
-    return Scenario.model_validate(data)
+    budget = dep.weight_bytes_per_gpu(0) + ACTIVATION_WORKSPACE_BYTES + tokens * dep.kv_bytes_per_token_per_gpu(0)
+    data["scheduler"] = {"kv_block_tokens": block, "memory_utilization": budget / 80e9}
+    return data
 
 
 def test_requests_longer_than_the_kv_cache_are_rejected_and_counted():
-    result = simulate(_too_long_for_the_cache({"kind": "poisson", "rate": 10.0}))
-    assert result.kv_capacity_blocks == 1
+    """The memory check sizes for the mean request; a length distribution's long tail (prompts
+    uniform in 1,000..9,000 tokens, a cache of ~6,000) is rejected one request at a time."""
+    result = simulate(Scenario.model_validate(_cache_of(6000, 16, {"dist": "uniform", "low": 1000, "high": 9000})))
     counts = result.summary()["requests"]
-    assert counts == {"submitted": 2, "completed": 0, "preempted": 0, "rejected": 2}
-    assert [reason for _, reason in result.recorder.rejected] == ["longer than the whole KV cache"] * 2
+    capacity = result.kv_capacity_blocks * 16
+    too_long = [r for r in result.recorder.rejected]
+    assert 0 < counts["rejected"] < counts["submitted"] == 40
+    assert counts["completed"] + counts["rejected"] == counts["submitted"]
+    assert all(reason == "longer than the whole KV cache" for _, reason in too_long)
+    assert all(r.prompt_tokens + r.output_tokens - 1 <= capacity for r in result.requests)
 
 
-def test_closed_loop_rejection_does_not_crash():
-    counts = simulate(_too_long_for_the_cache({"kind": "closed", "concurrency": 1})).summary()["requests"]
-    assert counts["completed"] + counts["rejected"] == counts["submitted"] == 2
-
-
-@pytest.mark.xfail(reason="BUG: scenario/checks.py _check_memory counts prompt + output tokens but the "
-                   "engine needs whole kv_block_tokens blocks (simulation.kv_capacity_blocks), so a "
-                   "scenario that passes the check can have every request rejected")
-def test_a_scenario_that_passes_the_memory_check_serves_its_requests():
-    result = simulate(_too_long_for_the_cache({"kind": "poisson", "rate": 10.0}))
+def test_the_memory_check_counts_whole_kv_blocks():
+    """4,000 + 98 tokens need 4,097 slots: two blocks of 4,096 tokens, while ~6,000 tokens of room
+    hold one. The check refuses it; the same room in 16-token blocks serves every request."""
+    with pytest.raises(ValidationError, match="does not fit"):
+        Scenario.model_validate(_cache_of(6000, 4096, 4000))
+    result = simulate(Scenario.model_validate(_cache_of(6000, 16, 4000)))
     assert result.summary()["requests"]["rejected"] == 0
+
+

