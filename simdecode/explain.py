@@ -243,9 +243,29 @@ def _scaling_sentence(d: dict, scaling) -> str:
                 "the analytic estimate (physics.md 2.5) puts it beyond tp = 4096")
     if scaling.crossover_tp is not None:
         head = f"More GPUs stop speeding up one request above tp = {scaling.crossover_tp}"
+        head += _why_it_stops(scaling)
     else:
         head = f"One request still gets faster up to tp = {max(rates)}, the most this hardware allows"
     return f"{head}; {analytic} (batch 1, {d['context_tokens']} tokens of context: {listed})."
+
+
+def _why_it_stops(scaling) -> str:
+    """Between the crossover tp and the next: what more GPUs save and what the all-reduce adds."""
+    degrees = sorted(scaling.per_request_tps)
+    here = scaling.crossover_tp
+    nxt = degrees[degrees.index(here) + 1]
+
+    def parts(tp: int) -> tuple[float, float]:
+        step = 1.0 / scaling.per_request_tps[tp]
+        comm = scaling.allreduce_share[tp] * step
+        return comm, step - comm
+
+    comm_a, rest_a = parts(here)
+    comm_b, rest_b = parts(nxt)
+    return (f": going from tp {here} to tp {nxt} saves {t(rest_a - rest_b)} of weight streaming and "
+            f"launches per token but adds {t(comm_b - comm_a)} of exposed all-reduce time, because "
+            f"every all-reduce waits on more ranks while each GPU's share of the weights shrinks; the all-reduce "
+            f"caps tensor parallelism here")
 
 
 def _pipeline_note(d: dict) -> str:
