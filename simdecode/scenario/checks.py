@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 ACTIVATION_WORKSPACE_BYTES = 2**30
 
 
+#: tokens (prompt + output, summed over requests) one scenario may ask for, by fidelity: a guard
+#: against a file that would keep a laptop busy for days (~1e5-1e6 tokens per second of wall time
+#: at step fidelity, ~10x fewer at layer, ~1000x fewer at op)
+MAX_TOTAL_TOKENS = {"step": 2e9, "layer": 2e8, "op": 2e6}
+
+
 class CheckError(ValueError):
     """A rule across keys was broken; ``key_path`` names the key to change."""
 
@@ -81,6 +87,7 @@ def check_scenario(s: Scenario) -> None:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
     _check_decoding(s)
     _check_memory(s)
+    _check_size(s)
     _check_sweep_keys(s)
 
 
@@ -158,3 +165,17 @@ def _check_decoding(s: Scenario) -> None:
         acceptance_for(d, proposals)
     except ValueError as exc:
         raise CheckError("decoding.acceptance", str(exc)) from None
+
+
+def _check_size(s: Scenario) -> None:
+    w = s.workload
+    count = w.total_requests
+    total = count * (w.prompt_tokens + w.output_tokens)
+    limit = MAX_TOTAL_TOKENS[s.simulation.fidelity]
+    if total > limit:
+        raise CheckError(
+            "workload.requests",
+            f"{count:,} requests x {w.prompt_tokens + w.output_tokens:,} tokens = {total:.3g} tokens is more than "
+            f"fidelity {s.simulation.fidelity!r} simulates in reasonable time (at most {limit:.0e}); use fewer "
+            "requests or tokens, or simulation.fidelity: step",
+        )

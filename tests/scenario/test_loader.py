@@ -527,3 +527,16 @@ def test_any_text_is_a_scenario_or_a_scenario_error(text: str) -> None:
         parse_yaml(text)
     except ScenarioError as err:
         assert str(err)
+
+
+def test_absurd_amounts_of_work_are_refused_not_simulated(tmp_path):
+    """Untrusted input: every count is bounded, and so is their product (no file that hangs)."""
+    path = tmp_path / "huge.yaml"
+    path.write_text("model: llama-3.2-1b\nhardware: {gpu: h100-sxm}\n"
+                    "workload: {requests: 1000000, prompt_tokens: 1000, output_tokens: 1000}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert "huge.yaml" in message and "workload.requests" in message and "fidelity" in message
+    # the same work at step fidelity is allowed
+    assert load_scenario(path, ["simulation.fidelity=step"]).workload.requests == 1_000_000
