@@ -72,3 +72,19 @@ def test_nvswitch_replicas_do_not_contend():
     kw = dict(gpu="h100-sxm", tp=4, dp=2, requests=2, concurrency=2)
     for fidelity in ("layer", "op"):
         assert math.isclose(tpot_ms(fidelity, **kw), tpot_ms("step", **kw), rel_tol=1e-9)
+
+
+def test_groups_crossing_pcie_switches_contend_for_the_root_complex():
+    """8 PCIe GPUs behind 4 switches (2 each) as 2 replicas of tp 4: each ring crosses between
+    switches through the CPU's root complex, which both replicas share; behind 2 switches
+    (4 GPUs each) each group stays inside its switch and nothing is shared."""
+    def tpot(fidelity: str, switches: int) -> float:
+        s = scenario(fidelity, gpu="h100-pcie", tp=4, dp=2, requests=2, concurrency=2)
+        s = Scenario.model_validate({**s.model_dump(by_alias=True, exclude={"model", "hardware", "runtime"}),
+                                     "model": "llama-3.2-1b", "runtime": "default",
+                                     "hardware": {"gpu": "h100-pcie", "pcie_switches": switches}})
+        return simulate(s).summary()["tpot_ms"]["mean"]
+
+    free = tpot("step", 4)
+    assert tpot("layer", 4) > free * (1 + 1e-6)
+    assert math.isclose(tpot("layer", 2), tpot("step", 2), rel_tol=1e-9)

@@ -8,12 +8,13 @@ numbered ``((replica * pp + stage) * tp + rank)``, filling nodes in order. Topol
 - ``switch`` (NVSwitch): each GPU's port into the switch is its own egress link;
 - ``mesh`` (xGMI): one link per ordered pair of GPUs;
 - ``pcie``: each GPU has its own x16 link to one of ``pcie_switches`` switches per node;
-  traffic between two switches also crosses that pair's shared uplink (via the root complex);
+  peer-to-peer traffic between two switches also crosses the CPU's root complex, one path per
+  node shared by every group whose traffic leaves its switch;
 - without peer-to-peer (GeForce cards) every transfer inside a node is written to host memory
   and read back, so it also crosses the node's one host path, shared by every group on the node;
 - across nodes: the sender's NIC (GPUs share NICs when there are fewer NICs than GPUs).
 
-Links used by more than one TP group (PCIe uplinks, shared NICs) are where contention appears:
+Links used by more than one TP group (a PCIe root complex, a host path, shared NICs) are where contention appears:
 at fidelity ``layer`` a collective holds every shared link its ring crosses for its whole
 alpha-beta time; at fidelity ``op`` every ring transfer holds its own path.
 Not modelled: packet interleaving, credit flow control, congestion control, losses.
@@ -121,9 +122,8 @@ class Topology:
         if not self.peer_to_peer:
             path.append(self._get(("host", node_s), self.link))
         if self.link.topology == "pcie":
-            sw_s, sw_d = self._switch(src), self._switch(dst)
-            if sw_s != sw_d:
-                path.append(self._get(("uplink", node_s, sw_s, sw_d), self.link))
+            if self._switch(src) != self._switch(dst):
+                path.append(self._get(("root-complex", node_s), self.link))
         return path
 
     def _switch(self, gpu: int) -> int:

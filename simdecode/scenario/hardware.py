@@ -54,7 +54,7 @@ class LinkSpec(Spec):
     efficiency: Fraction = Field(0.8, description="achievable share of the line rate (protocol overhead)")
     topology: Literal["switch", "mesh", "pcie", "network"] = Field(
         "switch", description="switch: all-to-all (NVSwitch, IB); mesh: one link per pair (xGMI); "
-        "pcie: own link to a PCIe switch, shared uplinks between switches"
+        "pcie: own link to a PCIe switch, traffic between switches through the shared root complex"
     )
     transport: Literal["nvlink", "pcie", "net"] = Field(
         "nvlink", description="row of NCCL's latency table used for this link"

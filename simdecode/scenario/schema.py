@@ -39,7 +39,7 @@ class HardwareSpec(Spec):
     nics_per_node: int = Field(8, ge=1, le=64, description="scale-out NICs per node")
     pcie_switches: int = Field(
         1, ge=1, le=8, description="PCIe switches per node (PCIe links): GPUs split evenly; traffic between "
-        "switches shares one uplink per direction"
+        "switches crosses the CPU's root complex, shared by every group on the node"
     )
 
     @field_validator("gpu", mode="before")

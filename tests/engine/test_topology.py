@@ -172,11 +172,11 @@ def test_mesh_paths_are_one_link_per_ordered_pair():
     assert topo.path(0, 1) != topo.path(1, 0)
 
 
-def test_pcie_traffic_between_switches_crosses_the_uplink():
+def test_pcie_traffic_between_switches_crosses_the_root_complex():
     topo = topology("pcie5", pcie_switches=2, tp=8)  # GPUs 0-3 on switch 0, 4-7 on switch 1
     assert [l.name for l in topo.path(0, 1)] == ["port.0"]
-    assert [l.name for l in topo.path(3, 4)] == ["port.3", "uplink.0.0.1"]
-    assert [l.name for l in topo.path(7, 0)] == ["port.7", "uplink.0.1.0"]
+    assert [l.name for l in topo.path(3, 4)] == ["port.3", "root-complex.0"]
+    assert [l.name for l in topo.path(7, 0)] == ["port.7", "root-complex.0"]  # one path per node, shared
 
 
 def test_across_nodes_the_sender_nic_is_the_path():
