@@ -89,11 +89,13 @@ def _bw(link: LinkSpec, protocol: str = "Simple") -> float:
 
 
 def ring_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
-                    nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
+                    nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1) -> CollectiveCost:
     """Ring all-reduce: 2(p-1) steps, each moving n/p bytes per rank.
 
     Across nodes NCCL counts 2*nodes of the 2(p-1) steps at the network's latency and the ring
-    runs at the slower link's bandwidth.
+    runs at the slower of the NVLink bandwidth and the node's network bandwidth: NCCL spreads its
+    channels (parallel rings) over all ``nics`` NICs of a node, so the inter-node leg moves
+    ``nics`` x one NIC's bandwidth (nccl-tests on 2 DGX A100 with 8 HDR NICs reach ~190 GB/s busBW).
     """
     if p <= 1:
         return ZERO
@@ -103,7 +105,7 @@ def ring_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
     bw = _bw(link, protocol)
     if inter_steps:
         alpha += inter_steps * _hop_s(inter, "ring", protocol)
-        bw = min(bw, _bw(inter, protocol))
+        bw = min(bw, _bw(inter, protocol) * nics)
     return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "ring", protocol)
 
 
@@ -132,8 +134,9 @@ def ring_schedule(time_s: float, protocol: str, nbytes: float, p: int, link: Lin
 
 
 def tree_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
-                    nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
-    """NCCL double binary tree: chains inside nodes, a tree across them (tuning.cc)."""
+                    nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1) -> CollectiveCost:
+    """NCCL double binary tree: chains inside nodes, a tree across them (tuning.cc); across nodes
+    the node's ``nics`` NICs carry the channels in parallel, as for the ring."""
     if p <= 1:
         return ZERO
     per_node = max(1, p // max(nodes, 1))
@@ -141,7 +144,7 @@ def tree_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
     bw = _bw(link, protocol)
     if nodes > 1 and inter is not None:
         alpha += 2 * math.log2(nodes) * _hop_s(inter, "tree", protocol)
-        bw = min(bw, _bw(inter, protocol))
+        bw = min(bw, _bw(inter, protocol) * nics)
     return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "tree", protocol)
 
 
@@ -179,7 +182,7 @@ def nvls_all_reduce(nbytes: float, p: int, link: LinkSpec, nccl: bool = True) ->
 
 
 def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algorithm: str = "auto",
-               nodes: int = 1, inter: LinkSpec | None = None) -> CollectiveCost:
+               nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1) -> CollectiveCost:
     """Cost of one all-reduce of ``nbytes`` per rank over ``p`` ranks, as the runtime runs it.
 
     ``algorithm`` is ``auto`` or one of :data:`ALGORITHMS`. The runtime's fixed
@@ -187,19 +190,19 @@ def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algo
     """
     if p <= 1:
         return ZERO
-    candidates = _candidates(nbytes, p, link, runtime, algorithm, nodes, inter)
+    candidates = _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics)
     best = min(candidates, key=lambda c: c.time_s)
     return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, best.algorithm, best.protocol)
 
 
-def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter) -> list[CollectiveCost]:
+def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics) -> list[CollectiveCost]:
     nccl_impl = runtime.allreduce_impl == "nccl"
     multi_node = nodes > 1 and inter is not None
     out: list[CollectiveCost] = []
     if algorithm in ("auto", "ring"):
-        out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter) for proto in PROTOCOL_BW]
+        out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter, nics) for proto in PROTOCOL_BW]
     if algorithm in ("auto", "tree"):
-        out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter) for proto in PROTOCOL_BW]
+        out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter, nics) for proto in PROTOCOL_BW]
     if algorithm == "nvls" or (algorithm == "auto" and not nccl_impl and link.multicast and p > 2 and not multi_node):
         if not link.multicast:
             raise ValueError(f"allreduce 'nvls' needs a multicast-capable switch; link {link.name!r} has none")

@@ -54,6 +54,7 @@ class Deployment:
     tp_nodes: int                  # nodes one TP group spans
     ep: int                        # expert-parallel degree inside the TP group
     gpus_per_node: int
+    nics_per_node: int
     pp_link: LinkSpec              # link between consecutive stages
     weight_bytes: float            # bytes per stored parameter
     kv_bytes: float                # bytes per cached element
@@ -76,7 +77,7 @@ class Deployment:
             inter_link=hw.inter_node_link,
             tp=par.tp, pp=par.pp, allreduce=par.allreduce, tp_mode=par.tp_mode, tp_delay=par.tp_delay,
             tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
-            tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, ep=par.ep,
+            tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node, ep=par.ep,
             pp_link=hw.inter_node_link if stage_crosses_node else link,
             weight_bytes=dtype_bytes(prec.weights),
             kv_bytes=dtype_bytes(prec.kv_cache),
