@@ -28,12 +28,28 @@ from simdecode.scenario.schema import Scenario
 KV_FULL = 0.8
 
 
-def roofline_tps(dep: Deployment, context_tokens: int) -> float:
+def roofline_tps(dep: Deployment, context_tokens: int, scenario: Scenario | None = None) -> float:
     """Upper bound on one request's decode speed, tokens/s: batch 1, every stage's weights and KV
-    at 100% of peak bandwidth and FLOP/s, no launches, no communication (physics.md 0.1)."""
-    shape = BatchShape.decode([context_tokens])
-    ideal = sum(fold(build_stage_plan(dep, s, shape)).ideal_s for s in range(dep.pp))
-    return 1.0 / ideal
+    at 100% of peak bandwidth and FLOP/s, no launches, no communication (physics.md 0.1).
+
+    With speculative decoding a step can emit every proposal plus the bonus token, so the bound is
+    (proposals + 1) / (ideal draft passes + ideal verify step) (physics.md 4.1)."""
+
+    def ideal(deployment: Deployment, shape: BatchShape) -> float:
+        return sum(fold(build_stage_plan(deployment, s, shape)).ideal_s for s in range(deployment.pp))
+
+    if scenario is None or scenario.decoding.method == "standard":
+        return 1.0 / ideal(dep, BatchShape.decode([context_tokens]))
+    from simdecode.costmodel.speculative import draft_deployment, tree_size
+
+    d = scenario.decoding
+    proposals = d.tree.depth if d.tree else d.speculative_tokens
+    positions = tree_size(d.tree.width, d.tree.depth) if d.tree else proposals + 1
+    draft = draft_deployment(scenario)
+    draft_s = sum(ideal(draft, BatchShape.mixed([(context_tokens + level, w, w)]))
+                  for level, w in enumerate((d.tree.width ** lv if d.tree else 1) for lv in range(proposals)))
+    verify_s = ideal(dep, BatchShape.mixed([(context_tokens, positions, positions)]))
+    return (proposals + 1) / (draft_s + verify_s)
 
 
 @dataclass
@@ -81,7 +97,7 @@ class Result:
             "e2e_ms": distribution((r.e2e_s for r in done), 1e3),
             "per_request_tps": distribution(1.0 / r.tpot_s for r in multi if r.tpot_s > 0),
             "aggregate_tps": out_tokens / span if span > 0 else None,
-            "roofline_tps": roofline_tps(self.deployment, s.workload.prompt_tokens),
+            "roofline_tps": roofline_tps(self.deployment, s.workload.prompt_tokens, s),
             "time_breakdown": breakdown,
             "allreduce_share": decode.comm_s / decode.total_s if decode.total_s > 0 else 0.0,
             "allreduce": self.allreduce_split(),

@@ -115,3 +115,22 @@ def test_batching_trades_per_request_speed_for_aggregate_throughput():
     many = run(model="llama-3.1-8b", requests=32, concurrency=32)
     assert many["aggregate_tps"] > 8 * one["aggregate_tps"]
     assert many["per_request_tps"]["mean"] < one["per_request_tps"]["mean"]
+
+
+@settings(max_examples=10, deadline=None)
+@given(k=st.integers(1, 5), acceptance=st.floats(0.3, 1.0), method=st.sampled_from(["draft", "mtp"]),
+       concurrency=st.integers(1, 4))
+def test_speculative_requests_never_beat_the_speculative_roofline(k, acceptance, method, concurrency):
+    """With speculation a step may emit k + 1 tokens: roofline_tps is then (k + 1) over the ideal
+    draft and verify time, and no request may exceed it, however lucky its acceptances."""
+    model = "deepseek-v3" if method == "mtp" else "llama-3.1-8b"
+    scenario = Scenario.model_validate({
+        "model": model, "precision": {"weights": "fp4"} if method == "mtp" else {},
+        "hardware": {"gpu": "b200"}, "parallelism": {"tp": 8},
+        "decoding": {"method": method, "draft_model": "llama-3.2-1b", "speculative_tokens": k, "acceptance": acceptance},
+        "workload": {"requests": concurrency, "prompt_tokens": 64, "output_tokens": 24,
+                     "arrival": {"kind": "closed", "concurrency": concurrency}},
+        "simulation": {"fidelity": "step"},
+    })
+    s = simulate(scenario).summary()
+    assert s["per_request_tps"]["p99"] <= s["roofline_tps"] * (1 + 1e-9)
