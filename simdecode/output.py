@@ -25,7 +25,7 @@ from typing import Any
 
 REQUEST_COLUMNS = (
     "id", "replica", "arrival_ms", "scheduled_ms", "first_token_ms", "finished_ms",
-    "prompt_tokens", "output_tokens", "ttft_ms", "tpot_ms", "e2e_ms", "preemptions",
+    "prompt_tokens", "output_tokens", "ttft_ms", "tpot_ms", "e2e_ms", "preemptions", "warmup",
 )
 
 
@@ -70,7 +70,7 @@ def requests_csv(requests: Iterable[Any]) -> str:
             _ms(r.arrival_s), _ms(r.scheduled_s), _ms(r.first_token_s), _ms(r.finished_s),
             r.prompt_tokens, n_out,
             _ms(r.first_token_s - r.arrival_s), _ms(tpot_s), _ms(r.finished_s - r.arrival_s),
-            r.preemptions,
+            r.preemptions, int(r.warmup),
         ])
     return buf.getvalue()
 

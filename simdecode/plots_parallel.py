@@ -1,0 +1,60 @@
+"""Plots of parallel layouts: per-request speed against the tensor-parallel degree, and pipeline
+depth against TTFT and speed. Functions of results; no pyplot state (see simdecode.plots)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from matplotlib.axes import Axes
+
+from simdecode.plots import new_figure
+
+
+def tp_scaling(results: Sequence[Any], labels: Sequence[str] | None = None, ax: Axes | None = None) -> Axes:
+    """Batch-1 tokens/s per request against tp from each result's ``summary()["tp_scaling"]``,
+    one line per result (e.g. NVLink and PCIe), with the simulated crossover marked and the
+    analytic t* of physics.md 2.5 as a dotted line."""
+    if ax is None:
+        ax = new_figure().add_subplot()
+    for i, result in enumerate(results):
+        scaling = result.summary()["tp_scaling"]
+        degrees = sorted(int(t) for t in scaling["per_request_tps"])
+        rates = [scaling["per_request_tps"][str(t)] for t in degrees]
+        label = labels[i] if labels else result.scenario.name
+        line, = ax.plot(degrees, rates, marker="o", label=label)
+        if scaling["crossover_tp"] is not None:
+            best = scaling["crossover_tp"]
+            ax.annotate(f"stops at tp {best}", (best, scaling["per_request_tps"][str(best)]),
+                        textcoords="offset points", xytext=(0, 8), ha="center", color=line.get_color())
+        star = scaling["analytic_crossover_tp"]
+        if star is not None and star <= max(degrees) * 2:
+            ax.axvline(star, linestyle=":", color=line.get_color(), alpha=0.7)
+    ax.set_xscale("log", base=2)
+    all_degrees = sorted({int(t) for r in results for t in r.summary()["tp_scaling"]["per_request_tps"]})
+    ax.set_xticks(all_degrees, [str(t) for t in all_degrees])
+    ax.set_xlabel("tensor-parallel degree (GPUs)")
+    ax.set_ylabel("tokens/s of one request (batch 1)")
+    ax.set_title("where more GPUs stop speeding up one request (dotted: analytic t*)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def pipeline_depth(results: Sequence[Any], ax: Axes | None = None) -> Axes:
+    """Per-request tokens/s and TTFT (right axis) against pipeline depth, one point per result."""
+    points = sorted((r.scenario.parallelism.pp, r.summary()) for r in results)
+    if ax is None:
+        ax = new_figure().add_subplot()
+    depths = [pp for pp, _ in points]
+    ax.plot(depths, [s["per_request_tps"]["mean"] for _, s in points], marker="o", label="tokens/s per request")
+    ax.set_xlabel("pipeline stages (pp)")
+    ax.set_ylabel("tokens/s of one request")
+    ax.set_xticks(depths)
+    right = ax.twinx()
+    right.plot(depths, [s["ttft_ms"]["mean"] for _, s in points], marker="s", linestyle="--", color="C1",
+               label="TTFT")
+    right.set_ylabel("time to first token (ms)")
+    ax.right_ax = right
+    ax.set_title("pipeline depth against per-request speed and time to first token")
+    ax.grid(True, alpha=0.3)
+    return ax
