@@ -73,6 +73,9 @@ class Stage:
 
     # ---- fidelity layer: two stream walkers --------------------------------------------
     def _run_streams(self, plan: StepPlan):
+        if self.fabric.private:
+            yield from self._run_streams_private(plan)
+            return
         env, costs = self.env, plan.costs
         slots = plan.template.slots
         done: list[simpy.Event | None] = [None] * len(slots)
@@ -95,6 +98,37 @@ class Stage:
                 comm_tail = event
         if comm_tail is not None and not comm_tail.processed:
             yield comm_tail
+
+    def _run_streams_private(self, plan: StepPlan):
+        """The same two streams when no other group can touch this group's links: a collective's
+        start and end follow from the stream rule alone (the fold's arithmetic), so only the
+        compute stream needs events: one per module, plus one wait when a module needs an
+        exchange that has not landed yet."""
+        env, costs, tracer = self.env, plan.costs, self.tracer
+        slots = plan.template.slots
+        done_at = [0.0] * len(slots)
+        comm_free = env.now
+        for i, slot in enumerate(slots):
+            cost = costs[slot.kind]
+            if slot.stream is Stream.COMPUTE:
+                ready = env.now
+                for dep in slot.after:
+                    if slots[dep].stream is Stream.COMM and done_at[dep] > ready:
+                        ready = done_at[dep]
+                if ready > env.now:
+                    yield env.timeout(ready - env.now)
+                begin = env.now
+                yield env.timeout(cost.time_s)
+                if tracer is not None:
+                    self._trace(Stream.COMPUTE, slot.name, begin)
+            else:
+                start = comm_free if comm_free > env.now else env.now  # after the module before it
+                comm_free = start + cost.time_s
+                done_at[i] = comm_free
+                if tracer is not None:
+                    tracer.span(self.name, _STREAM[Stream.COMM], slot.name, start, comm_free)
+        if comm_free > env.now:
+            yield env.timeout(comm_free - env.now)
 
     def _stream_collective(self, cost: OpCost, previous: simpy.Event | None, finished: simpy.Event, name: str):
         """Process: one collective on the communication stream."""
