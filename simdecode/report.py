@@ -215,13 +215,13 @@ def _runtimes_table(names: list[str], entry: Callable[[str], dict[str, Any]]) ->
 
     table = _catalogue(
         "runtimes", "MBU/MFU: achieved share of peak memory bandwidth/FLOP/s; launch: us per kernel; "
-        "all-reduce: implementation and fixed us per collective",
-        ("name", "MBU", "MFU", "launch", "kernels/layer", "graphs", "all-reduce"),
+        "kernels: per layer; all-reduce: implementation and fixed us per collective",
+        ("name", "MBU", "MFU", "launch", "kernels", "graphs", "all-reduce"),
     )
     for name in names:
         rt = RuntimeSpec.model_validate(entry(name))
         table.add_row(
-            name, pct(rt.memory_efficiency), pct(rt.compute_efficiency), fmt(rt.kernel_launch_s * 1e6, 3),
+            name, f"{rt.memory_efficiency:.0%}", f"{rt.compute_efficiency:.0%}", fmt(rt.kernel_launch_s * 1e6, 3),
             str(rt.kernels_per_layer), "yes" if rt.cuda_graphs else "no",
             f"{rt.allreduce_impl} +{fmt(rt.allreduce_overhead_s * 1e6, 3)}",
         )
