@@ -1,11 +1,12 @@
 """The ``simdecode`` command line.
 
-    simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--fidelity F] [--seed N] [--quiet]
+    simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--trace FILE] [--fidelity F] [--seed N] [--quiet]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode presets [models|gpus|links|runtimes]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
-else); progress and errors go to stderr. ``--out DIR`` is the only thing that writes files.
+else); progress and errors go to stderr. ``--out DIR`` and ``--trace FILE`` are the only things
+that write files.
 
 Exit codes (docs/scenario-format): 0 success; 2 the user's input is wrong (scenario file,
 override, missing file, unwritable ``--out``): one ``error: ...`` line, no traceback; 1 a bug

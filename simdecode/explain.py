@@ -235,7 +235,9 @@ def _verdict(d: dict, grouped: Counter) -> str:
 def _scaling_sentence(d: dict, scaling) -> str:
     rates = scaling.per_request_tps
     if len(rates) <= 1:
-        return "This hardware allows only tp = 1 for this model, so there is no TP scaling to show."
+        only = next(iter(rates), 1)
+        return (f"Only tp = {only} is possible for this model on this hardware (heads, nodes and memory "
+                "decide), so there is no TP scaling to show.")
     listed = ", ".join(f"tp {k}: {tps(v)}" for k, v in rates.items())
     star = scaling.analytic_crossover_tp
     analytic = (f"the analytic estimate (physics.md 2.5: where the all-reduces take as long as the weight "

@@ -38,17 +38,18 @@ def roofline_tps(dep: Deployment, context_tokens: int, scenario: Scenario | None
     def ideal(deployment: Deployment, shape: BatchShape) -> float:
         return sum(fold(build_stage_plan(deployment, s, shape)).ideal_s for s in range(deployment.pp))
 
+    window = dep.window
     if scenario is None or scenario.decoding.method == "standard":
-        return 1.0 / ideal(dep, BatchShape.decode([context_tokens]))
+        return 1.0 / ideal(dep, BatchShape.decode([context_tokens], window))
     from simdecode.costmodel.speculative import draft_deployment, tree_size
 
     d = scenario.decoding
     proposals = d.tree.depth if d.tree else d.speculative_tokens
     positions = tree_size(d.tree.width, d.tree.depth) if d.tree else proposals + 1
     draft = draft_deployment(scenario)
-    draft_s = sum(ideal(draft, BatchShape.mixed([(context_tokens + level, w, w)]))
+    draft_s = sum(ideal(draft, BatchShape.mixed([(context_tokens + level, w, w)], draft.window))
                   for level, w in enumerate((d.tree.width ** lv if d.tree else 1) for lv in range(proposals)))
-    verify_s = ideal(dep, BatchShape.mixed([(context_tokens, positions, positions)]))
+    verify_s = ideal(dep, BatchShape.mixed([(context_tokens, positions, positions)], window))
     return (proposals + 1) / (draft_s + verify_s)
 
 

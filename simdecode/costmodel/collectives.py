@@ -13,7 +13,8 @@ link). Formulas:
   where a sync is a barrier in which each rank signals its p-1 peers and polls their flags
   (vLLM's barrier_at_start): (p-1) hops. With 0.6 us NVLink hops this is the growth with tp of
   gpt-fast's per-token time on 8x A100 (DEC-02, DEC-04): about 0.6 us per extra peer.
-- NVLS (NVLink SHARP): 2 sync + n / bw                (switch reduces and multicasts)
+- NVLS (NVLink SHARP): 2 sync + n / (bw x 0.74)       (switch reduces and multicasts; the share
+                     is CO-01's measured NVLS bandwidth, see NVLS_BW_SHARE)
 - point-to-point:    hop + n / bw
 
 ``auto`` picks what the runtime would: NCCL picks the ring or tree algorithm and protocol its own
@@ -170,10 +171,11 @@ def two_shot_all_reduce(nbytes: float, p: int, link: LinkSpec) -> CollectiveCost
 
 
 def nvls_all_reduce(nbytes: float, p: int, link: LinkSpec, nccl: bool = True) -> CollectiveCost:
-    """NVLink SHARP: the switch reduces and multicasts; two synchronisations whatever p is.
+    """NVLink SHARP: the switch reduces and multicasts, so the data crosses each GPU's link once
+    each way, whatever p is (at CO-01's measured share of the link bandwidth).
 
-    NCCL's own model charges 23 us of latency (tuning.cc); custom multimem kernels pay two
-    hops (TRT-LLM MultiShot, physics.md 2.1).
+    NCCL's own model charges 23 us of latency (tuning.cc); custom multimem kernels pay two flag
+    barriers among the p ranks, 2 (p-1) hops (TRT-LLM MultiShot, physics.md 2.1).
     """
     if p <= 1:
         return ZERO

@@ -84,6 +84,11 @@ class Deployment:
             act_bytes=dtype_bytes(prec.activations),
         )
 
+    @property
+    def window(self) -> int | None:
+        """The sliding window of the model's sliding-attention layers (None: all layers full)."""
+        return self.model.sliding_window if self.model.layer_types else None
+
     # ---- layout -------------------------------------------------------------------------
     def stage_layers(self, stage: int) -> range:
         """Layers held by pipeline stage ``stage`` (equal contiguous runs; the first stages

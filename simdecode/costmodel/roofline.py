@@ -1,7 +1,7 @@
 """Roofline time of GPU work, with the runtime's efficiencies and fixed per-kernel costs.
 
-    t = max(bytes / (BW_peak * throttle * eta_mem), flops / (F_peak * throttle * eta_flop))
-        + kernels * t_kernel                                     (physics.md 5.1, 5.3)
+    t = max(bytes / (BW_peak * eta_mem), flops / (F_peak * throttle * eta_flop))
+        + kernels * t_kernel / throttle                          (physics.md 5.1, 5.3)
 
 ``throttle`` models a power cap to first order: at fixed voltage dynamic power is proportional to
 the SM clock, so a board capped at P_cap < TDP runs its SM clock at P_cap / TDP. The cap lowers

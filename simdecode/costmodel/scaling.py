@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simdecode.costmodel import collectives
+from simdecode.costmodel import collectives, modules
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
@@ -40,9 +40,11 @@ class TpScaling:
 
 
 def valid_tp_degrees(scenario) -> list[int]:
-    """tp values the model's heads allow on this hardware (with the scenario's pp)."""
+    """tp values the model's heads allow on this hardware (with the scenario's pp), whose weights
+    fit each GPU's memory budget."""
     m, hw, pp = scenario.model, scenario.hardware, scenario.parallelism.pp
     limit = hw.total_gpus // pp
+    budget = scenario.scheduler.memory_utilization * hw.gpu.memory_bytes
     out = []
     for t in range(1, limit + 1):
         if m.num_attention_heads % t:
@@ -51,13 +53,22 @@ def valid_tp_degrees(scenario) -> list[int]:
             continue
         if t > hw.gpus_per_node and t % hw.gpus_per_node:
             continue
+        if scenario.parallelism.ep > 1 and t % scenario.parallelism.ep:
+            continue
+        if _deployment(scenario, t).max_weight_bytes_per_gpu() > budget:
+            continue  # does not fit: the check would refuse this layout
         out.append(t)
     return out
 
 
+def _deployment(scenario, tp: int) -> Deployment:
+    par = scenario.parallelism.model_copy(update={"tp": tp})
+    return Deployment.from_scenario(scenario.model_copy(update={"parallelism": par}))
+
+
 def decode_step(dep: Deployment, context_tokens: int):
     """Batch-1 decode step of every stage: (seconds per token, exposed collective seconds)."""
-    shape = BatchShape.decode([context_tokens])
+    shape = BatchShape.decode([context_tokens], dep.window)
     folds = [fold(build_stage_plan(dep, s, shape)) for s in range(dep.pp)]
     return sum(f.makespan_s for f in folds), sum(f.exposed_comm_s for f in folds)
 
@@ -68,9 +79,7 @@ def tp_scaling(scenario, context_tokens: int | None = None) -> TpScaling:
         context_tokens = scenario.workload.prompt_tokens
     tps, share = {}, {}
     for t in valid_tp_degrees(scenario):
-        par = scenario.parallelism.model_copy(update={"tp": t})
-        dep = Deployment.from_scenario(scenario.model_copy(update={"parallelism": par}))
-        step, comm = decode_step(dep, context_tokens)
+        step, comm = decode_step(_deployment(scenario, t), context_tokens)
         tps[t], share[t] = 1.0 / step, comm / step
     best = max(tps, key=tps.get) if tps else None
     crossover = None if best is None or best == max(tps) else best
@@ -80,11 +89,13 @@ def tp_scaling(scenario, context_tokens: int | None = None) -> TpScaling:
 
 def analytic_crossover(dep: Deployment) -> float | None:
     """physics.md 2.5: the t where 2 L A(t) = W / (t BW eta) (linear interpolation between
-    integer t). W: the layers' weight bytes (what TP splits); A(t): one all-reduce of one token's
+    integer t). W: the weight bytes one batch-1 token reads in the layers (what TP splits; for a
+    mixture of experts only the routed experts it uses); A(t): one all-reduce of one token's
     activation with the scenario's link, runtime and algorithm."""
     layers = dep.model.num_hidden_layers
-    weights = sum(dep.attention_params_per_gpu() * dep.tp + dep.mlp_params_per_gpu(i) * dep.tp
-                  for i in range(layers)) * dep.weight_bytes
+    one_token = BatchShape.decode([0])
+    weights = sum(dep.attention_params_per_gpu() * dep.weight_bytes + modules.mlp(dep, i, one_token)[0]
+                  for i in range(layers)) * dep.tp
     msg = dep.model.hidden_size * dep.act_bytes
     previous = None
     for t in range(2, MAX_ANALYTIC_TP + 1):

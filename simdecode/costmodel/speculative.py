@@ -186,13 +186,13 @@ def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstima
     def folds(deployment, shape):
         return [fold(build_stage_plan(deployment, s, shape)) for s in range(deployment.pp)]
 
-    standard = folds(dep, BatchShape.decode([context_tokens] * batch))
-    verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch))
+    standard = folds(dep, BatchShape.decode([context_tokens] * batch, dep.window))
+    verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch, dep.window))
     draft_s = 0.0
     for level in range(proposals):
         width = d.tree.width ** level if d.tree else 1
         draft_s += sum(f.makespan_s for f in folds(draft, BatchShape.mixed(
-            [(context_tokens + level, width, width)] * batch)))
+            [(context_tokens + level, width, width)] * batch, draft.window)))
     return SpeculationEstimate(
         proposals, positions, mean_tokens(probs),
         sum(f.makespan_s for f in standard), sum(f.makespan_s for f in verify), draft_s,

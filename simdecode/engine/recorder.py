@@ -54,11 +54,8 @@ class Recorder:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     gpu: TimeSums = field(default_factory=TimeSums)         # every stage-step, for the breakdown
     decode: TimeSums = field(default_factory=TimeSums)      # lane-steps with decodes, one request's view
-    p2p_gpu_s: float = 0.0
     first_arrival_s: float | None = None
     submitted: int = 0
-    queue_wait_s: float = 0.0
-    kv_blocked_steps: int = 0
     #: preemption events (a request preempted twice counts twice)
     preemptions: int = 0
     #: per replica: seconds its steps were delayed by KV swaps to and from host memory
@@ -89,7 +86,6 @@ class Recorder:
         if queued:
             self.queued_s += step_s
             if kv_blocked:
-                self.kv_blocked_steps += 1
                 self.kv_blocked_s += step_s
 
     def arrived(self, request: Request) -> None:
@@ -116,7 +112,6 @@ class Recorder:
         self.decode.p2p_s += pipeline_s
 
     def finished(self, request: Request, warmup: bool = False) -> None:
-        self.queue_wait_s += request.scheduled_s - request.arrival_s
         self.records.append(RequestRecord(
             id=request.id, replica=request.replica, arrival_s=request.arrival_s,
             scheduled_s=request.scheduled_s, first_token_s=request.first_token_s,

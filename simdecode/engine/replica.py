@@ -43,7 +43,7 @@ class Replica:
         # activations go from each stage's first GPU to the next stage's first GPU
         self.paths = [topology.path(topology.group_gpus(index, s)[0], topology.group_gpus(index, s + 1)[0])
                       for s in range(dep.pp - 1)]
-        self.window = dep.model.sliding_window if dep.model.layer_types else None
+        self.window = dep.window
         self._wakeup = env.event()
         self.outstanding = 0
         self.active_s = 0.0  # time with at least one request in the replica

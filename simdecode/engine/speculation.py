@@ -72,7 +72,7 @@ class Speculator:
         passes: list[tuple[Fold, float]] = []
         for level in range(self.proposals):
             width = self.tree.width ** level if self.tree else 1  # a tree's frontier at this level
-            shape = BatchShape.mixed([(c + level, width, width) for c in contexts])
+            shape = BatchShape.mixed([(c + level, width, width) for c in contexts], self.dep.window)
             plan = build_stage_plan(self.dep, 0, shape)
             timing = step_timing(plan)
             elapsed = yield from self.stage.run(plan, timing)

@@ -132,17 +132,19 @@ def _check_memory(s: Scenario) -> None:
     dep = Deployment.from_scenario(s)
     budget = s.scheduler.memory_utilization * s.hardware.gpu.memory_bytes
     weights = dep.max_weight_bytes_per_gpu()
-    longest = s.workload.prompt_tokens + s.workload.output_tokens
+    # a typical request: fixed lengths, or the mean of a distribution or trace (longer draws that
+    # cannot fit the whole cache are rejected at run time, one by one, with their reason)
+    typical = s.workload.prompt_tokens + s.workload.output_tokens
     block = s.scheduler.kv_block_tokens
-    longest_in_blocks = -(-longest // block) * block  # the cache is handed out in whole blocks
-    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * longest_in_blocks
+    typical_in_blocks = -(-typical // block) * block  # the cache is handed out in whole blocks
+    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * typical_in_blocks
     needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
     if needed > budget:
         gpus = s.parallelism.tp * s.parallelism.pp
         raise CheckError(
             "model",
             f"{s.model.name} does not fit: each of the {gpus} GPU(s) needs {format_si(weights, 'B')} of weights + "
-            f"{format_si(kv_one, 'B')} KV for one {longest}-token request + {format_si(ACTIVATION_WORKSPACE_BYTES, 'B')} "
+            f"{format_si(kv_one, 'B')} KV for one {typical}-token request + {format_si(ACTIVATION_WORKSPACE_BYTES, 'B')} "
             f"workspace = {format_si(needed, 'B')}, but memory_utilization {s.scheduler.memory_utilization:g} x "
             f"{format_si(s.hardware.gpu.memory_bytes, 'B')} = {format_si(budget, 'B')}; "
             "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory",

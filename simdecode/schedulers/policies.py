@@ -28,8 +28,10 @@ recently admitted request that is not yet in this step (possibly the one asking)
   returned in :attr:`StepWork.swap_s` and the engine delays that step by it (GPU and copy engine
   do not overlap). Host memory is unbounded.
 
-No request is admitted or resumed in a step that preempted (vLLM's rule against thrashing). A
-request longer than the whole cache is rejected at submission. Requests are spread evenly over
+After a preemption no request is admitted or resumed, on any lane, until a running request
+finishes (vLLM stops admission for the step that preempted; with several lanes sharing one cache
+that is not enough: another lane would re-admit the victim at once and the lanes could preempt
+each other forever). A request longer than the whole cache is rejected at submission. Requests are spread evenly over
 lanes so pipeline stages fill; a lane preempts only its own requests (another lane's may be in a
 step in flight).
 """
@@ -191,7 +193,7 @@ class BatchingPolicy:
         """
         admitted: list[tuple[Request, int, int]] = []
         if self._gone:
-            return admitted  # no admission in a step that preempted
+            return admitted  # no admission in the step that preempted...
         if self._frozen and any(self.running):
             self._kv_blocked = True  # the cache, not the batch, holds the queue back
             return admitted  # progress first: wait for a running request to finish
