@@ -33,6 +33,12 @@ def test_itl_and_throughput_within_25_percent(c):
     assert s["aggregate_tps"] == pytest.approx(tput, rel=0.25)
 
 
+def test_dec11_time_to_first_token_of_a_5000_token_prompt():
+    """DEC-11 (the c = 1 point of BAT-01): TTFT 406.77 ms, prefilling 5,000 tokens in fp8 on
+    2x H100 (compute-bound: FP8 GEMMs at ~50% of peak, the TRT-LLM preset)."""
+    assert run(1)["ttft_ms"]["mean"] == pytest.approx(BAT_01[1][0], rel=0.25)
+
+
 def test_saturation_near_100_is_the_kv_cache():
     """Published: TTFT 0.83 s at c=50 jumps to 8.0 s at c=100 while ITL flattens (~93 ms):
     the server stops admitting. Simulated: the KV cache holds ~79 requests of 5.5k tokens."""
