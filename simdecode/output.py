@@ -75,26 +75,25 @@ def requests_csv(requests: Iterable[Any]) -> str:
     return buf.getvalue()
 
 
-def timeline_png(result: Any) -> bytes:
-    """:func:`simdecode.plots.token_timeline` rendered to PNG bytes."""
+def _png(plot_name: str, result: Any) -> bytes:
+    """``simdecode.plots.<plot_name>(result, ax)`` rendered to PNG bytes."""
     from simdecode import plots
 
     fig = plots.new_figure()
-    plots.token_timeline(result, ax=fig.add_subplot())
+    getattr(plots, plot_name)(result, ax=fig.add_subplot())
     buf = io.BytesIO()
     plots.save_figure(fig, buf)
     return buf.getvalue()
+
+
+def timeline_png(result: Any) -> bytes:
+    """:func:`simdecode.plots.token_timeline` rendered to PNG bytes."""
+    return _png("token_timeline", result)
 
 
 def kv_occupancy_png(result: Any) -> bytes:
     """:func:`simdecode.plots.kv_occupancy` rendered to PNG bytes."""
-    from simdecode import plots
-
-    fig = plots.new_figure()
-    plots.kv_occupancy(result, ax=fig.add_subplot())
-    buf = io.BytesIO()
-    plots.save_figure(fig, buf)
-    return buf.getvalue()
+    return _png("kv_occupancy", result)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -47,6 +47,12 @@ def _scenario_name(result: Any) -> str | None:
     return getattr(scenario, "name", None)
 
 
+def _titled(result: Any, title: str) -> str:
+    """``"<scenario>: <title>"``, or the bare title when the result has no scenario name."""
+    name = _scenario_name(result)
+    return f"{name}: {title}" if name else title
+
+
 def token_timeline(result: Any, ax: Axes | None = None, max_requests: int = MAX_REQUESTS_DRAWN) -> Axes:
     """Output tokens produced over time, one line per request.
 
@@ -77,10 +83,7 @@ def token_timeline(result: Any, ax: Axes | None = None, max_requests: int = MAX_
 
     ax.set_xlabel("simulated time (ms)")
     ax.set_ylabel("output tokens produced")
-    title = "token timeline"
-    name = _scenario_name(result)
-    if name:
-        title = f"{name}: {title}"
+    title = _titled(result, "token timeline")
     if len(requests) > len(shown):
         title += f" (first {len(shown)} of {len(requests)} requests)"
     ax.set_title(title, fontsize="medium")
@@ -195,11 +198,7 @@ def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_RE
     ax.set_xlabel("simulated time (ms)")
     ax.set_ylabel("KV cache in use (share of capacity)")
     right.set_ylabel("requests queued")
-    title = "KV cache occupancy"
-    name = _scenario_name(result)
-    if name:
-        title = f"{name}: {title}"
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(_titled(result, "KV cache occupancy"), fontsize="medium")
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1.05)
     right.set_ylim(bottom=0)

@@ -7,6 +7,7 @@ take a Result.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -76,13 +77,22 @@ class Result:
         return [r for r in self.recorder.records if not r.warmup]
 
     def summary(self) -> dict[str, Any]:
-        """The result JSON of scenario-format.md (times in ms, rates in tokens/s)."""
+        """The result JSON of scenario-format.md (times in ms, rates in tokens/s).
+
+        Computed once (a finished simulation does not change); each call returns a fresh copy,
+        so a caller may edit it freely."""
+        return copy.deepcopy(self._summary)
+
+    @cached_property
+    def _summary(self) -> dict[str, Any]:
         s, rec = self.scenario, self.recorder
         done = self.measured
         multi = [r for r in done if r.output_tokens > 1]
         # the measured window: first measured arrival to last measured completion (warm-up excluded)
         span = (max(r.finished_s for r in done) - min(r.arrival_s for r in done)) if done else 0.0
         out_tokens = sum(r.output_tokens for r in done)
+        per_request = distribution(1.0 / r.tpot_s for r in multi if r.tpot_s > 0)
+        aggregate = out_tokens / span if span > 0 else None
         breakdown = self.time_breakdown()
         decode = rec.decode
         counts = parameter_counts(s.model)
@@ -96,8 +106,8 @@ class Result:
             "ttft_ms": distribution((r.ttft_s for r in done), 1e3),
             "tpot_ms": distribution((r.tpot_s for r in multi), 1e3),
             "e2e_ms": distribution((r.e2e_s for r in done), 1e3),
-            "per_request_tps": distribution(1.0 / r.tpot_s for r in multi if r.tpot_s > 0),
-            "aggregate_tps": out_tokens / span if span > 0 else None,
+            "per_request_tps": per_request,
+            "aggregate_tps": aggregate,
             "roofline_tps": roofline_tps(self.deployment, s.workload.prompt_tokens, s),
             "time_breakdown": breakdown,
             "allreduce_share": decode.comm_s / decode.total_s if decode.total_s > 0 else 0.0,
@@ -110,14 +120,15 @@ class Result:
             "queue": self.level_summary("queue"),
             "batch_size": self.level_summary("batch_size"),
             "goodput": None if s.slo is None else goodput(done, s.slo.ttft_s, s.slo.tpot_s, span),
-            "speculative": self.speculative_summary(),
+            "speculative": self.speculative_summary(per_request["mean"], aggregate),
             "simulation": {"events": self.events, "wall_s": self.wall_s, "simulated_s": self.simulated_s},
         }
 
-    def speculative_summary(self) -> dict[str, Any] | None:
+    def speculative_summary(self, per_request_tps: float | None, aggregate_tps: float | None) -> dict[str, Any] | None:
         """None for standard decoding; else the verify steps' yield and the measured speed-up
         against the same scenario and seed with standard decoding (``speedup_vs_standard``:
-        mean per-request tokens/s ratio; ``aggregate_speedup``: aggregate tokens/s ratio)."""
+        mean per-request tokens/s ratio; ``aggregate_speedup``: aggregate tokens/s ratio), given
+        this run's ``per_request_tps`` mean and ``aggregate_tps``."""
         stats = self.extras.get("speculation")
         if not stats:
             return None
@@ -125,10 +136,6 @@ class Result:
         proposed = sum(s.proposed for s in stats)
         histogram = [sum(col) for col in zip(*(s.histogram for s in stats))]
         standard = self.extras["standard"]
-        mine = distribution(1.0 / r.tpot_s for r in self.measured if r.output_tokens > 1 and r.tpot_s > 0)["mean"]
-        done = self.measured
-        span = (max(r.finished_s for r in done) - min(r.arrival_s for r in done)) if done else 0.0
-        aggregate = sum(r.output_tokens for r in done) / span if span > 0 else None
         ratio = lambda a, b: a / b if a and b else None  # noqa: E731
         return {
             "method": self.scenario.decoding.method,
@@ -136,8 +143,8 @@ class Result:
             "acceptance_rate": sum(s.accepted for s in stats) / proposed if proposed else None,
             "accepted_histogram": histogram,
             "verify_steps": verifies,
-            "speedup_vs_standard": ratio(mine, standard["per_request_tps"]),
-            "aggregate_speedup": ratio(aggregate, standard["aggregate_tps"]),
+            "speedup_vs_standard": ratio(per_request_tps, standard["per_request_tps"]),
+            "aggregate_speedup": ratio(aggregate_tps, standard["aggregate_tps"]),
         }
 
     # ---- load: KV cache, queue and batch monitors ----------------------------------------------

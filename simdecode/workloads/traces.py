@@ -223,13 +223,19 @@ def _records(text: str, file: str, shown: str, columns: tuple[tuple[str, tuple[s
     cap = MAX_ROWS if limit is None else min(limit, MAX_ROWS)
     too_many = TraceError(f"trace file {shown} has more than {MAX_ROWS:,} rows: use a shorter trace or "
                           "workload.arrival.limit")
+    def full() -> bool:
+        """True once ``cap`` rows are read: stop at a ``limit``; past MAX_ROWS, refuse the file."""
+        if rows < cap:
+            return False
+        if limit is None:
+            raise too_many
+        return True
+
     if _is_jsonl(file, text):
         for line, content in enumerate(text.splitlines(), 1):
             if not content.strip():
                 continue
-            if rows == cap:
-                if limit is None:
-                    raise too_many
+            if full():
                 return
             rows += 1
             try:
@@ -262,9 +268,7 @@ def _records(text: str, file: str, shown: str, columns: tuple[tuple[str, tuple[s
                                          f"(line {reader.line_num}: {', '.join(header)[:200]})")
                     index.append((found, header.index(found)))
                 continue
-            if rows == cap:
-                if limit is None:
-                    raise too_many
+            if full():
                 return
             rows += 1
             if len(fields) != len(header):

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COSTMODEL_DIR = REPO_ROOT / "simdecode" / "costmodel"

@@ -12,16 +12,23 @@ from __future__ import annotations
 import math
 
 import pytest
-from pydantic import ValidationError
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from simdecode import simulate
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
-from simdecode.costmodel.plan import OpCost, OpSlot, PlanTemplate, StepPlan, Stream, build_stage_plan
+from simdecode.costmodel.plan import (
+    OpCost,
+    OpSlot,
+    PlanTemplate,
+    StepPlan,
+    Stream,
+    build_stage_plan,
+)
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.topology import Fabric, Link, Topology
 from simdecode.scenario.schema import Scenario
@@ -198,3 +205,18 @@ def test_shared_host_path_contention_shows_in_a_simulation():
     assert contention("h100-sxm", "op") == 0
     with pytest.raises(ValidationError, match="straddle"):
         scenario(hardware={"gpu": "h100-pcie", "gpus_per_node": 5, "nodes": 3}, parallelism={"tp": 4, "dp": 3})
+
+
+def test_groups_crossing_pcie_switches_contend_for_the_root_complex():
+    """8 PCIe GPUs behind 4 switches (2 each) as 2 replicas of tp 4: each ring crosses between
+    switches through the CPU's root complex, which both replicas share; behind 2 switches
+    (4 GPUs each) each group stays inside its switch and nothing is shared."""
+    def tpot(fidelity: str, switches: int) -> float:
+        s = scenario(hardware={"gpu": "h100-pcie", "pcie_switches": switches}, parallelism={"tp": 4, "dp": 2},
+                     simulation={"fidelity": fidelity},
+                     workload={"arrival": {"kind": "closed", "concurrency": 2}, "requests": 2,
+                               "prompt_tokens": 16, "output_tokens": 4})
+        return simulate(s).summary()["tpot_ms"]["mean"]
+
+    assert tpot("layer", 4) > tpot("step", 4) * (1 + 1e-6)
+    assert tpot("layer", 2) == pytest.approx(tpot("step", 2), rel=1e-9)

@@ -19,6 +19,7 @@ def run(data: dict, fidelity: str):
 @settings(max_examples=20, deadline=None)
 @given(
     model=st.sampled_from(["llama-3.2-1b", "llama-2-7b"]),
+    gpu=st.sampled_from(["h100-sxm", "mi300x", "h100-pcie"]),  # NVSwitch, xGMI mesh, PCIe
     tp=st.sampled_from([1, 2, 4, 8]),
     pp=st.sampled_from([1, 2]),
     tp_mode=st.sampled_from(["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"]),
@@ -28,16 +29,19 @@ def run(data: dict, fidelity: str):
     output=st.integers(min_value=1, max_value=6),
     seed=st.integers(min_value=0, max_value=2**32),
 )
-def test_fidelities_agree_per_request(model, tp, pp, tp_mode, tp_delay, requests, prompt, output, seed):
+def test_fidelities_agree_per_request(model, gpu, tp, pp, tp_mode, tp_delay, requests, prompt, output, seed):
     data = {
-        "seed": seed, "model": model, "hardware": {"gpu": "h100-sxm", "nodes": 2},
+        "seed": seed, "model": model, "hardware": {"gpu": gpu, "nodes": 2},
         "parallelism": {"tp": tp, "pp": pp, "tp_mode": tp_mode, "tp_delay": tp_delay},
         "workload": {"arrival": {"kind": "closed", "concurrency": 1}, "requests": requests,
                      "prompt_tokens": prompt, "output_tokens": output},
     }
     step = run(data, "step")
     assert len(step.requests) == requests
-    for fine in (run(data, "layer"), run(data, "op")):
+    layer, op = run(data, "layer"), run(data, "op")
+    if tp > 1:
+        assert op.events > layer.events  # op fidelity expands each all-reduce into transfers
+    for fine in (layer, op):
         assert len(fine.requests) == requests
         for a, b in zip(step.requests, fine.requests):
             assert (a.id, a.output_tokens) == (b.id, b.output_tokens)
