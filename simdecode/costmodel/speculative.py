@@ -18,7 +18,6 @@ Acceptance models (physics.md 4.1-4.2):
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -102,17 +101,16 @@ def acceptance_for(d, proposals: int) -> np.ndarray:
     """P(j proposals accepted), j = 0..proposals, for a DecodingSpec's acceptance model."""
     from simdecode.scenario.schema import AcceptanceHistogram, AcceptanceMean
 
-    spec = sys.modules[__name__]
     acc = d.acceptance
     if isinstance(acc, AcceptanceHistogram):
-        return spec.histogram_probabilities(acc.histogram, proposals)
+        return histogram_probabilities(acc.histogram, proposals)
     if isinstance(acc, AcceptanceMean):
-        return spec.accepted_probabilities(spec.iid_rate_for_mean_tokens(acc.mean_tokens, proposals), proposals)
+        return accepted_probabilities(iid_rate_for_mean_tokens(acc.mean_tokens, proposals), proposals)
     if d.tree is not None:
         if not isinstance(acc, float):
             raise ValueError("a token tree takes one per-candidate acceptance probability")
-        return spec.accepted_probabilities(spec.tree_level_acceptance(acc, d.tree.width), proposals)
-    return spec.accepted_probabilities(acc, proposals)
+        return accepted_probabilities(tree_level_acceptance(acc, d.tree.width), proposals)
+    return accepted_probabilities(acc, proposals)
 
 
 def draft_deployment(scenario):
