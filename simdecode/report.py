@@ -142,13 +142,14 @@ def params(count: Any) -> str:
     return fmt(count, 3)
 
 
-_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce"}
+_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce", "kind", "source"}
 
 
 def _catalogue(title: str, caption: str, columns: tuple[str, ...]) -> Table:
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
     for column in columns:
-        table.add_column(column, no_wrap=True, justify="left" if column in _TEXT_COLUMNS else "right")
+        table.add_column(column, no_wrap=column != "source", justify="left" if column in _TEXT_COLUMNS else "right",
+                         overflow="fold" if column == "source" else "ellipsis")
     return table
 
 
@@ -235,4 +236,10 @@ def preset_table(kind: str) -> Table:
     """A table of every preset of one kind (``models``, ``gpus``, ``links``, ``runtimes``)."""
     from simdecode import presets
 
-    return _PRESET_TABLES[kind](presets.names(kind), lambda name: presets.preset(kind, name))
+    names = presets.names(kind)
+    table = _PRESET_TABLES[kind](names, lambda name: presets.preset(kind, name))
+    # every catalogue ends with where each preset's figures come from (rows are in name order)
+    with_source = _catalogue(table.title, table.caption, tuple(str(c.header) for c in table.columns) + ("source",))
+    for name, row in zip(names, zip(*(column.cells for column in table.columns))):
+        with_source.add_row(*row, presets.source(kind, name))
+    return with_source

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import layers as mixers
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes
 from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
@@ -86,8 +87,12 @@ class Deployment:
 
     @property
     def window(self) -> int | None:
-        """The sliding window of the model's sliding-attention layers (None: all layers full)."""
-        return self.model.sliding_window if self.model.layer_types else None
+        """The token cap of capped attention layers: the sliding window of sliding-attention
+        layers, or DSA's top-k (a model has at most one of them); None: every layer reads it all."""
+        m = self.model
+        if m.layer_types is not None and "sliding_attention" in m.layer_types:
+            return m.sliding_window
+        return m.index_topk
 
     # ---- layout -------------------------------------------------------------------------
     def stage_layers(self, stage: int) -> range:
@@ -106,15 +111,19 @@ class Deployment:
     def kv_heads_per_gpu(self) -> float:
         return max(self.model.kv_heads / self.tp, 1.0)
 
-    def attention_params_per_gpu(self) -> float:
-        """Attention weights one TP rank holds for one layer (see module docstring)."""
+    def attention_params_per_gpu(self, layer: int | None = None) -> float:
+        """Token-mixing weights one TP rank holds for layer ``layer`` (default: an attention
+        layer); see the module docstring and :mod:`simdecode.costmodel.layers`."""
         m, t = self.model, self.tp
+        if layer is not None and mixers.layer_kind(m, layer) == mixers.LINEAR:
+            return mixers.linear_attention_params(m) / t
         h = m.hidden_size
+        gate = mixers.output_gate_params(m) / t
         if m.uses_mla:
             replicated = h * (m.q_lora_rank or 0) + h * ((m.kv_lora_rank or 0) + (m.qk_rope_head_dim or 0))
-            return replicated + (arch.attention_params_per_layer(m) - replicated) / t
+            return replicated + (arch.attention_params_per_layer(m) - replicated) / t + mixers.indexer_params(m)
         d = m.head_width
-        return 2 * h * d * m.num_attention_heads / t + 2 * h * d * self.kv_heads_per_gpu
+        return 2 * h * d * m.num_attention_heads / t + 2 * h * d * self.kv_heads_per_gpu + gate
 
     def kv_elements_per_gpu_per_layer(self) -> float:
         """Cached values per token per layer on one TP rank."""
@@ -124,8 +133,16 @@ class Deployment:
         return 2 * self.kv_heads_per_gpu * m.head_width
 
     def kv_bytes_per_token_per_gpu(self, stage: int = 0) -> float:
-        """KV-cache bytes one token of context takes on one GPU of ``stage``."""
-        return len(self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
+        """KV-cache bytes one token of context takes on one GPU of ``stage`` (its layers that
+        cache keys and values; linear-attention layers hold a fixed state instead)."""
+        return mixers.kv_layers(self.model, self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
+
+    def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
+        """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``."""
+        linear = mixers.linear_layers(self.model, self.stage_layers(stage))
+        if not linear:
+            return 0.0
+        return linear * mixers.linear_state_elements(self.model) / self.tp * self.kv_bytes
 
     @property
     def vocab_parallel(self) -> bool:
@@ -154,7 +171,7 @@ class Deployment:
 
     def weight_bytes_per_gpu(self, stage: int) -> float:
         """Bytes of weights one GPU of ``stage`` stores (all experts included)."""
-        params = sum(self.attention_params_per_gpu() + self.mlp_params_per_gpu(i) for i in self.stage_layers(stage))
+        params = sum(self.attention_params_per_gpu(i) + self.mlp_params_per_gpu(i) for i in self.stage_layers(stage))
         if stage == 0:
             params += self.embedding_params_per_gpu()
         if stage == self.pp - 1 and (not self.model.tie_word_embeddings or self.pp > 1):

@@ -17,26 +17,32 @@ LM head. Each function returns ``(hbm_bytes, flops)`` for ONE GPU of the TP grou
 from __future__ import annotations
 
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import layers as mixers
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 
 
 def attention(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
     m = dep.model
-    params = dep.attention_params_per_gpu()
-    sliding = arch.layer_is_sliding(m, layer)
-    kv_tokens = shape.window_kv_read_tokens if sliding else shape.kv_read_tokens
-    pairs = shape.window_attn_pairs if sliding else shape.attn_pairs
-    kv_elems = dep.kv_elements_per_gpu_per_layer()
-    hbm = params * dep.weight_bytes + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes
+    kind = mixers.layer_kind(m, layer)
+    if kind == mixers.LINEAR:
+        return mixers.linear_cost(dep, shape)
+    params = dep.attention_params_per_gpu(layer)
+    capped = kind in (mixers.SLIDING, mixers.SPARSE)  # a sliding window, or DSA's top-k
+    kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
+    pairs = shape.window_attn_pairs if capped else shape.attn_pairs
+    kv_elems = dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m)
+    indexer_params = mixers.indexer_params(m)
+    hbm = (params - indexer_params) * dep.weight_bytes + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes
     heads = m.num_attention_heads / dep.tp
     if m.uses_mla:
         # absorbed MLA decode (DeepSeek-V2 appendix): scores over r_kv + d_rope, values over r_kv
         per_pair = heads * (2 * ((m.kv_lora_rank or 0) + (m.qk_rope_head_dim or 0)) + 2 * (m.kv_lora_rank or 0))
     else:
         per_pair = heads * 4 * m.head_width
-    flops = 2 * params * shape.new_tokens + per_pair * pairs
-    return hbm, flops
+    flops = 2 * (params - indexer_params) * shape.new_tokens + per_pair * pairs
+    index_hbm, index_flops = mixers.indexer_cost(dep, shape)  # (0, 0) without DSA
+    return hbm + index_hbm, flops + index_flops
 
 
 def mlp(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:

@@ -48,7 +48,8 @@ from enum import IntEnum
 from typing import Iterator
 
 from simdecode.costmodel import collectives, modules
-from simdecode.costmodel.architecture import layer_is_moe, layer_is_sliding
+from simdecode.costmodel.architecture import layer_is_moe
+from simdecode.costmodel.layers import FULL, layer_kind
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.roofline import ideal_time, kernel_time
@@ -161,7 +162,7 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
                 costs[kind] = _compute(rates, *modules.embedding(dep, shape), 1)
-            case "attn" | "attn.sliding":
+            case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse":
                 costs[kind] = _compute(rates, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
             case "mlp" | "mlp.moe":
                 costs[kind] = _compute(rates, *modules.mlp(dep, _layer_of(dep, kind), chunk), half)
@@ -204,7 +205,7 @@ def _layer_of(dep: Deployment, kind: str) -> int:
     """A representative layer of a kind (module costs depend only on the kind)."""
     m = dep.model
     for layer in range(m.num_hidden_layers):
-        if kind.startswith("attn") and layer_is_sliding(m, layer) == kind.endswith("sliding"):
+        if kind.startswith("attn") and _module_kind(dep, layer, "attn") == kind:
             return layer
         if kind.startswith("mlp") and layer_is_moe(m, layer) == kind.endswith("moe"):
             return layer
@@ -276,7 +277,8 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
 
 def _module_kind(dep: Deployment, layer: int, part: str) -> str:
     if part == "attn":
-        return "attn.sliding" if layer_is_sliding(dep.model, layer) else "attn"
+        mixer = layer_kind(dep.model, layer)
+        return "attn" if mixer == FULL else f"attn.{mixer}"
     return "mlp.moe" if layer_is_moe(dep.model, layer) else "mlp"
 
 

@@ -50,13 +50,27 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
-    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides)."""
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides).
+
+    Linear-attention layers keep a fixed state per running sequence; like SGLang's state pool
+    (sized by max_running_requests) and vLLM's per-request state slots, room for
+    ``max_batch_size`` states is set aside first."""
     budget = scenario.scheduler.memory_utilization * scenario.hardware.gpu.memory_bytes
-    tokens = min(
-        (budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES) / dep.kv_bytes_per_token_per_gpu(s)
-        for s in range(dep.pp)
-    )
+    states = scenario.scheduler.max_batch_size
+    tokens = min(_kv_tokens(budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES
+                            - states * dep.state_bytes_per_sequence_per_gpu(s), dep.kv_bytes_per_token_per_gpu(s))
+                 for s in range(dep.pp))
     return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+
+
+#: tokens a stage whose layers cache nothing (all linear attention) is taken to hold
+UNBOUNDED_TOKENS = 10**12
+
+
+def _kv_tokens(free_bytes: float, per_token_bytes: float) -> float:
+    if per_token_bytes <= 0:
+        return UNBOUNDED_TOKENS if free_bytes >= 0 else 0
+    return min(UNBOUNDED_TOKENS, free_bytes / per_token_bytes)
 
 
 def host_link(gpu: GpuSpec) -> LinkSpec:

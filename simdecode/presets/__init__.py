@@ -29,13 +29,30 @@ class PresetError(ValueError):
 
 
 @functools.cache
-def catalogue(kind: str) -> dict[str, dict[str, Any]]:
-    """All presets of one kind (``gpus``, ``links``, ``models``, ``runtimes``), by name."""
+def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     if kind not in KINDS:
         raise KeyError(kind)
     text = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    return {str(name): dict(entry or {}) for name, entry in data.items()}
+    entries, cited = {}, {}
+    for name, entry in data.items():
+        entry = dict(entry or {})
+        source = entry.pop("source", "")
+        entries[str(name)] = entry
+        cited[str(name)] = str(source)
+    return entries, cited
+
+
+def catalogue(kind: str) -> dict[str, dict[str, Any]]:
+    """All presets of one kind (``gpus``, ``links``, ``models``, ``runtimes``), by name."""
+    return _read(kind)[0]
+
+
+def source(kind: str, name: str) -> str:
+    """Where a preset's figures come from: its ``source:`` key (the catalogue file's comment
+    above the entry gives the detail), "" if it has none."""
+    preset(kind, name)  # unknown names raise with suggestions
+    return _read(kind)[1][name]
 
 
 def names(kind: str) -> list[str]:

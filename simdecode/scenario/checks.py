@@ -137,7 +137,8 @@ def _check_memory(s: Scenario) -> None:
     typical = s.workload.prompt_tokens + s.workload.output_tokens
     block = s.scheduler.kv_block_tokens
     typical_in_blocks = -(-typical // block) * block  # the cache is handed out in whole blocks
-    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * typical_in_blocks
+    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) * typical_in_blocks + dep.state_bytes_per_sequence_per_gpu(st)
+                 for st in range(dep.pp))
     needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
     if needed > budget:
         gpus = s.parallelism.tp * s.parallelism.pp
