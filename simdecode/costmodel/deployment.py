@@ -80,7 +80,8 @@ class Deployment:
             tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
             tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node, ep=par.ep,
             pp_link=hw.inter_node_link if stage_crosses_node else link,
-            weight_bytes=dtype_bytes(prec.weights),
+            # weights wired into logic (kind: logic) take no memory and no bandwidth
+            weight_bytes=dtype_bytes(prec.weights) if hw.gpu.kind != "logic" else 0.0,
             kv_bytes=dtype_bytes(prec.kv_cache),
             act_bytes=dtype_bytes(prec.activations),
         )

@@ -15,12 +15,12 @@ import time
 import numpy as np
 import simpy
 
+from simdecode.costmodel import devices
 from simdecode.costmodel.deployment import Deployment
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
-from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
@@ -55,9 +55,10 @@ def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
     Linear-attention layers keep a fixed state per running sequence; like SGLang's state pool
     (sized by max_running_requests) and vLLM's per-request state slots, room for
     ``max_batch_size`` states is set aside first."""
-    budget = scenario.scheduler.memory_utilization * scenario.hardware.gpu.memory_bytes
+    gpu = scenario.hardware.gpu
+    budget = devices.usable_memory_bytes(gpu, scenario.scheduler.memory_utilization)
     states = scenario.scheduler.max_batch_size
-    tokens = min(_kv_tokens(budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES
+    tokens = min(_kv_tokens(budget - dep.weight_bytes_per_gpu(s) - devices.workspace_bytes(gpu)
                             - states * dep.state_bytes_per_sequence_per_gpu(s), dep.kv_bytes_per_token_per_gpu(s))
                  for s in range(dep.pp))
     return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)

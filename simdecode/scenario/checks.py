@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simdecode.costmodel.devices import GPU_WORKSPACE_BYTES
 from simdecode.units import format_si
 
 if TYPE_CHECKING:
     from simdecode.scenario.schema import Scenario
 
-#: activation workspace kept free on every GPU (CUDA context, activations, NCCL buffers), bytes;
-#: vLLM profiles ~1-2 GiB for a 7-70B model; 1 GiB is a conservative floor.
-ACTIVATION_WORKSPACE_BYTES = 2**30
+#: activation workspace kept free on every GPU (simdecode.costmodel.devices; SRAM and hard-wired
+#: chips keep none unless their ``workspace`` says so)
+ACTIVATION_WORKSPACE_BYTES = GPU_WORKSPACE_BYTES
 
 
 #: tokens (prompt + output, summed over requests) one scenario may ask for, by fidelity: a guard
@@ -127,10 +128,13 @@ def _models_in(annotation: object) -> list[type]:
 
 
 def _check_memory(s: Scenario) -> None:
+    from simdecode.costmodel import devices
     from simdecode.costmodel.deployment import Deployment
 
     dep = Deployment.from_scenario(s)
-    budget = s.scheduler.memory_utilization * s.hardware.gpu.memory_bytes
+    gpu = s.hardware.gpu
+    budget = devices.usable_memory_bytes(gpu, s.scheduler.memory_utilization)
+    workspace = devices.workspace_bytes(gpu)
     weights = dep.max_weight_bytes_per_gpu()
     # a typical request: fixed lengths, or the mean of a distribution or trace (longer draws that
     # cannot fit the whole cache are rejected at run time, one by one, with their reason)
@@ -139,16 +143,21 @@ def _check_memory(s: Scenario) -> None:
     typical_in_blocks = -(-typical // block) * block  # the cache is handed out in whole blocks
     kv_one = max(dep.kv_bytes_per_token_per_gpu(st) * typical_in_blocks + dep.state_bytes_per_sequence_per_gpu(st)
                  for st in range(dep.pp))
-    needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
+    needed = weights + kv_one + workspace
     if needed > budget:
         gpus = s.parallelism.tp * s.parallelism.pp
+        hint = "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory"
+        if gpu.kind != "gpu":
+            total = sum(dep.weight_bytes_per_gpu(st) for st in range(dep.pp)) * s.parallelism.tp
+            chips = devices.chips_to_hold(total, kv_one * gpus, gpu, s.scheduler.memory_utilization)
+            hint = f"the model needs at least {chips} chips of this kind: spread it with parallelism.tp x parallelism.pp"
+        reserved = f" less {format_si(gpu.os_reserved_bytes, 'B')} kept by the OS" if gpu.os_reserved_bytes else ""
         raise CheckError(
             "model",
-            f"{s.model.name} does not fit: each of the {gpus} GPU(s) needs {format_si(weights, 'B')} of weights + "
-            f"{format_si(kv_one, 'B')} KV for one {typical}-token request + {format_si(ACTIVATION_WORKSPACE_BYTES, 'B')} "
+            f"{s.model.name} does not fit: each of the {gpus} device(s) needs {format_si(weights, 'B')} of weights + "
+            f"{format_si(kv_one, 'B')} KV for one {typical}-token request + {format_si(workspace, 'B')} "
             f"workspace = {format_si(needed, 'B')}, but memory_utilization {s.scheduler.memory_utilization:g} x "
-            f"{format_si(s.hardware.gpu.memory_bytes, 'B')} = {format_si(budget, 'B')}; "
-            "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory",
+            f"({format_si(gpu.memory_bytes, 'B')}{reserved}) = {format_si(budget, 'B')}; {hint}",
         )
 
 

@@ -37,6 +37,25 @@ class GpuSpec(Spec):
         True, description="GPUs write to each other's memory directly; GeForce drivers disable it, so "
         "transfers bounce through host memory"
     )
+    kind: Literal["gpu", "sram", "logic"] = Field(
+        "gpu", description="gpu: weights in device memory (HBM, GDDR, LPDDR), kernels launched one after "
+        "another; sram: a dataflow chip whose weights live in on-chip SRAM spread over many chips (Groq LPU, "
+        "Cerebras WSE), no kernel launches; logic: weights wired into the chip's logic (Taalas), taking no "
+        "memory and no bandwidth (simdecode/costmodel/devices.py)"
+    )
+    workspace_bytes: Bytes | None = Field(
+        None, alias="workspace", description="memory kept free on every device for activations, the runtime "
+        "and its buffers; default 1 GiB for a gpu, 0 for sram and logic chips (their compiler places "
+        "activations in the memory they are given)"
+    )
+    unified_memory: bool = Field(
+        False, description="CPU and GPU share one memory and one bandwidth (Apple M-series, GB10, Strix Halo): "
+        "the model, the KV cache and the OS come out of the same bytes"
+    )
+    os_reserved_bytes: Bytes = Field(
+        0.0, alias="os_reserved", description="unified memory the OS keeps from the GPU (e.g. macOS's default "
+        "wired limit); memory_utilization applies to the rest"
+    )
 
     @model_validator(mode="after")
     def _needs_a_matmul_dtype(self) -> GpuSpec:

@@ -1,0 +1,65 @@
+"""Devices that are not a discrete GPU with HBM: dataflow chips with weights in SRAM, weights wired
+into logic, and unified-memory machines. Small rules the memory checks, the KV ledger and the
+device rates consult (physics.md section 5.5 of docs/assumptions.md).
+
+- ``kind: gpu``: weights and KV in device memory, kernels launched one after another; 1 GiB of
+  every GPU is kept free for activations, the CUDA context and communication buffers.
+- ``kind: sram`` (Groq LPU, Cerebras WSE-3): weights and KV live in on-chip SRAM spread over as
+  many chips as it takes to hold them; ``memory`` is one chip's SRAM and ``memory_bandwidth`` its
+  SRAM bandwidth. A compiler schedules every operation statically, so there are no kernel launches
+  and no per-kernel gaps; activations stream between functional units or cores and need no
+  separate workspace unless ``workspace`` says so. A model larger than one chip is split into a
+  pipeline of layer groups across chips (``parallelism.pp``), and a layer wider than one chip
+  across several (``parallelism.tp``); the chip-to-chip links are the scenario's links.
+- ``kind: logic`` (Taalas HC1): the weights are the chip's wiring, so they take neither memory
+  nor memory bandwidth; ``memory`` is the SRAM left for the KV cache; the time of a step is the
+  compute (and the KV traffic) alone.
+- ``unified_memory``: the CPU, the OS and the GPU share one memory and one bandwidth (Apple
+  M-series, NVIDIA GB10, AMD Strix Halo); ``os_reserved`` bytes never reach the model or the KV
+  cache (macOS lets the GPU wire only part of the memory by default), and the bandwidth is the
+  SoC's.
+"""
+
+from __future__ import annotations
+
+import math
+
+from simdecode.scenario.hardware import GpuSpec
+
+#: memory kept free on every GPU (CUDA context, activations, NCCL buffers), bytes; vLLM profiles
+#: ~1-2 GiB for a 7-70B model; 1 GiB is a conservative floor
+GPU_WORKSPACE_BYTES = 2**30
+
+
+def workspace_bytes(gpu: GpuSpec) -> float:
+    """Bytes of each device kept for activations and the runtime (see the module docstring)."""
+    if gpu.workspace_bytes is not None:
+        return gpu.workspace_bytes
+    return GPU_WORKSPACE_BYTES if gpu.kind == "gpu" else 0.0
+
+
+def usable_memory_bytes(gpu: GpuSpec, memory_utilization: float) -> float:
+    """Bytes of one device the weights, KV cache and workspace may use: the share
+    ``memory_utilization`` of what the OS leaves (all of it on a discrete device)."""
+    return memory_utilization * max(0.0, gpu.memory_bytes - gpu.os_reserved_bytes)
+
+
+def launches_kernels(gpu: GpuSpec) -> bool:
+    """False for dataflow and hard-wired chips: nothing is launched, every op is scheduled."""
+    return gpu.kind == "gpu"
+
+
+def stores_weights(gpu: GpuSpec) -> bool:
+    """False when the weights are the chip's logic: they take no memory and no bandwidth."""
+    return gpu.kind != "logic"
+
+
+def chips_to_hold(weight_bytes: float, kv_bytes: float, gpu: GpuSpec, memory_utilization: float) -> int:
+    """Fewest devices whose usable memory, less their workspace, holds ``weight_bytes`` of
+    weights and ``kv_bytes`` of KV cache spread evenly over them (ceil of the ratio).
+
+    Llama-2-70B in int8 (69 GB) on 230 MB Groq LPUs with nothing else: 300 chips."""
+    per_chip = usable_memory_bytes(gpu, memory_utilization) - workspace_bytes(gpu)
+    if per_chip <= 0:
+        return 0
+    return math.ceil((weight_bytes + kv_bytes) / per_chip)
