@@ -61,6 +61,7 @@ class Deployment:
     kv_bytes: float                # bytes per cached element
     act_bytes: float               # bytes per activation element (collectives, p2p)
     templates: dict = field(default_factory=dict, compare=False, repr=False)  # plan templates by (stage, chunks)
+    spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -84,6 +85,7 @@ class Deployment:
             weight_bytes=dtype_bytes(prec.weights) if hw.gpu.kind != "logic" else 0.0,
             kv_bytes=dtype_bytes(prec.kv_cache),
             act_bytes=dtype_bytes(prec.activations),
+            spatial=hw.gpu.kind == "sram" and hw.gpu.spatial,
         )
 
     @property

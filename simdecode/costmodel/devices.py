@@ -11,6 +11,15 @@ device rates consult (physics.md section 5.5 of docs/assumptions.md).
   separate workspace unless ``workspace`` says so. A model larger than one chip is split into a
   pipeline of layer groups across chips (``parallelism.pp``), and a layer wider than one chip
   across several (``parallelism.tp``); the chip-to-chip links are the scenario's links.
+- ``spatial`` (Cerebras): each core computes on the weights in its own SRAM, and the compiler gives
+  every layer a region of cores (Cerebras' "layer pipelined" execution mode: "the compiler maps
+  each layer of the network onto a part of the WSE ... weights remain in the memory on the WSE
+  within the layer to which they belong", docs.cerebras.net, Cerebras execution modes). At batch 1
+  only the region of the op at hand works: an op whose weights are a share s of the chip's
+  resident weights gets s of the chip's bandwidth and FLOP/s. With weights spread evenly, each
+  dependent step then takes (resident bytes / chip bandwidth) however small it is; a module is
+  :data:`DEPENDENT_STEPS` such steps (its matrices run one after another). A batch of tokens, or a
+  pipeline full of other users' tokens, is what fills the other regions.
 - ``kind: logic`` (Taalas HC1): the weights are the chip's wiring, so they take neither memory
   nor memory bandwidth; ``memory`` is the SRAM left for the KV cache; the time of a step is the
   compute (and the KV traffic) alone.
@@ -63,3 +72,23 @@ def chips_to_hold(weight_bytes: float, kv_bytes: float, gpu: GpuSpec, memory_uti
     if per_chip <= 0:
         return 0
     return math.ceil((weight_bytes + kv_bytes) / per_chip)
+
+
+#: dependent matrix steps of each module on a spatial chip: attention = QKV projection, scores and
+#: values over the cache, output projection; MLP = gate/up, down; MoE = router, gate/up, down;
+#: embedding and LM head one each
+DEPENDENT_STEPS = {"attn": 3, "mlp": 2, "mlp.moe": 3, "embed": 1, "lm_head": 1}
+
+
+def spatial_share(dep, stage: int, kind: str, module_weight_bytes: float) -> float:
+    """The rate share a module of ``kind`` runs at on a spatial chip, as one op: its k dependent
+    steps each hold w/k of its w weight bytes on (w/k)/W of the chip (W: the stage's resident
+    weights), so each takes (w/k) / (BW (w/k)/W) = W / BW and the module k W / BW: the module's
+    bytes w at a share w / (k W) of the chip's rates. 1.0 on any other device."""
+    if not dep.spatial:
+        return 1.0
+    resident = dep.weight_bytes_per_gpu(stage)
+    if resident <= 0 or module_weight_bytes <= 0:
+        return 1.0
+    steps = DEPENDENT_STEPS.get(kind, DEPENDENT_STEPS.get(kind.split(".")[0], 1))
+    return min(1.0, module_weight_bytes / (resident * steps))

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Iterator
 
-from simdecode.costmodel import collectives, modules
+from simdecode.costmodel import collectives, devices, modules
 from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, layer_kind
 from simdecode.costmodel.batch import BatchShape
@@ -161,13 +161,15 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(rates, *modules.embedding(dep, shape), 1)
+                costs[kind] = _compute(_rates(dep, template, kind), *modules.embedding(dep, shape), 1)
             case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse":
-                costs[kind] = _compute(rates, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
+                rates_m = _rates(dep, template, kind)
+                costs[kind] = _compute(rates_m, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
             case "mlp" | "mlp.moe":
-                costs[kind] = _compute(rates, *modules.mlp(dep, _layer_of(dep, kind), chunk), half)
+                rates_m = _rates(dep, template, kind)
+                costs[kind] = _compute(rates_m, *modules.mlp(dep, _layer_of(dep, kind), chunk), half)
             case "lm_head":
-                costs[kind] = _compute(rates, *modules.lm_head(dep, shape), 2)  # the head and the sampler
+                costs[kind] = _compute(_rates(dep, template, kind), *modules.lm_head(dep, shape), 2)  # head and sampler
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
             case "allreduce.final":
@@ -186,6 +188,23 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
                 costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=logits, algorithm=c.algorithm,
                                      protocol=c.protocol)
     return costs
+
+
+def _rates(dep: Deployment, template: PlanTemplate, kind: str):
+    """The device rates a compute op of ``kind`` runs at: the GPU's, or on a spatial chip the
+    share its module's cores hold (:func:`simdecode.costmodel.devices.spatial_share`)."""
+    if not dep.spatial:
+        return dep.rates
+    if kind == "embed":
+        weights = dep.embedding_params_per_gpu()
+    elif kind == "lm_head":
+        weights = dep.lm_head_params_per_gpu()
+    elif kind.startswith("attn"):
+        weights = dep.attention_params_per_gpu(_layer_of(dep, kind))
+    else:
+        weights = dep.mlp_params_per_gpu(_layer_of(dep, kind))
+    share = devices.spatial_share(dep, template.stage, kind, weights * dep.weight_bytes)
+    return dep.rates.scaled(share)
 
 
 def _compute(rates, hbm: float, flops: float, kernels: float) -> OpCost:

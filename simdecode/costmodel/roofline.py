@@ -70,6 +70,13 @@ class DeviceRates:
         )
 
 
+    def scaled(self, share: float) -> DeviceRates:
+        """These rates with bandwidth and FLOP/s (peaks too) times ``share`` (a spatial chip's
+        region); the per-kernel cost unchanged."""
+        return DeviceRates(self.peak_bandwidth_Bps * share, self.peak_flops_per_s * share, self.bandwidth_Bps * share,
+                           self.flops_per_s * share, self.kernel_s)
+
+
 def kernel_time(hbm_bytes: float, flops: float, rates: DeviceRates) -> float:
     """Seconds the roofline allows for ``hbm_bytes`` moved and ``flops`` done (no launch cost)."""
     return max(hbm_bytes / rates.bandwidth_Bps, flops / rates.flops_per_s)

@@ -48,6 +48,11 @@ class GpuSpec(Spec):
         "and its buffers; default 1 GiB for a gpu, 0 for sram and logic chips (their compiler places "
         "activations in the memory they are given)"
     )
+    spatial: bool = Field(
+        False, description="sram kind: each core computes on the weights in its own SRAM and every layer owns a "
+        "region of cores (Cerebras' layer-pipelined mode), so one token's layer gets only its region's share "
+        "of the chip's bandwidth and FLOP/s; false: every op streams from the whole chip (Groq)"
+    )
     unified_memory: bool = Field(
         False, description="CPU and GPU share one memory and one bandwidth (Apple M-series, GB10, Strix Halo): "
         "the model, the KV cache and the OS come out of the same bytes"
@@ -94,8 +99,9 @@ class RuntimeSpec(Spec):
     cuda_graphs: bool = Field(
         True, description="kernels replayed from a captured graph; false adds the host's launch cost per kernel"
     )
-    allreduce_impl: Literal["nccl", "custom", "in-kernel"] = Field(
-        "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused"
+    allreduce_impl: Literal["nccl", "custom", "in-kernel", "scheduled"] = Field(
+        "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused; "
+        "scheduled: placed at compile time by a dataflow compiler (no barriers, no protocol)"
     )
     allreduce_overhead_s: Duration = Field(
         5e-6, alias="allreduce_overhead", description="fixed time per collective (launch and sync)"
