@@ -163,8 +163,8 @@ def test_h100_sxm_figures() -> None:
         ("gb200", 186e9, 8.0e12, 2500e12, 1200),
         ("mi355x", 288e9, 8.0e12, 2516.6e12, 1400),
         ("rtx-pro-6000", 96e9, 1792e9, 500e12, 600),
-        ("gb10", 128e9, 273e9, 125e12, 140),
-        ("strix-halo", 128e9, 256e9, 59.4e12, 120),
+        ("gb10", 121.63 * 2**30, 273e9, 125e12, 140),
+        ("strix-halo", 128 * 2**30, 256e9, 59.4e12, 120),
     ],
 )
 def test_gpu_spot_checks(name: str, memory: float, bandwidth: float, bf16: float, tdp: float) -> None:

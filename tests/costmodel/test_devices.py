@@ -42,8 +42,8 @@ def test_workspace_is_one_gib_on_gpus_and_none_on_sram_chips_unless_given() -> N
 
 
 def test_unified_memory_leaves_the_os_its_share() -> None:
-    # 0.9 x (512 GB - 128 GB kept by macOS) = 345.6 GB for weights, KV and workspace
-    assert devices.usable_memory_bytes(gpu("apple-m3-ultra"), 0.9) == pytest.approx(0.9 * 384e9)
+    # 0.9 x (512 GiB - 128 GiB kept by macOS) = 345.6 GiB for weights, KV and workspace
+    assert devices.usable_memory_bytes(gpu("apple-m3-ultra"), 0.9) == pytest.approx(0.9 * 384 * GiB)
     assert devices.usable_memory_bytes(gpu("h100-sxm"), 0.9) == pytest.approx(72e9)
 
 
@@ -63,7 +63,7 @@ def test_a_model_too_big_for_the_chips_says_how_many_it_needs() -> None:
 
 
 def test_unified_memory_check_counts_the_os_share() -> None:
-    # GPT-OSS-120B in fp4 (~58 GB) fits a 128 GB GB10 but not a 128 GB machine whose OS keeps 80 GB
+    # GPT-OSS-120B in fp4 (~58 GB) fits a GB10 (121.6 GiB) but not one whose OS keeps 80 GB
     fits = scenario(model="gpt-oss-120b", precision={"weights": "fp4"}, hardware={"gpu": "gb10", "gpus_per_node": 1})
     assert fits.hardware.gpu.unified_memory
     with pytest.raises(ValueError, match="kept by the OS"):
