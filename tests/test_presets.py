@@ -377,3 +377,30 @@ def test_sram_chips_and_unified_memory_machines() -> None:
 def test_unknown_preset_raises_with_a_suggestion(kind: str, typo: str, suggestion: str) -> None:
     with pytest.raises(PresetError, match=rf"did you mean '{re.escape(suggestion)}'"):
         presets.preset(kind, typo)
+
+
+def test_an_unknown_model_says_how_to_describe_any_other_model() -> None:
+    with pytest.raises(PresetError, match=r"hf_config: path/to/config.json") as info:
+        presets.preset("models", "kimi-k3")
+    assert "huggingface.co" in str(info.value)
+    with pytest.raises(PresetError) as gpu_error:  # the hint is for models only
+        presets.preset("gpus", "h300")
+    assert "hf_config" not in str(gpu_error.value)
+
+
+def test_a_hybrid_linear_attention_config_json_reads_its_layer_mix(tmp_path) -> None:
+    """A Qwen3.5-style config.json (text_config nested, linear_* keys, layer_types) becomes a
+    model with 3 linear-attention layers per full-attention layer and no KV in the former."""
+    import json
+
+    from simdecode.costmodel.architecture import kv_bytes_per_token
+
+    text = {key: value for key, value in presets.preset("models", "qwen3.5-397b-a17b").items()
+            if key not in ("name", "n_shared_experts", "full_attention_interval")}
+    text["layer_types"] = (["linear_attention"] * 3 + ["full_attention"]) * 15
+    text["mtp_num_hidden_layers"] = 1  # a key simdecode does not know: dropped
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "qwen3_5_moe", "text_config": text}))
+    spec = ModelSpec.model_validate(presets.resolve("models", {"hf_config": "config.json"},
+                                                    {"base_dir": str(tmp_path)}))
+    assert spec.layer_type(0) == "linear_attention" and spec.layer_type(3) == "full_attention"
+    assert kv_bytes_per_token(spec, 2.0) == 30_720

@@ -24,6 +24,12 @@ KINDS = ("gpus", "links", "models", "runtimes")
 MAX_CONFIG_BYTES = 1_000_000  # a config.json larger than this is not a model config
 
 
+#: how to describe a model that has no preset (appended to an unknown model's error)
+HF_CONFIG_HINT = ("; any other model: download its config.json from its Hugging Face page "
+                  "(https://huggingface.co/ORG/MODEL/resolve/main/config.json) and write "
+                  "model: {hf_config: path/to/config.json}")
+
+
 class PresetError(ValueError):
     """An unknown preset name or an unreadable model config; the message says what exists."""
 
@@ -65,7 +71,10 @@ def preset(kind: str, name: str) -> dict[str, Any]:
     if name not in table:
         close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.4)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise PresetError(f"unknown {kind[:-1]} preset {name!r}{hint} (known: {', '.join(sorted(table))})")
+        known = f"(known: {', '.join(sorted(table))})"
+        if kind == "models":
+            known += HF_CONFIG_HINT
+        raise PresetError(f"unknown {kind[:-1]} preset {name!r}{hint} {known}")
     return {"name": name, **table[name]}
 
 
