@@ -25,7 +25,7 @@ EXPECTED = {
         "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
         "llama-3.2-1b", "mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "qwen3-235b-a22b", "megatron-530b",
         "qwen3.5-397b-a17b", "qwen3-4b", "qwen3-8b", "llama-3.3-70b", "gpt-oss-20b", "deepseek-v3.1",
-        "deepseek-v3.2", "kimi-k2.5", "glm-4.7", "glm-5", "minimax-m2.5",
+        "deepseek-v3.2", "kimi-k2.5", "glm-4.7", "glm-5", "minimax-m2.5", "nemotron-nano-9b-v2",
     },
 }
 #: GPUs whose tensor cores run FP4 natively (Blackwell, CDNA 4)
@@ -333,6 +333,7 @@ def test_dense_configs_reproduce_checkpoint_parameter_counts_exactly(name: str, 
         ("minimax-m2.5", 229e9, 10e9, 0.11),
         ("deepseek-v3.2", 671e9, 37e9, 0.04),
         ("gpt-oss-20b", 20.9e9, 3.6e9, 0.17),
+        ("nemotron-nano-9b-v2", 8.89e9, 8.89e9, 0.01),
     ],
 )
 def test_moe_configs_reproduce_published_parameter_counts(name: str, total: float, active: float,

@@ -75,10 +75,11 @@ def attention_params_per_layer(model: ModelSpec) -> float:
 
 
 def layer_attention_params(model: ModelSpec, layer: int) -> float:
-    """Token-mixing weights of layer ``layer``: a Gated DeltaNet block for linear-attention layers,
-    else the attention block (with a DSA indexer where the model has one)."""
-    if mixers.layer_kind(model, layer) == mixers.LINEAR:
-        return mixers.linear_attention_params(model)
+    """Token-mixing weights of layer ``layer``: a Gated DeltaNet block, a Mamba-2 mixer, nothing
+    (an MLP-only layer), else the attention block (with a DSA indexer where the model has one)."""
+    stateful = mixers.mixer_params(model, layer)
+    if stateful is not None:
+        return stateful
     return attention_params_per_layer(model) + mixers.indexer_params(model)
 
 
@@ -107,6 +108,8 @@ def parameter_counts(model: ModelSpec) -> ParameterCounts:
         num_experts, k = model.num_local_experts, model.num_experts_per_tok
     else:
         moe_layers, dense_layers, expert, router, num_experts, k = 0, layers, 0.0, 0.0, 0, 0
+    if model.hybrid_override_pattern is not None:  # only the "-" layers hold an MLP
+        dense_layers = sum(1 for layer in range(layers) if mixers.has_mlp(model, layer))
     dense_mlp = dense_layers * mlp_params(model, model.intermediate_size)
     # DeepSeek-V3 MTP module: a projection 2h x h plus one transformer block (MoE MLP);
     # embedding and head are shared with the main model (arXiv 2412.19437, section 2.2).
@@ -144,8 +147,7 @@ def kv_bytes_per_token(model: ModelSpec, kv_dtype_bytes: float) -> float:
 def state_bytes_per_sequence(model: ModelSpec, state_dtype_bytes: float) -> float:
     """Fixed recurrent-state bytes one sequence holds over the whole model, whatever its length
     (linear-attention layers; 0 for a pure-attention model)."""
-    linear = mixers.linear_layers(model)
-    return linear * mixers.linear_state_elements(model) * state_dtype_bytes if linear else 0.0
+    return mixers.state_elements(model) * state_dtype_bytes
 
 
 def layer_is_sliding(model: ModelSpec, layer: int) -> bool:

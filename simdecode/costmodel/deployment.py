@@ -118,8 +118,9 @@ class Deployment:
         """Token-mixing weights one TP rank holds for layer ``layer`` (default: an attention
         layer); see the module docstring and :mod:`simdecode.costmodel.layers`."""
         m, t = self.model, self.tp
-        if layer is not None and mixers.layer_kind(m, layer) == mixers.LINEAR:
-            return mixers.linear_attention_params(m) / t
+        stateful = None if layer is None else mixers.mixer_params(m, layer)
+        if stateful is not None:  # Gated DeltaNet, Mamba-2, or no mixer
+            return stateful / t
         h = m.hidden_size
         gate = mixers.output_gate_params(m) / t
         if m.uses_mla:
@@ -142,10 +143,7 @@ class Deployment:
 
     def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
         """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``."""
-        linear = mixers.linear_layers(self.model, self.stage_layers(stage))
-        if not linear:
-            return 0.0
-        return linear * mixers.linear_state_elements(self.model) / self.tp * self.kv_bytes
+        return mixers.state_elements(self.model, self.stage_layers(stage)) / self.tp * self.kv_bytes
 
     @property
     def vocab_parallel(self) -> bool:
@@ -166,6 +164,8 @@ class Deployment:
     def mlp_params_per_gpu(self, layer: int) -> float:
         """MLP (or MoE: router + shared + all routed experts) weights one GPU stores for a layer."""
         m, c = self.model, self.counts
+        if not mixers.has_mlp(m, layer):
+            return 0.0
         if arch.layer_is_moe(m, layer):
             # E/ep whole experts split tp/ep ways = E/tp expert-equivalents either way
             experts = (c.num_experts + c.shared_experts) * c.expert / self.tp

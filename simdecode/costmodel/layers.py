@@ -24,6 +24,12 @@ A model's ``layer_types`` (Hugging Face spelling) mixes, in any order:
   q_lora_rank x n_idx d_idx, wk h x d_idx, weights_proj h x n_idx) are replicated on every TP rank.
   The top-k cap is applied like a sliding window (``Deployment.window``): bytes and pairs of the
   attention proper are those of min(context, k) tokens; the indexer reads the whole context.
+- ``hybrid_override_pattern`` (Nemotron-H): every layer holds ONE block: ``M`` a Mamba-2 mixer
+  (Dao & Gu 2024, arXiv 2405.21060), ``*`` attention, ``-`` an MLP. A Mamba-2 mixer with n_h heads
+  of width d_h (d_inner = n_h d_h), g groups and state size N holds in_proj h x (2 d_inner + 2 g N
+  + n_h), a convolution (d_inner + 2 g N) x kernel and out_proj d_inner x h; each sequence keeps
+  n_h d_h N state values plus (kernel - 1)(d_inner + 2 g N) convolution inputs, read and written
+  every step like a Gated DeltaNet state; the scan costs 6 FLOPs per state value per token.
 - attention sinks (GPT-OSS: one learned logit per head added to the softmax's denominator): one
   scalar per head, no cache, no measurable cost; not modelled.
 
@@ -36,7 +42,9 @@ from __future__ import annotations
 
 from simdecode.scenario.model import ModelSpec
 
-FULL, SLIDING, LINEAR, SPARSE = "full", "sliding", "linear", "sparse"
+FULL, SLIDING, LINEAR, SPARSE, MAMBA, NONE = "full", "sliding", "linear", "sparse", "mamba", "none"
+#: mixers that keep a fixed per-sequence state instead of a KV cache
+STATEFUL = (LINEAR, MAMBA)
 
 #: FLOPs per element of the d_k x d_v state per token: three multiply-adds (S k, the rank-1
 #: update with its decay, S q)
@@ -44,18 +52,31 @@ STATE_FLOPS_PER_ELEMENT = 6
 
 
 def layer_kind(model: ModelSpec, layer: int) -> str:
-    """``full``, ``sliding``, ``linear`` or ``sparse`` (a full-attention layer of a DSA model)."""
+    """The token mixer of ``layer``: ``full``, ``sliding``, ``linear``, ``sparse`` (a
+    full-attention layer of a DSA model), ``mamba``, or ``none`` (an MLP-only layer)."""
     kind = model.layer_type(layer)
     if kind == "linear_attention":
         return LINEAR
+    if kind == "mamba":
+        return MAMBA
+    if kind == "mlp":
+        return NONE
     if kind == "sliding_attention":
         return SLIDING
     return SPARSE if model.index_topk is not None else FULL
 
 
 def caches_kv(model: ModelSpec, layer: int) -> bool:
-    """Does this layer add to the KV cache with every token? (Linear attention keeps a fixed state.)"""
-    return layer_kind(model, layer) != LINEAR
+    """Does this layer add to the KV cache with every token? (Linear attention and Mamba keep a
+    fixed state; an MLP-only layer caches nothing.)"""
+    return layer_kind(model, layer) in (FULL, SLIDING, SPARSE)
+
+
+def has_mlp(model: ModelSpec, layer: int) -> bool:
+    """Does this layer hold an MLP (or MoE) block? Every layer does, except in a
+    ``hybrid_override_pattern`` model, where only the ``-`` layers do."""
+    pattern = model.hybrid_override_pattern
+    return pattern is None or pattern[layer] == "-"
 
 
 def kv_layers(model: ModelSpec, layers: range | None = None) -> int:
@@ -64,9 +85,42 @@ def kv_layers(model: ModelSpec, layers: range | None = None) -> int:
     return sum(1 for layer in layers if caches_kv(model, layer))
 
 
-def linear_layers(model: ModelSpec, layers: range | None = None) -> int:
+def state_elements(model: ModelSpec, layers: range | None = None) -> float:
+    """Fixed state values one sequence holds over ``layers`` (default: all), all heads."""
     layers = range(model.num_hidden_layers) if layers is None else layers
-    return sum(1 for layer in layers if layer_kind(model, layer) == LINEAR)
+    total = 0.0
+    for layer in layers:
+        kind = layer_kind(model, layer)
+        if kind == LINEAR:
+            total += linear_state_elements(model)
+        elif kind == MAMBA:
+            total += mamba_state_elements(model)
+    return total
+
+
+def _mamba_dims(model: ModelSpec) -> tuple[int, int]:
+    """(d_inner, the convolution's channels d_inner + 2 g N)."""
+    d_inner = model.mamba_num_heads * model.mamba_head_dim
+    return d_inner, d_inner + 2 * model.n_groups * model.ssm_state_size
+
+
+def mamba_params(model: ModelSpec) -> float:
+    """Weights of one Mamba-2 mixer (module docstring)."""
+    h = model.hidden_size
+    d_inner, conv_dim = _mamba_dims(model)
+    in_proj = h * (d_inner + conv_dim + model.mamba_num_heads)  # z, x, B, C, dt
+    return float(in_proj + conv_dim * model.conv_kernel + d_inner * h)
+
+
+def mamba_state_elements(model: ModelSpec) -> float:
+    """State values of one Mamba-2 mixer per sequence: n_h d_h N + (kernel - 1)(d_inner + 2 g N)."""
+    d_inner, conv_dim = _mamba_dims(model)
+    return float(d_inner * model.ssm_state_size + (model.conv_kernel - 1) * conv_dim)
+
+
+def mamba_token_flops(model: ModelSpec) -> float:
+    d_inner, conv_dim = _mamba_dims(model)
+    return float(STATE_FLOPS_PER_ELEMENT * d_inner * model.ssm_state_size + 2 * conv_dim * model.conv_kernel)
 
 
 def _conv_dim(model: ModelSpec) -> int:
@@ -119,15 +173,29 @@ def indexer_kv_elements(model: ModelSpec) -> float:
     return float(model.index_head_dim) if model.index_topk is not None else 0.0
 
 
-def linear_cost(dep, shape) -> tuple[float, float]:
-    """(memory bytes, FLOPs) of one linear-attention layer on one GPU for one step: its weight
-    share once, and every sequence's state share read and written once (a prefill chunk runs the
-    chunked form of the recurrence, which also loads and stores the state once per chunk)."""
+def mixer_params(model: ModelSpec, layer: int) -> float | None:
+    """Weights of a stateful or absent mixer (None for attention, costed elsewhere)."""
+    kind = layer_kind(model, layer)
+    if kind == LINEAR:
+        return linear_attention_params(model)
+    if kind == MAMBA:
+        return mamba_params(model)
+    if kind == NONE:
+        return 0.0
+    return None
+
+
+def stateful_cost(dep, layer: int, shape) -> tuple[float, float]:
+    """(memory bytes, FLOPs) of one linear-attention or Mamba-2 layer on one GPU for one step: its
+    weight share once, and every sequence's state share read and written once (a prefill chunk
+    runs the chunked form of the recurrence, which also loads and stores the state once)."""
     m, tp = dep.model, dep.tp
-    params = linear_attention_params(m) / tp
-    state = linear_state_elements(m) / tp * dep.kv_bytes
+    linear = layer_kind(m, layer) == LINEAR
+    params = (linear_attention_params(m) if linear else mamba_params(m)) / tp
+    state = (linear_state_elements(m) if linear else mamba_state_elements(m)) / tp * dep.kv_bytes
+    token_flops = linear_token_flops(m) if linear else mamba_token_flops(m)
     memory = params * dep.weight_bytes + 2 * shape.seqs * state
-    flops = 2 * params * shape.new_tokens + linear_token_flops(m) / tp * shape.new_tokens
+    flops = 2 * params * shape.new_tokens + token_flops / tp * shape.new_tokens
     return memory, flops
 
 

@@ -25,8 +25,10 @@ from simdecode.costmodel.deployment import Deployment
 def attention(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
     m = dep.model
     kind = mixers.layer_kind(m, layer)
-    if kind == mixers.LINEAR:
-        return mixers.linear_cost(dep, shape)
+    if kind in mixers.STATEFUL:
+        return mixers.stateful_cost(dep, layer, shape)
+    if kind == mixers.NONE:
+        return 0.0, 0.0
     params = dep.attention_params_per_gpu(layer)
     capped = kind in (mixers.SLIDING, mixers.SPARSE)  # a sliding window, or DSA's top-k
     kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
@@ -47,6 +49,8 @@ def attention(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, fl
 
 def mlp(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
     m, c = dep.model, dep.counts
+    if not mixers.has_mlp(m, layer):
+        return 0.0, 0.0
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         return params * dep.weight_bytes, 2 * params * shape.new_tokens

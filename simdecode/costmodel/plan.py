@@ -49,7 +49,7 @@ from typing import Iterator
 
 from simdecode.costmodel import collectives, devices, modules
 from simdecode.costmodel.architecture import layer_is_moe
-from simdecode.costmodel.layers import FULL, layer_kind
+from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.roofline import ideal_time, kernel_time
@@ -162,7 +162,7 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
                 costs[kind] = _compute(_rates(dep, template, kind), *modules.embedding(dep, shape), 1)
-            case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse":
+            case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba":
                 rates_m = _rates(dep, template, kind)
                 costs[kind] = _compute(rates_m, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
             case "mlp" | "mlp.moe":
@@ -226,7 +226,7 @@ def _layer_of(dep: Deployment, kind: str) -> int:
     for layer in range(m.num_hidden_layers):
         if kind.startswith("attn") and _module_kind(dep, layer, "attn") == kind:
             return layer
-        if kind.startswith("mlp") and layer_is_moe(m, layer) == kind.endswith("moe"):
+        if kind.startswith("mlp") and has_mlp(m, layer) and layer_is_moe(m, layer) == kind.endswith("moe"):
             return layer
     raise ValueError(kind)
 
@@ -259,7 +259,9 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
             embed_waits = [add("embed.allreduce", -1, Stream.COMM, "allreduce.embed", last)]
 
     layers = dep.stage_layers(stage)
-    module_list = [(layer, part) for layer in layers for part in ("attn", "mlp")]
+    # a hybrid_override_pattern layer holds one block: its other module does not exist
+    module_list = [(layer, part) for layer in layers for part in ("attn", "mlp")
+                   if (layer_kind(dep.model, layer) != NONE if part == "attn" else has_mlp(dep.model, layer))]
     total = 2 * dep.model.num_hidden_layers  # the delayed-TP rules count modules over the whole network
     exchanges: list[list[int]] = []  # per module of this stage: its exchange slot per chunk
     for m, (layer, part) in enumerate(module_list):

@@ -15,6 +15,8 @@ from simdecode.scenario.hardware import Spec
 MAX_LAYERS = 1000
 #: the layer kinds ``layer_types`` may name (Hugging Face spellings)
 LAYER_TYPES = ("full_attention", "sliding_attention", "linear_attention")
+#: Nemotron-H's hybrid_override_pattern: each layer holds one of these alone
+PATTERN_LAYERS = {"M": "mamba", "*": "full_attention", "-": "mlp"}
 MAX_DIM = 1_000_000
 
 
@@ -28,7 +30,10 @@ class ModelSpec(Spec):
     num_key_value_heads: int | None = Field(
         None, ge=1, le=4096, description="KV heads (grouped-query attention); default: query heads"
     )
-    head_dim: int | None = Field(None, ge=1, le=16384, description="per-head width; default hidden/heads")
+    head_dim: int | None = Field(
+        None, ge=1, le=16384, validation_alias=AliasChoices("head_dim", "attention_head_dim"),
+        description="per-head width (also attention_head_dim); default hidden/heads",
+    )
     intermediate_size: int = Field(ge=1, le=MAX_DIM, description="dense MLP width (and Mixtral's expert width)")
     vocab_size: int = Field(ge=1, le=10_000_000, description="tokens in the vocabulary")
     tie_word_embeddings: bool = Field(False, description="the LM head shares the embedding matrix")
@@ -71,6 +76,15 @@ class ModelSpec(Spec):
     attn_output_gate: bool = Field(
         False, description="gated attention: the query projection also yields a sigmoid gate on the output (Qwen3.5)"
     )
+    # hybrid Mamba-2 models whose layers hold a single mixer or MLP (Nemotron-H)
+    hybrid_override_pattern: str | None = Field(
+        None, description="one character per layer: M a Mamba-2 mixer, * attention, - an MLP, each alone (Nemotron-H)"
+    )
+    mamba_num_heads: int | None = Field(None, ge=1, le=4096, description="Mamba-2 heads")
+    mamba_head_dim: int | None = Field(None, ge=1, le=16384, description="Mamba-2 head width")
+    ssm_state_size: int | None = Field(None, ge=1, le=16384, description="Mamba-2 state size per head channel")
+    n_groups: int = Field(1, ge=1, le=1024, description="Mamba-2 groups of B and C")
+    conv_kernel: int = Field(4, ge=1, le=64, description="Mamba-2 causal convolution width")
     # DeepSeek sparse attention (V3.2): a lightning indexer picks the top-k cached tokens
     index_topk: int | None = Field(None, ge=1, description="DSA: cached tokens each query attends to")
     index_n_heads: int | None = Field(None, ge=1, le=4096, description="DSA: indexer heads")
@@ -108,6 +122,20 @@ class ModelSpec(Spec):
                 raise ValueError(f"linear_attention layers need {', '.join(missing)}")
             if self.linear_num_value_heads % self.linear_num_key_heads:
                 raise ValueError("linear_num_value_heads must be a multiple of linear_num_key_heads")
+        if self.hybrid_override_pattern is not None:
+            pattern = self.hybrid_override_pattern
+            if len(pattern) != self.num_hidden_layers:
+                raise ValueError(f"hybrid_override_pattern has {len(pattern)} characters for {self.num_hidden_layers} layers")
+            unknown = sorted(set(pattern) - set(PATTERN_LAYERS))
+            if unknown:
+                raise ValueError(f"hybrid_override_pattern characters must be M, * or -, got {unknown} (E, a layer of "
+                                 "experts alone, is not modelled)")
+            if self.layer_types is not None:
+                raise ValueError("give layer_types or hybrid_override_pattern, not both")
+            if "M" in pattern and None in (self.mamba_num_heads, self.mamba_head_dim, self.ssm_state_size):
+                raise ValueError("Mamba layers (M) need mamba_num_heads, mamba_head_dim and ssm_state_size")
+            if self.is_moe:
+                raise ValueError("hybrid_override_pattern models with experts are not modelled")
         if self.index_topk is not None:
             if not self.uses_mla or self.index_n_heads is None or self.index_head_dim is None:
                 raise ValueError("DeepSeek sparse attention (index_topk) needs MLA (kv_lora_rank), index_n_heads "
@@ -119,11 +147,15 @@ class ModelSpec(Spec):
         return self
 
     def layer_type(self, layer: int) -> str:
-        """``full_attention``, ``sliding_attention`` or ``linear_attention`` for layer ``layer``:
-        from ``layer_types``, else from ``full_attention_interval`` (layer i is full attention
-        when (i + 1) is a multiple of it, as Qwen3-Next builds its layer_types), else full."""
+        """``full_attention``, ``sliding_attention``, ``linear_attention``, ``mamba`` or ``mlp``
+        (the last two: a ``hybrid_override_pattern`` layer holding only that block) for layer
+        ``layer``: from ``layer_types`` or the pattern, else from ``full_attention_interval``
+        (layer i is full attention when (i + 1) is a multiple of it, as Qwen3-Next builds its
+        layer_types), else full."""
         if self.layer_types is not None:
             return self.layer_types[layer]
+        if self.hybrid_override_pattern is not None:
+            return PATTERN_LAYERS[self.hybrid_override_pattern[layer]]
         if self.full_attention_interval is not None:
             return "full_attention" if (layer + 1) % self.full_attention_interval == 0 else "linear_attention"
         return "full_attention"

@@ -13,6 +13,7 @@ from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import modules
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.plan import build_stage_plan
 from simdecode.presets import preset
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.schema import Scenario
@@ -150,3 +151,47 @@ def test_kv_grows_only_in_attention_layers(n_layers: int) -> None:
     assert arch.kv_bytes_per_token(m, 2.0) == (n_layers // 4) * 2048
     state = arch.state_bytes_per_sequence(m, 2.0)
     assert state == (n_layers - n_layers // 4) * 1_085_440 * 2
+
+
+# ---- Nemotron-H: one block per layer ----------------------------------------------------------
+
+NEMOTRON = "nemotron-nano-9b-v2"
+
+
+def test_nemotron_pattern_gives_one_block_per_layer() -> None:
+    m = model(NEMOTRON)
+    kinds = [mixers.layer_kind(m, i) for i in range(56)]
+    assert (kinds.count("mamba"), kinds.count("full"), kinds.count("none")) == (27, 4, 25)
+    assert [mixers.has_mlp(m, i) for i in range(3)] == [False, True, False]  # "M-M..."
+    plan = build_stage_plan(deployment(NEMOTRON, gpu="h100-sxm"), 0, BatchShape.decode([100]))
+    compute = [op.name for op in plan if op.kind not in ("host", "embed", "lm_head") and op.stream == 0]
+    assert len(compute) == 56  # not 112: each layer holds one block
+    assert compute[:3] == ["L0.attn", "L1.mlp", "L2.attn"]
+
+
+def test_nemotron_mamba_weights_state_and_kv_by_hand() -> None:
+    m = model(NEMOTRON)
+    # d_inner = 128 x 80 = 10240; conv channels 10240 + 2 x 8 x 128 = 12288
+    # in_proj 4480 x (10240 + 12288 + 128) + conv 12288 x 4 + out_proj 10240 x 4480
+    assert mixers.mamba_params(m) == 101_498_880 + 49_152 + 45_875_200
+    # state 10240 x 128 + 3 x 12288 per layer, 27 layers, 2 B
+    assert mixers.mamba_state_elements(m) == 1_347_584
+    assert arch.state_bytes_per_sequence(m, 2.0) == 27 * 1_347_584 * 2
+    # KV: the 4 attention layers only, 2 x 8 x 128 x 2 B each
+    assert arch.kv_bytes_per_token(m, 2.0) == 4 * 2 * 8 * 128 * 2 == 16_384
+    assert arch.parameter_counts(m).total / 1e9 == pytest.approx(8.89, rel=0.005)
+
+
+def test_mlp_only_layers_cost_nothing_in_attention_and_mixer_layers_nothing_in_mlp() -> None:
+    dep = deployment(NEMOTRON, gpu="h100-sxm")
+    shape = BatchShape.decode([1000])
+    assert modules.attention(dep, 1, shape) == (0.0, 0.0)  # "-": an MLP alone
+    assert modules.mlp(dep, 0, shape) == (0.0, 0.0)        # "M": a Mamba mixer alone
+    assert dep.mlp_params_per_gpu(0) == 0.0 and dep.attention_params_per_gpu(1) == 0.0
+
+
+def test_pattern_validation() -> None:
+    with pytest.raises(ValidationError, match="characters for 56 layers"):
+        model(NEMOTRON, hybrid_override_pattern="M-*")
+    with pytest.raises(ValidationError, match="E, a layer of experts alone"):
+        model(NEMOTRON, hybrid_override_pattern="E" * 56)
