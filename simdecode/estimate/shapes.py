@@ -1,0 +1,126 @@
+"""Synthetic models of a given active-parameter count, with realistic shapes.
+
+``estimate`` searches over model *sizes*, but the simulator costs a model from its shape (layers,
+width, heads, experts): per-layer fixed costs (kernel launches, two all-reduces per layer) and
+KV-cache bytes depend on the shape, not only on the parameter count. The scaling rule below gives
+every size one documented shape, calibrated on Llama 3 (Dubey et al. 2024, arXiv 2407.21783,
+table 3: 8B 32 x 4096, 70B 80 x 8192, 405B 126 x 16384):
+
+- width   h = 4096 (A / 8.03e9)^0.319 to a multiple of 128 (the power law through Llama-3.1-8B's
+          width and Llama-3.1-70B's), at least 1024;
+- heads   head width 128, query heads a multiple of ``unit`` (max(8, largest tp), so every tp of
+          the search divides them), 8 KV heads (grouped-query attention), vocabulary 128,256,
+          untied LM head;
+- dense   about h/128 query heads, gated MLP of width 3.5 h (rounded to 256); the layer count L
+          is what the parameter budget leaves: L = round((A - 2 V h) / (params per layer)).
+          This reproduces Llama-3.1-8B (32 x 4096, MLP 14336) and Llama-3.1-70B (80 x 8192, MLP
+          28672) exactly and gives 154 x 14336 for 405B (real: 126 x 16384);
+- MoE     (total/active R, E routed experts, top-k K, one shared expert): query width about 2 h
+          (GLM-4.7 2.4 h, Qwen3-235B 2.0 h, DeepSeek-V3 2.3 h); with x the parameters of one
+          expert, total - active = L (E - K) x = (R - 1) A fixes L x, and the active budget
+          A = 2 V h + L (attention + router) + L (K + 1) x fixes L. For A = 32B, R = 11.1,
+          E = 160, K = 8 this gives 66 layers of width 6400 with experts of width 1664, 31.9B
+          active and 352B total (GLM-4.7, 32B / 355B: 92 layers of width 5120, experts of width
+          1536, three dense leading layers): the rule's MoE is shallower and wider than GLM's.
+
+Per-user speed falls with size along the ladder except for a few steps below 5B active, where
+a change of width removes a layer and the next rung runs up to 5% faster.
+
+Sizes are searched on a geometric ladder (ratio :data:`STEP`); each rung is a real shape and
+its active count is the model's own (:func:`~simdecode.costmodel.architecture.parameter_counts`).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from simdecode.costmodel.architecture import parameter_counts
+from simdecode.estimate.space import Arch
+from simdecode.scenario.model import ModelSpec
+
+VOCAB = 128_256
+HEAD = 128
+KV_HEADS = 8
+#: ratio between consecutive rungs of the size ladder
+STEP = 1.06
+#: the ladder's range of nominal active parameters
+LADDER_MIN, LADDER_MAX = 0.5e9, 20e12
+
+
+def width(active: float) -> int:
+    """Residual width for ``active`` parameters: 4096 (A / 8.03e9)^0.319 to a multiple of 128 (the
+    power law through Llama-3.1-8B's 4096 and Llama-3.1-70B's 8192), at least 1024."""
+    ideal = 4096.0 * (active / 8.03e9) ** 0.319
+    return int(max(8, round(ideal / HEAD)) * HEAD)
+
+
+def heads(q_width: float, unit: int) -> int:
+    """Query heads of width 128 closest to ``q_width``, a multiple of ``unit`` (so every tp of the
+    search divides them)."""
+    return int(max(1, round(q_width / HEAD / unit)) * unit)
+
+
+def dense(active: float, unit: int) -> ModelSpec | None:
+    """A Llama-3-shaped dense model of about ``active`` parameters (None: too small for 2 layers)."""
+    h = width(active)
+    n_q = heads(h, unit)
+    ffn = int(round(3.5 * h / 256) * 256)
+    per_layer = 2 * h * n_q * HEAD + 2 * h * KV_HEADS * HEAD + 3 * h * ffn
+    layers = round((active - 2 * VOCAB * h) / per_layer)
+    if layers < 2:
+        return None
+    return ModelSpec(name=f"dense-{layers}x{h}", num_hidden_layers=layers, hidden_size=h,
+                     num_attention_heads=n_q, num_key_value_heads=KV_HEADS, head_dim=HEAD,
+                     intermediate_size=ffn, vocab_size=VOCAB, num_nextn_predict_layers=1)
+
+
+def moe(active: float, arch: Arch, unit: int) -> ModelSpec | None:
+    """A fine-grained MoE of about ``active`` active parameters (see the module docstring)."""
+    h = width(active)
+    n_q = heads(2 * h, unit)
+    attention = 2 * h * n_q * HEAD + 2 * h * KV_HEADS * HEAD
+    layer_x = (arch.ratio - 1.0) * active / (arch.experts - arch.top_k)  # L x
+    rest = active - 2 * VOCAB * h - (arch.top_k + 1) * layer_x
+    layers = round(rest / (attention + h * arch.experts)) if rest > 0 else 0
+    if layers < 2:
+        return None
+    expert_width = int(round(layer_x / layers / (3 * h) / 64) * 64)
+    if expert_width < 64:
+        return None
+    return ModelSpec(name=f"moe-{layers}x{h}-e{arch.experts}k{arch.top_k}w{expert_width}",
+                     num_hidden_layers=layers, hidden_size=h, num_attention_heads=n_q,
+                     num_key_value_heads=KV_HEADS, head_dim=HEAD, intermediate_size=expert_width,
+                     moe_intermediate_size=expert_width, num_local_experts=arch.experts,
+                     num_experts_per_tok=arch.top_k, n_shared_experts=1, vocab_size=VOCAB,
+                     num_nextn_predict_layers=1)
+
+
+def synthetic(active: float, arch: Arch, unit: int) -> ModelSpec | None:
+    return moe(active, arch, unit) if arch.is_moe else dense(active, unit)
+
+
+def active_params(model: ModelSpec) -> float:
+    return parameter_counts(model).active
+
+
+def total_params(model: ModelSpec) -> float:
+    return parameter_counts(model).total
+
+
+@lru_cache(maxsize=64)
+def ladder(arch: Arch, unit: int) -> tuple[ModelSpec, ...]:
+    """Distinct shapes of ``arch`` from :data:`LADDER_MIN` to :data:`LADDER_MAX` nominal active
+    parameters, in strictly increasing order of their own active count."""
+    rungs: list[ModelSpec] = []
+    last = 0.0
+    n = int(math.log(LADDER_MAX / LADDER_MIN) / math.log(STEP)) + 1
+    for i in range(n):
+        model = synthetic(LADDER_MIN * STEP**i, arch, unit)
+        if model is None:
+            continue
+        a = active_params(model)
+        if a > last * 1.001:
+            rungs.append(model)
+            last = a
+    return tuple(rungs)
