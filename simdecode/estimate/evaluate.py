@@ -46,6 +46,12 @@ from simdecode.scenario.schema import (DecodingSpec, ParallelismSpec, PrecisionS
 MAX_BATCH = SchedulerSpec().max_batch_size
 
 
+def _prefill_budget(a: Assumptions) -> int:
+    """Tokens per step: every prompt prefills in the first step (the schema's limit allowing), so
+    the sequences then decode in lock-step."""
+    return min(10_000_000, max(8192, a.batch * a.context))
+
+
 def convex_sum(f, a: int, b: int, cache: dict[int, float]) -> float:
     """sum_{c=a}^{b} f(c) for f convex in c, exactly where f is piecewise affine (see the
     module docstring); ``cache`` keeps the values already computed."""
@@ -113,7 +119,7 @@ class Evaluator:
             "workload": WorkloadSpec(arrival={"kind": "closed", "concurrency": a.batch}, requests=a.batch,
                                      prompt_tokens=a.context, output_tokens=self.output_tokens),
             "scheduler": SchedulerSpec(max_batch_size=max(MAX_BATCH, a.batch),
-                                       max_batched_tokens=max(8192, a.batch * a.context)),
+                                       max_batched_tokens=_prefill_budget(a)),
         })
 
     def scenario_dict(self, a: Assumptions, model: ModelSpec) -> dict:
@@ -135,7 +141,7 @@ class Evaluator:
             "workload": {"arrival": {"kind": "closed", "concurrency": a.batch}, "requests": a.batch,
                          "prompt_tokens": a.context, "output_tokens": self.output_tokens},
             "scheduler": {"max_batch_size": max(MAX_BATCH, a.batch),
-                          "max_batched_tokens": max(8192, a.batch * a.context)},
+                          "max_batched_tokens": _prefill_budget(a)},
             "simulation": {"fidelity": "step"},
         }
         if a.speculation.enabled:
