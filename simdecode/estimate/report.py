@@ -52,9 +52,11 @@ def render(result: dict) -> str:
         end = iv[key]
         value = end["active_lo"] if key == "low_end" else end["active_hi"]
         lines.append(f"  {word} {params(value):>7}: {_label(end['assumptions'])}{_model(end)}")
-    clipped = [side for side, flag in iv["clipped"].items() if flag]
-    if clipped:
-        lines.append(f"  (clipped at the {' and '.join(clipped)} end of the searched sizes)")
+    if iv["clipped"]["high"]:
+        lines.append("  (the high end is the largest model that fits in memory under its assumptions: the band's slow "
+                     "edge would need a larger one)")
+    if iv["clipped"]["low"]:
+        lines.append("  (the low end is the smallest model searched: the band's fast edge is beyond it)")
     lines.append("")
     if result["effects"]:
         lines.append("What moves it: the size at the observed speed when ONE assumption changes, the others held "
