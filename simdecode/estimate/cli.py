@@ -3,6 +3,7 @@
     simdecode estimate --tps 42 [--hardware h200x8 | --gpu h200 --gpus 8] [--link nvlink4]
         [--precision bf16,fp8,fp4] [--tp 4,8] [--runtime vllm,trt-llm] [--batch 1..64]
         [--context 2000,16000] [--speculation none,mtp:3:0.7] [--arch dense,moe:10:160:8]
+        [--attention gqa,mla]
         [--reference NAME:TPS[:ACTIVE] ...] [--gpu-hour-usd 3.0] [--price-usd-per-mtok 15]
         [--plot FILE.png] [--scenario-out FILE.yaml] [--json]
 """
@@ -43,6 +44,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     g.add_argument("--context", help="prompt tokens before decoding (default 2000,16000)")
     g.add_argument("--speculation", help="none and/or mtp:K:ACCEPTANCE (default none,mtp:3:0.7)")
     g.add_argument("--arch", help="dense and/or moe:RATIO:EXPERTS:TOPK (default dense,moe:10:160:8)")
+    g.add_argument("--attention", help="gqa and/or mla, crossed with --arch (default gqa)")
     g.add_argument("--output-tokens", type=int, default=512, help="output tokens per request (default 512)")
     g.add_argument("--active-min", help="smallest active size to consider, e.g. 1B")
     g.add_argument("--active-max", help="largest active size to consider, e.g. 2T")
@@ -79,7 +81,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     result = estimate(
         args.tps, tolerance=args.tolerance, hardware=args.hardware, gpu=args.gpu, gpus=args.gpus, link=args.link,
         precision=args.precision, tp=args.tp, runtime=args.runtime, batch=args.batch, context=args.context,
-        speculation=args.speculation, arch=args.arch, output_tokens=args.output_tokens,
+        speculation=args.speculation, arch=args.arch, attention=args.attention, output_tokens=args.output_tokens,
         active_min=args.active_min, active_max=args.active_max, references=args.reference,
         gpu_hour_usd=args.gpu_hour_usd, price_usd_per_mtok=args.price_usd_per_mtok, curves=args.plot is not None)
     from simdecode.output import write_atomic

@@ -146,12 +146,13 @@ def _curves(space: Space, searcher: Searcher, base: Solution) -> dict:
 
 def estimate(tps: float, *, tolerance: float = 0.1, hardware=None, gpu: str | None = None, gpus: int | None = None,
              link: str | None = None, precision=None, tp=None, runtime=None, batch=None, context=None,
-             speculation=None, arch=None, output_tokens: int = 512, active_min=None, active_max=None,
+             speculation=None, arch=None, attention=None, output_tokens: int = 512, active_min=None, active_max=None,
              references: Iterable[str] = (), gpu_hour_usd: float | None = None,
              price_usd_per_mtok: float | None = None, curves: bool = False) -> dict:
     """Which active-parameter counts explain ``tps`` per-user tokens/s under the assumptions.
 
-    Axes (hardware, precision, tp, runtime, batch, context, speculation, arch) take the CLI's
+    Axes (hardware, precision, tp, runtime, batch, context, speculation, arch; ``attention``
+    crosses the arch values with gqa and/or mla) take the CLI's
     strings (``"h200x8,b200x8"``, ``"1..64"``) or lists; None means the default range
     (:data:`simdecode.estimate.space.DEFAULTS`). ``references``: ``"NAME:TPS[:ACTIVE]"`` strings
     for the ratio method. ``gpu_hour_usd``: the price of one GPU-hour, for the cost section;
@@ -166,7 +167,7 @@ def estimate(tps: float, *, tolerance: float = 0.1, hardware=None, gpu: str | No
     space = build_space(hardware=_axis_text(hardware), gpu=gpu, gpus=gpus, link=link,
                         precision=_axis_text(precision), tp=_axis_text(tp), runtime=_axis_text(runtime),
                         batch=_axis_text(batch), context=_axis_text(context), speculation=_axis_text(speculation),
-                        arch=_axis_text(arch), output_tokens=output_tokens)
+                        arch=_axis_text(arch), attention=_axis_text(attention), output_tokens=output_tokens)
     lo_bound = parse_count(active_min, "--active-min") if active_min is not None else 0.0
     hi_bound = parse_count(active_max, "--active-max") if active_max is not None else float("inf")
     if lo_bound >= hi_bound:

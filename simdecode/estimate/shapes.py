@@ -8,8 +8,9 @@ table 3: 8B 32 x 4096, 70B 80 x 8192, 405B 126 x 16384):
 
 - width   h = 4096 (A / 8.03e9)^0.319 to a multiple of 128 (the power law through Llama-3.1-8B's
           width and Llama-3.1-70B's), at least 1024;
-- heads   head width 128, query heads a multiple of ``unit`` (max(8, largest tp), so every tp of
-          the search divides them), 8 KV heads (grouped-query attention), vocabulary 128,256,
+- heads   query heads a multiple of ``unit`` (max(8, largest tp), so every tp of the search
+          divides them); grouped-query attention: head width 128, 8 KV heads; or multi-head
+          latent attention in DeepSeek-V3's proportions (:func:`attention`); vocabulary 128,256,
           untied LM head;
 - dense   about h/128 query heads, gated MLP of width 3.5 h (rounded to 256); the layer count L
           is what the parameter budget leaves: L = round((A - 2 V h) / (params per layer)).
@@ -35,9 +36,9 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from simdecode.costmodel.architecture import parameter_counts
+from simdecode.costmodel.architecture import attention_params_per_layer, parameter_counts
 from simdecode.estimate.space import Arch
-from simdecode.scenario.model import ModelSpec
+from simdecode.scenario.model import MAX_LAYERS, ModelSpec
 
 VOCAB = 128_256
 HEAD = 128
@@ -61,43 +62,59 @@ def heads(q_width: float, unit: int) -> int:
     return int(max(1, round(q_width / HEAD / unit)) * unit)
 
 
-def dense(active: float, unit: int) -> ModelSpec | None:
+def attention(h: int, q_width: float, unit: int, kind: str) -> tuple[dict, float]:
+    """ModelSpec keys of one attention block of width ``h``, and its parameters.
+
+    ``gqa``: head width 128, 8 KV heads. ``mla``: DeepSeek-V3's proportions (arXiv 2412.19437,
+    config.json: 128 heads and a query latent of 1536 at width 7168): query latent 0.214 h, KV
+    latent 512, rotary 64, non-rotary 128 and value 128 per head."""
+    n_q = heads(q_width, unit)
+    if kind == "mla":
+        keys = {"num_attention_heads": n_q, "num_key_value_heads": n_q, "head_dim": HEAD,
+                "q_lora_rank": int(max(1, round(0.214 * h / 64)) * 64), "kv_lora_rank": 512,
+                "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128}
+    else:
+        keys = {"num_attention_heads": n_q, "num_key_value_heads": KV_HEADS, "head_dim": HEAD}
+    probe = ModelSpec(num_hidden_layers=1, hidden_size=h, intermediate_size=1, vocab_size=1, **keys)
+    return keys, attention_params_per_layer(probe)
+
+
+def dense(active: float, unit: int, kind: str = "gqa") -> ModelSpec | None:
     """A Llama-3-shaped dense model of about ``active`` parameters (None: too small for 2 layers)."""
     h = width(active)
-    n_q = heads(h, unit)
+    keys, attn = attention(h, h, unit, kind)
     ffn = int(round(3.5 * h / 256) * 256)
-    per_layer = 2 * h * n_q * HEAD + 2 * h * KV_HEADS * HEAD + 3 * h * ffn
+    per_layer = attn + 3 * h * ffn
     layers = round((active - 2 * VOCAB * h) / per_layer)
-    if layers < 2:
+    if not 2 <= layers <= MAX_LAYERS:
         return None
-    return ModelSpec(name=f"dense-{layers}x{h}", num_hidden_layers=layers, hidden_size=h,
-                     num_attention_heads=n_q, num_key_value_heads=KV_HEADS, head_dim=HEAD,
-                     intermediate_size=ffn, vocab_size=VOCAB, num_nextn_predict_layers=1)
+    suffix = "-mla" if kind == "mla" else ""
+    return ModelSpec(name=f"dense{suffix}-{layers}x{h}", num_hidden_layers=layers, hidden_size=h,
+                     intermediate_size=ffn, vocab_size=VOCAB, num_nextn_predict_layers=1, **keys)
 
 
 def moe(active: float, arch: Arch, unit: int) -> ModelSpec | None:
     """A fine-grained MoE of about ``active`` active parameters (see the module docstring)."""
     h = width(active)
-    n_q = heads(2 * h, unit)
-    attention = 2 * h * n_q * HEAD + 2 * h * KV_HEADS * HEAD
+    keys, attn = attention(h, 2 * h, unit, arch.attention)
     layer_x = (arch.ratio - 1.0) * active / (arch.experts - arch.top_k)  # L x
     rest = active - 2 * VOCAB * h - (arch.top_k + 1) * layer_x
-    layers = round(rest / (attention + h * arch.experts)) if rest > 0 else 0
-    if layers < 2:
+    layers = round(rest / (attn + h * arch.experts)) if rest > 0 else 0
+    if not 2 <= layers <= MAX_LAYERS:
         return None
     expert_width = int(round(layer_x / layers / (3 * h) / 64) * 64)
     if expert_width < 64:
         return None
-    return ModelSpec(name=f"moe-{layers}x{h}-e{arch.experts}k{arch.top_k}w{expert_width}",
-                     num_hidden_layers=layers, hidden_size=h, num_attention_heads=n_q,
-                     num_key_value_heads=KV_HEADS, head_dim=HEAD, intermediate_size=expert_width,
+    suffix = "-mla" if arch.attention == "mla" else ""
+    return ModelSpec(name=f"moe{suffix}-{layers}x{h}-e{arch.experts}k{arch.top_k}w{expert_width}",
+                     num_hidden_layers=layers, hidden_size=h, intermediate_size=expert_width,
                      moe_intermediate_size=expert_width, num_local_experts=arch.experts,
                      num_experts_per_tok=arch.top_k, n_shared_experts=1, vocab_size=VOCAB,
-                     num_nextn_predict_layers=1)
+                     num_nextn_predict_layers=1, **keys)
 
 
 def synthetic(active: float, arch: Arch, unit: int) -> ModelSpec | None:
-    return moe(active, arch, unit) if arch.is_moe else dense(active, unit)
+    return moe(active, arch, unit) if arch.is_moe else dense(active, unit, arch.attention)
 
 
 def active_params(model: ModelSpec) -> float:

@@ -15,6 +15,7 @@ combination) and reports the active-parameter interval the whole product allows.
 | context     | prompt tokens before decoding starts      | 2000, 16000                |
 | speculation | ``none`` or ``mtp:K:ACCEPTANCE``          | none, mtp:3:0.7            |
 | arch        | ``dense`` or ``moe:RATIO:EXPERTS:TOPK``   | dense, moe:10:160:8        |
+|             | crossed with ``--attention gqa,mla``      | gqa                        |
 
 Integer axes (tp, batch, context) also take ``LO..HI``: the powers of two from LO to HI, with
 both ends. The KV cache is stored in fp8 when the weights are 8-bit or narrower, else in bf16;
@@ -86,19 +87,22 @@ class Speculation:
 class Arch:
     """A model family: ``dense``, or a mixture of experts with ``ratio`` = total / active
     parameters, ``experts`` routed experts per layer and ``top_k`` of them per token (plus one
-    shared expert). Shapes follow :mod:`simdecode.estimate.shapes`."""
+    shared expert); ``attention`` grouped-query (``gqa``) or multi-head latent (``mla``, written
+    ``+mla`` after the family). Shapes follow :mod:`simdecode.estimate.shapes`."""
 
     kind: str = "dense"
     ratio: float = 1.0
     experts: int = 0
     top_k: int = 0
+    attention: str = "gqa"  # gqa | mla
 
     @property
     def is_moe(self) -> bool:
         return self.kind == "moe"
 
     def __str__(self) -> str:
-        return f"moe:{self.ratio:g}:{self.experts}:{self.top_k}" if self.is_moe else "dense"
+        base = f"moe:{self.ratio:g}:{self.experts}:{self.top_k}" if self.is_moe else "dense"
+        return base + ("+mla" if self.attention == "mla" else "")
 
 
 @dataclass(frozen=True)
@@ -275,38 +279,55 @@ def parse_speculation(text: str) -> tuple[Speculation, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def parse_arch(text: str) -> tuple[Arch, ...]:
+ATTENTION = ("gqa", "mla")
+
+
+def parse_arch(text: str, attention: str | None = None) -> tuple[Arch, ...]:
+    """``dense,moe:10:160:8`` crossed with the attention types (``gqa,mla``; default gqa); an
+    entry may also carry its own, ``dense+mla``."""
+    kinds = _items(attention or "gqa", "attention")
+    for kind in kinds:
+        if kind not in ATTENTION:
+            raise EstimateError(f"--attention {kind!r}: expected gqa (grouped-query) or mla (multi-head latent)")
     out = []
-    for item in _items(text, "arch"):
-        if item == "dense":
-            out.append(Arch())
-            continue
-        parts = item.split(":")
-        if len(parts) != 4 or parts[0] != "moe":
-            raise EstimateError(f"--arch {item!r}: expected dense or moe:RATIO:EXPERTS:TOPK "
-                                "(total/active parameters, routed experts, experts per token), e.g. moe:10:160:8")
-        try:
-            ratio = float(parts[1])
-        except ValueError:
-            raise EstimateError(f"--arch {item!r}: RATIO (total / active parameters) must be a number") from None
-        experts = _int(parts[2], "arch", 2, 4096)
-        top_k = _int(parts[3], "arch", 1, 4096)
-        if top_k >= experts:
-            raise EstimateError(f"--arch {item!r}: contradictory, top-k {top_k} must be below the {experts} experts")
-        # total/active = 1 + (E - K) x / active per routed expert; with every parameter in experts
-        # (nothing but routed experts) the ratio reaches (E + 1) / (K + 1) with one shared expert
-        top = (experts + 1) / (top_k + 1)
-        if not 1.0 < ratio < top:
-            raise EstimateError(f"--arch {item!r}: contradictory, a total/active ratio of {ratio:g} is impossible with "
-                                f"{experts} experts and top-{top_k} (it must lie between 1 and {top:.3g})")
-        out.append(Arch("moe", ratio, experts, top_k))
+    for entry in _items(text, "arch"):
+        item, plus, own = entry.partition("+")
+        if plus and own not in ATTENTION:
+            raise EstimateError(f"--arch {entry!r}: the attention after '+' must be gqa or mla")
+        for kind in ([own] if plus else kinds):
+            out.append(_one_arch(item, kind))
     return tuple(dict.fromkeys(out))
+
+
+def _one_arch(item: str, attention: str) -> Arch:
+    if item == "dense":
+        return Arch(attention=attention)
+    parts = item.split(":")
+    if len(parts) != 4 or parts[0] != "moe":
+        raise EstimateError(f"--arch {item!r}: expected dense or moe:RATIO:EXPERTS:TOPK "
+                            "(total/active parameters, routed experts, experts per token), e.g. moe:10:160:8")
+    try:
+        ratio = float(parts[1])
+    except ValueError:
+        raise EstimateError(f"--arch {item!r}: RATIO (total / active parameters) must be a number") from None
+    experts = _int(parts[2], "arch", 2, 4096)
+    top_k = _int(parts[3], "arch", 1, 4096)
+    if top_k >= experts:
+        raise EstimateError(f"--arch {item!r}: contradictory, top-k {top_k} must be below the {experts} experts")
+    # total/active = 1 + (E - K) x / active per routed expert; with every parameter in experts
+    # (nothing but routed experts) the ratio reaches (E + 1) / (K + 1) with one shared expert
+    top = (experts + 1) / (top_k + 1)
+    if not 1.0 < ratio < top:
+        raise EstimateError(f"--arch {item!r}: contradictory, a total/active ratio of {ratio:g} is impossible with "
+                            f"{experts} experts and top-{top_k} (it must lie between 1 and {top:.3g})")
+    return Arch("moe", ratio, experts, top_k, attention)
 
 
 def build_space(*, hardware: str | None = None, gpu: str | None = None, gpus: int | None = None,
                 link: str | None = None, precision: str | None = None, tp: str | None = None,
                 runtime: str | None = None, batch: str | None = None, context: str | None = None,
-                speculation: str | None = None, arch: str | None = None, output_tokens: int = 512) -> Space:
+                speculation: str | None = None, arch: str | None = None, attention: str | None = None,
+                output_tokens: int = 512) -> Space:
     """Parse the axes (CLI strings; None: the default) into a :class:`Space`; raise
     :class:`EstimateError` (or PresetError) on anything malformed or contradictory."""
     if gpu is not None or gpus is not None:
@@ -333,7 +354,7 @@ def build_space(*, hardware: str | None = None, gpu: str | None = None, gpus: in
         batch=parse_ints(batch or DEFAULTS["batch"], "batch", 1, 4096),
         context=parse_ints(context or DEFAULTS["context"], "context", 1, 1_000_000),
         speculation=parse_speculation(speculation or DEFAULTS["speculation"]),
-        arch=parse_arch(arch or DEFAULTS["arch"]),
+        arch=parse_arch(arch or DEFAULTS["arch"], attention),
         output_tokens=output_tokens,
     )
     if output_tokens < 2:

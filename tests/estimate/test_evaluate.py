@@ -98,3 +98,14 @@ def test_convex_sum_of_affine_takes_three_values():
     calls: dict[int, float] = {}
     assert convex_sum(lambda c: 2.0 + 0.5 * c, 10, 1009, calls) == pytest.approx(sum(2.0 + 0.5 * c for c in range(10, 1010)))
     assert len(calls) == 3
+
+
+def test_mla_prediction_equals_run():
+    """Multi-head latent attention (DeepSeek-V3 proportions): the latent KV is replicated on every
+    TP rank, which the same plans cost in both."""
+    arch = Arch("moe", 15, 256, 8, "mla")
+    model = moe(20e9, arch, 8)
+    assert model.uses_mla and model.num_attention_heads % 8 == 0
+    ev = Evaluator(output_tokens=64)
+    a = Assumptions(Hardware("h200", 8), "fp8", 8, "vllm", 8, 1000, Speculation(), arch)
+    assert ev.tps(a, model) == pytest.approx(run_tps(ev, a, model), rel=1e-9)
