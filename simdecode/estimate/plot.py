@@ -63,7 +63,7 @@ def estimate_figure(result: dict) -> Figure:
     return fig
 
 
-def estimate_png(result: dict, dpi: int = 120) -> bytes:
+def estimate_png(result: dict, dpi: int = 100) -> bytes:
     import io
 
     buf = io.BytesIO()

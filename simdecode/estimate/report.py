@@ -30,7 +30,7 @@ def _model(end: dict) -> str:
     if not m:
         return ""
     total = f" / {params(m['total'])} total" if m["total"] > m["active"] * 1.01 else ""
-    return f"  [nearest shape {m['name']}: {params(m['active'])} active{total}]"
+    return f"  [shape nearest the observed speed: {m['name']}, {params(m['active'])} active{total}]"
 
 
 def render(result: dict) -> str:
