@@ -66,9 +66,9 @@ def unreachable_message(tps: float, tolerance: float, solutions: Sequence[Soluti
         parts.append(f"it is slower than any configuration explains, below the memory-capacity bound: the slowest "
                      f"({worst.assumptions.label()}) still runs the largest model that fits "
                      f"({worst.largest_active / 1e9:.4g}B active) at {worst.slowest_tps:.4g} tok/s")
-    hint = ("widen the assumptions (--speculation, --hardware, --precision) or the size range (--active-min)"
-            if fast and not slow else "widen the assumptions (--batch, --context, --hardware) or --active-max"
-            if slow and not fast else "widen the assumptions or the tolerance")
+    hint = ("widen the assumptions (--speculation, --hardware, --tp, --runtime)" if fast and not slow
+            else "widen the assumptions (--batch, --context, --hardware, --precision)" if slow and not fast
+            else "widen the assumptions or --tolerance")
     return f"--tps {band}: no configuration explains it; " + "; ".join(parts) + f"; {hint}"
 
 
