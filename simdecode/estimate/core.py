@@ -39,7 +39,8 @@ def _check_observation(tps: float, tolerance: float) -> tuple[float, float]:
 
 def solution_dict(s: Solution) -> dict:
     out = {"assumptions": s.assumptions.as_dict(), "status": s.status}
-    for key in ("active_lo", "active_hi", "active", "fastest_tps", "slowest_tps", "smallest_active", "largest_active"):
+    for key in ("active_lo", "active_hi", "active", "fastest_tps", "slowest_tps", "smallest_active", "largest_active",
+                "size_bound"):
         out[key] = getattr(s, key)
     if s.model is not None:
         out["model"] = {"name": s.model.name, "active": active_params(s.model), "total": total_params(s.model)}
@@ -63,8 +64,12 @@ def unreachable_message(tps: float, tolerance: float, solutions: Sequence[Soluti
                      "speed whatever the size)")
     if slow:
         worst = min(slow, key=lambda s: s.slowest_tps)
-        parts.append(f"it is slower than any configuration explains, below the memory-capacity bound: the slowest "
-                     f"({worst.assumptions.label()}) still runs the largest model that fits "
+        if worst.size_bound == "memory":
+            bound, largest = "the memory-capacity bound", "the largest model that fits"
+        else:
+            bound, largest = "the --active-max bound", "the largest model --active-max allows"
+        parts.append(f"it is slower than any configuration explains, below {bound}: the slowest "
+                     f"({worst.assumptions.label()}) still runs {largest} "
                      f"({worst.largest_active / 1e9:.4g}B active) at {worst.slowest_tps:.4g} tok/s")
     hint = ("widen the assumptions (--speculation, --hardware, --tp, --runtime)" if fast and not slow
             else "widen the assumptions (--batch, --context, --hardware, --precision)" if slow and not fast

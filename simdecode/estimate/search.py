@@ -51,6 +51,7 @@ class Solution:
     smallest_active: float | None = None
     largest_active: float | None = None
     model: ModelSpec | None = None
+    size_bound: str = "memory"  # what stops larger rungs: memory, or the --active-max given
 
     @property
     def ok(self) -> bool:
@@ -126,8 +127,9 @@ class Searcher:
         if top < 0:
             return Solution(a, "no-fit")
         fastest, slowest = self.speed(a, rungs[0]), self.speed(a, rungs[top])
+        capped = top == len(rungs) - 1 and self.active_max < float("inf")
         facts = dict(fastest_tps=fastest, slowest_tps=slowest, smallest_active=active_params(rungs[0]),
-                     largest_active=active_params(rungs[top]))
+                     largest_active=active_params(rungs[top]), size_bound="--active-max" if capped else "memory")
         if fastest < t_lo:
             return Solution(a, "too-fast", **facts)
         if slowest > t_hi:

@@ -62,3 +62,9 @@ def test_nothing_fits(capsys):
                  "--context", "1000000", "--precision", "bf16", "--speculation", "none", "--arch", "dense",
                  "--runtime", "vllm"]) == 2
     assert "no model fits in memory" in capsys.readouterr().err
+
+
+def test_too_slow_under_active_max_names_that_bound(capsys):
+    assert main(["estimate", "--tps", "5", "--hardware", "h200x8", "--active-max", "10B", *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "below the --active-max bound" in err and "memory" not in err
