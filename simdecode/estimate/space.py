@@ -123,8 +123,12 @@ class Assumptions:
                 f"context {self.context}, spec {self.speculation}, {self.arch}")
 
     def as_dict(self) -> dict[str, object]:
-        return {f.name: (str(v) if not isinstance(v := getattr(self, f.name), (int, float)) else v)
-                for f in fields(self)}
+        """Plain data: numbers stay numbers, everything else its CLI spelling."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value if isinstance(value, (int, float)) else str(value)
+        return out
 
     @property
     def kv_dtype(self) -> str:
