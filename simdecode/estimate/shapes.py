@@ -24,8 +24,9 @@ table 3: 8B 32 x 4096, 70B 80 x 8192, 405B 126 x 16384):
           active and 352B total (GLM-4.7, 32B / 355B: 92 layers of width 5120, experts of width
           1536, three dense leading layers): the rule's MoE is shallower and wider than GLM's.
 
-Per-user speed falls with size along the ladder except for a few steps below 5B active, where
-a change of width removes a layer and the next rung runs up to 5% faster.
+Along the ladder both the active parameters and the layer count never decrease (a rung whose
+width step would remove a layer is skipped), so every byte and fixed cost of a step grows with the
+rung and per-user speed falls with size.
 
 Sizes are searched on a geometric ladder (ratio :data:`STEP`); each rung is a real shape and
 its active count is the model's own (:func:`~simdecode.costmodel.architecture.parameter_counts`).
@@ -130,14 +131,17 @@ def ladder(arch: Arch, unit: int) -> tuple[ModelSpec, ...]:
     """Distinct shapes of ``arch`` from :data:`LADDER_MIN` to :data:`LADDER_MAX` nominal active
     parameters, in strictly increasing order of their own active count."""
     rungs: list[ModelSpec] = []
-    last = 0.0
+    last, layers = 0.0, 0
     n = int(math.log(LADDER_MAX / LADDER_MIN) / math.log(STEP)) + 1
     for i in range(n):
         model = synthetic(LADDER_MIN * STEP**i, arch, unit)
         if model is None:
             continue
         a = active_params(model)
-        if a > last * 1.001:
+        # keep the layer count non-decreasing too: a rung whose width step removed a layer would
+        # run faster than the one below it (fewer per-layer fixed costs) and break the search's
+        # monotonicity; the next rung restores the depth
+        if a > last * 1.001 and model.num_hidden_layers >= layers:
             rungs.append(model)
-            last = a
+            last, layers = a, model.num_hidden_layers
     return tuple(rungs)
