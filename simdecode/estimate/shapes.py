@@ -46,6 +46,9 @@ HEAD = 128
 KV_HEADS = 8
 #: ratio between consecutive rungs of the size ladder
 STEP = 1.06
+#: fewer layers than this make no realistic model (the rule's smallest MoE would have 2 layers of
+#: huge experts); Llama-3.2-1B has 16
+MIN_LAYERS = 8
 #: the ladder's range of nominal active parameters
 LADDER_MIN, LADDER_MAX = 0.5e9, 20e12
 
@@ -81,13 +84,13 @@ def attention(h: int, q_width: float, unit: int, kind: str) -> tuple[dict, float
 
 
 def dense(active: float, unit: int, kind: str = "gqa") -> ModelSpec | None:
-    """A Llama-3-shaped dense model of about ``active`` parameters (None: too small for 2 layers)."""
+    """A Llama-3-shaped dense model of about ``active`` parameters (None: outside MIN_LAYERS..MAX_LAYERS)."""
     h = width(active)
     keys, attn = attention(h, h, unit, kind)
     ffn = int(round(3.5 * h / 256) * 256)
     per_layer = attn + 3 * h * ffn
     layers = round((active - 2 * VOCAB * h) / per_layer)
-    if not 2 <= layers <= MAX_LAYERS:
+    if not MIN_LAYERS <= layers <= MAX_LAYERS:
         return None
     suffix = "-mla" if kind == "mla" else ""
     return ModelSpec(name=f"dense{suffix}-{layers}x{h}", num_hidden_layers=layers, hidden_size=h,
@@ -101,7 +104,7 @@ def moe(active: float, arch: Arch, unit: int) -> ModelSpec | None:
     layer_x = (arch.ratio - 1.0) * active / (arch.experts - arch.top_k)  # L x
     rest = active - 2 * VOCAB * h - (arch.top_k + 1) * layer_x
     layers = round(rest / (attn + h * arch.experts)) if rest > 0 else 0
-    if not 2 <= layers <= MAX_LAYERS:
+    if not MIN_LAYERS <= layers <= MAX_LAYERS:
         return None
     expert_width = int(round(layer_x / layers / (3 * h) / 64) * 64)
     if expert_width < 64:
