@@ -2,6 +2,7 @@
 
     simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--trace FILE] [--fidelity F] [--seed N] [--quiet]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
+    simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
     simdecode presets [models|gpus|links|runtimes]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
@@ -102,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--batch", type=_positive, default=1, metavar="B", help="sequences in the step (default 1)")
     explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object on stdout")
     explain.set_defaults(func=cmd_explain)
+
+    from simdecode.estimate.cli import add_parser as add_estimate
+
+    add_estimate(commands)
 
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
@@ -238,6 +243,10 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
         from simdecode.presets import PresetError
 
         types.append(PresetError)
+    with contextlib.suppress(ImportError):
+        from simdecode.estimate.space import EstimateError
+
+        types.append(EstimateError)
     return tuple(types)
 
 
