@@ -14,9 +14,7 @@ A model's ``layer_types`` (Hugging Face spelling) mixes, in any order:
   2 n_v d_v), in_proj_ba h x 2 n_v, conv1d (2 n_k d_k + n_v d_v) x kernel, out_proj n_v d_v x h.
   FLOPs per token besides the projections: the delta rule S <- a S + b (v - S k) k^T and the read
   o = S q touch S about 3 times with a multiply-add each, 6 n_v d_k d_v, plus the convolution,
-  2 (2 n_k d_k + n_v d_v) kernel. Mamba-2 layers have the same shape of cost (a fixed per-sequence
-  state read and written every step, arXiv 2405.21060) and can be written as linear_attention with
-  their own head counts.
+  2 (2 n_k d_k + n_v d_v) kernel. Mamba-2 mixers (below) have the same shape of cost.
 - ``sparse attention`` (DeepSeek-V3.2's DSA, arXiv 2512.02556 and its config.json's ``index_*``
   keys): every MLA layer first runs a lightning indexer (``index_n_heads`` heads of width
   ``index_head_dim``) over every cached token, then attends to the ``index_topk`` best ones only.
@@ -33,8 +31,8 @@ A model's ``layer_types`` (Hugging Face spelling) mixes, in any order:
 - attention sinks (GPT-OSS: one learned logit per head added to the softmax's denominator): one
   scalar per head, no cache, no measurable cost; not modelled.
 
-Sharding under TP: linear-attention heads and their states split over the TP group like attention
-heads (vLLM's column-/row-parallel projections); the indexer and its keys are replicated.
+Sharding under TP: linear-attention and Mamba heads and their states split over the TP group like
+attention heads (vLLM's column-/row-parallel projections); the indexer and its keys are replicated.
 The recurrent state is held in the KV cache's dtype (``precision.kv_cache``).
 """
 
