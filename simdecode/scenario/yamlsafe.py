@@ -18,6 +18,7 @@ import yaml
 
 from simdecode.errors import Problem, ScenarioError
 from simdecode.scenario.text import Path_, render_path, short
+from simdecode.userfiles import UserFileError, read_user_file
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a scenario is a short hand-written file
 MAX_DEPTH = 20  # nested mappings / lists
@@ -158,16 +159,13 @@ def read_text(path: str | os.PathLike[str]) -> str:
         raise ScenarioError("is a directory: expected a scenario YAML file", file=str(path))
     if not stat.S_ISREG(info.st_mode):
         raise ScenarioError("not a regular file: expected a scenario YAML file", file=str(path))
-    too_big = f"file is larger than {MAX_FILE_BYTES // 1024} KiB: a scenario is a short YAML file"
     if info.st_size > MAX_FILE_BYTES:
-        raise ScenarioError(too_big, file=str(path))
-    try:
-        with open(file, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(too_big, file=str(path))
+        raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB: a scenario is a short YAML file",
+                            file=str(path))
+    try:  # the checks again, on the opened file: it may have changed since
+        raw = read_user_file(path, None, what="scenario file", max_bytes=MAX_FILE_BYTES).data
+    except UserFileError as exc:
+        raise ScenarioError(str(exc)) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
