@@ -30,6 +30,8 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
+MAX_EXPLAIN_BATCH = 65_536  # the largest scheduler.max_batch_size
+MAX_EXPLAIN_CONTEXT = 2_000_000  # the longest request (prompt or output tokens)
 
 
 class UserError(Exception):
@@ -75,6 +77,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _bounded(parse: Callable[[str], int], most: int) -> Callable[[str], int]:
+    def parse_bounded(text: str) -> int:
+        value = parse(text)
+        if value > most:
+            raise argparse.ArgumentTypeError(f"expected at most {most:,}, got {text!r}")
+        return value
+
+    return parse_bounded
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simdecode",
@@ -100,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
+    run.add_argument("--no-limit", action="store_true",
+                     help="run even when the work estimated beforehand exceeds the budget (docs/scenario-format)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
     run.set_defaults(func=cmd_run)
 
@@ -109,8 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE", help="scenario YAML file")
     explain.add_argument("--set", dest="overrides", action="append", default=[], type=_override, metavar="KEY=VALUE",
                          help="override a scenario key before validation (repeatable)")
-    explain.add_argument("--context", type=_seed, metavar="N", help="cached tokens per sequence (default: prompt_tokens)")
-    explain.add_argument("--batch", type=_positive, default=1, metavar="B", help="sequences in the step (default 1)")
+    explain.add_argument("--context", type=_bounded(_seed, MAX_EXPLAIN_CONTEXT), metavar="N",
+                         help=f"cached tokens per sequence, at most {MAX_EXPLAIN_CONTEXT:,} (default: prompt_tokens)")
+    explain.add_argument("--batch", type=_bounded(_positive, MAX_EXPLAIN_BATCH), default=1, metavar="B",
+                         help=f"sequences in the step, at most {MAX_EXPLAIN_BATCH:,} (default 1)")
     explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object on stdout")
     explain.set_defaults(func=cmd_explain)
 
@@ -165,6 +181,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     with stdout_guard:
         scenario = _load(load_scenario, args.file, overrides)
         from simdecode import simulate
+        from simdecode import budget
+
+        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
         from simdecode.output import summary_json, write_outputs
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")

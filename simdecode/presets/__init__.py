@@ -46,10 +46,21 @@ def preset(kind: str, name: str) -> dict[str, Any]:
     """A copy of one preset's keys, with ``name`` set; unknown names raise with suggestions."""
     table = catalogue(kind)
     if name not in table:
-        close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.4)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = suggest(name, list(table))
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise PresetError(f"unknown {kind[:-1]} preset {name!r}{hint} (known: {', '.join(sorted(table))})")
     return {"name": name, **table[name]}
+
+
+def suggest(name: str, choices: list[str], n: int = 2) -> list[str]:
+    """Up to ``n`` choices the user probably meant by ``name``: those that start with it (``h100``:
+    ``h100-sxm``, ``h100-pcie``), closest first, else the closest by spelling."""
+    key = name.strip().lower()
+    ratio = lambda c: difflib.SequenceMatcher(None, key, c.lower()).ratio()  # noqa: E731
+    prefixed = sorted((c for c in choices if key and c.lower().startswith(key)), key=ratio, reverse=True)
+    if prefixed:
+        return prefixed[:n]
+    return difflib.get_close_matches(name, choices, n=1, cutoff=0.4)
 
 
 def resolve(kind: str, value: Any, context: dict[str, Any] | None = None) -> Any:
