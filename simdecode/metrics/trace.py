@@ -5,8 +5,12 @@ Tracks (Chrome trace "processes" and "threads"):
   a ``compute`` and a ``comm`` thread: every op of every step, so all-reduce gaps show as holes
   in the compute track. At fidelity ``step`` the ops come from the analytic fold and carry
   ``args.synthetic = true``;
-- one process ``links`` with a thread per link that carried a transfer (pipeline hops, ring
-  transfers at fidelity ``op``): pipeline bubbles and link contention;
+- one process ``links`` with a thread per link that carried a transfer: pipeline hops
+  (``transfer``), and every collective on each link of its group's ring, named like its op
+  (``L0.attn.allreduce``): at fidelity ``layer`` from the same start and end that time it (the
+  stream arithmetic for links no other group shares, the held links otherwise), at ``step`` from
+  the fold (``synthetic``), at ``op`` as the ring's individual ``transfer`` spans where rings
+  are expanded. Pipeline bubbles and link contention show here;
 - one process ``requests`` with a thread per request: ``queued``, ``prefill`` and ``decode``.
 
 The trace keeps at most ``max_events`` op and transfer spans (request spans always fit), then
