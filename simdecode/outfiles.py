@@ -43,7 +43,7 @@ from pathlib import Path
 MARKER = ".simdecode-output"
 #: the files a folder written by simdecode holds (older versions wrote no marker)
 KNOWN_OUTPUTS = frozenset({MARKER, "summary.json", "requests.csv", "timeline.png", "kv_occupancy.png"})
-_TMP, _OLD = "simdecode-tmp", "simdecode-old"
+_TMP, _OLD, _PROBE = "simdecode-tmp", "simdecode-old", "simdecode-probe"
 _SUFFIX_CHARS = 48  # what a temporary name adds to the target's name, at most
 
 
@@ -69,6 +69,7 @@ def check_file_target(path: str | os.PathLike[str], what: str = "--trace") -> Pa
             raise OutputError(f"{what} {path}: exists and is not a regular file (a device, pipe or socket): "
                               "simdecode replaces only regular files")
     _probe_folder(target.parent, target.name, what, path, directory=False)
+    _remove_stale(target)
     return target
 
 
@@ -189,7 +190,7 @@ def _probe_folder(folder: Path, name: str, what: str, shown: object, *, director
     if len(os.fsencode(name)) + _SUFFIX_CHARS > limit:
         raise OutputError(f"{what} {shown}: the name is too long for the file system "
                           f"(at most {limit - _SUFFIX_CHARS} bytes here)")
-    probe = folder / _temp_name(name, "simdecode-probe")
+    probe = folder / _temp_name(name, _PROBE)
     try:
         if directory:
             os.mkdir(probe, 0o700)
@@ -294,7 +295,9 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _remove_stale(target: Path) -> None:
-    """Remove temporary folders a killed run left beside ``target`` (their process is gone)."""
+    """Remove the temporaries (folders, files, probes) a killed run left beside ``target``, once the
+    process that made them is gone; an old folder set aside by the two-rename fallback goes back
+    to ``target`` when a kill left ``target`` absent."""
     prefix = f".{target.name}."
     try:
         entries = list(os.scandir(target.parent))
@@ -304,14 +307,18 @@ def _remove_stale(target: Path) -> None:
         if not entry.name.startswith(prefix):
             continue
         rest = entry.name[len(prefix):]
-        for kind in (_TMP, _OLD):
-            if rest.startswith(kind + "-"):
-                pid = rest[len(kind) + 1:].split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)) and entry.is_dir(follow_symlinks=False):
-                    if kind == _OLD and not os.path.lexists(target):  # killed between the two renames
-                        with contextlib.suppress(OSError):
-                            os.rename(entry.path, target)  # put the old output back, as it was
-                            continue
+        for kind in (_TMP, _OLD, _PROBE):
+            if not rest.startswith(kind + "-"):
+                continue
+            pid = rest[len(kind) + 1:].split("-", 1)[0]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                if not entry.is_dir(follow_symlinks=False):
+                    os.unlink(entry.path)
+                elif kind == _OLD and not os.path.lexists(target):  # killed between the two renames
+                    os.rename(entry.path, target)  # the old output back, as it was
+                else:
                     shutil.rmtree(entry.path, ignore_errors=True)
 
 
