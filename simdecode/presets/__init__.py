@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
     root = Path((context or {}).get("base_dir", "."))
     try:
         _, resolved = locate(path, root, "hf_config file")
-        if resolved.is_dir():
+        if os.path.isdir(resolved):  # a folder means its config.json
             path = str(Path(path) / "config.json")
         file = read_user_file(path, root, what="hf_config file", max_bytes=MAX_CONFIG_BYTES)
         text = file.text("hf_config file")

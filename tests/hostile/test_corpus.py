@@ -94,6 +94,9 @@ CASES = [
     Case("trace-header-excerpt", TRACE_SCENARIO, "wide.csv", setup=_leaky_header,
          fragment="no arrived_at or arrival_s column in the header (line 1: 'aaaa"),
     Case("trace-name-too-long", TRACE_SCENARIO, "x" * 300 + ".csv", fragment="File name too long"),
+    Case("hf-config-name-too-long", HF_SCENARIO, "x" * 300 + "/config.json", fragment="File name too long"),
+    Case("hf-config-nul", HF_SCENARIO, '"a\\0b.json"', fragment="cannot contain a NUL character"),
+    Case("trace-path-too-long", TRACE_SCENARIO, "/".join(["d" * 200] * 30), fragment="too long"),
     # -- parsers (part 3)
     Case("hf-config-deep-json", HF_SCENARIO, "config.json", setup=_config("[" * 100_000 + "]" * 100_000),
          fragment="nests JSON 100000 levels deep"),
