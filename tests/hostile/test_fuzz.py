@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from simdecode import budget, cli
@@ -185,6 +185,8 @@ def test_mutated_scenarios_exit_0_or_2_within_the_bound(case, arena, monkeypatch
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     argv = ["run", str(path), "--json", *(a for o in overrides for a in ("--set", o))]
     code, out, err, elapsed = run_cli(argv)
+    event(f"exit {code}")  # shown by --hypothesis-show-statistics
+    event("elapsed " + next(f"< {b} s" for b in (0.1, 1, 5, 30, float("inf")) if elapsed < b))
     assert code in (0, 2), f"exit {code} for {argv}:\n{text}\n{err}"
     assert elapsed < TIME_BOUND_S, f"{elapsed:.1f} s for {argv}:\n{text}"
     assert SECRET not in out and SECRET not in err

@@ -133,3 +133,28 @@ def test_sigkill_during_real_runs(tmp_path: Path) -> None:
             assert state["requests.csv"] == new_rows
             subprocess.run([*base, "--set", "name=old"], check=True, env=env, timeout=300)
             old = _state(out)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_concurrent_writers_never_mix_their_files(tmp_path: Path) -> None:
+    """Four processes write their own set of files into one --out, 15 times each, at once: the
+    folder always ends as exactly one writer's set, and nothing is left beside it."""
+    out = tmp_path / "out"
+    sets = [{f"{name}": f"{w}:{name}".encode() for name in ("summary.json", "requests.csv", "timeline.png")}
+            for w in range(4)]
+    sets[3]["kv_occupancy.png"] = b"3:kv"
+    children = []
+    for files in sets:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for _ in range(15):
+                    _write(out, files)
+                os._exit(0)
+            except BaseException:  # noqa: BLE001
+                os._exit(3)
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert codes == [0, 0, 0, 0]
+    assert _state(out) in sets
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
