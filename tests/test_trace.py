@@ -11,8 +11,9 @@ from simdecode.metrics.trace import Tracer
 from simdecode.scenario.schema import Scenario
 
 
-def traced(fidelity: str, max_events: int = 200_000, **parallelism) -> tuple[dict, Tracer]:
-    tracer = Tracer(max_events=max_events)
+def traced(fidelity: str, max_events: int = 200_000, max_link_events: int | None = None,
+           **parallelism) -> tuple[dict, Tracer]:
+    tracer = Tracer(max_events=max_events, max_link_events=max_link_events)
     scenario = Scenario.model_validate({
         "model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"},
         "parallelism": {"tp": 4, "pp": 2, **parallelism}, "simulation": {"fidelity": fidelity},
@@ -70,10 +71,12 @@ def test_allreduce_gaps_show_on_the_compute_track():
 
 
 def test_long_runs_are_truncated_not_unbounded():
-    trace, tracer = traced("layer", max_events=50)
+    trace, tracer = traced("layer", max_events=50, max_link_events=20)
     assert tracer.dropped > 0 and trace["metadata"]["dropped_spans"] == tracer.dropped
     ops = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["name"] not in ("queued", "prefill", "decode")]
-    assert len(ops) < 50
+    assert len(ops) < 50 + 20
+    links = _link_spans(trace)
+    assert sum(len(spans) for spans in links.values()) == 20, "the links' own cap"
     assert sum(e["name"] == "decode" for e in trace["traceEvents"]) == 3, "request spans are always kept"
 
 
