@@ -24,7 +24,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
