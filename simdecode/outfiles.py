@@ -53,6 +53,13 @@ class OutputError(Exception):
 
 def check_file_target(path: str | os.PathLike[str], what: str = "--trace") -> Path:
     """Check, creating nothing that stays, that ``path`` can be written as a regular file."""
+    try:
+        return _check_file_target(path, what)
+    except OSError as exc:  # a name too long, a loop of links...
+        raise OutputError(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def _check_file_target(path: str | os.PathLike[str], what: str) -> Path:
     target = _named(path, what)
     try:
         info = os.lstat(target)
@@ -80,8 +87,15 @@ def prepare_out_dir(path: str | os.PathLike[str], force: bool = False, what: str
     Raises :class:`OutputError` when it cannot, or when it is a non-empty folder that is not
     simdecode's output and ``force`` is not given.
     """
+    try:
+        return _prepare_out_dir(path, force, what)
+    except OSError as exc:  # a name too long, a loop of links...
+        raise OutputError(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def _prepare_out_dir(path: str | os.PathLike[str], force: bool, what: str) -> Path:
     target = _named(path, what)
-    if target.is_symlink():
+    if os.path.islink(target):
         target = Path(os.path.realpath(target))
     try:
         info = os.stat(target)
@@ -95,7 +109,7 @@ def prepare_out_dir(path: str | os.PathLike[str], force: bool = False, what: str
     if info is not None:
         _check_replaceable(target, force, what, path)
     folder = target.parent
-    while not folder.exists() and folder.parent != folder:  # the parents are created when writing
+    while not os.path.lexists(folder) and folder.parent != folder:  # the parents are created when writing
         folder = folder.parent
     _probe_folder(folder, target.name, what, path, directory=True)
     return target
@@ -180,8 +194,8 @@ def _check_replaceable(target: Path, force: bool, what: str, shown: object) -> N
 
 def _probe_folder(folder: Path, name: str, what: str, shown: object, *, directory: bool) -> None:
     """Create and remove a temporary entry named like the output's temporaries in ``folder``."""
-    if not folder.is_dir():
-        raise OutputError(f"{what} {shown}: folder {folder} does not exist" if not folder.exists()
+    if not os.path.isdir(folder):
+        raise OutputError(f"{what} {shown}: folder {folder} does not exist" if not os.path.lexists(folder)
                           else f"{what} {shown}: {folder} is not a folder")
     try:
         limit = os.pathconf(folder, "PC_NAME_MAX")

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import simdecode
 from simdecode import cli
@@ -143,6 +145,10 @@ CASES = [
     Case("out-is-a-file", BASE, args=("--out", "{top}/secret.txt"), fragment="exists and is not a folder"),
     Case("out-foreign-folder", BASE, args=("--out", "{top}"), fragment="not simdecode's output"),
     Case("out-working-folder", BASE, args=("--out", ".", "--force"), fragment="is the working folder"),
+    Case("out-name-too-long", BASE, args=("--out", "x" * 300), fragment="File name too long"),
+    Case("out-path-too-long", BASE, args=("--out", "/".join(["d" * 200] * 30)), fragment="File name too long"),
+    Case("out-below-a-file", BASE, args=("--out", "{top}/secret.txt/sub"), fragment="Not a directory"),
+    Case("trace-path-too-long-out", BASE, args=("--trace", "/".join(["d" * 200] * 30)), fragment="too long"),
 ]
 
 
@@ -260,3 +266,27 @@ def test_api_wrong_types_are_scenario_errors() -> None:
                  lambda: load_scenario(3.5), lambda: load_scenario("scenarios/quickstart.yaml", [1])):
         with pytest.raises(ScenarioError):
             call()
+
+
+class _Simulated(Exception):
+    pass
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(option=st.sampled_from(["--out", "--trace"]),
+       name=st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=40)
+       | st.sampled_from(["/", ".", "..", "~", "/dev/null", "/dev/stdout", "/proc/x", "/sys/x", "a/../..",
+                          "/etc", "x" * 256, "./" * 300 + "x", "top/scenarios", "top/secret.txt"]))
+def test_any_output_name_is_refused_or_accepted_before_simulating(option, name, jail, monkeypatch) -> None:
+    """Whatever the user types as --out or --trace, the checks answer exit 2 or let the run go on
+    (here: into a simulate() that stops it); they never crash, and refusing changes nothing."""
+    (jail / "s.yaml").write_text(BASE, encoding="utf-8")
+    monkeypatch.setattr(simdecode, "simulate", lambda *a, **k: (_ for _ in ()).throw(_Simulated()), raising=False)
+    before = _snapshot(jail.parent.parent)
+    code, out, err = run_main(["run", str(jail / "s.yaml"), option, name])
+    if code == 1:
+        assert "internal error: _Simulated" in err, err
+    else:
+        assert code == 2 and ("error: " in err), err
+    assert _snapshot(jail.parent.parent) == before
