@@ -29,8 +29,8 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
-MAX_EXPLAIN_BATCH = 65_536  # the largest scheduler.max_batch_size
-MAX_EXPLAIN_CONTEXT = 2_000_000  # the longest request (prompt or output tokens)
+MAX_EXPLAIN_BATCH = 65_536  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
+MAX_EXPLAIN_CONTEXT = 2_000_000  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
 
 
 class UserError(Exception):

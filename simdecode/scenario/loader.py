@@ -67,6 +67,8 @@ def scenario_from_dict(
     data, origins = _apply(data, overrides)  # its errors name the override, not the file
     lines = {key: line for key, line in (lines or {}).items()
              if not any(len(key) > len(p) and key[: len(p)] == p for p in origins)}
+    if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
+        raise ScenarioError(f"base_dir must be a folder's path, got {type(base_dir).__name__}", file=file)
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}
     try:
         return Scenario.model_validate(data, context=context)

@@ -259,11 +259,17 @@ def test_out_force_replaces_a_foreign_folder_whole(jail: Path) -> None:
     assert code == 0, err
 
 
-def test_api_wrong_types_are_scenario_errors() -> None:
+def test_api_wrong_types_are_scenario_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
     from simdecode import ScenarioError, load_scenario, simulate
+    from simdecode.explain import explain
+    from simdecode.scenario.loader import scenario_from_dict
 
     for call in (lambda: simulate(None), lambda: simulate({"model": "llama-3.2-1b"}), lambda: load_scenario(None),
-                 lambda: load_scenario(3.5), lambda: load_scenario("scenarios/quickstart.yaml", [1])):
+                 lambda: load_scenario(3.5), lambda: load_scenario("scenarios/quickstart.yaml", [1]),
+                 lambda: scenario_from_dict({"model": "llama-3.2-1b"}, base_dir=3),
+                 lambda: explain(load_scenario("scenarios/quickstart.yaml"), batch=10**9),
+                 lambda: explain(load_scenario("scenarios/quickstart.yaml"), context_tokens=-1)):
         with pytest.raises(ScenarioError):
             call()
 
