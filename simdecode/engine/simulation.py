@@ -131,8 +131,15 @@ def simulate(scenario: Scenario, tracer=None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    Anything but a validated :class:`Scenario` is a :class:`~simdecode.errors.ScenarioError`.
     """
     from simdecode.result import Result
+
+    if not isinstance(scenario, Scenario):
+        from simdecode.errors import ScenarioError
+
+        raise ScenarioError(f"simulate() needs a Scenario (from load_scenario(path) or Scenario.model_validate(data)), "
+                            f"got {type(scenario).__name__}")
 
     wall_start = time.perf_counter()
     env = CountingEnvironment()
