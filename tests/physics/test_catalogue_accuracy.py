@@ -84,3 +84,16 @@ def test_qwen35_scenario_runs_its_real_layer_mix() -> None:
     summary = simulate(s).summary()
     assert summary["requests"]["completed"] == s.workload.total_requests
     assert summary["requests"]["preempted"] == 0  # 8 users of 33k tokens fit: 7.7 KB of KV per token per GPU
+
+
+def test_tok_s_is_no_proxy_for_active_parameters_at_tp8_on_b200() -> None:
+    """Llama-3.3-70B (70.6B active, 80 layers) against GLM-4.7 (33.6B active, 92 layers) on 8x
+    B200: active parameters differ 2.1x, per-user speed by less than 10%, because launches and
+    all-reduces paid per layer dominate the token; on one GPU Llama is memory-bound."""
+    name = "tps-vs-active-params-8xb200.yaml"
+    llama, glm = tps(name), tps(name, "model=glm-4.7")
+    assert abs(glm / llama - 1) < 0.10
+    report = explain(load_scenario(SCENARIOS / name))
+    assert report["bottleneck"] == "launch-overhead"
+    one_gpu = explain(load_scenario(SCENARIOS / name, ["parallelism.tp=1", "hardware.gpus_per_node=1"]))
+    assert one_gpu["bottleneck"] == "memory-bandwidth"
