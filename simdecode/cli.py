@@ -1,6 +1,7 @@
 """The ``simdecode`` command line.
 
     simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--trace FILE] [--fidelity F] [--seed N] [--quiet]
+                  [--baseline]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode presets [models|gpus|links|runtimes]
 
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, metavar="DIR", help="write summary.json, requests.csv and timeline.png to DIR")
     run.add_argument("--trace", type=Path, metavar="FILE",
                      help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
+    run.add_argument("--baseline", action="store_true",
+                     help="speculative decoding: also simulate standard decoding to measure the speed-up")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
@@ -174,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             tracer = Tracer()
         result = simulate(scenario, tracer=tracer)
         log(f"simulated in {time.perf_counter() - started:.2f} s")
-        summary = result.summary()
+        summary = result.summary(baseline=args.baseline)
         if tracer is not None:
             from simdecode.output import write_atomic
 

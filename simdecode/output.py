@@ -125,8 +125,7 @@ def write_outputs(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
         "timeline.png": timeline_png(result),
     }
-    recorder = getattr(result, "recorder", None)
-    if getattr(recorder, "submitted", 0) > 1:
+    if getattr(result, "submitted", 0) > 1:
         files["kv_occupancy.png"] = kv_occupancy_png(result)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -83,13 +83,6 @@ def mean_tokens(probs: np.ndarray) -> float:
     return 1.0 + float(np.dot(np.arange(probs.size), probs))
 
 
-def tree_size(width: int, depth: int) -> int:
-    """Positions verified for a full Medusa/EAGLE-style token tree: the root plus ``width``
-    candidates under every node down to ``depth`` levels, 1 + w + w^2 + ... + w^depth
-    (Medusa, Cai et al. 2024, arXiv 2401.10774: tree attention verifies all of them at once)."""
-    return sum(width**level for level in range(depth + 1))
-
-
 def tree_level_acceptance(a: float, width: int) -> float:
     """Chance that a tree level is accepted when each of its ``width`` candidates independently
     matches with probability ``a``: 1 - (1 - a)^w. The accepted path then behaves like a chain
@@ -177,8 +170,7 @@ def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstima
     d = scenario.decoding
     dep = Deployment.from_scenario(scenario)
     draft = draft_deployment(scenario)
-    proposals = d.tree.depth if d.tree else d.speculative_tokens
-    positions = tree_size(d.tree.width, d.tree.depth) if d.tree else proposals + 1
+    proposals, positions = d.proposals, d.verify_positions
     probs = acceptance_for(d, proposals)
 
     def folds(deployment, shape):
@@ -187,8 +179,7 @@ def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstima
     standard = folds(dep, BatchShape.decode([context_tokens] * batch, dep.window))
     verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch, dep.window))
     draft_s = 0.0
-    for level in range(proposals):
-        width = d.tree.width ** level if d.tree else 1
+    for level, width in enumerate(d.draft_widths):
         draft_s += sum(f.makespan_s for f in folds(draft, BatchShape.mixed(
             [(context_tokens + level, width, width)] * batch, draft.window)))
     return SpeculationEstimate(

@@ -20,6 +20,7 @@ from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
+from simdecode.metrics.accounting import KVLedger
 from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
@@ -104,21 +105,11 @@ def _outstanding(replica: Replica) -> int:
     return replica.outstanding
 
 
-def speculation_verify_tokens(scenario: Scenario) -> int:
-    """Positions a speculating sequence verifies per step: k + 1, or a tree's size."""
-    from simdecode.costmodel.speculative import tree_size
-
-    d = scenario.decoding
-    return tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
-
-
 def simulate(scenario: Scenario, tracer=None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
     """
-    from simdecode.result import Result
-
     wall_start = time.perf_counter()
     env = CountingEnvironment()
     streams = random_streams(scenario.seed)
@@ -140,7 +131,7 @@ def simulate(scenario: Scenario, tracer=None):
         def speculator_factory(stages):
             return Speculator(env, scenario, stages, streams["speculative"], scenario.simulation.fidelity, tracer)
 
-        verify_tokens = speculation_verify_tokens(scenario)
+        verify_tokens = scenario.decoding.verify_positions
 
     def finished(request) -> None:
         workload.request_done(request)
@@ -164,17 +155,26 @@ def simulate(scenario: Scenario, tracer=None):
     wall_s = time.perf_counter() - wall_start
     if tracer is not None:
         tracer.add_requests(recorder.records)
-    extras = {}
-    if scenario.decoding.method != "standard":
-        # the speed-up is measured: the same scenario and seed with standard decoding
-        standard = simulate(scenario.model_copy(update={
-            "decoding": scenario.decoding.model_copy(update={"method": "standard"})})).summary()
-        extras["speculation"] = [rep.speculator.stats for rep in replicas]
-        extras["standard"] = {"per_request_tps": standard["per_request_tps"]["mean"],
-                              "aggregate_tps": standard["aggregate_tps"]}
+    return collect(scenario, recorder, replicas, capacity, env, wall_s)
+
+
+def collect(scenario: Scenario, recorder: Recorder, replicas: list[Replica], capacity: int,
+            env: CountingEnvironment, wall_s: float):
+    """The finished run as a pure-data :class:`~simdecode.result.Result`: records, counters and
+    monitor series copied out of the engine (the speed-up of speculative decoding against
+    standard decoding is not measured here: :func:`simdecode.analysis.speculative.standard_baseline`
+    runs that second simulation, only when asked)."""
+    from simdecode.result import Result
+
     return Result(
-        scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=capacity,
+        scenario=scenario, requests=list(recorder.records), rejected=list(recorder.rejected),
+        submitted=recorder.submitted, preemptions=recorder.preemptions, first_arrival_s=recorder.first_arrival_s,
+        gpu=recorder.gpu, decode=recorder.decode, swap_s=dict(recorder.swap_s), queued_s=recorder.queued_s,
+        kv_blocked_s=recorder.kv_blocked_s,
+        monitors={name: [m.snapshot() for m in ms] for name, ms in recorder.monitors.items()},
+        kv_capacity_blocks=capacity, kv_ledgers=[KVLedger.of(kv) for kv in recorder.kv_caches],
         stage_busy_s=[[st.busy_s for st in rep.stages] for rep in replicas],
         replica_active_s=[rep.active_s for rep in replicas],
-        events=env.events_scheduled, simulated_s=env.now, wall_s=wall_s, extras=extras,
+        speculation=[rep.speculator.stats for rep in replicas if rep.speculator is not None],
+        events=env.events_scheduled, simulated_s=env.now, wall_s=wall_s,
     )

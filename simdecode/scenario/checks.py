@@ -160,7 +160,7 @@ def _check_decoding(s: Scenario) -> None:
     if d.method == "mtp" and s.model.num_nextn_predict_layers < 1:
         raise CheckError("decoding.method", f"{s.model.name} has no multi-token-prediction modules "
                          "(num_nextn_predict_layers = 0); use method: draft")
-    proposals = d.tree.depth if d.tree else d.speculative_tokens
+    proposals = d.proposals
     from simdecode.costmodel.speculative import acceptance_for
 
     try:

@@ -126,6 +126,29 @@ class DecodingSpec(Spec):
         None, ge=1, description="speculate only while a step decodes at most this many sequences"
     )
 
+    @property
+    def proposals(self) -> int:
+        """Tokens the drafter proposes per sequence and step along one path: k, or a tree's depth."""
+        return self.tree.depth if self.tree else self.speculative_tokens
+
+    @property
+    def verify_positions(self) -> int:
+        """Positions one speculating sequence verifies per step: k + 1 (the proposals and the
+        target's own), or every node of a full token tree, 1 + w + w^2 + ... + w^depth (Medusa,
+        Cai et al. 2024, arXiv 2401.10774: tree attention verifies all of them at once); 1 for
+        standard decoding."""
+        if self.method == "standard":
+            return 1
+        if self.tree:
+            return sum(self.tree.width**level for level in range(self.tree.depth + 1))
+        return self.speculative_tokens + 1
+
+    @property
+    def draft_widths(self) -> tuple[int, ...]:
+        """Candidates one draft pass proposes per sequence, level by level: 1 per pass for a
+        chain; width^level for a tree's frontier."""
+        return tuple(self.tree.width**level if self.tree else 1 for level in range(self.proposals))
+
     @field_validator("draft_model", mode="before")
     @classmethod
     def _draft_preset(cls, value: Any, info: ValidationInfo) -> Any:

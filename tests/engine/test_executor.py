@@ -196,7 +196,7 @@ def test_shared_host_path_contention_shows_in_a_simulation():
                                "prompt_tokens": 16, "output_tokens": 4})
         result = simulate(s)
         assert {r.replica for r in result.requests} == {0, 1}
-        return result.recorder.gpu.contention_s
+        return result.gpu.contention_s
 
     assert contention("rtx-4090", "layer") > 0
     assert contention("rtx-4090", "op") > 0

@@ -48,6 +48,6 @@ def test_fidelities_agree_per_request(model, gpu, tp, pp, tp_mode, tp_delay, req
             assert math.isclose(a.ttft_s, b.ttft_s, rel_tol=1e-9)
             assert math.isclose(a.tpot_s, b.tpot_s, rel_tol=1e-9)
             assert math.isclose(a.finished_s, b.finished_s, rel_tol=1e-9)
-        assert fine.recorder.gpu.contention_s == 0.0
+        assert fine.gpu.contention_s == 0.0
         assert math.isclose(step.simulated_s, fine.simulated_s, rel_tol=1e-9)
         assert fine.events >= step.events  # finer executors spend more events, never fewer

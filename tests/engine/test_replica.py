@@ -76,7 +76,7 @@ def test_requests_go_to_replicas_round_robin():
 
 def test_tensor_parallel_one_has_no_network_time():
     result = simulate(scenario(simulation={"fidelity": "layer"}))
-    g = result.recorder.gpu
+    g = result.gpu
     assert g.comm_s == 0.0 and g.contention_s == 0.0
     assert result.summary()["allreduce_share"] == 0.0
 
@@ -100,7 +100,7 @@ def test_requests_longer_than_the_kv_cache_are_rejected_and_counted():
     result = simulate(Scenario.model_validate(_cache_of(6000, 16, {"dist": "uniform", "low": 1000, "high": 9000})))
     counts = result.summary()["requests"]
     capacity = result.kv_capacity_blocks * 16
-    too_long = [r for r in result.recorder.rejected]
+    too_long = [r for r in result.rejected]
     assert 0 < counts["rejected"] < counts["submitted"] == 40
     assert counts["completed"] + counts["rejected"] == counts["submitted"]
     assert all(reason == "longer than the whole KV cache" for _, reason in too_long)
