@@ -16,6 +16,7 @@ from simdecode.analysis.scaling import TpScaling, tp_scaling
 from simdecode.costmodel import collectives
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.feasibility import check_fits
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
 
@@ -38,6 +39,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
     if context_tokens is None:
         context_tokens = scenario.workload.prompt_tokens
     dep = Deployment.from_scenario(scenario)
+    check_fits(scenario, dep)
     rates, par, hw = dep.rates, scenario.parallelism, scenario.hardware
     window = dep.model.sliding_window if dep.model.layer_types else None
     shape = BatchShape.decode([context_tokens] * batch, window)

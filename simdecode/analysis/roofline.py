@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simdecode.costmodel.batch import BatchShape
-from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.deployment import Deployment, draft_deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
 
@@ -27,8 +27,6 @@ def roofline_tps(scenario, context_tokens: int | None = None) -> float:
     d = scenario.decoding
     if d.method == "standard":
         return 1.0 / ideal_step_s(dep, BatchShape.decode([context_tokens], dep.window))
-    from simdecode.costmodel.speculative import draft_deployment
-
     draft = draft_deployment(scenario)
     draft_s = sum(ideal_step_s(draft, BatchShape.mixed([(context_tokens + level, w, w)], draft.window))
                   for level, w in enumerate(d.draft_widths))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.deployment import Deployment, deployment_with_tp
+from simdecode.costmodel.memory import budget_bytes
 from simdecode.costmodel.scaling import analytic_crossover, decode_step
 
 
@@ -31,7 +32,7 @@ def valid_tp_degrees(scenario) -> list[int]:
     fit each GPU's memory budget."""
     m, hw, pp = scenario.model, scenario.hardware, scenario.parallelism.pp
     limit = hw.total_gpus // pp
-    budget = scenario.scheduler.memory_utilization * hw.gpu.memory_bytes
+    budget = budget_bytes(hw.gpu.memory_bytes, scenario.scheduler.memory_utilization)
     out = []
     for t in range(1, limit + 1):
         if m.num_attention_heads % t:
@@ -42,15 +43,10 @@ def valid_tp_degrees(scenario) -> list[int]:
             continue
         if scenario.parallelism.ep > 1 and t % scenario.parallelism.ep:
             continue
-        if _deployment(scenario, t).max_weight_bytes_per_gpu() > budget:
+        if deployment_with_tp(scenario, t).max_weight_bytes_per_gpu() > budget:
             continue  # does not fit: the check would refuse this layout
         out.append(t)
     return out
-
-
-def _deployment(scenario, tp: int) -> Deployment:
-    par = scenario.parallelism.model_copy(update={"tp": tp})
-    return Deployment.from_scenario(scenario.model_copy(update={"parallelism": par}))
 
 
 def tp_scaling(scenario, context_tokens: int | None = None) -> TpScaling:
@@ -59,7 +55,7 @@ def tp_scaling(scenario, context_tokens: int | None = None) -> TpScaling:
         context_tokens = scenario.workload.prompt_tokens
     tps, share = {}, {}
     for t in valid_tp_degrees(scenario):
-        step, comm = decode_step(_deployment(scenario, t), context_tokens)
+        step, comm = decode_step(deployment_with_tp(scenario, t), context_tokens)
         tps[t], share[t] = 1.0 / step, comm / step
     best = max(tps, key=tps.get) if tps else None
     crossover = None if best is None or best == max(tps) else best

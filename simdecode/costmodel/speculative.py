@@ -106,38 +106,6 @@ def acceptance_for(d, proposals: int) -> np.ndarray:
     return accepted_probabilities(acc, proposals)
 
 
-def draft_deployment(scenario):
-    """The deployment one draft pass runs (pure; see simdecode.engine.speculation):
-
-    - ``mtp``: a one-layer copy of the target (the MTP block) with its embedding and LM head,
-      same TP, one stage; its 2h x h input projection is left out (under 1% of a DeepSeek-V3
-      draft pass's bytes, which the shared LM head dominates);
-    - ``draft``: the draft model with the target's tp on the target's GPUs when its heads allow
-      (``draft_placement: shared``), else tp 1 (and always tp 1 on a GPU of its own).
-    Draft passes run in the same captured graph as the verify step: no host step overhead."""
-    from simdecode.costmodel.deployment import Deployment
-
-    d, par = scenario.decoding, scenario.parallelism
-    runtime = scenario.runtime.model_copy(update={"step_overhead_s": 0.0})
-    if d.method == "mtp":
-        module = scenario.model.model_copy(update={
-            "name": f"{scenario.model.name} MTP module", "num_hidden_layers": 1, "first_k_dense_replace": 0,
-            "num_nextn_predict_layers": 0, "layer_types": None,
-        })
-        layout = par.model_copy(update={"pp": 1})
-        return Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
-                                                                    "runtime": runtime}))
-    draft = d.draft_model
-    tp = 1
-    if d.draft_placement == "shared":
-        kv = draft.kv_heads
-        fits = draft.num_attention_heads % par.tp == 0 and (kv % par.tp == 0 or par.tp % kv == 0)
-        tp = par.tp if fits else 1
-    layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": "megatron"})
-    return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
-                                                                "runtime": runtime}))
-
-
 @dataclass(frozen=True)
 class SpeculationEstimate:
     """One speculative step against one standard step, batch ``batch`` at ``context`` tokens
@@ -159,17 +127,14 @@ class SpeculationEstimate:
         return self.mean_tokens * self.standard_s / (self.verify_s + self.draft_s)
 
 
-def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
-    """The analytic speed-up of the scenario's speculation for one decode step (physics.md 4.1-4.4):
-    the same plans the engine runs, folded, without queueing or sampling noise."""
+def estimate(dep, draft, d, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
+    """The analytic speed-up of speculative decoding ``d`` (a DecodingSpec) for one decode step
+    of the target deployment ``dep`` with drafter ``draft`` (physics.md 4.1-4.4): the same plans
+    the engine runs, folded, without queueing or sampling noise."""
     from simdecode.costmodel.batch import BatchShape
-    from simdecode.costmodel.deployment import Deployment
     from simdecode.costmodel.fold import fold
     from simdecode.costmodel.plan import build_stage_plan
 
-    d = scenario.decoding
-    dep = Deployment.from_scenario(scenario)
-    draft = draft_deployment(scenario)
     proposals, positions = d.proposals, d.verify_positions
     probs = acceptance_for(d, proposals)
 

@@ -16,12 +16,13 @@ import numpy as np
 import simpy
 
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel import memory
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
 from simdecode.metrics.accounting import KVLedger
-from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
@@ -51,13 +52,11 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
-    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides)."""
-    budget = scenario.scheduler.memory_utilization * scenario.hardware.gpu.memory_bytes
-    tokens = min(
-        (budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES) / dep.kv_bytes_per_token_per_gpu(s)
-        for s in range(dep.pp)
-    )
-    return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds under ``scenario``'s memory
+    budget (:func:`simdecode.costmodel.memory.kv_capacity_blocks` does the arithmetic)."""
+    sched = scenario.scheduler
+    budget = memory.budget_bytes(scenario.hardware.gpu.memory_bytes, sched.memory_utilization)
+    return memory.kv_capacity_blocks(dep, budget, sched.kv_block_tokens)
 
 
 def host_link(gpu: GpuSpec) -> LinkSpec:
@@ -114,6 +113,7 @@ def simulate(scenario: Scenario, tracer=None):
     env = CountingEnvironment()
     streams = random_streams(scenario.seed)
     dep = Deployment.from_scenario(scenario)
+    check_fits(scenario, dep)  # a ScenarioError naming the file's `model` line when it does not fit
     par, sched = scenario.parallelism, scenario.scheduler
     recorder = Recorder(gpus_per_stage=par.tp)
     hw = scenario.hardware

@@ -12,7 +12,7 @@ Drafters (each pass is a step plan run on GPUs, at the scenario's fidelity):
   embedding and LM head), chained k times on the last pipeline stage;
 - ``draft``: a separate small model, k sequential passes, on the target's GPUs with the same TP
   (``draft_placement: shared``, time-sharing them) or on a GPU of its own (``separate``).
-  :func:`simdecode.costmodel.speculative.draft_deployment` says how each is costed.
+  :func:`simdecode.costmodel.deployment.draft_deployment` says how each is costed.
 - A token tree (Medusa/EAGLE, ``decoding.tree``) drafts ``depth`` levels, level i proposing
   width^i candidates per sequence, and verifies all 1 + w + ... + w^depth positions at once.
 
@@ -27,7 +27,8 @@ import simpy
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.fold import Fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.costmodel.speculative import acceptance_for, draft_deployment
+from simdecode.costmodel.deployment import draft_deployment
+from simdecode.costmodel.speculative import acceptance_for
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.topology import Fabric
 from simdecode.metrics.accounting import SpeculationStats

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from pydantic import ValidationError
 
 from simdecode import simulate
 from simdecode.costmodel.deployment import Deployment
-from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
+from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel.memory import ACTIVATION_WORKSPACE_BYTES
+from simdecode.errors import ScenarioError
 from simdecode.scenario.schema import Scenario
 
 
@@ -110,8 +111,12 @@ def test_requests_longer_than_the_kv_cache_are_rejected_and_counted():
 def test_the_memory_check_counts_whole_kv_blocks():
     """4,000 + 98 tokens need 4,097 slots: two blocks of 4,096 tokens, while ~6,000 tokens of room
     hold one. The check refuses it; the same room in 16-token blocks serves every request."""
-    with pytest.raises(ValidationError, match="does not fit"):
-        Scenario.model_validate(_cache_of(6000, 4096, 4000))
+    refused = Scenario.model_validate(_cache_of(6000, 4096, 4000))  # valid as a file says it
+    with pytest.raises(ScenarioError, match="does not fit") as info:
+        check_fits(refused)
+    assert info.value.key_path == "model"
+    with pytest.raises(ScenarioError, match="does not fit"):
+        simulate(refused)  # simulate checks before it builds anything
     result = simulate(Scenario.model_validate(_cache_of(6000, 16, 4000)))
     assert result.summary()["requests"]["rejected"] == 0
 

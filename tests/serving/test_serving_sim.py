@@ -14,9 +14,9 @@ import math
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from simdecode import simulate
+from simdecode.errors import ScenarioError
 from simdecode.scenario.schema import Scenario
 
 TINY_GPU = {"preset": "h100-sxm", "memory": "4 GB"}
@@ -167,11 +167,11 @@ def pressured(draw) -> dict:
 @given(data=pressured())
 def test_serving_invariants_hold_under_kv_pressure(data):
     try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:  # the mean request alone overflows the tiny GPU: a valid refusal
+        result = simulate(Scenario.model_validate(data))
+    except ScenarioError as exc:  # the mean request alone overflows the tiny GPU: a valid refusal
         assert "does not fit" in str(exc)
         assume(False)
-    check_serving_invariants(simulate(scenario))
+    check_serving_invariants(result)
 
 
 def test_requests_longer_than_the_cache_are_rejected_with_their_reason():
