@@ -13,6 +13,7 @@ import textwrap
 from collections import Counter
 from typing import Any
 
+from simdecode import tp_schedules
 from simdecode.analysis.critical_path import critical_path
 from simdecode.analysis.scaling import tp_scaling
 WIDTH = 100
@@ -116,8 +117,9 @@ def _verdict(d: dict, grouped: Counter) -> str:
                          f"{t(ar['alpha_s'])} is start-up and hops. A faster link would not help")
                 if d["tp_scaling"]["crossover_tp"] is not None and d["tp_scaling"]["crossover_tp"] <= setup["tp"]:
                     text += ", nor would more GPUs"
-                fix = ("a larger tp_delay" if setup["tp_mode"] in ("ladder", "delayed")
-                       else "tp_mode parallel-block, ladder or delayed")
+                fewer = [n for n, sch in tp_schedules.schedules().items() if sch.fewer_sync_points]
+                fix = ("a larger tp_delay" if tp_schedules.get(setup["tp_mode"]).defers_exchanges
+                       else "tp_mode " + (", ".join(fewer[:-1]) + " or " + fewer[-1] if len(fewer) > 1 else fewer[0]))
                 return text + (f"; fewer or overlapped sync points would ({fix}), or a lower-latency "
                                "all-reduce kernel.")
             return text + (f"moving the bytes takes {t(ar['beta_s'])} of each (latency {t(ar['alpha_s'])}): "

@@ -112,3 +112,25 @@ def test_a_pickled_result_names_no_engine_class() -> None:
 @pytest.mark.parametrize("package", ["analysis", "metrics"])
 def test_analyses_and_metrics_never_plot(package: str) -> None:
     assert offending(PACKAGE / package, ("matplotlib", "simdecode.plots")) == {}
+
+
+def test_tp_schedules_are_a_leaf_and_their_names_live_only_there() -> None:
+    """The schedules' package imports nothing else of simdecode; outside it no source file spells a
+    schedule's name (except the docstrings that explain one)."""
+    own = {n for names in imports_of(PACKAGE / "tp_schedules").values() for n in names}
+    assert {n for n in own if n.startswith("simdecode") and not n.startswith("simdecode.tp_schedules")} == set()
+    from simdecode import tp_schedules
+
+    spelled = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "tp_schedules" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        hits = sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings
+                       and n.value in tp_schedules.names()})
+        if hits:
+            spelled[str(path.relative_to(ROOT))] = hits
+    assert spelled == {}

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes
 from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
@@ -140,7 +141,7 @@ class Deployment:
         runtime does it, or delayed TP gives each lane a vocabulary shard (``tp_final``)."""
         if self.tp <= 1:
             return False
-        return self.runtime.shard_lm_head or (self.tp_mode == "delayed" and self.tp_final == "vocab-parallel")
+        return self.runtime.shard_lm_head or tp_schedules.get(self.tp_mode).vocab_parallel_head(self.tp_final)
 
     def lm_head_params_per_gpu(self) -> float:
         head = self.counts.lm_head or self.counts.embedding
@@ -204,6 +205,6 @@ def draft_deployment(scenario) -> Deployment:
         kv = draft.kv_heads
         fits = draft.num_attention_heads % par.tp == 0 and (kv % par.tp == 0 or par.tp % kv == 0)
         tp = par.tp if fits else 1
-    layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": "megatron"})
+    layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": tp_schedules.DEFAULT})
     return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
                                                                 "runtime": runtime}))

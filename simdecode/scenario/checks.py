@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simdecode import tp_schedules
 from simdecode.scenario.limits import MAX_TOTAL_TOKENS
 
 if TYPE_CHECKING:
@@ -66,9 +67,10 @@ def check_scenario(s: Scenario) -> None:
                              "over the GPUs of the TP group)")
         if m.num_local_experts % par.ep:
             raise CheckError("parallelism.ep", f"ep = {par.ep} must divide the model's {m.num_local_experts} experts")
-        if par.tp_mode not in ("megatron", "parallel-block"):
-            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode megatron or "
-                             f"parallel-block, not {par.tp_mode!r}")
+        if not tp_schedules.get(par.tp_mode).expert_parallel:
+            able = [name for name, sch in tp_schedules.schedules().items() if sch.expert_parallel]
+            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode {' or '.join(able)}, "
+                             f"not {par.tp_mode!r}")
     if par.allreduce in ("one-shot", "two-shot", "nvls") and par.tp > hw.gpus_per_node:
         raise CheckError(
             "parallelism.allreduce",

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationInfo, field_validator, model_validator
 
+from simdecode import tp_schedules
 from simdecode.errors import ScenarioError
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec, Spec
 from simdecode.scenario.model import ModelSpec
@@ -74,7 +75,7 @@ class ParallelismSpec(Spec):
     pp: int = Field(1, ge=1, le=MAX_GPUS, description="pipeline (layer) stages")
     dp: int = Field(1, ge=1, le=MAX_GPUS, description="independent replicas")
     ep: int = Field(1, ge=1, le=MAX_GPUS, description="expert-parallel degree for MoE layers")
-    tp_mode: Literal["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"] = "megatron"
+    tp_mode: Literal[tp_schedules.names()] = tp_schedules.DEFAULT  # type: ignore[valid-type]
     tp_delay: int = Field(1, ge=0, le=64, description="delayed mode: modules of delay")
     tp_delay_start: Literal["sync", "local"] = Field(
         "sync", description="delayed mode, first tp_delay modules: blocking all-reduce, or local only (no exchange)"

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simdecode import tp_schedules
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import Fold, fold
@@ -55,7 +56,7 @@ contexts = st.lists(st.integers(0, 4000), min_size=1, max_size=12)
 
 
 # ---- tp = 1 ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("tp_mode", ["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"])
+@pytest.mark.parametrize("tp_mode", list(tp_schedules.names()))
 def test_tp1_moves_no_network_bytes(tp_mode: str) -> None:
     dep = deployment(tp=1, tp_mode=tp_mode)
     plan = build_stage_plan(dep, 0, BatchShape.decode([0, 500, 3000]))
@@ -230,7 +231,7 @@ def test_parallel_block_has_one_collective_per_layer_megatron_two() -> None:
 # ---- fold bookkeeping --------------------------------------------------------------------------
 @given(
     tp=st.sampled_from([1, 2, 4, 8]),
-    mode=st.sampled_from(["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"]),
+    mode=st.sampled_from(list(tp_schedules.names())),
     delay=st.integers(0, 3),
     ctx=contexts,
     runtime=st.sampled_from(["default", "vllm", "gpt-fast", "monokernel"]),

@@ -8,6 +8,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simdecode import tp_schedules
 from simdecode import simulate
 from simdecode.scenario.schema import Scenario
 
@@ -22,7 +23,7 @@ def run(data: dict, fidelity: str):
     gpu=st.sampled_from(["h100-sxm", "mi300x", "h100-pcie"]),  # NVSwitch, xGMI mesh, PCIe
     tp=st.sampled_from([1, 2, 4, 8]),
     pp=st.sampled_from([1, 2]),
-    tp_mode=st.sampled_from(["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"]),
+    tp_mode=st.sampled_from(list(tp_schedules.names())),
     tp_delay=st.integers(min_value=0, max_value=2),
     requests=st.integers(min_value=1, max_value=3),
     prompt=st.integers(min_value=1, max_value=64),
