@@ -90,8 +90,11 @@ def tree_level_acceptance(a: float, width: int) -> float:
     return 1.0 - (1.0 - a) ** width
 
 
-def acceptance_for(d, proposals: int) -> np.ndarray:
-    """P(j proposals accepted), j = 0..proposals, for a DecodingSpec's acceptance model."""
+def acceptance_for(d, proposals: int | None = None) -> np.ndarray:
+    """P(j proposals accepted), j = 0..proposals, for a DecodingSpec's acceptance model
+    (``proposals``: the spec's own, :attr:`DecodingSpec.proposals`, unless given)."""
+    if proposals is None:
+        proposals = d.proposals
     from simdecode.scenario.schema import AcceptanceHistogram, AcceptanceMean
 
     acc = d.acceptance
@@ -136,7 +139,7 @@ def estimate(dep, draft, d, context_tokens: int, batch: int = 1) -> SpeculationE
     from simdecode.costmodel.plan import build_stage_plan
 
     proposals, positions = d.proposals, d.verify_positions
-    probs = acceptance_for(d, proposals)
+    probs = acceptance_for(d)
 
     def folds(deployment, shape):
         return [fold(build_stage_plan(deployment, s, shape)) for s in range(deployment.pp)]

@@ -44,7 +44,7 @@ class Speculator:
         self.proposals = d.proposals
         self.verify_tokens = d.verify_positions
         self.widths = d.draft_widths
-        self.probs = acceptance_for(d, self.proposals)
+        self.probs = acceptance_for(d)
         if d.method == "mtp":
             self.stage = stages[-1]  # the module reads the last hidden state
         elif d.draft_placement == "shared":
