@@ -30,12 +30,11 @@ def standard_baseline(scenario) -> dict[str, float | None]:
     return {"per_request_tps": summary["per_request_tps"]["mean"], "aggregate_tps": summary["aggregate_tps"]}
 
 
-def speculative_summary(result, per_request_tps: float | None, aggregate_tps: float | None,
-                        baseline: bool = False) -> dict[str, Any] | None:
+def speculative_summary(result, per_request_tps: float | None, aggregate_tps: float | None) -> dict[str, Any] | None:
     """None for standard decoding; else the verify steps' yield and the speed-up against
     standard decoding (``speedup_vs_standard``: mean per-request tokens/s ratio;
-    ``aggregate_speedup``: aggregate tokens/s ratio; None unless ``baseline``), given this run's
-    ``per_request_tps`` mean and ``aggregate_tps``."""
+    ``aggregate_speedup``: aggregate tokens/s ratio; None while ``result.standard_baseline`` is
+    not measured), given this run's ``per_request_tps`` mean and ``aggregate_tps``."""
     if result.scenario.decoding.method == "standard":
         return None
     stats = result.speculation
@@ -43,10 +42,8 @@ def speculative_summary(result, per_request_tps: float | None, aggregate_tps: fl
     proposed = sum(s.proposed for s in stats)
     histogram = [sum(col) for col in zip(*(s.histogram for s in stats))]
     speedup = aggregate = None
-    if baseline:
-        if result.standard_baseline is None:
-            result.standard_baseline = standard_baseline(result.scenario)
-        standard = result.standard_baseline
+    standard = result.standard_baseline
+    if standard is not None:
         ratio = lambda a, b: a / b if a and b else None  # noqa: E731
         speedup = ratio(per_request_tps, standard["per_request_tps"])
         aggregate = ratio(aggregate_tps, standard["aggregate_tps"])

@@ -18,9 +18,9 @@ from simdecode.costmodel.architecture import parameter_counts
 from simdecode.metrics.summary import distribution, goodput
 
 
-def summary(result, baseline: bool = False) -> dict[str, Any]:
-    """The summary dict of ``result``; ``baseline``: measure speculative decoding's speed-up
-    against a standard-decoding run (see :mod:`simdecode.analysis.speculative`)."""
+def summary(result) -> dict[str, Any]:
+    """The summary dict of ``result``. Speculative decoding's speed-up is there once
+    ``result.standard_baseline`` is measured (see :mod:`simdecode.analysis.speculative`)."""
     s = result.scenario
     done = result.measured
     multi = [r for r in done if r.output_tokens > 1]
@@ -55,6 +55,6 @@ def summary(result, baseline: bool = False) -> dict[str, Any]:
         "queue": level_summary(result, "queue"),
         "batch_size": level_summary(result, "batch_size"),
         "goodput": None if s.slo is None else goodput(done, s.slo.ttft_s, s.slo.tpot_s, span),
-        "speculative": speculative_summary(result, per_request["mean"], aggregate, baseline),
+        "speculative": speculative_summary(result, per_request["mean"], aggregate),
         "simulation": {"events": result.events, "wall_s": result.wall_s, "simulated_s": result.simulated_s},
     }
