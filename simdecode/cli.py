@@ -190,6 +190,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode import budget
 
         budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        from simdecode.costmodel.feasibility import check_fits
+
+        check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
         from simdecode.output import summary_json, write_outputs
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
