@@ -1,7 +1,7 @@
 """The ``simdecode`` command line.
 
     simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR [--force]] [--trace FILE] [--fidelity F] [--seed N]
-                  [--no-limit] [--quiet]
+                  [--no-limit] [--baseline] [--quiet]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
     simdecode presets [models|gpus|links|runtimes]
@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let --out replace a folder that holds other files (they are deleted)")
     run.add_argument("--trace", type=_path, metavar="FILE",
                      help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
+    run.add_argument("--baseline", action="store_true",
+                     help="speculative decoding: also simulate standard decoding to measure the speed-up")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
     run.add_argument("--no-limit", action="store_true",
@@ -188,6 +190,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode import budget
 
         budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        from simdecode.costmodel.feasibility import check_fits
+
+        check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
         from simdecode.output import summary_json, write_outputs
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
@@ -199,7 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             tracer = Tracer()
         result = simulate(scenario, tracer=tracer)
         log(f"simulated in {time.perf_counter() - started:.2f} s")
-        summary = result.summary()
+        summary = result.summary(baseline=args.baseline)
         if out_dir is not None:
             try:
                 written = write_outputs(result, out_dir, force=args.force)

@@ -13,7 +13,9 @@ from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
 from simdecode.costmodel.roofline import DeviceRates
+from simdecode.costmodel.feasibility import check_fits
 from simdecode.engine.simulation import kv_capacity_blocks
+from simdecode.errors import ScenarioError
 from simdecode.presets import preset
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
 from simdecode.scenario.schema import Scenario
@@ -55,20 +57,23 @@ def test_chips_to_hold_llama_2_70b_int8_on_groq() -> None:
 
 
 def test_a_model_too_big_for_the_chips_says_how_many_it_needs() -> None:
-    with pytest.raises(ValueError, match="needs at least 300 chips"):
-        scenario(model="llama-2-70b", precision={"weights": "int8", "kv_cache": "fp16"},
+    s = scenario(model="llama-2-70b", precision={"weights": "int8", "kv_cache": "fp16"},
                  hardware={"gpu": "groq-lpu", "gpus_per_node": 8, "nodes": 8, "intra_node_link": "groq-c2c"},
                  parallelism={"tp": 8, "pp": 8}, runtime="dataflow", scheduler={"memory_utilization": 1.0},
                  workload={"prompt_tokens": 1, "output_tokens": 1})
+    with pytest.raises(ScenarioError, match="needs at least 300 chips"):
+        check_fits(s)
 
 
 def test_unified_memory_check_counts_the_os_share() -> None:
     # GPT-OSS-120B in fp4 (~58 GB) fits a GB10 (121.6 GiB) but not one whose OS keeps 80 GB
     fits = scenario(model="gpt-oss-120b", precision={"weights": "fp4"}, hardware={"gpu": "gb10", "gpus_per_node": 1})
     assert fits.hardware.gpu.unified_memory
-    with pytest.raises(ValueError, match="kept by the OS"):
-        scenario(model="gpt-oss-120b", precision={"weights": "fp4"},
-                 hardware={"gpu": {"preset": "gb10", "os_reserved": "80 GB"}, "gpus_per_node": 1})
+    check_fits(fits)
+    crowded = scenario(model="gpt-oss-120b", precision={"weights": "fp4"},
+                       hardware={"gpu": {"preset": "gb10", "os_reserved": "80 GB"}, "gpus_per_node": 1})
+    with pytest.raises(ScenarioError, match="kept by the OS"):
+        check_fits(crowded)
 
 
 # ---- no kernel launches, weights in logic -------------------------------------------------------
