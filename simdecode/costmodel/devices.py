@@ -1,6 +1,6 @@
 """Devices that are not a discrete GPU with HBM: dataflow chips with weights in SRAM, weights wired
 into logic, and unified-memory machines. Small rules the memory checks, the KV ledger and the
-device rates consult (physics.md section 5.5 of docs/assumptions.md).
+device rates consult (docs/assumptions.md section 4).
 
 - ``kind: gpu``: weights and KV in device memory, kernels launched one after another; 1 GiB of
   every GPU is kept free for activations, the CUDA context and communication buffers.
