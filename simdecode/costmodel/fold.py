@@ -43,22 +43,75 @@ class Fold:
 
 
 def fold(plan: StepPlan) -> Fold:
-    """Critical-path timing of ``plan`` on its two streams, nothing else running."""
+    """Critical-path timing of ``plan`` on its two streams, nothing else running.
+
+    One pass over the plan's op kinds, not its ops: every sum is a count of slots times the
+    kind's cost (the template counts them once), and where the plan is a chain (every op waits
+    for the one before it, :attr:`PlanTemplate.is_chain`: megatron, parallel-block, no TP) the
+    makespan is the sum of every op's time. Other plans list-schedule their ops for the makespan
+    (:func:`fold_slots` does the whole fold that way; a test checks the two agree).
+    """
+    costs = plan.costs
+    template = plan.template
+    compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
+    for kind, stream, n in template.kind_counts:
+        cost = costs[kind]
+        if stream is Stream.COMM:
+            comm += n * cost.time_s
+            alpha += n * cost.alpha_s
+            net += n * cost.net_bytes
+            continue
+        if kind == "host":
+            host += n * cost.time_s
+        else:
+            busy = n * (cost.time_s - cost.launch_s)
+            compute += busy
+            launch += n * cost.launch_s
+            if cost.memory_bound:
+                memory += busy
+        ideal += n * cost.ideal_s
+        hbm += n * cost.hbm_bytes
+        flops += n * cost.flops
+    if template.is_chain:
+        makespan = compute + launch + host + comm
+    else:
+        makespan = _makespan(plan)
+    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
+
+
+def _makespan(plan: StepPlan) -> float:
+    """List scheduling of ``plan``'s ops on the two streams: when the last op ends."""
     costs = plan.costs
     end: list[float] = []
     free = [0.0, 0.0]
-    compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
     for slot in plan.template.slots:
-        cost = costs[slot.kind]
         stream = slot.stream
         start = free[stream]
         for dep in slot.after:
             if end[dep] > start:
                 start = end[dep]
-        finish = start + cost.time_s
+        finish = start + costs[slot.kind].time_s
         end.append(finish)
         free[stream] = finish
-        if stream is Stream.COMPUTE:
+    return max(end) if end else 0.0
+
+
+def _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net) -> Fold:
+    exposed = makespan - (compute + launch + host)
+    if exposed <= 1e-12 * makespan:  # float noise of summing the same durations two ways
+        exposed = 0.0
+    a_share = alpha / comm if comm > 0 else 0.0
+    return Fold(makespan, compute, memory, launch, host, exposed, comm, exposed * a_share, exposed * (1 - a_share),
+                ideal, hbm, flops, net)
+
+
+def fold_slots(plan: StepPlan) -> Fold:
+    """The same timing as :func:`fold`, op by op: the reference the one-pass fold is tested against."""
+    costs = plan.costs
+    compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
+    for slot in plan.template.slots:
+        cost = costs[slot.kind]
+        if slot.stream is Stream.COMPUTE:
             if slot.kind == "host":
                 host += cost.time_s
             else:
@@ -74,13 +127,7 @@ def fold(plan: StepPlan) -> Fold:
             comm += cost.time_s
             alpha += cost.alpha_s
             net += cost.net_bytes
-    makespan = max(end) if end else 0.0
-    exposed = makespan - (compute + launch + host)
-    if exposed <= 1e-12 * makespan:  # float noise of summing the same durations two ways
-        exposed = 0.0
-    a_share = alpha / comm if comm > 0 else 0.0
-    return Fold(makespan, compute, memory, launch, host, exposed, comm, exposed * a_share, exposed * (1 - a_share),
-                ideal, hbm, flops, net)
+    return _finish(_makespan(plan), compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
 
 
 def timeline(plan: StepPlan) -> list[tuple[int, float, float]]:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import cached_property
 from typing import Iterator
 
 from simdecode.costmodel import collectives, modules
@@ -118,6 +119,22 @@ class PlanTemplate:
     slots: tuple[OpSlot, ...]
     kinds: frozenset[str]
 
+    @cached_property
+    def kind_counts(self) -> tuple[tuple[str, Stream, int], ...]:
+        """(kind, its stream, number of slots of that kind), in order of first appearance."""
+        counts: dict[tuple[str, Stream], int] = {}
+        for slot in self.slots:
+            counts[slot.kind, slot.stream] = counts.get((slot.kind, slot.stream), 0) + 1
+        return tuple((kind, stream, n) for (kind, stream), n in counts.items())
+
+    @cached_property
+    def is_chain(self) -> bool:
+        """Does every op start when the op before it ends (each waits for its predecessor, or
+        shares its stream)? Then list scheduling is a plain sum: the makespan is the total of
+        every op's time (costmodel.fold uses it)."""
+        slots = self.slots
+        return all(slots[i].stream is slots[i - 1].stream or (i - 1) in slots[i].after for i in range(1, len(slots)))
+
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -150,12 +167,37 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
 # ---- costs ---------------------------------------------------------------------------------
 
 
+#: op kinds whose cost reads the step's context sums (kv_read_tokens, attn_pairs and their window
+#: forms); every other kind depends on the shape only through (seqs, new_tokens, logit_tokens)
+CONTEXT_KINDS = frozenset({"attn", "attn.sliding"})
+
+
 def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[str, OpCost]:
+    """The cost of every op kind of ``template`` for a step of ``shape``.
+
+    Kinds that do not read the context (MLP, all-reduces, embedding, head, host) are computed once
+    per (stage, chunks, seqs, new tokens, logit tokens) and kept on the deployment (which also
+    chooses each all-reduce's algorithm once per message size); attention is computed every step.
+    ``tests/costmodel/test_step_cache.py`` checks cached against uncached over random shapes."""
+    key = (template.stage, template.chunks, shape.seqs, shape.new_tokens, shape.logit_tokens)
+    fixed = dep.step_costs.get(key)
+    if fixed is None:
+        fixed = dep.step_costs[key] = _kind_costs(dep, template, shape, template.kinds - CONTEXT_KINDS)
+    context = template.kinds & CONTEXT_KINDS
+    if not context:
+        return fixed
+    costs = dict(fixed)
+    costs.update(_kind_costs(dep, template, shape, context))
+    return costs
+
+
+def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kinds) -> dict[str, OpCost]:
+    """The cost of each kind of ``kinds`` for a step of ``shape`` (no caching)."""
     rates, h = dep.rates, dep.model.hidden_size
     chunk = shape.split(template.chunks)
     half = dep.runtime.kernels_per_layer / 2
     costs: dict[str, OpCost] = {}
-    for kind in template.kinds:
+    for kind in kinds:
         match kind:
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
