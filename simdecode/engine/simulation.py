@@ -10,7 +10,11 @@ draws. No global random state is touched.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import simpy
@@ -30,16 +34,28 @@ from simdecode.schedulers.policies import make_policy
 STREAMS = ("arrivals", "lengths", "speculative", "routing")
 
 
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it schedules (for benchmarks and results)."""
+def events_scheduled(env: simpy.Environment) -> int:
+    """Events ``env`` has scheduled so far: SimPy numbers every event it schedules from its own
+    counter (``Environment._eid``, an ``itertools.count`` that breaks ties in the event queue), so
+    the count costs nothing per event. Read it once, after the run: reading takes a number."""
+    return next(env._eid)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.events_scheduled = 0
 
-    def schedule(self, event, priority=simpy.core.NORMAL, delay=0):  # type: ignore[override]
-        self.events_scheduled += 1
-        super().schedule(event, priority, delay)
+@contextmanager
+def collector_paused():
+    """The garbage collector off the hot path: objects alive before the run are frozen (never
+    scanned again) and automatic collection is off while the simulation runs; both are restored
+    after. A run frees nearly everything it makes by reference counting (events, requests), so
+    nothing piles up meanwhile."""
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()
 
 
 def random_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -112,25 +128,41 @@ def speculation_verify_tokens(scenario: Scenario) -> int:
     return tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
 
 
-def simulate(scenario: Scenario, tracer=None):
-    """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
+@dataclass
+class Part:
+    """What running some of a scenario's replicas in one environment gives: the arrivals'
+    recorder (``front``: submissions, first arrival), one recorder per replica run, by replica
+    index, and each replica's accounting. Pure data (picklable), so parts can come back from
+    other processes (:mod:`simdecode.engine.parallel`)."""
 
-    ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    front: Recorder
+    replicas: dict[int, Recorder]
+    stage_busy_s: dict[int, list[float]]
+    active_s: dict[int, float]
+    events: int
+    now: float
+    speculation: dict[int, Any] = field(default_factory=dict)
+
+
+def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, tracer=None) -> Part:
+    """Run replicas ``indices`` of ``scenario`` (None: all) to completion in one environment.
+
+    Every arrival is drawn and timed as in the whole run (the same streams, the same timeouts); a
+    request routed to a replica not in ``indices`` is dropped at dispatch. Only a router that
+    does not read replica state may run a subset (:func:`simdecode.engine.parallel.split_reason`).
     """
-    from simdecode.result import Result
-
-    wall_start = time.perf_counter()
-    env = CountingEnvironment()
+    env = simpy.Environment()
     streams = random_streams(scenario.seed)
     dep = Deployment.from_scenario(scenario)
     par, sched = scenario.parallelism, scenario.scheduler
-    recorder = Recorder(gpus_per_stage=par.tp)
+    front = Recorder(gpus_per_stage=par.tp)
     hw = scenario.hardware
     topology = Topology(env, link=dep.link, inter_link=hw.inter_node_link, gpus_per_node=hw.gpus_per_node,
                         nics_per_node=hw.nics_per_node, pcie_switches=hw.pcie_switches,
                         tp=par.tp, pp=par.pp, dp=par.dp, peer_to_peer=hw.gpu.peer_to_peer, tracer=tracer)
     lanes = 1 if par.pp == 1 else (par.pp if par.microbatches == "auto" else par.microbatches)
     capacity = kv_capacity_blocks(scenario, dep)
+    indices = range(par.dp) if indices is None else sorted(indices)
 
     workload: Workload | None = None
     speculator_factory, verify_tokens = None, 1
@@ -145,36 +177,97 @@ def simulate(scenario: Scenario, tracer=None):
     def finished(request) -> None:
         workload.request_done(request)
 
-    replicas = [
-        Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
-                                         max_batch_size=sched.max_batch_size,
-                                         max_batched_tokens=sched.max_batched_tokens,
-                                         chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
-                                         swap_s_per_token=swap_seconds_per_token(scenario, dep),
-                                         verify_tokens=verify_tokens,
-                                         speculate_max_batch=scenario.decoding.max_batch_size),
-                topology, recorder, scenario.simulation.fidelity, finished, speculator_factory)
-        for r in range(par.dp)
-    ]
-    dispatch = make_router(sched.router, replicas)
-    workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, recorder.arrived,
+    recorders = {r: Recorder(gpus_per_stage=par.tp) for r in indices}
+    replicas = {
+        r: Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
+                                            max_batch_size=sched.max_batch_size,
+                                            max_batched_tokens=sched.max_batched_tokens,
+                                            chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
+                                            swap_s_per_token=swap_seconds_per_token(scenario, dep),
+                                            verify_tokens=verify_tokens,
+                                            speculate_max_batch=scenario.decoding.max_batch_size),
+                   topology, recorders[r], scenario.simulation.fidelity, finished, speculator_factory)
+        for r in indices
+    }
+    if len(replicas) == par.dp:
+        dispatch = make_router(sched.router, list(replicas.values()))
+    else:
+        dispatch = _round_robin_subset(replicas, par.dp)
+    workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, front.arrived,
                         lengths_rng=streams["lengths"])
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
-    env.run()
+    with collector_paused():
+        env.run()
+    for rep in replicas.values():  # pure data from here on: no callbacks into the engine
+        rep.policy.kv.on_change = None
+    return Part(front=front, replicas=recorders,
+                stage_busy_s={r: [st.busy_s for st in rep.stages] for r, rep in replicas.items()},
+                active_s={r: rep.active_s for r, rep in replicas.items()},
+                events=events_scheduled(env), now=env.now,
+                speculation={r: rep.speculator.stats for r, rep in replicas.items() if rep.speculator})
+
+
+def _round_robin_subset(replicas: dict[int, Replica], dp: int):
+    """Round-robin over all ``dp`` replicas, of which only ``replicas`` (by index) run here."""
+    turn = iter(range(10**18))
+
+    def round_robin(request) -> None:
+        replica = replicas.get(next(turn) % dp)
+        if replica is not None:
+            replica.submit(request)
+
+    return round_robin
+
+
+def collect(scenario: Scenario, parts: list[Part], wall_s: float, extras: dict | None = None):
+    """One :class:`~simdecode.result.Result` from parts covering every replica once. The same
+    merge serves one process and many (one part or several), so both give identical numbers:
+    per-replica sums are added in replica order, records ordered by completion time (ties by
+    replica, then as each replica recorded them)."""
+    from simdecode.result import Result
+
+    dep = Deployment.from_scenario(scenario)
+    by_replica = {r: rec for part in parts for r, rec in part.replicas.items()}
+    recorder = Recorder.merged(parts[0].front, [by_replica[r] for r in sorted(by_replica)])
+    busy = {r: v for part in parts for r, v in part.stage_busy_s.items()}
+    active = {r: v for part in parts for r, v in part.active_s.items()}
+    return Result(
+        scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=kv_capacity_blocks(scenario, dep),
+        stage_busy_s=[busy[r] for r in sorted(busy)], replica_active_s=[active[r] for r in sorted(active)],
+        events=sum(part.events for part in parts), simulated_s=max(part.now for part in parts), wall_s=wall_s,
+        extras=extras or {},
+    )
+
+
+def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "process",
+             log: Callable[[str], None] | None = None):
+    """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
+
+    ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local or
+    Ray workers, where the scenario allows it (:mod:`simdecode.engine.parallel`), with results
+    identical to one process; where it does not, ``log`` is told why and one process runs.
+    """
+    wall_start = time.perf_counter()
+    if jobs > 1 or executor != "process":
+        from simdecode.engine.parallel import run_split, split_reason
+
+        reason = split_reason(scenario, tracer, jobs)
+        if reason is None:
+            parts = run_split(scenario, jobs, executor)
+            return collect(scenario, parts, time.perf_counter() - wall_start)
+        if log is not None:
+            log(f"running in one process: {reason}")
+    part = run_replicas(scenario, None, tracer)
     wall_s = time.perf_counter() - wall_start
+    result = collect(scenario, [part], wall_s)
     if tracer is not None:
-        tracer.add_requests(recorder.records)
-    extras = {}
+        tracer.add_requests(result.recorder.records)
     if scenario.decoding.method != "standard":
         # the speed-up is measured: the same scenario and seed with standard decoding
         standard = simulate(scenario.model_copy(update={
             "decoding": scenario.decoding.model_copy(update={"method": "standard"})})).summary()
-        extras["speculation"] = [rep.speculator.stats for rep in replicas]
-        extras["standard"] = {"per_request_tps": standard["per_request_tps"]["mean"],
-                              "aggregate_tps": standard["aggregate_tps"]}
-    return Result(
-        scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=capacity,
-        stage_busy_s=[[st.busy_s for st in rep.stages] for rep in replicas],
-        replica_active_s=[rep.active_s for rep in replicas],
-        events=env.events_scheduled, simulated_s=env.now, wall_s=wall_s, extras=extras,
-    )
+        result.extras["speculation"] = [part.speculation[r] for r in sorted(part.speculation)]
+        result.extras["standard"] = {"per_request_tps": standard["per_request_tps"]["mean"],
+                                     "aggregate_tps": standard["aggregate_tps"]}
+    return result

@@ -63,17 +63,43 @@ class StepWork:
     swap_s: float = 0.0
     kv_blocked: bool = False
     queued: bool = False
+    _decode_count: int = -1  # decoding sequences, once :meth:`shape` has counted them
 
     def shape(self, window: int | None = None) -> BatchShape:
         """The step's batch shape; a speculative verify item needs logits at all its positions."""
+        if window is None:
+            shape = self._decode_shape()
+            if shape is not None:
+                return shape
         return BatchShape.mixed(
             ((cached, new, new if cached >= req.prefill_tokens else cached + new >= req.prefill_tokens)
              for req, new, cached in self.items), window
         )
 
+    def _decode_shape(self) -> BatchShape | None:
+        """:meth:`BatchShape.mixed` in one pass when every sequence runs one new token and there is
+        no window (None otherwise): a sequence needs logits unless it is a chunk of a prefill that
+        does not complete it; it scores cached + 1 pairs. The same sums in the same order as
+        ``mixed``; counts the decoding sequences on the way (:attr:`decode_seqs`)."""
+        logits = decodes = 0
+        kv = pairs = 0.0
+        for req, new, cached in self.items:
+            if new != 1:
+                return None
+            prefill = req.prompt_tokens + req.recompute_tokens
+            decodes += cached >= prefill
+            logits += cached + 1 >= prefill
+            kv += cached
+            pairs += cached + 1.0
+        self._decode_count = decodes
+        n = len(self.items)
+        return BatchShape(n, n, logits, kv, pairs, kv, pairs)
+
     @property
     def decode_seqs(self) -> int:
-        return sum(1 for req, new, cached in self.items if cached >= req.prefill_tokens)
+        if self._decode_count >= 0:
+            return self._decode_count
+        return sum(1 for req, new, cached in self.items if cached >= req.prompt_tokens + req.recompute_tokens)
 
     def verify_items(self) -> list[tuple[Request, int, int]]:
         """Decoding sequences verifying speculative proposals in this step."""
@@ -252,16 +278,18 @@ class BatchingPolicy:
         """One decode token (or ``verify_tokens`` speculative positions) for each running sequence
         past its prefill, oldest first; returns the items and the tokens they take."""
         items = []
-        gone, covers = self._gone, self.kv.covers
+        gone, held, block = self._gone, self.kv._held, self.kv.block_tokens
         n = self._verify_width(lane)
+        add, schedule = scheduled.add, self._schedule
         for req in list(self.running[lane]):
-            if req.id in gone or req.in_prefill:
+            rid = req.id
+            if req.prefilled < req.prompt_tokens + req.recompute_tokens or (gone and rid in gone):  # in prefill, or gone
                 continue
             cached = req.prompt_tokens + req.generated - 1  # context_tokens past the prefill
-            # fast path: most decodes write into a block they already hold
-            if covers(req.id, cached + n) or self._schedule(lane, req, n, cached, scheduled):
+            # fast path (KVCache.covers inlined): most decodes write into a block they already hold
+            if held.get(rid, 0) * block >= cached + n or schedule(lane, req, n, cached, scheduled):
                 items.append((req, n, cached))
-                scheduled.add(req.id)
+                add(rid)
         return items, n * len(items)
 
     def _verify_width(self, lane: int) -> int:
@@ -303,9 +331,10 @@ class BatchingPolicy:
         finished = []
         for req, new, cached in work.items:
             emitted = 1
-            if req.in_prefill:
+            prefill = req.prompt_tokens + req.recompute_tokens  # Request.prefill_tokens, inlined
+            if req.prefilled < prefill:
                 req.prefilled += new
-                if req.in_prefill:
+                if req.prefilled < prefill:
                     continue  # a chunk of a longer prompt: no token yet
             elif new > 1:
                 emitted = min(1 + (accepted or {}).get(req.id, 0), req.output_tokens - req.generated)
@@ -317,7 +346,7 @@ class BatchingPolicy:
                 req.first_token_s = now
             if req.keep_token_times:
                 req.token_times_s.extend([now] * emitted)
-            if req.done:
+            if req.generated >= req.output_tokens:  # Request.done
                 req.finished_s = now
                 self.kv.free(req.id)  # every block it holds, once
                 self.running[work.lane].remove(req)
