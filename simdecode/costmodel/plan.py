@@ -243,7 +243,14 @@ def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:
 
 
 def _layer_of(dep: Deployment, kind: str) -> int:
-    """A representative layer of a kind (module costs depend only on the kind)."""
+    """A representative layer of a kind (module costs depend only on the kind), found once."""
+    layer = dep.step_costs.get(("layer of", kind))
+    if layer is None:
+        layer = dep.step_costs["layer of", kind] = _find_layer_of(dep, kind)
+    return layer
+
+
+def _find_layer_of(dep: Deployment, kind: str) -> int:
     m = dep.model
     for layer in range(m.num_hidden_layers):
         if kind.startswith("attn") and layer_is_sliding(m, layer) == kind.endswith("sliding"):

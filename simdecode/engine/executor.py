@@ -40,6 +40,9 @@ class Stage:
         self.fabric, self.fidelity, self.dep = fabric, fidelity, dep
         self.tracer, self.name = tracer, name  # tracer: simdecode.metrics.trace.Tracer or None
         self.gpus = simpy.Resource(env, capacity=1)  # one step at a time (a micro-batch holds it)
+        #: several lanes (micro-batches) or a drafter take turns on this stage; the owner clears it
+        #: when one lane alone runs steps here, one after another
+        self.shared_by_lanes = True
         self.busy_s = 0.0
         self.contention_s = 0.0
         # ring transfers are expanded only inside one node, where the ring's hops are uniform, and
@@ -52,23 +55,30 @@ class Stage:
     def run(self, plan: StepPlan, timing: Fold):
         """Process: occupy this stage for one step of ``plan``; returns when its last op ends.
 
-        The process's value is the time the step ran, not counting the wait for the stage.
+        The process's value is the time the step ran, not counting the wait for the stage. A
+        stage only one lane uses (:attr:`shared_by_lanes` False) is never waited for, so it skips
+        the request for its GPUs (two events a step fewer).
         """
+        if not self.shared_by_lanes:
+            return (yield from self._step(plan, timing))
         with self.gpus.request() as req:
             yield req
-            start = self.env.now
-            if self._one_event:
-                yield self.env.timeout(timing.makespan_s)
-                if self.tracer is not None:
-                    self._trace_folded(plan, start)
-            elif self.fidelity == "layer":
-                yield from self._run_streams(plan)
-            else:
-                yield from self._run_graph(plan)
-            elapsed = self.env.now - start
-            self.busy_s += elapsed
-            if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
-                self.contention_s += elapsed - timing.makespan_s
+            return (yield from self._step(plan, timing))
+
+    def _step(self, plan: StepPlan, timing: Fold):
+        start = self.env.now
+        if self._one_event:
+            yield self.env.timeout(timing.makespan_s)
+            if self.tracer is not None:
+                self._trace_folded(plan, start)
+        elif self.fidelity == "layer":
+            yield from self._run_streams(plan)
+        else:
+            yield from self._run_graph(plan)
+        elapsed = self.env.now - start
+        self.busy_s += elapsed
+        if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
+            self.contention_s += elapsed - timing.makespan_s
         return elapsed
 
     def _trace_folded(self, plan: StepPlan, start: float) -> None:

@@ -40,6 +40,8 @@ class Replica:
         self.recorder, self.on_finish = recorder, on_finish
         self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity, dep, topology.tracer,
                              group_name(index, s, topology.group_gpus(index, s))) for s in range(dep.pp)]
+        for stage in self.stages:
+            stage.shared_by_lanes = policy.lanes > 1
         # activations go from each stage's first GPU to the next stage's first GPU
         self.paths = [topology.path(topology.group_gpus(index, s)[0], topology.group_gpus(index, s + 1)[0])
                       for s in range(dep.pp - 1)]

@@ -64,6 +64,8 @@ class StepWork:
     kv_blocked: bool = False
     queued: bool = False
     _decode_count: int = -1  # decoding sequences, once :meth:`shape` has counted them
+    #: (k, kv, pairs): the first k items are one-token decodes with these BatchShape sums (policy)
+    _decode_sums: tuple[int, float, float] | None = None
 
     def shape(self, window: int | None = None) -> BatchShape:
         """The step's batch shape; a speculative verify item needs logits at all its positions."""
@@ -80,10 +82,16 @@ class StepWork:
         """:meth:`BatchShape.mixed` in one pass when every sequence runs one new token and there is
         no window (None otherwise): a sequence needs logits unless it is a chunk of a prefill that
         does not complete it; it scores cached + 1 pairs. The same sums in the same order as
-        ``mixed``; counts the decoding sequences on the way (:attr:`decode_seqs`)."""
-        logits = decodes = 0
-        kv = pairs = 0.0
-        for req, new, cached in self.items:
+        ``mixed``, starting from the policy's sums over the decodes the step begins with
+        (:attr:`_decode_sums`); counts the decoding sequences on the way (:attr:`decode_seqs`)."""
+        items = self.items
+        if self._decode_sums is None:
+            first, kv, pairs = 0, 0.0, 0.0
+        else:
+            first, kv, pairs = self._decode_sums
+        logits = decodes = first
+        for i in range(first, len(items)):
+            req, new, cached = items[i]
             if new != 1:
                 return None
             prefill = req.prompt_tokens + req.recompute_tokens
@@ -92,7 +100,7 @@ class StepWork:
             kv += cached
             pairs += cached + 1.0
         self._decode_count = decodes
-        n = len(self.items)
+        n = len(items)
         return BatchShape(n, n, logits, kv, pairs, kv, pairs)
 
     @property
@@ -264,12 +272,16 @@ class BatchingPolicy:
     def next_step(self, lane: int, now: float) -> StepWork | None:
         """The lane's next step (None: nothing to do). Reserves the KV blocks it needs."""
         self._gone, self._swap_s, self._kv_blocked, self._now = set(), 0.0, False, now
+        self._decoded = None
         items = self._form_step(lane, now)
         swap_s, self._swap_s = self._swap_s, 0.0
         if not items and swap_s == 0.0:
             return None
-        return StepWork(lane, items, swap_s=swap_s, kv_blocked=self._kv_blocked or bool(self._gone),
+        work = StepWork(lane, items, swap_s=swap_s, kv_blocked=self._kv_blocked or bool(self._gone),
                         queued=bool(self.waiting or self.swapped))
+        if self._decoded is not None and self._decoded[0] is items:  # the step's list begins with them
+            work._decode_sums = self._decoded[1:]
+        return work
 
     def _form_step(self, lane: int, now: float) -> list[tuple[Request, int, int]]:
         raise NotImplementedError
@@ -281,6 +293,7 @@ class BatchingPolicy:
         gone, held, block = self._gone, self.kv._held, self.kv.block_tokens
         n = self._verify_width(lane)
         add, schedule = scheduled.add, self._schedule
+        kv = pairs = 0.0  # the items' BatchShape sums, in its order (StepWork.shape)
         for req in list(self.running[lane]):
             rid = req.id
             if req.prefilled < req.prompt_tokens + req.recompute_tokens or (gone and rid in gone):  # in prefill, or gone
@@ -290,6 +303,9 @@ class BatchingPolicy:
             if held.get(rid, 0) * block >= cached + n or schedule(lane, req, n, cached, scheduled):
                 items.append((req, n, cached))
                 add(rid)
+                kv += cached
+                pairs += cached + 1.0
+        self._decoded = (items, len(items), kv, pairs) if n == 1 else None
         return items, n * len(items)
 
     def _verify_width(self, lane: int) -> int:
