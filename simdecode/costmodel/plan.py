@@ -237,6 +237,14 @@ def _compute(rates, hbm: float, flops: float, kernels: float) -> OpCost:
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:
+    """An all-reduce of ``nbytes`` per rank, its algorithm chosen once per message size."""
+    cost = dep.step_costs.get(("all-reduce", nbytes))
+    if cost is None:
+        cost = dep.step_costs["all-reduce", nbytes] = _choose_all_reduce(dep, nbytes)
+    return cost
+
+
+def _choose_all_reduce(dep: Deployment, nbytes: float) -> OpCost:
     c = collectives.all_reduce(nbytes, dep.tp, dep.link, dep.runtime, dep.allreduce, dep.tp_nodes, dep.inter_link,
                                dep.nics_per_node)
     return OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm, protocol=c.protocol)

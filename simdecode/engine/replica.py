@@ -47,6 +47,7 @@ class Replica:
                       for s in range(dep.pp - 1)]
         self.window = dep.window
         self._wakeup = env.event()
+        self._idle_lanes = 0  # lanes waiting on _wakeup
         self.outstanding = 0
         self.active_s = 0.0  # time with at least one request in the replica
         self._active_since = 0.0
@@ -80,6 +81,9 @@ class Replica:
         self._notify()
 
     def _notify(self) -> None:
+        """Wake the lanes waiting for work (none waiting: nothing to do, and no event spent)."""
+        if not self._idle_lanes:
+            return
         if not self._wakeup.triggered:
             self._wakeup.succeed()
         self._wakeup = self.env.event()
@@ -93,7 +97,9 @@ class Replica:
             self.queue_monitor.record(env.now, policy.queued)
             if work is None:
                 self._set_batch(lane, 0)
+                self._idle_lanes += 1
                 yield self._wakeup
+                self._idle_lanes -= 1
                 continue
             step_start = env.now
             if work.swap_s > 0:  # KV to or from host memory before the step can run

@@ -294,9 +294,13 @@ class BatchingPolicy:
         n = self._verify_width(lane)
         add, schedule = scheduled.add, self._schedule
         kv = pairs = 0.0  # the items' BatchShape sums, in its order (StepWork.shape)
+        prefilling = self._prefilling = []  # running requests still in their prefill, in order
         for req in list(self.running[lane]):
             rid = req.id
-            if req.prefilled < req.prompt_tokens + req.recompute_tokens or (gone and rid in gone):  # in prefill, or gone
+            if req.prefilled < req.prompt_tokens + req.recompute_tokens:
+                prefilling.append(req)
+                continue
+            if gone and rid in gone:
                 continue
             cached = req.prompt_tokens + req.generated - 1  # context_tokens past the prefill
             # fast path (KVCache.covers inlined): most decodes write into a block they already hold
@@ -316,11 +320,14 @@ class BatchingPolicy:
             return 1  # a large batch is compute-bound: speculation would cost more than it saves
         return self.verify_tokens
 
-    def _prefills(self, lane: int, scheduled: set[int], budget: int, whole: bool) -> list[tuple[Request, int, int]]:
+    def _prefills(self, lane: int, scheduled: set[int], budget: int, whole: bool,
+                  candidates: list[Request] | None = None) -> list[tuple[Request, int, int]]:
         """Prefill chunks of running requests in admission order within ``budget`` tokens (``whole``:
-        whole prompts only; the first always runs, however long)."""
+        whole prompts only; the first always runs, however long). ``candidates``: the lane's
+        running requests that were in prefill when :meth:`_decodes` walked them (a preempted one
+        is skipped as gone), so the walk is not repeated."""
         items = []
-        for req in list(self.running[lane]):
+        for req in list(self.running[lane]) if candidates is None else candidates:
             if req.id in self._gone or req.id in scheduled or not req.in_prefill:
                 continue
             remaining = req.prefill_tokens - req.prefilled
@@ -345,7 +352,26 @@ class BatchingPolicy:
         the proposals accepted by request id; the step emits them plus the bonus token, and the
         KV blocks of the rejected positions are given back."""
         finished = []
-        for req, new, cached in work.items:
+        items = work.items
+        first = 0
+        if accepted is None and work._decode_sums is not None:
+            # the one-token decodes the step begins with: one more token each (the loop below,
+            # for them alone: past their prefill, not their first token)
+            first = work._decode_sums[0]
+            running = self.running[work.lane]
+            for i in range(first):
+                req = items[i][0]
+                req.generated += 1
+                if req.keep_token_times:
+                    req.token_times_s.append(now)
+                if req.generated >= req.output_tokens:  # Request.done
+                    req.finished_s = now
+                    self.kv.free(req.id)
+                    running.remove(req)
+                    self._frozen = False
+                    finished.append(req)
+        for i in range(first, len(items)):
+            req, new, cached = items[i]
             emitted = 1
             prefill = req.prompt_tokens + req.recompute_tokens  # Request.prefill_tokens, inlined
             if req.prefilled < prefill:
@@ -386,7 +412,7 @@ class ContinuousBatching(BatchingPolicy):
         # decodes first (one token each), then prefill chunks in admission order, then newcomers
         items, spent = self._decodes(lane, scheduled)
         budget = self.max_batched_tokens - spent
-        chunks = self._prefills(lane, scheduled, budget, whole=False)
+        chunks = self._prefills(lane, scheduled, budget, whole=False, candidates=self._prefilling)
         items += chunks
         budget -= sum(new for _, new, _ in chunks)
         items += self._admit(lane, self._fair_share(lane), now, max(0, budget))
