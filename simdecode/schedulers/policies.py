@@ -70,38 +70,35 @@ class StepWork:
     def shape(self, window: int | None = None) -> BatchShape:
         """The step's batch shape; a speculative verify item needs logits at all its positions."""
         if window is None:
-            shape = self._decode_shape()
-            if shape is not None:
-                return shape
+            return self._decode_shape()
         return BatchShape.mixed(
             ((cached, new, new if cached >= req.prefill_tokens else cached + new >= req.prefill_tokens)
              for req, new, cached in self.items), window
         )
 
-    def _decode_shape(self) -> BatchShape | None:
-        """:meth:`BatchShape.mixed` in one pass when every sequence runs one new token and there is
-        no window (None otherwise): a sequence needs logits unless it is a chunk of a prefill that
-        does not complete it; it scores cached + 1 pairs. The same sums in the same order as
-        ``mixed``, starting from the policy's sums over the decodes the step begins with
+    def _decode_shape(self) -> BatchShape:
+        """:meth:`BatchShape.mixed` without a window, in one pass: the same sums in the same order,
+        starting from the policy's sums over the one-token decodes the step begins with
         (:attr:`_decode_sums`); counts the decoding sequences on the way (:attr:`decode_seqs`)."""
         items = self.items
         if self._decode_sums is None:
             first, kv, pairs = 0, 0.0, 0.0
         else:
             first, kv, pairs = self._decode_sums
-        logits = decodes = first
+        logits = decodes = new_tokens = first
         for i in range(first, len(items)):
             req, new, cached = items[i]
-            if new != 1:
-                return None
             prefill = req.prompt_tokens + req.recompute_tokens
-            decodes += cached >= prefill
-            logits += cached + 1 >= prefill
+            new_tokens += new
+            if cached >= prefill:
+                decodes += 1
+                logits += new  # a speculative verify needs logits at every position
+            else:
+                logits += cached + new >= prefill
             kv += cached
-            pairs += cached + 1.0
+            pairs += cached + 1.0 if new == 1 else new * cached + new * (new + 1) / 2
         self._decode_count = decodes
-        n = len(items)
-        return BatchShape(n, n, logits, kv, pairs, kv, pairs)
+        return BatchShape(len(items), new_tokens, logits, kv, pairs, kv, pairs)
 
     @property
     def decode_seqs(self) -> int:
