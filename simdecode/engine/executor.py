@@ -60,7 +60,10 @@ class Stage:
         the request for its GPUs (two events a step fewer).
         """
         if not self.shared_by_lanes:
-            return (yield from self._step(plan, timing))
+            return self._step(plan, timing)
+        return self._run_shared(plan, timing)
+
+    def _run_shared(self, plan: StepPlan, timing: Fold):
         with self.gpus.request() as req:
             yield req
             return (yield from self._step(plan, timing))

@@ -171,12 +171,13 @@ class BatchingPolicy:
     # ---- KV blocks and preemption -------------------------------------------------------------
     def _reserve(self, req: Request, tokens: int) -> bool:
         """Make ``req`` hold blocks for ``tokens`` tokens; False (nothing taken) if too few are free."""
-        need = self.kv.blocks_for(tokens) - self.kv.held(req.id)
+        kv = self.kv
+        need = kv.blocks_for(tokens) - kv.held(req.id)
         if need <= 0:
             return True
-        if not self.kv.can_allocate(need):
+        if not kv.can_allocate(need):
             return False
-        self.kv.grow(req.id, need)
+        kv.grow(req.id, need)
         return True
 
     def _schedule(self, lane: int, req: Request, new: int, cached: int, scheduled: set[int]) -> bool:
@@ -287,25 +288,34 @@ class BatchingPolicy:
         """One decode token (or ``verify_tokens`` speculative positions) for each running sequence
         past its prefill, oldest first; returns the items and the tokens they take."""
         items = []
-        gone, held, block = self._gone, self.kv._held, self.kv.block_tokens
+        cache = self.kv
+        gone, held, block = self._gone, cache._held, cache.block_tokens
         n = self._verify_width(lane)
-        add, schedule = scheduled.add, self._schedule
+        add, schedule, append, get = scheduled.add, self._schedule, items.append, held.get
         kv = pairs = 0.0  # the items' BatchShape sums, in its order (StepWork.shape)
         prefilling = self._prefilling = []  # running requests still in their prefill, in order
         for req in list(self.running[lane]):
             rid = req.id
-            if req.prefilled < req.prompt_tokens + req.recompute_tokens:
+            prompt = req.prompt_tokens
+            if req.prefilled < prompt + req.recompute_tokens:
                 prefilling.append(req)
                 continue
             if gone and rid in gone:
                 continue
-            cached = req.prompt_tokens + req.generated - 1  # context_tokens past the prefill
-            # fast path (KVCache.covers inlined): most decodes write into a block they already hold
-            if held.get(rid, 0) * block >= cached + n or schedule(lane, req, n, cached, scheduled):
-                items.append((req, n, cached))
-                add(rid)
-                kv += cached
-                pairs += cached + 1.0
+            cached = prompt + req.generated - 1  # context_tokens past the prefill
+            # fast paths (KVCache.covers and _reserve inlined): most decodes write into a block
+            # they already hold; most others take the blocks they need from free ones
+            has = get(rid, 0)
+            if has * block < cached + n:
+                need = -(-(cached + n) // block) - has
+                if cache.can_allocate(need):
+                    cache.grow(rid, need)
+                elif not schedule(lane, req, n, cached, scheduled):
+                    continue
+            append((req, n, cached))
+            add(rid)
+            kv += cached
+            pairs += cached + 1.0
         self._decoded = (items, len(items), kv, pairs) if n == 1 else None
         return items, n * len(items)
 
