@@ -97,3 +97,10 @@ def test_cli_says_why_it_runs_in_one_process(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "one process" in proc.stderr and "least-outstanding" in proc.stderr
+
+
+def test_ray_executor_gives_identical_results() -> None:
+    """The same split on Ray workers (skipped without the ``ray`` extra; ~10 s to start Ray)."""
+    pytest.importorskip("ray")
+    s = scenario()
+    assert comparable(simulate(s, jobs=2, executor="ray")) == comparable(simulate(s))
