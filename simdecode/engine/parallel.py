@@ -11,8 +11,9 @@ alone, and the merge adds them in replica order whatever the split.
 
 Conditions (:func:`split_reason` says which one fails; the run then stays in one process):
 
-- the router does not read replica state (``round-robin``; ``least-outstanding`` looks at every
-  replica's queue at each arrival);
+- the router does not read replica state (``round-robin``, ``random``: every process draws the same
+  choices from the routing stream; ``least-outstanding`` looks at every replica's queue at each
+  arrival);
 - arrivals do not depend on completions (not ``closed``: a closed loop sends the next request when
   any replica finishes one);
 - replicas share nothing: no link is used by groups of two replicas (a shared NIC, PCIe root
@@ -29,6 +30,8 @@ from __future__ import annotations
 from simdecode.scenario.schema import Scenario
 
 EXECUTORS = ("process", "ray")
+#: routers that do not read replica state: each process can route every request as the whole run does
+STATE_FREE_ROUTERS = ("round-robin", "random")
 
 
 def split_reason(scenario: Scenario, tracer=None, jobs: int = 2) -> str | None:
@@ -38,7 +41,7 @@ def split_reason(scenario: Scenario, tracer=None, jobs: int = 2) -> str | None:
         return "one job asked for"
     if par.dp < 2:
         return "one replica (parallelism.dp = 1) has nothing to split"
-    if sched.router != "round-robin":
+    if sched.router not in STATE_FREE_ROUTERS:
         return f"router {sched.router!r} reads every replica's state at each arrival"
     if scenario.workload.arrival.kind == "closed":
         return "closed-loop arrivals wait for completions on any replica"

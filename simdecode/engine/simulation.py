@@ -93,10 +93,12 @@ def swap_seconds_per_token(scenario: Scenario, dep: Deployment) -> float:
     return per_token / (link.bandwidth_Bps * link.efficiency)
 
 
-def make_router(kind: str, replicas: list[Replica]):
+def make_router(kind: str, replicas: list[Replica], rng: np.random.Generator | None = None):
     """The dispatch function of ``scheduler.router``: which replica serves each arriving request.
 
     - ``round-robin``: replicas in turn, 0, 1, ..., dp - 1, 0, ...;
+    - ``random``: a replica drawn uniformly from the ``routing`` stream ``rng``, one draw per
+      request in arrival order (:func:`replica_choices`);
     - ``least-outstanding``: the replica with the fewest requests in the system (queued or
       running, :attr:`Replica.outstanding`), ties to the lowest index. It sees arrivals and
       completions only, not the requests' lengths (a load balancer in front of the replicas).
@@ -108,12 +110,26 @@ def make_router(kind: str, replicas: list[Replica]):
             replicas[next(turn) % len(replicas)].submit(request)
 
         return round_robin
+    if kind == "random":
+        choice = replica_choices(rng, len(replicas))
+
+        def random_replica(request) -> None:
+            replicas[next(choice)].submit(request)
+
+        return random_replica
     if kind == "least-outstanding":
         def least_outstanding(request) -> None:
             min(replicas, key=_outstanding).submit(request)  # min keeps the first of equals
 
         return least_outstanding
     raise ValueError(f"unknown router {kind!r}")
+
+
+def replica_choices(rng: np.random.Generator, dp: int, block: int = 4096):
+    """Replica indices drawn uniformly from ``rng``, ``block`` at a time (the same sequence
+    whichever replicas a process runs: every process routes every request)."""
+    while True:
+        yield from rng.integers(dp, size=block).tolist()
 
 
 def _outstanding(replica: Replica) -> int:
@@ -190,9 +206,9 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
         for r in indices
     }
     if len(replicas) == par.dp:
-        dispatch = make_router(sched.router, list(replicas.values()))
+        dispatch = make_router(sched.router, list(replicas.values()), streams["routing"])
     else:
-        dispatch = _round_robin_subset(replicas, par.dp)
+        dispatch = _subset_router(sched.router, replicas, par.dp, streams["routing"])
     workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, front.arrived,
                         lengths_rng=streams["lengths"])
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
@@ -207,16 +223,24 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
                 speculation={r: rep.speculator.stats for r, rep in replicas.items() if rep.speculator})
 
 
-def _round_robin_subset(replicas: dict[int, Replica], dp: int):
-    """Round-robin over all ``dp`` replicas, of which only ``replicas`` (by index) run here."""
-    turn = iter(range(10**18))
+def _subset_router(kind: str, replicas: dict[int, Replica], dp: int, rng: np.random.Generator):
+    """A state-free router over all ``dp`` replicas, of which only ``replicas`` (by index) run
+    here: each request goes where the whole run sends it, or nowhere."""
+    if kind == "round-robin":
+        turn = iter(range(10**18))
+        choose = lambda: next(turn) % dp  # noqa: E731
+    elif kind == "random":
+        choice = replica_choices(rng, dp)
+        choose = choice.__next__
+    else:
+        raise ValueError(f"router {kind!r} reads replica state: it cannot route part of a run")
 
-    def round_robin(request) -> None:
-        replica = replicas.get(next(turn) % dp)
+    def route(request) -> None:
+        replica = replicas.get(choose())
         if replica is not None:
             replica.submit(request)
 
-    return round_robin
+    return route
 
 
 def collect(scenario: Scenario, parts: list[Part], wall_s: float, extras: dict | None = None):

@@ -104,3 +104,12 @@ def test_ray_executor_gives_identical_results() -> None:
     pytest.importorskip("ray")
     s = scenario()
     assert comparable(simulate(s, jobs=2, executor="ray")) == comparable(simulate(s))
+
+
+def test_random_router_splits_identically_and_spreads_requests() -> None:
+    s = scenario(scheduler={"router": "random"})
+    assert split_reason(s, None, 2) is None
+    one, two = simulate(s), simulate(s, jobs=2)
+    assert comparable(one) == comparable(two) and one.requests == two.requests
+    per_replica = [sum(1 for r in one.requests if r.replica == k) for k in range(4)]
+    assert all(per_replica) and per_replica != [30, 30, 30, 30]  # drawn, not dealt in turn
