@@ -366,8 +366,7 @@ class BatchingPolicy:
             # for them alone: past their prefill, not their first token)
             first = work._decode_sums[0]
             running = self.running[work.lane]
-            for i in range(first):
-                req = items[i][0]
+            for req, _, _ in items[:first]:
                 req.generated += 1
                 if req.keep_token_times:
                     req.token_times_s.append(now)
