@@ -128,6 +128,16 @@ class PlanTemplate:
         return tuple((kind, stream, n) for (kind, stream), n in counts.items())
 
     @cached_property
+    def context_kinds(self) -> frozenset[str]:
+        """The kinds whose cost reads the step's context (costed every step)."""
+        return self.kinds & CONTEXT_KINDS
+
+    @cached_property
+    def fold_memo(self) -> dict:
+        """costmodel.fold's sums over the cached op costs, by the cached dict's id."""
+        return {}
+
+    @cached_property
     def is_chain(self) -> bool:
         """Does every op start when the op before it ends (each waits for its predecessor, or
         shares its stream)? Then list scheduling is a plain sum: the makespan is the total of
@@ -143,6 +153,8 @@ class StepPlan:
     template: PlanTemplate
     costs: dict[str, OpCost] = field(repr=False)
     tp: int = 1
+    #: the shared, cached part of ``costs`` (kinds that do not read the context), or None
+    base: dict[str, OpCost] | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Op]:
         costs = self.costs
@@ -161,7 +173,8 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
     template = dep.templates.get(key)
     if template is None:
         template = dep.templates[key] = _template(dep, stage, chunks)
-    return StepPlan(stage, shape, template, _costs(dep, template, shape), dep.tp)
+    costs, base = _costs(dep, template, shape)
+    return StepPlan(stage, shape, template, costs, dep.tp, base)
 
 
 # ---- costs ---------------------------------------------------------------------------------
@@ -172,8 +185,8 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
 CONTEXT_KINDS = frozenset({"attn", "attn.sliding"})
 
 
-def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[str, OpCost]:
-    """The cost of every op kind of ``template`` for a step of ``shape``.
+def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> tuple[dict[str, OpCost], dict[str, OpCost]]:
+    """The cost of every op kind of ``template`` for a step of ``shape``, and the cached part of it.
 
     Kinds that do not read the context (MLP, all-reduces, embedding, head, host) are computed once
     per (stage, chunks, seqs, new tokens, logit tokens) and kept on the deployment (which also
@@ -183,12 +196,12 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
     fixed = dep.step_costs.get(key)
     if fixed is None:
         fixed = dep.step_costs[key] = _kind_costs(dep, template, shape, template.kinds - CONTEXT_KINDS)
-    context = template.kinds & CONTEXT_KINDS
+    context = template.context_kinds
     if not context:
-        return fixed
+        return fixed, fixed
     costs = dict(fixed)
     costs.update(_kind_costs(dep, template, shape, context))
-    return costs
+    return costs, fixed
 
 
 def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kinds) -> dict[str, OpCost]:
