@@ -19,7 +19,7 @@ Workloads (see :data:`WORKLOADS`; CPU-second limits in :data:`LIMITS`, PASS/FAIL
 - ``llama-3.1-8b-tp8-op``: Llama-3.1-8B on 8x H100, tp 8, 2 requests of 128 + 16 tokens at op
   fidelity (ring all-reduces private to the group: one event each).
 - ``poisson-10k-step``: Llama-3.1-8B on one H100, 10,000 Poisson requests at 10/s, Splitwise
-  conversation lengths (traces/splitwise_conv.csv), step fidelity.
+  conversation lengths (scenarios/traces/splitwise_conv.csv), step fidelity.
 - ``poisson-10k-70b-tp8-step``: the same arrivals and lengths on Llama-3.1-70B, tp 8 on 8x H100.
 - ``vidur``: Vidur's default workload: Llama-2-70B bf16, tp 2 on 2x A100-80GB, vLLM runtime,
   Splitwise conversation lengths, chunked prefill of 512 tokens, 128 Poisson requests at 0.5/s.
@@ -57,7 +57,7 @@ from simdecode.scenario.schema import Scenario  # noqa: E402
 REQUIREMENT = "llama-3.1-70b-tp8-64x512-layer"
 LAYERS = (8, 16, 32)
 OUTPUT_TOKENS = (64, 128, 256)
-CONV = "traces/splitwise_conv.csv"
+CONV = "scenarios/traces/splitwise_conv.csv"
 SPLITWISE = {"prompt_tokens": {"dist": "empirical", "path": CONV, "column": "num_prefill_tokens"},
              "output_tokens": {"dist": "empirical", "path": CONV, "column": "num_decode_tokens"}}
 #: the layer run of the 70B tp8 workload may take at most this many times the step run's CPU time
@@ -209,7 +209,8 @@ def rounded(v):
     return v
 digest = lambda s: hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest()[:12]
 print(json.dumps({"events": result.events, "cpu_s": cpu, "wall_s": wall, "simulated_s": result.simulated_s,
-                  "steps": result.recorder.gpu.steps, "summary_exact": digest(summary),
+                  "steps": (result.gpu if hasattr(result, "gpu") else result.recorder.gpu).steps,
+                  "summary_exact": digest(summary),
                   "summary_6sig": digest(rounded(summary))}))
 """
 

@@ -51,6 +51,8 @@ class Stage:
         self._expand_rings = fidelity == "op" and dep.tp_nodes == 1 and not (fabric.private and dep.pp == 1)
         # layer fidelity on links no other group holds: the step is its fold, one event
         self._one_event = fidelity == "step" or (fidelity == "layer" and fabric.private)
+        # the links this group's collectives cross (its ring), each once: their trace tracks
+        self._ring_links = tuple(sorted({link for path in fabric.ring for link in path}, key=lambda l: l.order))
 
     def run(self, plan: StepPlan, timing: Fold):
         """Process: occupy this stage for one step of ``plan``; returns when its last op ends.
@@ -93,20 +95,28 @@ class Stage:
         for i, begin, end in timeline(plan):
             slot = slots[i]
             self.tracer.span(self.name, _STREAM[slot.stream], slot.name, start + begin, start + end, args)
+            if slot.stream is Stream.COMM:  # the same start and end draw the links
+                self._trace_links(slot.name, start + begin, start + end, args)
 
     def private_collectives(self, plan: StepPlan, start: float):
         """(slot, start_s, end_s, links) of each collective of a step of ``plan`` that began at
         ``start`` (seconds) on this group's ring, when the step ran as one event: the fold's
         arithmetic gives when each ran, and ``links`` is every link of the group's ring (each
-        held by this group alone). The hook for drawing link activity without link events."""
+        held by this group alone). What the trace's link tracks are drawn from."""
         slots = plan.template.slots
-        links = [link for path in self.fabric.ring for link in path]
+        links = list(self._ring_links)
         for i, begin, end in timeline(plan):
             if slots[i].stream is Stream.COMM:
                 yield slots[i], start + begin, start + end, links
 
     def _trace(self, stream: Stream, name: str, start: float) -> None:
         self.tracer.span(self.name, _STREAM[stream], name, start, self.env.now)
+
+    def _trace_links(self, name: str, start: float, end: float, args: dict | None = None) -> None:
+        """A collective's span on the track of every link of this group's ring (the links it
+        occupies from ``start`` to ``end``, seconds), beside its span on the comm stream."""
+        for link in self._ring_links:
+            self.tracer.span("links", link.name, name, start, end, args)
 
     # ---- fidelity layer: two stream walkers --------------------------------------------
     def _run_streams(self, plan: StepPlan):
@@ -153,6 +163,7 @@ class Stage:
             link.wire.release(req)
         if self.tracer is not None:
             self._trace(Stream.COMM, name, begin)
+            self._trace_links(name, begin, self.env.now)
 
     # ---- fidelity op: a process per op -------------------------------------------------
     def _run_graph(self, plan: StepPlan):

@@ -20,11 +20,13 @@ import numpy as np
 import simpy
 
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel import memory
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
-from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
+from simdecode.metrics.accounting import KVLedger
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
@@ -66,13 +68,11 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
-    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides)."""
-    budget = scenario.scheduler.memory_utilization * scenario.hardware.gpu.memory_bytes
-    tokens = min(
-        (budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES) / dep.kv_bytes_per_token_per_gpu(s)
-        for s in range(dep.pp)
-    )
-    return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds under ``scenario``'s memory
+    budget (:func:`simdecode.costmodel.memory.kv_capacity_blocks` does the arithmetic)."""
+    sched = scenario.scheduler
+    budget = memory.budget_bytes(scenario.hardware.gpu.memory_bytes, sched.memory_utilization)
+    return memory.kv_capacity_blocks(dep, budget, sched.kv_block_tokens)
 
 
 def host_link(gpu: GpuSpec) -> LinkSpec:
@@ -136,28 +136,54 @@ def _outstanding(replica: Replica) -> int:
     return replica.outstanding
 
 
-def speculation_verify_tokens(scenario: Scenario) -> int:
-    """Positions a speculating sequence verifies per step: k + 1, or a tree's size."""
-    from simdecode.costmodel.speculative import tree_size
-
-    d = scenario.decoding
-    return tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
-
-
 @dataclass
 class Part:
     """What running some of a scenario's replicas in one environment gives: the arrivals'
     recorder (``front``: submissions, first arrival), one recorder per replica run, by replica
-    index, and each replica's accounting. Pure data (picklable), so parts can come back from
+    index, and each replica's accounting. Engine-free (picklable), so parts can come back from
     other processes (:mod:`simdecode.engine.parallel`)."""
 
     front: Recorder
     replicas: dict[int, Recorder]
     stage_busy_s: dict[int, list[float]]
     active_s: dict[int, float]
+    speculation: dict[int, Any]
     events: int
     now: float
-    speculation: dict[int, Any] = field(default_factory=dict)
+
+
+def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "process",
+             log: Callable[[str], None] | None = None):
+    """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
+
+    ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local or
+    Ray workers, where the scenario allows it (:mod:`simdecode.engine.parallel`), with results
+    identical to one process; where it does not, ``log`` is told why and one process runs.
+    Anything but a validated :class:`Scenario` is a :class:`~simdecode.errors.ScenarioError`.
+    """
+    if not isinstance(scenario, Scenario):
+        from simdecode.errors import ScenarioError
+
+        raise ScenarioError(f"simulate() needs a Scenario (from load_scenario(path) or Scenario.model_validate(data)), "
+                            f"got {type(scenario).__name__}")
+
+    wall_start = time.perf_counter()
+    if jobs > 1 or executor != "process":
+        from simdecode.engine.parallel import run_split, split_reason
+
+        reason = split_reason(scenario, tracer, jobs)
+        if reason is None:
+            check_fits(scenario, Deployment.from_scenario(scenario))  # before any worker starts
+            parts = run_split(scenario, jobs, executor)
+            return collect(scenario, parts, time.perf_counter() - wall_start)
+        if log is not None:
+            log(f"running in one process: {reason}")
+    part = run_replicas(scenario, None, tracer)
+    result = collect(scenario, [part], time.perf_counter() - wall_start)
+    if tracer is not None:
+        tracer.add_requests(result.requests)
+    return result
 
 
 def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, tracer=None) -> Part:
@@ -170,6 +196,7 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
     env = simpy.Environment()
     streams = random_streams(scenario.seed)
     dep = Deployment.from_scenario(scenario)
+    check_fits(scenario, dep)  # a ScenarioError naming the file's `model` line when it does not fit
     par, sched = scenario.parallelism, scenario.scheduler
     front = Recorder(gpus_per_stage=par.tp)
     hw = scenario.hardware
@@ -188,7 +215,7 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
         def speculator_factory(stages):
             return Speculator(env, scenario, stages, streams["speculative"], scenario.simulation.fidelity, tracer)
 
-        verify_tokens = speculation_verify_tokens(scenario)
+        verify_tokens = scenario.decoding.verify_positions
 
     def finished(request) -> None:
         workload.request_done(request)
@@ -214,13 +241,13 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
     with collector_paused():
         env.run()
-    for rep in replicas.values():  # pure data from here on: no callbacks into the engine
+    for rep in replicas.values():  # engine-free from here on: no callbacks into the engine
         rep.policy.kv.on_change = None
     return Part(front=front, replicas=recorders,
                 stage_busy_s={r: [st.busy_s for st in rep.stages] for r, rep in replicas.items()},
                 active_s={r: rep.active_s for r, rep in replicas.items()},
-                events=events_scheduled(env), now=env.now,
-                speculation={r: rep.speculator.stats for r, rep in replicas.items() if rep.speculator})
+                speculation={r: rep.speculator.stats for r, rep in replicas.items() if rep.speculator is not None},
+                events=events_scheduled(env), now=env.now)
 
 
 def _subset_router(kind: str, replicas: dict[int, Replica], dp: int, rng: np.random.Generator):
@@ -243,55 +270,31 @@ def _subset_router(kind: str, replicas: dict[int, Replica], dp: int, rng: np.ran
     return route
 
 
-def collect(scenario: Scenario, parts: list[Part], wall_s: float, extras: dict | None = None):
-    """One :class:`~simdecode.result.Result` from parts covering every replica once. The same
-    merge serves one process and many (one part or several), so both give identical numbers:
-    per-replica sums are added in replica order, records ordered by completion time (ties by
-    replica, then as each replica recorded them)."""
+def collect(scenario: Scenario, parts: list[Part], wall_s: float):
+    """The finished run as a pure-data :class:`~simdecode.result.Result`: records, counters and
+    monitor series copied out of the engine (the speed-up of speculative decoding against
+    standard decoding is not measured here: :func:`simdecode.analysis.speculative.standard_baseline`
+    runs that second simulation, only when asked).
+
+    ``parts`` cover every replica once. The same merge serves one process and many (one part or
+    several), so both give identical numbers: per-replica sums are added in replica order, records
+    ordered by completion time (ties by replica, then as each replica recorded them)."""
     from simdecode.result import Result
 
-    dep = Deployment.from_scenario(scenario)
     by_replica = {r: rec for part in parts for r, rec in part.replicas.items()}
     recorder = Recorder.merged(parts[0].front, [by_replica[r] for r in sorted(by_replica)])
     busy = {r: v for part in parts for r, v in part.stage_busy_s.items()}
     active = {r: v for part in parts for r, v in part.active_s.items()}
+    speculation = {r: v for part in parts for r, v in part.speculation.items()}
+    capacity = kv_capacity_blocks(scenario, Deployment.from_scenario(scenario))
     return Result(
-        scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=kv_capacity_blocks(scenario, dep),
+        scenario=scenario, requests=list(recorder.records), rejected=list(recorder.rejected),
+        submitted=recorder.submitted, preemptions=recorder.preemptions, first_arrival_s=recorder.first_arrival_s,
+        gpu=recorder.gpu, decode=recorder.decode, swap_s=dict(recorder.swap_s), queued_s=recorder.queued_s,
+        kv_blocked_s=recorder.kv_blocked_s,
+        monitors={name: [m.snapshot() for m in ms] for name, ms in recorder.monitors.items()},
+        kv_capacity_blocks=capacity, kv_ledgers=[KVLedger.of(kv) for kv in recorder.kv_caches],
         stage_busy_s=[busy[r] for r in sorted(busy)], replica_active_s=[active[r] for r in sorted(active)],
+        speculation=[speculation[r] for r in sorted(speculation)],
         events=sum(part.events for part in parts), simulated_s=max(part.now for part in parts), wall_s=wall_s,
-        extras=extras or {},
     )
-
-
-def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "process",
-             log: Callable[[str], None] | None = None):
-    """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
-
-    ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
-    ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local or
-    Ray workers, where the scenario allows it (:mod:`simdecode.engine.parallel`), with results
-    identical to one process; where it does not, ``log`` is told why and one process runs.
-    """
-    wall_start = time.perf_counter()
-    if jobs > 1 or executor != "process":
-        from simdecode.engine.parallel import run_split, split_reason
-
-        reason = split_reason(scenario, tracer, jobs)
-        if reason is None:
-            parts = run_split(scenario, jobs, executor)
-            return collect(scenario, parts, time.perf_counter() - wall_start)
-        if log is not None:
-            log(f"running in one process: {reason}")
-    part = run_replicas(scenario, None, tracer)
-    wall_s = time.perf_counter() - wall_start
-    result = collect(scenario, [part], wall_s)
-    if tracer is not None:
-        tracer.add_requests(result.recorder.records)
-    if scenario.decoding.method != "standard":
-        # the speed-up is measured: the same scenario and seed with standard decoding
-        standard = simulate(scenario.model_copy(update={
-            "decoding": scenario.decoding.model_copy(update={"method": "standard"})})).summary()
-        result.extras["speculation"] = [part.speculation[r] for r in sorted(part.speculation)]
-        result.extras["standard"] = {"per_request_tps": standard["per_request_tps"]["mean"],
-                                     "aggregate_tps": standard["aggregate_tps"]}
-    return result

@@ -40,7 +40,7 @@ def test_private_layer_step_is_one_event_and_equals_step_fidelity() -> None:
     step, layer = simulate(scenario("step")), simulate(scenario("layer"))
     assert layer.events == step.events  # one event a step, like step fidelity
     assert layer.requests == step.requests  # every time, exactly
-    assert layer.recorder.gpu == step.recorder.gpu
+    assert layer.gpu == step.gpu
 
 
 def test_shared_links_are_still_expanded_at_layer_fidelity() -> None:
@@ -49,7 +49,7 @@ def test_shared_links_are_still_expanded_at_layer_fidelity() -> None:
     shared = {"hardware": {"gpu": "h100-pcie", "gpus_per_node": 8, "pcie_switches": 4},
               "parallelism": {"tp": 4, "dp": 2}}
     step, layer = simulate(scenario("step", **shared)), simulate(scenario("layer", **shared))
-    steps = layer.recorder.gpu.steps
+    steps = layer.gpu.steps
     assert layer.events > 10 * steps  # far more than one event per step
     assert step.events < 2 * steps
 

@@ -17,7 +17,7 @@ from simdecode.engine.parallel import blocks, split_reason
 from simdecode.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-CONV = str(ROOT / "traces" / "splitwise_conv.csv")
+CONV = str(ROOT / "scenarios" / "traces" / "splitwise_conv.csv")
 
 
 def scenario(**changes) -> Scenario:
@@ -49,7 +49,7 @@ def test_two_jobs_give_identical_results(fidelity: str) -> None:
     one, two = simulate(s), simulate(s, jobs=2)
     assert comparable(one) == comparable(two)
     assert one.requests == two.requests  # every record, every float
-    assert one.recorder.rejected == two.recorder.rejected
+    assert one.rejected == two.rejected
     assert one.stage_busy_s == two.stage_busy_s and one.replica_active_s == two.replica_active_s
     assert len({r.replica for r in one.requests}) == 4
 
