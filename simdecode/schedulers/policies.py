@@ -145,6 +145,10 @@ class BatchingPolicy:
         self._swap_s = 0.0
         self._kv_blocked = False
         self._now = 0.0
+        # the step being formed, as _decodes walks it (see _decodes, _note_decodes, StepWork.shape)
+        self._decoded = self._decode_walk = None
+        self._decode_noted = 0
+        self._prefilling: list[Request] = []
 
     # ---- queue ----------------------------------------------------------------------------
     def submit(self, request: Request) -> bool:
@@ -186,11 +190,20 @@ class BatchingPolicy:
         that victim had to be ``req`` itself."""
         running = self.running[lane]
         while not self._reserve(req, cached + new):
+            self._note_decodes(scheduled)
             victim = next(r for r in reversed(running) if r.id not in scheduled)  # req qualifies
             self._preempt(lane, victim)
             if victim is req:
                 return False
         return True
+
+    def _note_decodes(self, scheduled: set[int]) -> None:
+        """Put the decodes :meth:`_decodes` has taken into this step so far into ``scheduled``
+        (it does not add them one by one: only a preemption needs to know them)."""
+        items = self._decode_walk
+        if items is not None and self._decode_noted < len(items):
+            scheduled.update(req.id for req, _, _ in items[self._decode_noted:])
+            self._decode_noted = len(items)
 
     def _preempt(self, lane: int, req: Request) -> None:
         """Evict ``req`` from ``lane``: free its blocks; requeue it (recompute) or swap it out."""
@@ -270,7 +283,7 @@ class BatchingPolicy:
     def next_step(self, lane: int, now: float) -> StepWork | None:
         """The lane's next step (None: nothing to do). Reserves the KV blocks it needs."""
         self._gone, self._swap_s, self._kv_blocked, self._now = set(), 0.0, False, now
-        self._decoded = None
+        self._decoded = self._decode_walk = None
         items = self._form_step(lane, now)
         swap_s, self._swap_s = self._swap_s, 0.0
         if not items and swap_s == 0.0:
@@ -291,7 +304,8 @@ class BatchingPolicy:
         cache = self.kv
         gone, held, block = self._gone, cache._held, cache.block_tokens
         n = self._verify_width(lane)
-        add, schedule, append, get = scheduled.add, self._schedule, items.append, held.get
+        schedule, append, get = self._schedule, items.append, held.get
+        self._decode_walk, self._decode_noted = items, 0  # in this step: noted in `scheduled` on demand
         kv = pairs = 0.0  # the items' BatchShape sums, in its order (StepWork.shape)
         prefilling = self._prefilling = []  # running requests still in their prefill, in order
         for req in list(self.running[lane]):
@@ -313,7 +327,6 @@ class BatchingPolicy:
                 elif not schedule(lane, req, n, cached, scheduled):
                     continue
             append((req, n, cached))
-            add(rid)
             kv += cached
             pairs += cached + 1.0
         self._decoded = (items, len(items), kv, pairs) if n == 1 else None
@@ -335,7 +348,7 @@ class BatchingPolicy:
         is skipped as gone), so the walk is not repeated."""
         items = []
         for req in list(self.running[lane]) if candidates is None else candidates:
-            if req.id in self._gone or req.id in scheduled or not req.in_prefill:
+            if req.id in self._gone or req.id in scheduled or not req.in_prefill:  # (decodes are not in prefill)
                 continue
             remaining = req.prefill_tokens - req.prefilled
             if whole:
