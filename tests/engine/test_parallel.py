@@ -113,3 +113,23 @@ def test_random_router_splits_identically_and_spreads_requests() -> None:
     assert comparable(one) == comparable(two) and one.requests == two.requests
     per_replica = [sum(1 for r in one.requests if r.replica == k) for k in range(4)]
     assert all(per_replica) and per_replica != [30, 30, 30, 30]  # drawn, not dealt in turn
+
+
+def test_cli_jobs_two_prints_the_same_summary_as_one(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "s.yaml"
+    path.write_text("model: llama-3.2-1b\nhardware: {gpu: h100-sxm, gpus_per_node: 2}\nparallelism: {dp: 2}\n"
+                    "workload: {arrival: {kind: poisson, rate: 50/s}, requests: 40, prompt_tokens: 64, "
+                    "output_tokens: {dist: uniform, low: 1, high: 30}}\nsimulation: {fidelity: step}\nseed: 5\n")
+    outs = []
+    for jobs in ("1", "2"):
+        proc = subprocess.run([sys.executable, "-m", "simdecode", "run", str(path), "--jobs", jobs, "--json"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "one process" not in proc.stderr  # it did split
+        summary = json.loads(proc.stdout)
+        summary["simulation"].pop("wall_s")
+        summary["simulation"].pop("events")
+        outs.append(summary)
+    assert outs[0] == outs[1] and outs[0]["requests"]["completed"] == 40
