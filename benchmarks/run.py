@@ -30,7 +30,8 @@ Workloads (see :data:`WORKLOADS`; CPU-second limits in :data:`LIMITS`, PASS/FAIL
   ``--jobs 1`` and ``--jobs 2``, which must give identical summaries.
 - ``cluster-1m-128x8``: the same with 1,000,000 requests, ``--jobs 2`` (minutes: not in the default
   set; name it with ``--only``). Limit: :data:`CLUSTER_1M_WALL_S` s of wall time.
-- ``layer-cost-linearity``: llama-3.2-1b on one GPU, one request, layer fidelity, with
+- ``layer-cost-linearity``: llama-3.2-1b, tp 2 on PCIe GPUs whose rings share the root complex
+  with another replica's (so layer fidelity walks modules), one request, layer fidelity, with
   num_hidden_layers x output_tokens on a grid: events / (layers x steps) should stay flat.
 
 This is a script, not a test; tests/test_benchmarks_smoke.py checks that it still works.
@@ -125,7 +126,10 @@ def _small(layers: int, output_tokens: int) -> dict[str, Any]:
     return {
         "name": f"llama-3.2-1b-L{layers}-out{output_tokens}", "seed": 0,
         "model": {"preset": "llama-3.2-1b", "num_hidden_layers": layers},
-        "hardware": {"gpu": "h100-sxm", "gpus_per_node": 1},
+        # two tp 2 groups whose rings cross the node's PCIe root complex: links shared, so layer
+        # fidelity walks the step module by module (on private links a step is one event)
+        "hardware": {"gpu": "h100-pcie", "gpus_per_node": 4, "pcie_switches": 4},
+        "parallelism": {"tp": 2, "dp": 2},
         "workload": {"arrival": {"kind": "closed", "concurrency": 1}, "requests": 1,
                      "prompt_tokens": 32, "output_tokens": output_tokens},
         "simulation": {"fidelity": "layer"},
