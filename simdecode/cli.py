@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-limit", action="store_true",
                      help="run even when the work estimated beforehand exceeds the budget (docs/scenario-format)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
+    run.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                     help="split the replicas over N processes (identical results; only where replicas are "
+                          "independent: round-robin router, open-loop arrivals; stderr says when not)")
+    run.add_argument("--executor", choices=("process", "ray"), default="process",
+                     help="where --jobs runs: local processes (default) or Ray workers (needs simdecode[ray])")
     run.set_defaults(func=cmd_run)
 
     explain = commands.add_parser(
@@ -202,7 +207,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             from simdecode.metrics.trace import Tracer
 
             tracer = Tracer()
-        result = simulate(scenario, tracer=tracer)
+        result = simulate(scenario, tracer=tracer, jobs=args.jobs, executor=args.executor,
+                          log=lambda message: print(f"note: {message}", file=sys.stderr))
         log(f"simulated in {time.perf_counter() - started:.2f} s")
         summary = result.summary(baseline=args.baseline)
         if out_dir is not None:
