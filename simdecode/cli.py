@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
+    run.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
     run.set_defaults(func=cmd_run)
 
@@ -102,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--batch", type=_positive, default=1, metavar="B", help="sequences in the step (default 1)")
     explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object on stdout")
     explain.set_defaults(func=cmd_explain)
+
+    from simdecode.sweep.cli import add_parser as add_sweep
+    from simdecode.plots.cli import add_parser as add_plot
+    from simdecode.compare import add_parser as add_compare
+
+    add_sweep(commands, _override, _positive)
+    add_plot(commands)
+    add_compare(commands)
 
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
@@ -117,18 +126,15 @@ def _stderr_logger(quiet: bool) -> Callable[[str], None]:
     return log
 
 
-def _check_out_dir(out: Path) -> Path:
-    """Fail early (before simulating) when ``--out`` cannot become a writable folder; create nothing."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    parent = out
-    while not parent.exists():
-        if parent.parent == parent:
-            break
-        parent = parent.parent
-    if parent.exists() and (not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK)):
-        raise UserError(f"--out {out}: cannot create or write in {parent}")
-    return out
+def _check_out_dir(out: Path, force: bool = False) -> Path:
+    """Fail early (before simulating) when ``--out`` cannot become a writable folder, or holds
+    earlier results and ``--force`` was not given; create nothing."""
+    from simdecode.outdir import OutDirError, check_out_dir
+
+    try:
+        return check_out_dir(out, force)
+    except OutDirError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _load(load_scenario: Callable, file: str, overrides: list[str]):
@@ -154,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"simulation.fidelity={args.fidelity}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    out_dir = _check_out_dir(args.out) if args.out is not None else None
+    out_dir = _check_out_dir(args.out, args.force) if args.out is not None else None
     if args.trace is not None and not args.trace.parent.resolve().is_dir():
         raise UserError(f"--trace {args.trace}: folder {args.trace.parent} does not exist")
 
@@ -164,6 +170,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = _load(load_scenario, args.file, overrides)
         from simdecode import simulate
         from simdecode.output import summary_json, write_outputs
+        from simdecode.provenance import describe
+
+        if scenario.sweep:
+            keys = ", ".join(scenario.sweep)
+            print(f"note: {args.file} has a sweep: block ({keys}); run simulates the base scenario only. "
+                  f"For the grid: simdecode sweep {args.file} --out DIR", file=sys.stderr, flush=True)
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
         started = time.perf_counter()
@@ -172,9 +184,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             from simdecode.metrics.trace import Tracer
 
             tracer = Tracer()
-        result = simulate(scenario, tracer=tracer)
+        progress = None if args.quiet else _ProgressLine()
+        result = simulate(scenario, tracer=tracer, progress=progress)
+        if progress is not None:
+            progress.finish()
         log(f"simulated in {time.perf_counter() - started:.2f} s")
-        summary = result.summary()
+        summary = describe(result.summary(), scenario, overrides)
         if tracer is not None:
             from simdecode.output import write_atomic
 
@@ -183,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             log(f"wrote trace {args.trace}{dropped}: open it in https://ui.perfetto.dev")
         if out_dir is not None:
             try:
-                written = write_outputs(result, out_dir)
+                written = write_outputs(result, out_dir, summary=summary)
             except OSError as exc:
                 raise UserError(f"--out {out_dir}: {exc.strerror or exc}") from exc
             log("wrote " + ", ".join(str(path) for path in written))
@@ -198,6 +213,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         render_summary(summary, Console())
     return EXIT_OK
+
+
+class _ProgressLine:
+    """Progress of a long run on stderr: simulated time and requests done (one line updated in
+    place on a terminal, else one line per report)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, simulated_s: float, done: int, total: int) -> None:
+        text = f"  simulated {simulated_s:,.3f} s, {done:,} of {total:,} requests done"
+        print(f"\r{text}" if self.tty else text, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown and self.tty:
+            print(file=sys.stderr, flush=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -113,15 +113,16 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_outputs(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
+def write_outputs(result: Any, out_dir: str | os.PathLike[str], summary: dict[str, Any] | None = None) -> list[Path]:
     """Write summary.json, requests.csv, timeline.png (and kv_occupancy.png for a run of more than
-    one request) into ``out_dir`` (created if needed).
+    one request) into ``out_dir`` (created if needed). ``summary``: what summary.json holds
+    (default ``result.summary()``; the CLI adds the overrides and resolved scenario).
 
     Returns the paths written. Raises :class:`OSError` when ``out_dir`` cannot be created or
     written (the CLI reports that as a user error, exit code 2).
     """
     files = {
-        "summary.json": summary_json(result.summary()).encode("utf-8"),
+        "summary.json": summary_json(result.summary() if summary is None else summary).encode("utf-8"),
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
         "timeline.png": timeline_png(result),
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from simdecode import simulate
-from simdecode.plots_parallel import pipeline_depth, tp_scaling
+from simdecode.plots.parallel import pipeline_depth, tp_scaling
 from simdecode.scenario.schema import Scenario
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from simdecode import load_scenario, simulate
 from simdecode.plots import save_figure, token_timeline
-from simdecode.plots_parallel import pipeline_depth, tp_scaling
+from simdecode.plots.parallel import pipeline_depth, tp_scaling
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent

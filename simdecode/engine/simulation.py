@@ -112,10 +112,35 @@ def speculation_verify_tokens(scenario: Scenario) -> int:
     return tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
 
 
-def simulate(scenario: Scenario, tracer=None):
+#: wall seconds before a run first reports progress, and between reports
+PROGRESS_AFTER_S = 2.0
+PROGRESS_EVERY_S = 1.0
+
+
+def run_reporting(env: simpy.Environment, report, every_events: int = 2000) -> None:
+    """``env.run()``, calling ``report()`` after :data:`PROGRESS_AFTER_S` wall seconds and then
+    every :data:`PROGRESS_EVERY_S`. It steps the same events in the same order as ``env.run()``
+    (it schedules none of its own), so results and event counts do not change."""
+    next_s = time.perf_counter() + PROGRESS_AFTER_S
+    step = env.step
+    try:
+        while True:
+            for _ in range(every_events):
+                step()
+            now = time.perf_counter()
+            if now >= next_s:
+                report()
+                next_s = now + PROGRESS_EVERY_S
+    except simpy.core.EmptySchedule:
+        pass
+
+
+def simulate(scenario: Scenario, tracer=None, progress=None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    ``progress``: called as ``progress(simulated_s, requests_done, requests_total)`` now and then
+    during a long run (see :func:`run_reporting`); None (the default) runs without reports.
     """
     from simdecode.result import Result
 
@@ -160,7 +185,11 @@ def simulate(scenario: Scenario, tracer=None):
     workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, recorder.arrived,
                         lengths_rng=streams["lengths"])
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
-    env.run()
+    if progress is None:
+        env.run()
+    else:
+        total = scenario.workload.total_requests
+        run_reporting(env, lambda: progress(env.now, len(recorder.records) + len(recorder.rejected), total))
     wall_s = time.perf_counter() - wall_start
     if tracer is not None:
         tracer.add_requests(recorder.records)

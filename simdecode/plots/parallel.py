@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from matplotlib.axes import Axes
 
-from simdecode.plots import new_figure
+from simdecode.plots.base import new_figure
 
 
 def tp_scaling(results: Sequence[Any], labels: Sequence[str] | None = None, ax: Axes | None = None) -> Axes:
