@@ -145,6 +145,9 @@ def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict
     data["verdict"] = _verdict(data, grouped)
     data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
     data["pipeline_note"] = _pipeline_note(data) if dep.pp > 1 else None
+    from simdecode.explain_pipeline import pipeline_lesson
+
+    data["pipeline"] = pipeline_lesson(scenario)
     data["speculation"] = _speculation(scenario, context_tokens, batch)
     return data
 
@@ -346,6 +349,8 @@ def render_explanation(d: dict[str, Any]) -> str:
             _para(f"TP scaling: {d['tp_scaling']['sentence']}")]
     if d["pipeline_note"]:
         out += ["", _para(f"Pipeline: {d['pipeline_note']}")]
+    if d.get("pipeline"):
+        out += ["", _para(f"Pipeline depth: {d['pipeline']['sentence']}")]
     if d.get("speculation"):
         out += ["", _para(f"Speculation: {d['speculation']['sentence']}")]
     return "\n".join(out) + "\n"

@@ -61,21 +61,28 @@ def gpus(row: Row) -> int:
     return int(row.get(TP) or 1) * int(row.get(PP) or 1) * int(row.get(DP) or 1)
 
 
+#: short names of keys in labels
+SHORT = {"intra_node_link": "link", "inter_node_link": "inter-node link", "speculative_tokens": "k"}
+
+
 def _short(key: str) -> str:
     """``workload.arrival.concurrency`` -> ``concurrency``."""
-    return key.rsplit(".", 1)[-1]
+    last = key.rsplit(".", 1)[-1]
+    return SHORT.get(last, last)
 
 
 def _fixed(rows: Sequence[Row], extra: Iterable[str] = ()) -> str:
     """``"Llama-3.1-70B on h100-sxm, tp 2"``: what every row shares (model, GPU, extras)."""
     parts = []
     models, gpu_names = distinct(rows, MODEL), distinct(rows, GPU)
+    weights = distinct(rows, "resolved.precision.weights")
     if len(models) == 1:
-        parts.append(str(models[0]) + (f" on {gpu_names[0]}" if len(gpu_names) == 1 else ""))
+        precision = f" {weights[0]}" if len(weights) == 1 and weights[0] != "bf16" else ""
+        parts.append(f"{models[0]}{precision}" + (f" on {gpu_names[0]}" if len(gpu_names) == 1 else ""))
     for key in extra:
         values = distinct(rows, key)
         if len(values) == 1:
-            parts.append(f"{_short(key)} {values[0]}")
+            parts.append(f"{_short(key)} = {values[0]}")
     return ", ".join(parts)
 
 
@@ -240,7 +247,7 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
     if len(groups) > 1:
         top.legend(fontsize="small", loc="upper left")
     loads = distinct(rows, CONCURRENCY)
-    fixed = _fixed(rows, [CONCURRENCY] if len(loads) == 1 else [])
+    fixed = _fixed(rows, [PP, CONCURRENCY] if len(loads) == 1 else [PP])
     top.set_title(f"{fixed}: where more GPUs stop speeding up one request", fontsize="medium")
     return list(axes)
 
@@ -281,7 +288,8 @@ def pareto_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     if len(groups) > 1:
         ax.legend(fontsize="small")
     what = "requests in flight" if load_key == CONCURRENCY else "arrival rate"
-    ax.set_title(f"{_fixed(rows)}: per-user against per-GPU throughput (labels: {what})", fontsize="medium")
+    ax.set_title(f"{_fixed(rows, [TP, PP])}: per-user against per-GPU throughput\n(point labels: {what})",
+                 fontsize="medium")
     return ax
 
 
@@ -319,6 +327,10 @@ def speculative_figure(rows: Sequence[Row], x: str = "auto", ax: Axes | None = N
         values += per + agg
         suffix = f" ({name})" if len(groups) > 1 else ""
         ax.plot(xs, per, marker="o", color=f"C{i}", label="per request" + suffix)
+        if x == "acceptance" and len(distinct(rows, "resolved.decoding.speculative_tokens")) > 1:
+            for r, xv, yv in zip(group, xs, per):
+                ax.annotate(f"k = {r.get('resolved.decoding.speculative_tokens')}", (xv, yv),
+                            textcoords="offset points", xytext=(0, 8), ha="center", fontsize="small")
         ax.plot(xs, agg, marker="s", linestyle="--", color=f"C{i}", label="aggregate" + suffix)
     ax.axhline(1.0, color="grey", linewidth=0.9)
     ax.annotate("break-even", (0.01, 1.0), xycoords=("axes fraction", "data"), textcoords="offset points",
