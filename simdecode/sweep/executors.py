@@ -69,12 +69,15 @@ def run_ray(scenarios: Sequence[Any], jobs: int, done: Done, address: str | None
         import ray
     except ImportError:
         raise ExecutorUnavailable("--executor ray needs Ray: pip install 'simdecode[ray]'") from None
+    import logging
+
     started_here = not ray.is_initialized()
     if started_here:
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
         if address:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=max(1, jobs), include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=max(1, jobs), include_dashboard=False, **quiet)
     try:
         task = ray.remote(run_point)
         pending = {task.remote(scenario): index for index, scenario in enumerate(scenarios)}

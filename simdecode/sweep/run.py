@@ -80,10 +80,17 @@ def plan_sweep(file: str | os.PathLike[str], overrides: Iterable[str] = (), vary
         try:
             scenarios.append(load_scenario(file, [*overrides, *point.overrides(), "sweep=null"]))
         except ScenarioError as exc:
-            where = ", ".join(f"{k}={v}" for k, v in point.columns().items())
-            raise ScenarioError.from_problems(
-                [replace(p, message=f"sweep point {where}: {p.message}") for p in exc.problems]) from None
+            raise _at_point(exc, point) from None
     return Sweep(file, overrides, axes, points, scenarios, notes)
+
+
+def _at_point(exc: ScenarioError, point: Point) -> ScenarioError:
+    """``exc`` saying which point of the grid it came from."""
+    where = "sweep point " + ", ".join(f"{k}={v}" for k, v in point.columns().items())
+    ours = {f"--set {o}" for o in point.overrides()}
+    return ScenarioError.from_problems([
+        replace(p, origin=where) if p.origin in ours else replace(p, message=f"at {where}: {p.message}")
+        for p in exc.problems])
 
 
 def run_sweep(sweep: Sweep, executor: str = "local", jobs: int | None = None, address: str | None = None,
