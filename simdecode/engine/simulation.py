@@ -115,14 +115,16 @@ def speculation_verify_tokens(scenario: Scenario) -> int:
 #: wall seconds before a run first reports progress, and between reports
 PROGRESS_AFTER_S = 2.0
 PROGRESS_EVERY_S = 1.0
+#: events stepped between looks at the wall clock
+PROGRESS_EVERY_EVENTS = 2000
 
 
-def run_reporting(env: simpy.Environment, report, every_events: int = 2000) -> None:
+def run_reporting(env: simpy.Environment, report) -> None:
     """``env.run()``, calling ``report()`` after :data:`PROGRESS_AFTER_S` wall seconds and then
     every :data:`PROGRESS_EVERY_S`. It steps the same events in the same order as ``env.run()``
     (it schedules none of its own), so results and event counts do not change."""
     next_s = time.perf_counter() + PROGRESS_AFTER_S
-    step = env.step
+    step, every_events = env.step, PROGRESS_EVERY_EVENTS
     try:
         while True:
             for _ in range(every_events):
