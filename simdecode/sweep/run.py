@@ -158,6 +158,6 @@ def write_sweep(result: SweepResult, out: str | os.PathLike[str]) -> list[Path]:
 
 
 def sweep(file: str | os.PathLike[str], vary: Sequence[str] = (), overrides: Sequence[str] = (),
-          jobs: int = 1, executor: str = "local") -> SweepResult:
+          jobs: int = 1, executor: str = "local", use_file_sweep: bool = True) -> SweepResult:
     """Plan and run in one call (for notebooks and scripts): ``sweep(file, vary=[...]).rows``."""
-    return run_sweep(plan_sweep(file, overrides, vary), executor=executor, jobs=jobs)
+    return run_sweep(plan_sweep(file, overrides, vary, use_file_sweep), executor=executor, jobs=jobs)
