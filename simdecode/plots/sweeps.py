@@ -232,6 +232,11 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         ys = [r.get(PER_REQUEST) for r in group]
         speeds += ys
         top.plot(xs, ys, marker="o", color=f"C{i}", label=label)
+        finite = [(x, y) for x, y in zip(xs, ys) if y is not None]
+        if finite and finite.index(max(finite, key=lambda p: p[1])) < len(finite) - 1:
+            best = max(finite, key=lambda p: p[1])
+            top.annotate(f"peaks at tp {best[0]}", best, textcoords="offset points", xytext=(0, -16), ha="center",
+                         fontsize="small", color=f"C{i}")
         bottom.plot(xs, [100 * (r.get("allreduce_share") or 0.0) for r in group], marker="s", color=f"C{i}",
                     label=label)
     top.set_ylabel("tokens/s of one request")
@@ -277,9 +282,16 @@ def pareto_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
         xs_all += xs
         ys_all += ys
         ax.plot(xs, ys, marker="o", color=f"C{i}", label=label)
-        for x, y, r in zip(xs, ys, group):
-            ax.annotate(f"{r.get(load_key)}", (x, y), textcoords="offset points", xytext=(5, 4),
-                        fontsize="small", color=f"C{i}")
+        span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+        for j, (x, y, r) in enumerate(zip(xs, ys, group)):
+            # put the label on the side away from the neighbouring points (so it does not sit on the line)
+            near = [(xs[k], ys[k]) for k in (j - 1, j + 1) if 0 <= k < len(xs)]
+            dx = sum((x - nx) / span_x for nx, _ in near)
+            dy = sum((y - ny) / span_y for _, ny in near)
+            norm = (dx * dx + dy * dy) ** 0.5 or 1.0
+            ax.annotate(f"{r.get(load_key)}", (x, y), textcoords="offset points",
+                        xytext=(9 * dx / norm, 9 * dy / norm), ha="left" if dx >= 0 else "right",
+                        va="bottom" if dy >= 0 else "top", fontsize="small", color=f"C{i}")
     ax.set_xlabel("output tokens/s per GPU (aggregate / GPUs)")
     ax.set_ylabel("output tokens/s per user (mean)")
     ax.set_xlim(0, max(xs_all) * 1.15)
@@ -345,10 +357,12 @@ def speculative_figure(rows: Sequence[Row], x: str = "auto", ax: Axes | None = N
     _zero_based(ax, values)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
-    method = distinct(rows, "speculative.method")
-    held = _fixed(rows, ["resolved.decoding.speculative_tokens"] if x == "batch" else [CONCURRENCY])
-    ax.set_title(f"{held}: {'/'.join(map(str, method))} speed-up against "
-                 f"{'batch size' if x == 'batch' else 'acceptance'}", fontsize="medium")
+    methods = {"draft": "speculative decoding (draft model)", "mtp": "multi-token prediction"}
+    method = "/".join(methods.get(m, str(m)) for m in distinct(rows, "speculative.method"))
+    held = _fixed(rows, ["resolved.decoding.speculative_tokens", "resolved.decoding.acceptance"] if x == "batch"
+                  else [CONCURRENCY])
+    ax.set_title(f"{held}:\n{method}, speed-up against {'batch size' if x == 'batch' else 'acceptance'}",
+                 fontsize="medium")
     return ax
 
 
