@@ -174,8 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if scenario.sweep:
             keys = ", ".join(scenario.sweep)
-            print(f"note: {args.file} has a sweep: block ({keys}); run simulates the base scenario only. "
-                  f"For the grid: simdecode sweep {args.file} --out DIR", file=sys.stderr, flush=True)
+            log(f"note: {args.file} has a sweep: block ({keys}); run simulates the base scenario only. "
+                f"For the grid: simdecode sweep {args.file} --out DIR")
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
         started = time.perf_counter()

@@ -53,7 +53,7 @@ def varied_columns(rows: Sequence[Row]) -> list[str]:
         return []
     keys = list(rows[0])
     end = keys.index("overrides") if "overrides" in keys else len(keys)
-    return [k for k in keys[2:end]]
+    return keys[2:end]
 
 
 def gpus(row: Row) -> int:
@@ -193,17 +193,17 @@ def pipeline_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> 
 
     per_stage = f"tp {tps_per_stage[0]}" if len(tps_per_stage) == 1 else "tp varies (see ticks)"
     ticks = [f"{pp}\n({pp * int(next(r[TP] for r in rows if r[PP] == pp) or 1)} GPUs)" for pp in depths]
+    powers_of_two = len(depths) >= 3 and all(d > 0 and (d & (d - 1)) == 0 for d in depths)
     for ax in axes:
+        if powers_of_two:  # 1, 2, 4, 8 evenly spaced
+            ax.set_xscale("log", base=2)
+            ax.minorticks_off()
+            ax.set_xlim(min(depths) / 1.4, max(depths) * 1.4)
+        else:
+            ax.set_xlim(min(depths) - 0.5, max(depths) + 0.5)
         ax.set_xticks(depths, ticks)
         ax.set_xlabel("pipeline stages pp (GPUs in all)")
         ax.grid(True, alpha=0.3)
-        ax.set_xlim(min(depths) - 0.5, max(depths) + 0.5) if len(depths) < 3 else None
-    if len(depths) >= 3 and all(d > 0 and (d & (d - 1)) == 0 for d in depths):
-        for ax in axes:
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(depths, ticks)
-            ax.minorticks_off()
-            ax.set_xlim(min(depths) / 1.4, max(depths) * 1.4)
     fixed = _fixed(rows)
     ax_speed.figure.suptitle(f"{fixed}: pipeline depth with {per_stage} per stage held fixed "
                              f"(each stage adds {tps_per_stage[0] if len(tps_per_stage) == 1 else 'its'} GPUs)",
