@@ -54,6 +54,18 @@ def test_pipeline_figure_draws_one_request_and_one_aggregate_line_per_load():
     assert any("~3 of the 16" in t.get_text() for t in agg.texts)   # 2272 tokens // 640 per request
 
 
+def test_pipeline_figure_with_linked_layouts_gives_each_layout_a_slot():
+    rows = [row(**{"parallelism.tp": tp, "parallelism.pp": pp, "resolved.parallelism.tp": tp,
+                   "resolved.parallelism.pp": pp, "resolved.workload.arrival.concurrency": 1,
+                   "per_request_tps.mean": 10.0 * tp, "ttft_ms.mean": 5.0, "aggregate_tps": 10.0 * tp})
+            for tp, pp in ((16, 1), (32, 1), (8, 3))]
+    speed, _, _ = pipeline_figure(rows)
+    assert [t.get_text() for t in speed.get_xticklabels()] == ["tp 16 x pp 1\n(16 GPUs)", "tp 32 x pp 1\n(32 GPUs)",
+                                                                "tp 8 x pp 3\n(24 GPUs)"]
+    assert list(speed.get_lines()[0].get_ydata()) == [160.0, 320.0, 80.0]
+    assert "tensor against pipeline" in speed.figure._suptitle.get_text()
+
+
 def test_tp_figure_one_line_per_link_with_the_allreduce_share_under_it():
     rows = [row(**{"hardware.intra_node_link": link, "parallelism.tp": tp, "resolved.parallelism.tp": tp,
                    "resolved.workload.arrival.concurrency": 1, "per_request_tps.mean": rate, "allreduce_share": share})
@@ -103,3 +115,14 @@ def test_choose_figure_from_what_varies():
     spec = [dict(r, **{"speculative.speedup_vs_standard": 1.5}) for r in loads]
     assert choose_figure(spec) == "speculative"
     assert choose_figure([row()]) == "points"
+
+
+def test_a_column_linked_to_x_draws_no_line_of_its_own():
+    # requests = 2 x concurrency (a linked setting) must not split the curve into one-point lines
+    rows = [row(**{"workload.arrival.concurrency": c, "workload.requests": 2 * c, "hardware.intra_node_link": link,
+                   "resolved.workload.arrival.concurrency": c, "per_request_tps.mean": 60.0 / c,
+                   "aggregate_tps": 60.0})
+            for link in ("nvlink4", "pcie5") for c in (1, 4)]
+    ax = pareto_figure(rows)
+    assert [len(line.get_xdata()) for line in ax.get_lines()] == [2, 2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["link nvlink4", "link pcie5"]

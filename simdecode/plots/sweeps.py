@@ -91,6 +91,22 @@ def _zero_based(ax: Axes, values: Iterable[float | None], headroom: float = 1.15
     ax.set_ylim(0, max(finite) * headroom if finite and max(finite) > 0 else 1)
 
 
+def line_keys(rows: Sequence[Row], x_key: str, exclude: Iterable[str] = ()) -> list[str]:
+    """The varied columns that tell the lines of a figure apart, given its x column ``x_key``:
+    those that vary among rows with the same x. A column that moves together with x (a linked
+    ``requests: 2c`` beside ``concurrency: c``, or ``parallelism.tp`` itself) draws no line of its own."""
+    keys = []
+    for key in varied_columns(rows):
+        if key in exclude or len(distinct(rows, key)) < 2:
+            continue
+        by_x: dict[Any, set] = defaultdict(set)
+        for row in rows:
+            by_x[json.dumps(row.get(x_key))].add(json.dumps(row.get(key)))
+        if any(len(values) > 1 for values in by_x.values()):
+            keys.append(key)
+    return keys
+
+
 def _label_rest(row: Row, keys: Sequence[str]) -> str:
     return ", ".join(f"{_short(k)} {row.get(k)}" for k in keys) or "all points"
 
@@ -112,7 +128,8 @@ def _requests_that_fit(row: Row) -> int | None:
 
 
 def pipeline_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[Axes]:
-    """Pipeline depth (x) with tp per stage held fixed, in three panels:
+    """Pipeline depth (x) with tp per stage held fixed, in three panels (when tp varies too, as in
+    linked layouts ``{tp: 16, pp: 1}, {tp: 8, pp: 3}``, x has one slot per tp x pp layout):
 
     1. tokens/s one request sees (mean per-request decode rate) at the lowest concurrency;
     2. its mean time to first token (ms);
@@ -135,13 +152,20 @@ def pipeline_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> 
     tps_per_stage = distinct(rows, TP)
     loads = sorted(distinct(rows, CONCURRENCY))
     lowest = loads[0] if loads else None
+    # x: pp itself when tp is held fixed, else one slot per (pp, tp) layout, e.g. tp 16 x pp 1 and tp 8 x pp 3
+    layouts = sorted({(int(r[PP]), int(r.get(TP) or 1)) for r in rows})
+    fixed_tp = len(tps_per_stage) == 1
+    powers_of_two = fixed_tp and len(depths) >= 3 and all(d > 0 and (d & (d - 1)) == 0 for d in depths)
+
+    def xpos(r: Row) -> float:
+        return r[PP] if fixed_tp else layouts.index((int(r[PP]), int(r.get(TP) or 1)))
 
     def at(load: Any) -> list[Row]:
         chosen = [r for r in rows if r.get(CONCURRENCY) == load] if load is not None else list(rows)
-        return sorted(chosen, key=lambda r: r[PP])
+        return sorted(chosen, key=xpos)
 
     single = at(lowest)
-    xs = [r[PP] for r in single]
+    xs = [xpos(r) for r in single]
     speeds = [r.get(PER_REQUEST) for r in single]
     ttfts = [r.get(TTFT) for r in single]
     load_text = f"concurrency {lowest}" if lowest is not None else "one load"
@@ -167,47 +191,53 @@ def pipeline_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> 
         group = at(load)
         ys = [r.get(AGGREGATE) for r in group]
         agg_values += ys
-        ax_agg.plot([r[PP] for r in group], ys, marker="o", color=f"C{i}",
+        ax_agg.plot([xpos(r) for r in group], ys, marker="o", color=f"C{i}",
                     label=f"{load}" if load is not None else "aggregate")
         limited = [r for r in group if r.get("bottleneck") == KV_LIMITED]
         if limited:
-            ax_agg.plot([r[PP] for r in limited], [r.get(AGGREGATE) for r in limited], linestyle="none",
+            ax_agg.plot([xpos(r) for r in limited], [r.get(AGGREGATE) for r in limited], linestyle="none",
                         marker="o", markersize=11, markerfacecolor="none", markeredgecolor="red", markeredgewidth=1.5)
         if limited and load == max(loads or [None]):
             r = limited[0]
             fits = _requests_that_fit(r)
             if fits is not None:
                 ax_agg.annotate(f"pp {r[PP]}: the KV cache holds\nonly ~{fits} of the {load} requests",
-                                (r[PP], r[AGGREGATE]), xytext=(0.03, 0.95), textcoords="axes fraction", va="top",
+                                (xpos(r), r[AGGREGATE]), xytext=(0.03, 0.95), textcoords="axes fraction", va="top",
                                 fontsize="small", color="red",
                                 arrowprops={"arrowstyle": "->", "color": "red", "linewidth": 0.8})
     handles = ax_agg.get_legend_handles_labels()[0]
     if any(r.get("bottleneck") == KV_LIMITED for r in rows):
         handles.append(Line2D([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
                               markeredgecolor="red", markeredgewidth=1.5, label="KV cache full (bottleneck)"))
+    annotated = any("KV cache holds" in t.get_text() for t in ax_agg.texts)
     ax_agg.legend(handles=handles, title="requests in flight" if loads else None, fontsize="small",
-                  title_fontsize="small", loc="center right")
+                  title_fontsize="small", loc="center right" if annotated else "best")
     ax_agg.set_ylabel("aggregate output tokens/s (all requests)")
     ax_agg.set_title("throughput of all requests", fontsize="medium")
     _zero_based(ax_agg, agg_values)
 
-    per_stage = f"tp {tps_per_stage[0]}" if len(tps_per_stage) == 1 else "tp varies (see ticks)"
-    ticks = [f"{pp}\n({pp * int(next(r[TP] for r in rows if r[PP] == pp) or 1)} GPUs)" for pp in depths]
-    powers_of_two = len(depths) >= 3 and all(d > 0 and (d & (d - 1)) == 0 for d in depths)
+    if fixed_tp:
+        positions = depths
+        ticks = [f"{pp}\n({pp * int(tps_per_stage[0])} GPUs)" for pp in depths]
+        xlabel = "pipeline stages pp (GPUs in all)"
+        title = (f"pipeline depth with tp {tps_per_stage[0]} per stage held fixed "
+                 f"(each stage adds {tps_per_stage[0]} GPUs)")
+    else:
+        positions = list(range(len(layouts)))
+        ticks = [f"tp {tp} x pp {pp}\n({tp * pp} GPUs)" for pp, tp in layouts]
+        xlabel = "parallel layout (GPUs per replica)"
+        title = "parallel layouts: tensor against pipeline parallelism"
     for ax in axes:
         if powers_of_two:  # 1, 2, 4, 8 evenly spaced
             ax.set_xscale("log", base=2)
             ax.minorticks_off()
             ax.set_xlim(min(depths) / 1.4, max(depths) * 1.4)
         else:
-            ax.set_xlim(min(depths) - 0.5, max(depths) + 0.5)
-        ax.set_xticks(depths, ticks)
-        ax.set_xlabel("pipeline stages pp (GPUs in all)")
+            ax.set_xlim(min(positions) - 0.5, max(positions) + 0.5)
+        ax.set_xticks(positions, ticks)
+        ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)
-    fixed = _fixed(rows)
-    ax_speed.figure.suptitle(f"{fixed}: pipeline depth with {per_stage} per stage held fixed "
-                             f"(each stage adds {tps_per_stage[0] if len(tps_per_stage) == 1 else 'its'} GPUs)",
-                             fontsize="large")
+    ax_speed.figure.suptitle(f"{_fixed(rows)}: {title}", fontsize="large")
     return list(axes)
 
 
@@ -221,7 +251,7 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         fig = new_figure(8.0, 7.0)
         axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     top, bottom = axes
-    others = [k for k in varied_columns(rows) if not k.endswith("parallelism.tp") and len(distinct(rows, k)) > 1]
+    others = line_keys(rows, TP)
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         groups[_label_rest(row, others)].append(row)
@@ -266,8 +296,7 @@ def pareto_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     if ax is None:
         ax = new_figure(8.0, 5.0).add_subplot()
     load_key = CONCURRENCY if distinct(rows, CONCURRENCY) else RATE
-    others = [k for k in varied_columns(rows) if not k.endswith(("concurrency", "arrival.rate"))
-              and len(distinct(rows, k)) > 1]
+    others = line_keys(rows, load_key)
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         if row.get(PER_REQUEST) is not None and row.get(AGGREGATE) is not None:
@@ -325,9 +354,9 @@ def speculative_figure(rows: Sequence[Row], x: str = "auto", ax: Axes | None = N
         x = "batch" if len(distinct(rows, CONCURRENCY)) > 1 else "acceptance"
     key, label = {"batch": (CONCURRENCY, "requests in flight (batch size)"),
                   "acceptance": (ACCEPTANCE, "measured acceptance rate (share of proposals accepted)")}[x]
-    others = [k for k in varied_columns(rows) if (x != "batch" or not k.endswith("concurrency"))
-              and (x != "acceptance" or "acceptance" not in k and not k.startswith("decoding"))
-              and len(distinct(rows, k)) > 1]
+    # against acceptance, the decoding settings are what moves the acceptance: no line of their own
+    others = line_keys(rows, key, exclude=[k for k in varied_columns(rows) if x == "acceptance" and
+                                           k.startswith("decoding")])
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         groups[_label_rest(row, others)].append(row)

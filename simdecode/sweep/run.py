@@ -81,7 +81,20 @@ def plan_sweep(file: str | os.PathLike[str], overrides: Iterable[str] = (), vary
             scenarios.append(load_scenario(file, [*overrides, *point.overrides(), "sweep=null"]))
         except ScenarioError as exc:
             raise _at_point(exc, point) from None
+    notes += _unreached_concurrency(points, scenarios)
     return Sweep(file, overrides, axes, points, scenarios, notes)
+
+
+def _unreached_concurrency(points: list[Point], scenarios: list[Any]) -> list[str]:
+    """Notes for points whose closed loop asks for more requests in flight than it has requests."""
+    notes = []
+    for point, scenario in zip(points, scenarios):
+        w = scenario.workload
+        concurrency = getattr(w.arrival, "concurrency", None)
+        if concurrency is not None and concurrency > w.total_requests:
+            notes.append(f"point {point.label()}: concurrency {concurrency} but only {w.total_requests} requests, "
+                         f"so at most {w.total_requests} are ever in flight (raise workload.requests)")
+    return notes
 
 
 def _at_point(exc: ScenarioError, point: Point) -> ScenarioError:

@@ -121,3 +121,17 @@ def test_run_summary_describes_itself_and_out_needs_force(tiny_sweep: Path, tmp_
     assert cli.main(["run", str(tiny_sweep), "--out", str(out), "-q"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["run", str(tiny_sweep), "--out", str(out), "-q", "--force"]) == 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_every_curated_sweep_block_is_a_valid_grid(path: Path):
+    plan = plan_sweep(path)           # validates every point; runs nothing
+    assert len(plan.points) >= 1 and len(plan.scenarios) == len(plan.points)
+
+
+def test_a_point_with_more_concurrency_than_requests_gets_a_note(tiny_sweep: Path):
+    plan = plan_sweep(tiny_sweep, vary=["workload.arrival.concurrency=2,8"])   # 4 requests
+    assert [n for n in plan.notes if "concurrency" in n and "raise workload.requests" in n] == [
+        f"point {plan.points[i].label()}: concurrency 8 but only 4 requests, so at most 4 are ever in flight "
+        "(raise workload.requests)" for i in (1, 3)]
