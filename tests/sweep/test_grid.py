@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simdecode.errors import ScenarioError
 from simdecode.sweep.grid import Axis, axes_from_block, combine, flatten, grid, parse_vary, split_top_level
@@ -74,3 +79,14 @@ def test_too_many_points_is_refused_before_expanding():
 
 def test_flatten_joins_keys_with_dots_and_keeps_empty_mappings():
     assert flatten({"a": {"b": 1, "c": {"d": None}}, "e": {}}) == {"a.b": 1, "a.c.d": None, "e": {}}
+
+
+@given(st.lists(st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True), min_size=0, max_size=4))
+def test_grid_is_the_product_each_combination_once_first_axis_slowest(value_lists):
+    axes = [Axis(f"k{i}", tuple(values)) for i, values in enumerate(value_lists)]
+    points = grid(axes)
+    assert len(points) == math.prod(len(v) for v in value_lists)
+    combos = [tuple(p.settings[f"k{i}"] for i in range(len(axes))) for p in points]
+    assert combos == list(itertools.product(*value_lists))     # every combination, once, in order
+    assert [p.index for p in points] == list(range(len(points)))
+    assert len({p.label() for p in points}) == len(points)      # one folder per point

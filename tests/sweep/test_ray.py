@@ -22,3 +22,4 @@ def test_ray_table_equals_local_table(tiny_sweep: Path):
         ray.shutdown()
     assert remote.rows == local.rows
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+

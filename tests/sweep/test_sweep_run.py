@@ -135,3 +135,14 @@ def test_a_point_with_more_concurrency_than_requests_gets_a_note(tiny_sweep: Pat
     assert [n for n in plan.notes if "concurrency" in n and "raise workload.requests" in n] == [
         f"point {plan.points[i].label()}: concurrency 8 but only 4 requests, so at most 4 are ever in flight "
         "(raise workload.requests)" for i in (1, 3)]
+
+
+def test_ray_missing_is_one_error_line(tiny_sweep: Path, tmp_path: Path, monkeypatch, capsys):
+    import sys
+
+    from simdecode import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)        # `import ray` now raises ImportError
+    assert cli.main(["sweep", str(tiny_sweep), "--executor", "ray", "--out", str(tmp_path / "o"), "-q"]) == 2
+    assert "pip install 'simdecode[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
