@@ -25,7 +25,8 @@ def tp_scaling(results: Sequence[Any], labels: Sequence[str] | None = None, ax: 
         if scaling["crossover_tp"] is not None:
             best = scaling["crossover_tp"]
             ax.annotate(f"stops at tp {best}", (best, scaling["per_request_tps"][str(best)]),
-                        textcoords="offset points", xytext=(0, 8), ha="center", color=line.get_color())
+                        textcoords="offset points", xytext=(0, -18), ha="center", color=line.get_color(),
+                        fontsize="small")
         star = scaling["analytic_crossover_tp"]
         if star is not None and star <= max(degrees) * 2:
             ax.axvline(star, linestyle=":", color=line.get_color(), alpha=0.7)
@@ -34,7 +35,8 @@ def tp_scaling(results: Sequence[Any], labels: Sequence[str] | None = None, ax: 
     ax.set_xticks(all_degrees, [str(t) for t in all_degrees])
     ax.set_xlabel("tensor-parallel degree (GPUs)")
     ax.set_ylabel("tokens/s of one request (batch 1)")
-    ax.set_title("where more GPUs stop speeding up one request (dotted: analytic t*)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("where more GPUs stop speeding up one request (batch 1; dotted: analytic t*)", fontsize="medium")
     ax.grid(True, alpha=0.3)
     ax.legend()
     return ax
@@ -60,7 +62,7 @@ def pipeline_depth(results: Sequence[Any], ax: Axes | None = None) -> Axes:
     right = ax.twinx()
     right.plot(depths, ttfts, marker="s", linestyle="--", color="C1", label="TTFT (right)")
     right.set_ylabel("time to first token (ms)")
-    right.set_ylim(0, max(ttfts) * 1.15)
+    right.set_ylim(0, max(ttfts) * 1.6)  # a different scale from the left, so the two lines do not overlap
     ax.right_ax = right
     ax.legend(handles=ax.get_lines() + right.get_lines(), loc="lower left", fontsize="small")
     tps = sorted({tp for _, tp, _ in points})
