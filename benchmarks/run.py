@@ -12,7 +12,7 @@ Workloads (see :data:`WORKLOADS`):
   fidelity, where every ring all-reduce is its 14 rounds of 8 link transfers.
 - ``poisson-10k-step``: Llama-3.1-8B bf16 on one H100 SXM, vLLM runtime, 10,000 requests
   arriving as a Poisson process at 10/s, prompt and output lengths drawn from the Splitwise
-  conversation trace (traces/splitwise_conv.csv), step fidelity. Requirement: under
+  conversation trace (scenarios/traces/splitwise_conv.csv), step fidelity. Requirement: under
   :data:`POISSON_LIMIT_S` seconds on a 2-core machine (PASS/FAIL).
 - ``layer-cost-linearity``: llama-3.2-1b on one GPU, one request, layer fidelity, with
   num_hidden_layers x output_tokens on a grid: events / (layers x steps) should stay flat.
@@ -73,7 +73,7 @@ def _op_fidelity() -> dict[str, Any]:
 
 
 def _poisson_10k() -> dict[str, Any]:
-    conv = "traces/splitwise_conv.csv"
+    conv = "scenarios/traces/splitwise_conv.csv"
     return {
         "name": "poisson-10k-step",
         "seed": 0,

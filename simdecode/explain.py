@@ -63,11 +63,26 @@ def tps(rate: float) -> str:
 
 # ---- the analysis --------------------------------------------------------------------------
 
+#: the largest step explain() describes: scheduler.max_batch_size's and a request's upper bounds
+MAX_BATCH, MAX_CONTEXT = 65_536, 2_000_000
+
+
+def _check_step(batch: object, context_tokens: object) -> None:
+    from simdecode.errors import ScenarioError
+
+    for name, value, most in (("batch", batch, MAX_BATCH), ("context_tokens", context_tokens, MAX_CONTEXT)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise ScenarioError(f"explain(): {name} must be an integer from 0 to {most:,}, got {value!r}")
+    if batch < 1:
+        raise ScenarioError(f"explain(): batch must be at least 1, got {batch}")
+
+
 def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict[str, Any]:
     """One decode step of ``batch`` sequences, each with ``context_tokens`` cached (default: the
     workload's prompt length), on ``scenario``'s deployment: where one token's time goes."""
     if context_tokens is None:
         context_tokens = scenario.workload.prompt_tokens
+    _check_step(batch, context_tokens)
     dep = Deployment.from_scenario(scenario)
     rates, par, hw = dep.rates, scenario.parallelism, scenario.hardware
     window = dep.model.sliding_window if dep.model.layer_types else None

@@ -357,6 +357,10 @@ def scenario_reference_markdown() -> str:
         "",
         ('Quantities take units (`"450 GB/s"`, `"2 us"`, `"80 GiB"`, `"2/s"`) or plain SI numbers; '
          "GB and TB are powers of ten, GiB powers of two, `Gb/s` is bits. Unknown keys are errors. "
+         "A bandwidth under 1 GB/s, a FLOP rate under 100 GFLOP/s and a plain memory size under 1 MB are refused "
+         "as slips, with the unit probably meant (`3350` -> did you mean `'3350 GB/s'`?). Only plain YAML values: "
+         "tags such as `!!bool` are errors. Files a scenario names (`hf_config`, trace and length files) are "
+         "read relative to its folder and must lie inside it ([security.md](security.md)). "
          "Where a preset name is accepted, so is `{preset: NAME, ...overrides}`, or a mapping that gives every "
          "required key. What the keys mean physically: [assumptions.md](assumptions.md); the result: "
          "[metrics.md](metrics.md)."),

@@ -143,8 +143,15 @@ def simulate(scenario: Scenario, tracer=None, progress=None):
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
     ``progress``: called as ``progress(simulated_s, requests_done, requests_total)`` now and then
     during a long run (see :func:`run_reporting`); None (the default) runs without reports.
+    Anything but a validated :class:`Scenario` is a :class:`~simdecode.errors.ScenarioError`.
     """
     from simdecode.result import Result
+
+    if not isinstance(scenario, Scenario):
+        from simdecode.errors import ScenarioError
+
+        raise ScenarioError(f"simulate() needs a Scenario (from load_scenario(path) or Scenario.model_validate(data)), "
+                            f"got {type(scenario).__name__}")
 
     wall_start = time.perf_counter()
     env = CountingEnvironment()

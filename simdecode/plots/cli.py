@@ -78,7 +78,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         base = args.out or (path / "gantt" if path.is_dir() else Path(f"{scenario.name}-gantt"))
     import io
 
-    from simdecode.output import write_atomic
+    from simdecode.outfiles import check_file_target, write_file_atomic
 
     rendered = {}
     for ext in ("png", "svg"):  # render both before writing either
@@ -86,10 +86,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
         fig.savefig(buf, format=ext, dpi=150)
         rendered[Path(f"{base}.{ext}")] = buf.getvalue()
     written = []
+    for target in rendered:
+        check_file_target(target, "--out")  # both targets checked before either is written
     for target, data in rendered.items():
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data)
+            write_file_atomic(target, data)
         except OSError as exc:
             raise UserError(f"{target}: {exc.strerror or exc}") from exc
         written.append(str(target))

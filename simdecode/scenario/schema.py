@@ -94,11 +94,21 @@ class ParallelismSpec(Spec):
 
 
 class AcceptanceHistogram(Spec):
-    histogram: list[float] = Field(description="counts or shares of 0, 1, ..., k accepted proposals per verify step")
+    histogram: list[Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]] = Field(
+        max_length=65, description="counts or shares of 0, 1, ..., k accepted proposals per verify step "
+        "(each at most 1e15)")
+
+    @field_validator("histogram")
+    @classmethod
+    def _some_counts(cls, value: list[float]) -> list[float]:
+        if not any(v > 0 for v in value):
+            raise ValueError("histogram entries must not all be zero")
+        return value
 
 
 class AcceptanceMean(Spec):
-    mean_tokens: float = Field(ge=1.0, description="published mean tokens per verify step (bonus token included)")
+    mean_tokens: float = Field(ge=1.0, le=65.0, description="published mean tokens per verify step (bonus token "
+                               "included)")
 
 
 class TreeSpec(Spec):
@@ -137,6 +147,8 @@ class DecodingSpec(Spec):
     @classmethod
     def _rates_are_probabilities(cls, value: Any) -> Any:
         rates = [value] if isinstance(value, float) else value if isinstance(value, list) else []
+        if len(rates) > 64:
+            raise ValueError("at most 64 per-position acceptance probabilities (one per proposed token)")
         if any(not 0.0 <= r <= 1.0 for r in rates):
             raise ValueError("acceptance probabilities must be between 0 and 1")
         return value
@@ -147,9 +159,16 @@ class ClosedArrival(Spec):
     concurrency: int = Field(1, ge=1, le=MAX_REQUESTS, description="requests kept in flight")
 
 
+#: arrival rates the samplers draw meaningfully: a gap of 1 / rate must be finite and the run end
+MIN_RATE_PER_S, MAX_RATE_PER_S = 1e-6, 1e9
+#: the smallest coefficient of variation of bursty gaps: gamma shape 1 / cv^2 = 1e6
+MIN_CV = 1e-3
+
+
 class PoissonArrival(Spec):
     kind: Literal["poisson"]
-    rate_per_s: Rate = Field(alias="rate", description="mean arrivals per second, e.g. '2/s'")
+    rate_per_s: Rate = Field(alias="rate", ge=MIN_RATE_PER_S, le=MAX_RATE_PER_S,
+                             description="mean arrivals per second, e.g. '2/s'")
 
 
 class BurstyArrival(Spec):
@@ -157,9 +176,11 @@ class BurstyArrival(Spec):
     (shape k = 1 / cv^2, scale 1 / (rate k)); cv = 1 is a Poisson process."""
 
     kind: Literal["bursty"]
-    rate_per_s: Rate = Field(alias="rate", description="mean arrivals per second, e.g. '2/s'")
-    cv: float = Field(gt=0, le=10, description="coefficient of variation (std / mean) of the gaps between "
-                      "arrivals: > 1 bursty, 1 Poisson, < 1 more regular")
+    rate_per_s: Rate = Field(alias="rate", ge=MIN_RATE_PER_S, le=MAX_RATE_PER_S,
+                             description="mean arrivals per second, e.g. '2/s'")
+    cv: float = Field(ge=MIN_CV, le=10, description="coefficient of variation (std / mean) of the gaps between "
+                      f"arrivals: > 1 bursty, 1 Poisson, < 1 more regular (at least {MIN_CV}: the gamma shape "
+                      "1 / cv^2 must stay finite)")
 
 
 class TraceArrival(Spec):

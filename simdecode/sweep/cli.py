@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from simdecode.budget import MAX_WORK
 from simdecode.sweep.executors import EXECUTORS
 
 
@@ -32,15 +33,19 @@ def add_parser(commands, override_type, positive_type) -> None:
                    help="local processes (default) or a Ray cluster (pip install 'simdecode[ray]')")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="Ray cluster to join (default: start a local Ray for the run)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the table and the points")
-    p.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for the table and the points (new, empty or simdecode's own output), replaced whole")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace a folder that holds other files (they are deleted)")
+    p.add_argument("--no-limit", action="store_true",
+                   help="run points whose work, estimated beforehand, exceeds the budget of one run")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no messages")
     p.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from simdecode.cli import UserError
-    from simdecode.outdir import OutDirError, check_out_dir
+    from simdecode.outfiles import prepare_out_dir
     from simdecode.sweep.executors import ExecutorUnavailable
     from simdecode.sweep.run import plan_sweep, run_sweep, write_sweep
 
@@ -48,18 +53,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    try:
-        out = check_out_dir(args.out, args.force)
-    except OutDirError as exc:
-        raise UserError(str(exc)) from None
+    out = args.out
+    prepare_out_dir(out, args.force)  # before anything runs; creates nothing (OutputError: exit 2)
     overrides = list(args.overrides)
     if args.fidelity:
         overrides.append(f"simulation.fidelity={args.fidelity}")
     plan = plan_sweep(args.file, overrides, args.vary, use_file_sweep=not args.no_file_sweep)
     for note in plan.notes:
         log(f"note: {note}")
+    work_s = check_points_work(plan, None if args.no_limit else MAX_WORK, args.file)
     axes = " x ".join(f"{a.key} ({len(a.values)})" for a in plan.axes) or "no axes"
-    log(f"sweeping {plan.scenarios[0].name}: {len(plan.points)} point(s), {axes}, executor {args.executor}")
+    log(f"sweeping {plan.scenarios[0].name}: {len(plan.points)} point(s), {axes}, executor {args.executor}; "
+        f"about {work_s:,.0f} s of simulation in all (estimated, one core)")
     started = time.perf_counter()
     try:
         if args.quiet:
@@ -69,7 +74,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ExecutorUnavailable as exc:
         raise UserError(str(exc)) from None
     try:
-        written = write_sweep(result, out)
+        written = write_sweep(result, out, args.force)
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from exc
     tables = ", ".join(str(p) for p in written if p.parent == out)
@@ -77,6 +82,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"and {len(plan.points)} folder(s) under {out / 'points'}")
     log(f"next: simdecode plot {out}")
     return 0
+
+
+def check_points_work(plan, limit: float | None, file: str) -> float:
+    """Every point's work fits one run's budget (:func:`simdecode.budget.check_work`, a
+    :class:`ScenarioError` naming the point otherwise); the estimated seconds of all points."""
+    from simdecode import budget
+    from simdecode.errors import ScenarioError
+    from simdecode.sweep.run import _at_point
+
+    total_s = 0.0
+    for point, scenario in zip(plan.points, plan.scenarios):
+        try:
+            total_s += budget.check_work(scenario, limit, file).seconds
+        except ScenarioError as exc:
+            raise _at_point(exc, point) from None
+    return total_s
 
 
 def _with_progress_bar(plan, args):

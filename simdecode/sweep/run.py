@@ -155,19 +155,24 @@ def sweep_files(result: SweepResult) -> dict[str, bytes]:
     return files
 
 
-def write_sweep(result: SweepResult, out: str | os.PathLike[str]) -> list[Path]:
-    """Write the sweep folder (each file atomically); the paths written."""
-    from simdecode.output import write_atomic
+def write_sweep(result: SweepResult, out: str | os.PathLike[str], force: bool = False) -> list[Path]:
+    """Write the sweep folder; the paths written.
 
-    files = sweep_files(result)  # render everything first: an error leaves nothing half-written
+    Everything is rendered in memory first, then written into a fresh folder that replaces
+    ``out`` whole (:func:`simdecode.outfiles.atomic_out_dir`): an error or a kill leaves ``out``
+    as it was. ``out`` may be absent, empty or simdecode's own output; a folder of other files
+    is refused unless ``force``.
+    """
+    from simdecode.outfiles import atomic_out_dir
+
+    files = sweep_files(result)
     out = Path(out)
-    written = []
-    for name, data in files.items():
-        path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
-        written.append(path)
-    return written
+    with atomic_out_dir(out, force) as tmp:
+        for name, data in files.items():
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    return [out / name for name in files]
 
 
 def sweep(file: str | os.PathLike[str], vary: Sequence[str] = (), overrides: Sequence[str] = (),

@@ -54,8 +54,8 @@ def test_table_rows_match_direct_simulation_and_carry_their_provenance(tiny_swee
 
 def test_saved_point_scenario_runs_again_to_the_same_summary(tiny_sweep: Path, tmp_path: Path):
     result = run_sweep(plan_sweep(tiny_sweep), jobs=1)
-    write_sweep(result, tmp_path)
-    folder = tmp_path / "points" / result.rows[2]["label"]
+    write_sweep(result, tmp_path / "out")
+    folder = tmp_path / "out" / "points" / result.rows[2]["label"]
     again = simulate(load_scenario(folder / "scenario.yaml")).summary()
     assert again["aggregate_tps"] == result.summaries[2]["aggregate_tps"]
     saved = json.loads((folder / "summary.json").read_text())
@@ -66,9 +66,9 @@ def test_saved_point_scenario_runs_again_to_the_same_summary(tiny_sweep: Path, t
 
 def test_parquet_table_equals_the_json_table(tiny_sweep: Path, tmp_path: Path):
     pq = pytest.importorskip("pyarrow.parquet")
-    write_sweep(run_sweep(plan_sweep(tiny_sweep), jobs=1), tmp_path)
-    _, rows = read_table(tmp_path)
-    table = pq.read_table(tmp_path / "sweep.parquet").to_pylist()
+    write_sweep(run_sweep(plan_sweep(tiny_sweep), jobs=1), tmp_path / "out")
+    _, rows = read_table(tmp_path / "out")
+    table = pq.read_table(tmp_path / "out" / "sweep.parquet").to_pylist()
     assert [r["aggregate_tps"] for r in table] == [r["aggregate_tps"] for r in rows]
     assert [r["label"] for r in table] == [r["label"] for r in rows]
 
@@ -79,20 +79,28 @@ def test_processes_give_the_same_table_as_one_process(tiny_sweep: Path):
     assert parallel == serial
 
 
-def test_cli_sweep_writes_the_table_and_refuses_a_non_empty_out(tiny_sweep: Path, tmp_path: Path, capsys):
+def test_cli_sweep_writes_the_table_and_replaces_only_its_own_output(tiny_sweep: Path, tmp_path: Path, capsys):
     out = tmp_path / "res"
     assert cli.main(["sweep", str(tiny_sweep), "--vary", "parallelism.pp=1,2", "--jobs", "1", "--out", str(out),
                      "-q"]) == 0
     _, rows = read_table(out)
     # --vary replaced the file's pp axis and comes after the file's remaining (concurrency) axis
     assert [(r["workload.arrival.concurrency"], r["parallelism.pp"]) for r in rows] == [(1, 1), (1, 2), (4, 1), (4, 2)]
+    # its own output is replaced whole (no stale points left from the bigger grid)
+    assert cli.main(["sweep", str(tiny_sweep), "--out", str(out), "-q", "--no-file-sweep"]) == 0
+    _, rows = read_table(out)
+    assert len(rows) == 1 and len(list((out / "points").iterdir())) == 1
+    # a folder of someone else's files is refused, untouched, unless --force
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
     capsys.readouterr()
-    assert cli.main(["sweep", str(tiny_sweep), "--out", str(out), "-q"]) == 2
+    assert cli.main(["sweep", str(tiny_sweep), "--out", str(other), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --out") and "--force" in err and "Traceback" not in err
-    assert cli.main(["sweep", str(tiny_sweep), "--out", str(out), "-q", "--force", "--no-file-sweep"]) == 0
-    _, rows = read_table(out)
-    assert len(rows) == 1
+    assert (other / "notes.txt").read_text() == "keep me"
+    assert cli.main(["sweep", str(tiny_sweep), "--out", str(other), "-q", "--force", "--no-file-sweep"]) == 0
+    assert not (other / "notes.txt").exists() and (other / "sweep.json").exists()
 
 
 def test_cli_sweep_bad_vary_is_one_error_line(tiny_sweep: Path, tmp_path: Path, capsys):
@@ -109,7 +117,7 @@ def test_run_on_a_file_with_a_sweep_block_says_so(tiny_sweep: Path, capsys):
     json.loads(captured.out)  # stdout still holds exactly the JSON object
 
 
-def test_run_summary_describes_itself_and_out_needs_force(tiny_sweep: Path, tmp_path: Path, capsys):
+def test_run_summary_describes_itself(tiny_sweep: Path, tmp_path: Path):
     out = tmp_path / "run"
     assert cli.main(["run", str(tiny_sweep), "--set", "workload.requests=2", "--seed", "9", "--out", str(out),
                      "-q"]) == 0
@@ -118,9 +126,6 @@ def test_run_summary_describes_itself_and_out_needs_force(tiny_sweep: Path, tmp_
     assert summary["seed"] == 9 and summary["simdecode_version"]
     assert summary["resolved_scenario"]["workload"]["requests"] == 2
     assert "sweep" not in summary["resolved_scenario"]
-    assert cli.main(["run", str(tiny_sweep), "--out", str(out), "-q"]) == 2
-    assert "not empty" in capsys.readouterr().err
-    assert cli.main(["run", str(tiny_sweep), "--out", str(out), "-q", "--force"]) == 0
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml")),
@@ -145,4 +150,13 @@ def test_ray_missing_is_one_error_line(tiny_sweep: Path, tmp_path: Path, monkeyp
     monkeypatch.setitem(sys.modules, "ray", None)        # `import ray` now raises ImportError
     assert cli.main(["sweep", str(tiny_sweep), "--executor", "ray", "--out", str(tmp_path / "o"), "-q"]) == 2
     assert "pip install 'simdecode[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_point_over_the_work_budget_is_refused_before_anything_runs(tiny_sweep: Path, tmp_path: Path, capsys):
+    # a million requests at concurrency 1: days of simulation for the second point
+    args = ["sweep", str(tiny_sweep), "--vary", "workload.requests=4,1000000", "--out", str(tmp_path / "o"), "-q"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "sweep point" in err and "workload.requests=1000000" in err and "--no-limit" in err
     assert not (tmp_path / "o").exists()
