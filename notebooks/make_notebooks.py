@@ -303,7 +303,7 @@ def infer(tp, models):
         out[name] = {"true_B": r["model.active_params"] / 1e9, "tps": r["per_request_tps.mean"],
                      "from_tps_B": ref["model.active_params"] / 1e9 * ref["per_request_tps.mean"] / r["per_request_tps.mean"],
                      "from_memory_B": ref["model.active_params"] / 1e9 * memory / ref_memory,
-                     "bottleneck": r["bottleneck"]}
+                     "bottleneck": r["bottleneck"], "layers": scen[name].model.num_hidden_layers}
         print(f"tp {tp} {name:>16}: {out[name]['true_B']:5.1f} B active, {out[name]['tps']:5.0f} tok/s -> "
               f"{out[name]['from_tps_B']:5.1f} B from the tps ratio, {out[name]['from_memory_B']:5.1f} B from the "
               f"weight stream alone ({out[name]['bottleneck']})")
@@ -322,6 +322,27 @@ per-layer launches and all-reduce latencies stay: the step is launch-bound, the 
 reports — still tracks the active parameters. So tps ratios say something about active parameters only between
 models served the same way *and* dominated by their weight stream; speculative decoding or MTP (notebook 03)
 would inflate tps further."""),
+    ("md", """\
+## The same question with `simdecode estimate`
+
+`simdecode estimate` (docs/estimate.md) turns the question around: given a speed, it simulates candidate
+models of every size, each with a typical shape for its size, under the assumptions you give, and reports the
+active sizes that run that fast. Give it Qwen3-235B-A22B's simulated speed at tp 8, with everything else
+known (H200 x 8, fp8, vLLM, batch 1, an MoE of its total/active ratio and expert count):"""),
+    ("code", """\
+from simdecode.estimate import estimate
+qwen = tp8["qwen3-235b-a22b"]
+found = estimate(qwen["tps"], hardware="h200x8", precision="fp8", tp="8", runtime="vllm", batch="1",
+                 context="512", speculation="none", arch="moe:10.6:128:8")
+low, high = found["interval"]["active_params"]
+shape = found["interval"]["low_end"]["model"]["name"]
+layers = qwen["layers"]
+print(f"{qwen['tps']:.0f} tok/s -> {low/1e9:.0f}B to {high/1e9:.0f}B active (typical shape: {shape}); "
+      f"Qwen3-235B-A22B has {qwen['true_B']:.0f}B active in {layers} layers")"""),
+    ("md", """\
+Even the search misses, and the miss is the lesson: at tp 8 the per-layer fixed costs set the speed, so a
+model with many thin layers (Qwen3: 94) runs as slowly as a typical model of three times its active size. A
+speed says as much about the layer count and the serving stack as about the active parameters."""),
     ("code", """\
 def error(entry, key):
     return abs(entry[key] / entry["true_B"] - 1)
@@ -332,10 +353,12 @@ KEY_NUMBERS = {
     "tp8_qwen_from_tps_B": tp8["qwen3-235b-a22b"]["from_tps_B"],
     "tp8_qwen_from_memory_B": tp8["qwen3-235b-a22b"]["from_memory_B"],
     "tp8_bottleneck_70b": tp8[REFERENCE]["bottleneck"],
+    "estimate_qwen_low_B": low / 1e9, "estimate_qwen_high_B": high / 1e9, "qwen_layers": layers,
 }
 assert error(one_gpu["llama-3.1-8b"], "from_tps_B") < 0.4 and error(one_gpu["mixtral-8x7b"], "from_tps_B") < 0.25
 assert error(tp8["llama-3.1-8b"], "from_tps_B") > 1.0 and error(tp8["qwen3-235b-a22b"], "from_tps_B") > 1.0
 assert all(error(e, "from_memory_B") < 0.1 for name, e in tp8.items() if name != "deepseek-v3")
+assert low / 1e9 > qwen["true_B"]   # the typical-shape search overshoots a many-layer model
 print("KEY_NUMBERS", json.dumps(KEY_NUMBERS))"""),
 ]
 

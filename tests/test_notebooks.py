@@ -80,3 +80,4 @@ def test_04_active_parameters():
     assert k["tp8_qwen_from_tps_B"] > 2 * k["tp8_qwen_from_memory_B"]      # the naive proxy overshoots
     assert k["tp8_qwen_from_memory_B"] == pytest.approx(22.2, rel=0.1)      # the weight stream does not
     assert 8 < k["one_gpu_8b_from_tps_B"] < k["tp8_8b_from_tps_B"]
+    assert k["estimate_qwen_low_B"] > 22.2 and k["qwen_layers"] == 94   # simdecode estimate, typical shapes
