@@ -51,12 +51,19 @@ def _layout(summary: Mapping[str, Any]) -> str | None:
     return f"{par['tp']} x {par['pp']} x {par['dp']}" if isinstance(par, Mapping) else None
 
 
+#: the largest summary.json :func:`load_summary` reads
+MAX_SUMMARY_BYTES = 64 * 2**20
+
+
 def load_summary(path: str | Path) -> dict[str, Any]:
-    """The summary in ``path`` (a summary.json file or a folder holding one)."""
+    """The summary in ``path`` (a summary.json file or a folder holding one): a regular file of at
+    most :data:`MAX_SUMMARY_BYTES`; anything else, or malformed JSON, is a ``ValueError``."""
+    from simdecode.userfiles import read_user_file
+
     path = Path(path)
     if path.is_dir():
         path = path / "summary.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(read_user_file(path, None, what="summary", max_bytes=MAX_SUMMARY_BYTES).text("summary"))
     if not isinstance(data, dict) or "scenario" not in data:
         raise ValueError(f"{path}: not a simdecode summary (no 'scenario' key)")
     return data

@@ -8,7 +8,6 @@ one token of its resolved scenario) or a scenario file (the same Gantt chart).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -18,15 +17,18 @@ FIGURE_NAMES = ("auto", *FIGURES, "gantt")
 
 
 def add_parser(commands) -> None:
+    from simdecode.cli import _path
+
     p = commands.add_parser(
         "plot", help="draw the figure of a sweep or run folder (PNG and SVG)",
         description="Draw the canonical figure of a sweep folder (chosen from its varied axes), or the "
         "Gantt chart of one token for a run folder or a scenario file. Writes PNG and SVG.",
     )
-    p.add_argument("path", metavar="PATH", help="sweep folder, run folder (--out of run) or scenario file")
+    p.add_argument("path", type=_path, metavar="PATH", help="sweep folder, run folder (--out of run) or scenario file")
     p.add_argument("--figure", choices=FIGURE_NAMES, default="auto", help="which figure (default: chosen)")
-    p.add_argument("--out", type=Path, metavar="FILE",
-                   help="where to write, without extension (default: PATH/<figure>, or <scenario>-gantt)")
+    p.add_argument("--out", type=_path, metavar="FILE",
+                   help="where to write, without extension (default: PATH/<figure> for a folder, "
+                   "<file name>-gantt in the working folder for a scenario file)")
     p.set_defaults(func=cmd_plot)
 
 
@@ -35,10 +37,13 @@ def _scenario_of(path: Path):
     from simdecode.scenario.loader import load_scenario, scenario_from_dict
 
     if path.is_dir():
-        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-        if "resolved_scenario" not in summary:
+        from simdecode.compare import load_summary
+
+        summary = load_summary(path)
+        if not isinstance(summary.get("resolved_scenario"), dict):
             raise ValueError(f"{path / 'summary.json'} has no resolved_scenario (written by an older simdecode?)")
-        return scenario_from_dict(summary["resolved_scenario"], file=str(path / "summary.json"))
+        # files the resolved scenario names (a trace) are read from inside the run folder only
+        return scenario_from_dict(summary["resolved_scenario"], file=str(path / "summary.json"), base_dir=path)
     return load_scenario(path)
 
 
@@ -62,7 +67,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             raise UserError(f"{path / 'sweep.json'}: not a sweep table ({exc})") from None
         name = choose_figure(rows) if args.figure == "auto" else args.figure
         fig = draw(name, rows)
-        base = args.out or path / f"{name}"
+        base = Path(args.out) if args.out else path / name
     else:
         if args.figure not in ("auto", "gantt"):
             raise UserError(f"--figure {args.figure} needs a sweep folder; {path} is one run")
@@ -75,7 +80,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         name = "gantt"
         fig = token_gantt(scenario).figure
-        base = args.out or (path / "gantt" if path.is_dir() else Path(f"{scenario.name}-gantt"))
+        # the default name comes from the command line (the file's name), never from inside the scenario
+        base = Path(args.out) if args.out else (path / "gantt" if path.is_dir() else Path(f"{path.stem}-gantt"))
     import io
 
     from simdecode.outfiles import check_file_target, write_file_atomic

@@ -13,6 +13,8 @@ from simdecode.sweep.executors import EXECUTORS
 
 def add_parser(commands, override_type, positive_type) -> None:
     """Register ``sweep`` on the CLI's subparsers."""
+    from simdecode.cli import _path
+
     p = commands.add_parser(
         "sweep", help="run a grid of scenario variants into one table",
         description="Run the grid of a scenario's sweep: block and/or --vary axes (their product) in parallel "
@@ -33,7 +35,7 @@ def add_parser(commands, override_type, positive_type) -> None:
                    help="local processes (default) or a Ray cluster (pip install 'simdecode[ray]')")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="Ray cluster to join (default: start a local Ray for the run)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+    p.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="folder for the table and the points (new, empty or simdecode's own output), replaced whole")
     p.add_argument("--force", action="store_true",
                    help="let --out replace a folder that holds other files (they are deleted)")
@@ -53,7 +55,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    out = args.out
+    out = Path(args.out)
     prepare_out_dir(out, args.force)  # before anything runs; creates nothing (OutputError: exit 2)
     overrides = list(args.overrides)
     if args.fidelity:

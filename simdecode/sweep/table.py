@@ -92,9 +92,21 @@ def to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes | None:
     return buf.getvalue()
 
 
+#: the largest sweep.json :func:`read_table` reads
+MAX_TABLE_BYTES = 512 * 2**20
+
+
 def read_table(folder: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``(sweep description, rows)`` from a sweep folder's ``sweep.json``."""
-    data = json.loads((Path(folder) / "sweep.json").read_text(encoding="utf-8"))
+    """``(sweep description, rows)`` from a sweep folder's ``sweep.json`` (a regular file of at
+    most :data:`MAX_TABLE_BYTES`; anything else, or malformed JSON, is a ``ValueError``)."""
+    from simdecode.userfiles import read_user_file
+
+    path = Path(folder) / "sweep.json"
+    data = json.loads(read_user_file(path, None, what="sweep table", max_bytes=MAX_TABLE_BYTES).text("sweep table"))
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or not isinstance(data.get("sweep"), dict):
+        raise ValueError(f"{path}: not a simdecode sweep table (expected 'sweep' and 'rows')")
+    if not all(isinstance(row, dict) for row in data["rows"]):
+        raise ValueError(f"{path}: every row of a sweep table is an object")
     return data["sweep"], data["rows"]
 
 

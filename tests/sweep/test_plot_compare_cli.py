@@ -59,3 +59,15 @@ def test_compare_needs_summaries(tmp_path: Path, capsys):
     assert cli.main(["compare", str(tmp_path / "x.json"), str(tmp_path / "x.json")]) == 2
     assert cli.main(["compare", str(tmp_path / "x.json")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_plot_default_name_comes_from_the_command_line_not_the_scenario(tiny_sweep: Path, tmp_path: Path,
+                                                                        monkeypatch):
+    hostile = tmp_path / "h.yaml"
+    hostile.write_text(tiny_sweep.read_text().replace("name: tiny-sweep", "name: ../../escaped"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert cli.main(["plot", str(hostile)]) == 0
+    assert sorted(p.name for p in work.iterdir()) == ["h-gantt.png", "h-gantt.svg"]
+    assert not (tmp_path.parent / "escaped-gantt.png").exists()
