@@ -79,7 +79,9 @@ def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
     aggregate = math_share = None
     if micro:
         times, hop, math_share = stage_times(micro)
-        # a micro-batch's token: its trip through the stages, or the busiest stage serving every lane
+        # physics.md 3.2 (decode steady state, after GPipe and Megatron-LM's bubble analysis): a
+        # micro-batch's next token waits for its trip through the stages, or for the busiest stage
+        # to serve every lane once, whichever is longer: Tc = max(sum T_s + (p - 1) T_hop, m max T_s)
         cycle_s = max(sum(times) + (pp - 1) * hop, lanes * max(times))
         aggregate = lanes * micro / cycle_s
     return {"pp": pp, "tp": par.tp, "gpus": par.tp * pp, "kv_capacity_tokens": capacity, "request_tokens": per_request,

@@ -89,3 +89,23 @@ def test_explain_at_pp1_points_to_a_second_stage_only_when_kv_limits():
     short = pipeline_lesson(load_scenario(SCENARIO, ["parallelism.pp=1", "workload.arrival.concurrency=16"]))
     assert short is not None and "KV cache is the limit" in short["sentence"]
     assert pipeline_lesson(load_scenario(SCENARIO, ["parallelism.pp=1", "workload.arrival.concurrency=1"])) is None
+
+
+def test_aggregate_by_hand_from_the_stage_times():
+    # physics.md 3.2: m micro-batches of b sequences, p stages of T_s, hops T_hop:
+    # Tc = max(sum T_s + (p - 1) T_hop, m max T_s); aggregate = m b / Tc
+    from simdecode.costmodel import collectives
+    from simdecode.costmodel.batch import BatchShape
+    from simdecode.costmodel.fold import fold
+    from simdecode.costmodel.plan import build_stage_plan
+
+    scenario = load_scenario(SCENARIO, ["parallelism.pp=4"])
+    got = layout(scenario, 4, 16)
+    assert (got["lanes"], got["micro_batch"], got["in_flight"]) == (4, 4, 16)
+    dep = Deployment.from_scenario(scenario)
+    shape = BatchShape.decode([512 + 128 // 2] * 4)
+    stages_s = [fold(build_stage_plan(dep, s, shape)).makespan_s for s in range(4)]
+    hop_s = collectives.p2p(4 * 8192 * 2, dep.pp_link, dep.runtime).time_s   # 4 tokens x hidden 8192 x 2 B
+    cycle_s = max(sum(stages_s) + 3 * hop_s, 4 * max(stages_s))
+    assert got["aggregate_tps"] == pytest.approx(16 / cycle_s, rel=1e-12)
+    assert 0.02 < cycle_s < 0.05      # about one 70B token on 2 H100s (~34 ms): tokens/s in the hundreds
