@@ -130,7 +130,7 @@ def run_one(labels: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
     wall = time.perf_counter() - start
     row = {**labels, "fidelity": scenario.simulation.fidelity, "events": result.events, "wall_s": wall,
            "events_per_s": result.events / wall if wall > 0 else None, "simulated_s": result.simulated_s,
-           "steps": result.recorder.gpu.steps}
+           "steps": result.gpu.steps}
     if "layers" in labels:
         row["events_per_layer_step"] = result.events / (labels["layers"] * row["steps"])
         row["wall_us_per_layer_step"] = 1e6 * wall / (labels["layers"] * row["steps"])

@@ -39,7 +39,7 @@ A hint from the discussion this project started from: *what is in the KV cache w
 second token?* The first token's keys and values, which every layer wrote. Token 2 cannot start layer 1 before
 token 1 has left layer 80."""),
     ("code", SETUP + """
-from simdecode.explain_pipeline import layout
+from simdecode.analysis.pipeline import layout
 scenario = load_scenario(SCENARIOS + "pipeline-depth-vs-ttft.yaml")
 print(scenario.model.name, "tp", scenario.parallelism.tp, "per stage;", scenario.workload.prompt_tokens,
       "prompt tokens,", scenario.workload.output_tokens, "output tokens")"""),
@@ -56,7 +56,7 @@ So one request never gets faster. Several requests can overlap — stage 2 works
 works on B — but every micro-batch still streams all the weights once per token, so in a memory-bound step the
 aggregate rate stays about B / T₁ too. Depth adds throughput when pp = 1 was short of something: **KV memory**
 (each GPU holds 1/pp of the weights, leaving room for more requests in the batch) or **compute**.
-`simdecode.explain_pipeline.layout` evaluates this from the same step plans the simulator runs:"""),
+`simdecode.analysis.pipeline.layout` evaluates this from the same step plans the simulator runs:"""),
     ("code", """\
 analytic = {(pp, c): layout(scenario, pp, c) for pp in (1, 2, 4) for c in (1, 16)}
 for (pp, c), a in analytic.items():

@@ -1,7 +1,7 @@
 """The ``simdecode`` command line.
 
     simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR [--force]] [--trace FILE] [--fidelity F] [--seed N]
-                  [--no-limit] [--quiet]
+                  [--no-limit] [--baseline] [--quiet]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
     simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let --out replace a folder that holds other files (they are deleted)")
     run.add_argument("--trace", type=_path, metavar="FILE",
                      help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
+    run.add_argument("--baseline", action="store_true",
+                     help="speculative decoding: also simulate standard decoding to measure the speed-up")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
     run.add_argument("--no-limit", action="store_true",
@@ -197,6 +199,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode import budget
 
         budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        from simdecode.costmodel.feasibility import check_fits
+
+        check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
         from simdecode.output import summary_json, write_outputs
         from simdecode.provenance import describe
 
@@ -217,7 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.finish()
         log(f"simulated in {time.perf_counter() - started:.2f} s")
-        summary = describe(result.summary(), scenario, overrides)
+        summary = describe(result.summary(baseline=args.baseline), scenario, overrides)
         if out_dir is not None:
             try:
                 written = write_outputs(result, out_dir, force=args.force, summary=summary)

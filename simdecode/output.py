@@ -113,8 +113,7 @@ def render_outputs(result: Any, summary: dict[str, Any] | None = None) -> dict[s
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
         "timeline.png": timeline_png(result),
     }
-    recorder = getattr(result, "recorder", None)
-    if getattr(recorder, "submitted", 0) > 1:
+    if getattr(result, "submitted", 0) > 1:
         files["kv_occupancy.png"] = kv_occupancy_png(result)
     return files
 

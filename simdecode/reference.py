@@ -28,7 +28,7 @@ import annotated_types
 from pydantic import AliasChoices, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from simdecode import presets
+from simdecode import presets, tp_schedules
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.schema import (
@@ -91,8 +91,9 @@ FALLBACK: dict[tuple[type[BaseModel], str], str] = {
     (HardwareSpec, "gpus_per_node"): "GPUs in one node (one NVLink / PCIe domain)",
     (HardwareSpec, "nodes"): "nodes in the cluster",
     (HardwareSpec, "inter_node_link"): "link between nodes (one NIC per GPU)",
-    (ParallelismSpec, "tp_mode"): "tensor-parallel schedule (which all-reduce each module waits for); megatron "
-    "and chunked-overlap are exact, the others compute a different function and need a model trained for them",
+    (ParallelismSpec, "tp_mode"): "tensor-parallel schedule (which all-reduce each module waits for; see TP "
+    "schedules below); " + " and ".join(n for n, s in tp_schedules.schedules().items() if s.exact) + " are exact, "
+    "the others compute a different function and need a model trained for them",
     (ParallelismSpec, "allreduce"): "all-reduce algorithm; auto picks the fastest the runtime offers",
     (DecodingSpec, "method"): "standard: one token per step; draft: a draft model proposes; mtp: "
     "multi-token-prediction heads propose",
@@ -372,6 +373,17 @@ def scenario_reference_markdown() -> str:
         if intro:
             lines += [intro, ""]
         lines += section_table(models)
+    lines += [
+        "",
+        "## TP schedules",
+        "The values of `parallelism.tp_mode`, one module each in `simdecode/tp_schedules/`.",
+        "",
+        "| tp_mode | exact | expert parallelism | what each module waits for |",
+        "|---|---|---|---|",
+    ]
+    for name, schedule in tp_schedules.schedules().items():
+        lines.append(f"| `{name}` | {'yes' if schedule.exact else 'no: needs a model trained so'} | "
+                     f"{'yes' if schedule.expert_parallel else 'no'} | {_cell(schedule.summary)} |")
     lines += [
         "",
         "## Presets",

@@ -15,7 +15,7 @@ from simdecode import load_scenario
 from simdecode.costmodel.deployment import Deployment
 from simdecode.engine.simulation import kv_capacity_blocks
 from simdecode.explain import explain, render_explanation
-from simdecode.explain_pipeline import kv_capacity_tokens, layout, pipeline_lesson
+from simdecode.analysis.pipeline import kv_capacity_tokens, layout, pipeline_lesson
 from simdecode.sweep import plan_sweep, run_sweep
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "pipeline-depth-vs-ttft.yaml"

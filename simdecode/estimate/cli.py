@@ -62,39 +62,30 @@ def add_parser(commands) -> argparse.ArgumentParser:
     return p
 
 
-def _check_target(path: Path, flag: str) -> None:
-    from simdecode.estimate.space import EstimateError
-
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise EstimateError(f"{flag} {path}: folder {parent} does not exist")
-    if path.exists() and path.is_dir():
-        raise EstimateError(f"{flag} {path}: is a folder")
-
-
 def cmd_estimate(args: argparse.Namespace) -> int:
     from simdecode.estimate import estimate
 
+    from simdecode.outfiles import check_file_target, write_file_atomic
+
+    # every output target is checked before the search runs (a device, a folder, an unwritable place: exit 2)
     for path, flag in ((args.plot, "--plot"), (args.scenario_out, "--scenario-out")):
         if path is not None:
-            _check_target(path, flag)
+            check_file_target(path, flag)
     result = estimate(
         args.tps, tolerance=args.tolerance, hardware=args.hardware, gpu=args.gpu, gpus=args.gpus, link=args.link,
         precision=args.precision, tp=args.tp, runtime=args.runtime, batch=args.batch, context=args.context,
         speculation=args.speculation, arch=args.arch, attention=args.attention, output_tokens=args.output_tokens,
         active_min=args.active_min, active_max=args.active_max, references=args.reference,
         gpu_hour_usd=args.gpu_hour_usd, price_usd_per_mtok=args.price_usd_per_mtok, curves=args.plot is not None)
-    from simdecode.output import write_atomic
-
     if args.plot is not None:
         from simdecode.estimate.plot import estimate_png
 
-        write_atomic(args.plot, estimate_png(result))
+        write_file_atomic(args.plot, estimate_png(result))
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.scenario_out is not None:
         import yaml
 
-        write_atomic(args.scenario_out, yaml.safe_dump(result["baseline"]["scenario"], sort_keys=False).encode())
+        write_file_atomic(args.scenario_out, yaml.safe_dump(result["baseline"]["scenario"], sort_keys=False).encode())
         print(f"wrote {args.scenario_out}", file=sys.stderr)
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")

@@ -36,7 +36,8 @@ from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.costmodel.speculative import draft_deployment, expected_tokens_iid
+from simdecode.costmodel.deployment import draft_deployment
+from simdecode.costmodel.speculative import expected_tokens_iid
 from simdecode.estimate.space import Assumptions, Hardware
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.schema import (DecodingSpec, ParallelismSpec, PrecisionSpec, Scenario, SchedulerSpec,

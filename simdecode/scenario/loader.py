@@ -71,10 +71,12 @@ def scenario_from_dict(
         raise ScenarioError(f"base_dir must be a folder's path, got {type(base_dir).__name__}", file=file)
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}
     try:
-        return Scenario.model_validate(data, context=context)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         problems = [problem_from_error(err, file, lines, origins) for err in exc.errors(include_url=False)[:MAX_ERRORS]]
-    raise ScenarioError.from_problems(merge_problems(problems)) from None
+        raise ScenarioError.from_problems(merge_problems(problems)) from None
+    scenario.remember_source(file, lines, origins)  # later checks (does it fit memory?) name the line
+    return scenario
 
 
 # --------------------------------------------------------------------------- overrides

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdecode.errors import MAX_SHOWN, Problem, ScenarioError
+from simdecode.costmodel.feasibility import check_fits
 from simdecode.scenario.loader import (
     MAX_ALIASES,
     MAX_FILE_BYTES,
@@ -281,8 +282,13 @@ def test_tp_must_divide_heads(write) -> None:
 
 
 def test_model_that_does_not_fit(write) -> None:
+    """Loading validates what the file says; whether it fits memory is checked where the scenario
+    becomes a deployment, with the same located error."""
     path = write("model: llama-3.1-405b\nhardware:\n  gpu: a100-80gb\n  gpus_per_node: 1\n")
-    err = load_error(path)
+    scenario = load_scenario(path)
+    with pytest.raises(ScenarioError) as info:
+        check_fits(scenario)
+    err = info.value
     text = assert_names(err, path, 1, "model")
     assert "does not fit" in text and "llama-3.1-405b" in text
 

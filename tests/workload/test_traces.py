@@ -13,7 +13,7 @@ import pytest
 from simdecode import simulate
 from simdecode.errors import ScenarioError
 from simdecode.scenario.loader import load_scenario, scenario_from_dict
-from simdecode.workloads import traces
+from simdecode.scenario import traces
 
 ROOT = Path(__file__).resolve().parents[2]
 CONV = ROOT / "scenarios" / "traces" / "splitwise_conv.csv"

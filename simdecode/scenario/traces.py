@@ -11,7 +11,7 @@ object per line). The columns (keys), either spelling:
 
 Other columns are ignored. Arrival times must be finite, >= 0 and non-decreasing (sort the file
 by arrival); token counts positive integers (``12`` or ``12.0``) up to
-:data:`~simdecode.scenario.schema.MAX_TOKENS`.
+:data:`~simdecode.scenario.limits.MAX_TOKENS`.
 
 A trace file is untrusted input. It is read only where a scenario names it, relative to the
 scenario file's folder; it must be a regular UTF-8 file of at most :data:`MAX_TRACE_BYTES` with at
@@ -39,7 +39,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from simdecode.scenario.schema import MAX_REQUESTS, MAX_TOKENS
+from simdecode.scenario.limits import MAX_REQUESTS, MAX_TOKENS
 from simdecode.userfiles import UserFileError, check_user_file, excerpt, file_key, read_user_file
 
 MAX_TRACE_BYTES = 64 * 2**20

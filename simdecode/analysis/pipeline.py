@@ -23,24 +23,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from simdecode.costmodel import collectives
+from simdecode.costmodel import collectives, memory
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
 
 
 def kv_capacity_tokens(scenario: Any, dep: Deployment) -> int:
-    """Tokens of KV cache one replica holds (the tightest stage decides), in whole blocks: the
-    GPU memory budget (``memory_utilization`` x memory) less the stage's weights and the
-    activation workspace, over the KV bytes per token on each GPU. The engine's own
-    ``kv_capacity_blocks`` computes the same (a test checks)."""
-    budget = scenario.scheduler.memory_utilization * scenario.hardware.gpu.memory_bytes
-    tokens = min((budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES) / dep.kv_bytes_per_token_per_gpu(s)
-                 for s in range(dep.pp))
-    block = scenario.scheduler.kv_block_tokens
-    return max(0, int(tokens) // block) * block
+    """Tokens of KV cache one replica holds, in whole blocks (:mod:`simdecode.costmodel.memory`,
+    the same arithmetic the engine sizes its cache with)."""
+    sched = scenario.scheduler
+    budget = memory.budget_bytes(scenario.hardware.gpu.memory_bytes, sched.memory_utilization)
+    return memory.kv_capacity_blocks(dep, budget, sched.kv_block_tokens) * sched.kv_block_tokens
 
 
 def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
