@@ -116,7 +116,7 @@ weights per GPU: one request *does* get faster. But every layer then needs all-r
 shrink with *t*. Where does adding GPUs stop helping — over NVLink, over PCIe, over InfiniBand — and what do
 schedules that hide or delay the all-reduce (delayed TP) buy?"""),
     ("code", SETUP + """
-from simdecode.costmodel.scaling import tp_scaling
+from simdecode.analysis.scaling import tp_scaling
 TP = SCENARIOS + "tp-scaling-pcie-vs-nvlink.yaml"
 """),
     ("md", """\
@@ -199,6 +199,7 @@ stream the weights once — so every accepted token is nearly free. Why does the
 share the batch?"""),
     ("code", SETUP + """
 from simdecode.costmodel import speculative
+from simdecode.costmodel.deployment import Deployment, draft_deployment
 SPEC = SCENARIOS + "spec-vs-batch.yaml"
 scenario = load_scenario(SPEC)
 d = scenario.decoding
@@ -219,7 +220,8 @@ compute-bound, T_verify grows with B while T_std barely does, and S falls toward
     ("code", """\
 E = speculative.expected_tokens_iid(d.acceptance, d.speculative_tokens)
 context = scenario.workload.prompt_tokens + scenario.workload.output_tokens // 2
-estimate = {b: speculative.estimate(scenario, context, b) for b in (1, 16, 64)}
+target, draft = Deployment.from_scenario(scenario), draft_deployment(scenario)
+estimate = {b: speculative.estimate(target, draft, d, context, b) for b in (1, 16, 64)}
 print(f"E = {E:.2f} tokens per verify step")
 for b, e in estimate.items():
     print(f"batch {b:>2}: standard {e.standard_s*1e3:.2f} ms, verify {e.verify_s*1e3:.2f} ms, "
