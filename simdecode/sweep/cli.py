@@ -91,14 +91,14 @@ def check_points_work(plan, limit: float | None, file: str) -> float:
     :class:`ScenarioError` naming the point otherwise); the estimated seconds of all points."""
     from simdecode import budget
     from simdecode.errors import ScenarioError
-    from simdecode.sweep.run import _at_point
+    from simdecode.sweep.run import at_point
 
     total_s = 0.0
     for point, scenario in zip(plan.points, plan.scenarios):
         try:
             total_s += budget.check_work(scenario, limit, file).seconds
         except ScenarioError as exc:
-            raise _at_point(exc, point) from None
+            raise at_point(exc, point) from None
     return total_s
 
 

@@ -80,7 +80,7 @@ def plan_sweep(file: str | os.PathLike[str], overrides: Iterable[str] = (), vary
         try:
             scenarios.append(load_scenario(file, [*overrides, *point.overrides(), "sweep=null"]))
         except ScenarioError as exc:
-            raise _at_point(exc, point) from None
+            raise at_point(exc, point) from None
     notes += _unreached_concurrency(points, scenarios)
     return Sweep(file, overrides, axes, points, scenarios, notes)
 
@@ -97,7 +97,7 @@ def _unreached_concurrency(points: list[Point], scenarios: list[Any]) -> list[st
     return notes
 
 
-def _at_point(exc: ScenarioError, point: Point) -> ScenarioError:
+def at_point(exc: ScenarioError, point: Point) -> ScenarioError:
     """``exc`` saying which point of the grid it came from."""
     where = "sweep point " + ", ".join(f"{k}={v}" for k, v in point.columns().items())
     ours = {f"--set {o}" for o in point.overrides()}
