@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-limit", action="store_true",
                      help="run even when the work estimated beforehand exceeds the budget (docs/scenario-format)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
+    run.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                     help="split the replicas over N processes (identical results; only where replicas are "
+                          "independent: round-robin router, open-loop arrivals; stderr says when not)")
+    run.add_argument("--executor", choices=("process", "ray"), default="process",
+                     help="where --jobs runs: local processes (default) or Ray workers (needs simdecode[ray])")
     run.set_defaults(func=cmd_run)
 
     explain = commands.add_parser(
@@ -218,7 +223,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             tracer = Tracer()
         progress = None if args.quiet else _ProgressLine()
-        result = simulate(scenario, tracer=tracer, progress=progress)
+        result = simulate(scenario, tracer=tracer, jobs=args.jobs, executor=args.executor,
+                          log=lambda message: print(f"note: {message}", file=sys.stderr), progress=progress)
         if progress is not None:
             progress.finish()
         log(f"simulated in {time.perf_counter() - started:.2f} s")
