@@ -194,7 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode import simulate
         from simdecode import budget
 
-        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file,  # before anything runs
+                          baseline=args.baseline, jobs=args.jobs)
         from simdecode.costmodel.feasibility import check_fits
 
         check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
