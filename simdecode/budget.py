@@ -71,9 +71,9 @@ REQUEST_EVENTS = 2
 
 @dataclass(frozen=True)
 class WorkEstimate:
-    """The estimate of :func:`estimate_work`: ``steps`` engine stage-sequences of steps of
-    ``events_per_step`` SimPy events and ``units_per_step`` units each, plus ``requests`` arrivals,
-    ``runs`` times; ``jobs`` processes sharing the run's wall time."""
+    """The estimate of :func:`estimate_work`: ``steps`` engine steps (summed over the replicas, each
+    through every stage) of ``events_per_step`` SimPy events and ``units_per_step`` units, plus
+    ``requests`` arrivals, all ``runs`` times; ``jobs`` processes sharing the run's wall time."""
 
     steps: float
     events_per_step: float
