@@ -36,12 +36,14 @@ wall time, and the message's rough time divides by the processes, where the run 
 
 Measured (``benchmarks/budget_calibration.py``: every curated scenario at fidelity step, layer and
 op, cut to at most 1e6 units, one core of the project's shared 2-core server, 2026): the estimated
-events are 0.70 to 2.8 times the events the runs scheduled (1.0 to 1.2 for most; speculative runs
+events are 0.58 to 2.8 times the events the runs scheduled (0.9 to 1.2 for most; speculative runs
 at step and layer, whose prompts batch better than estimated, 2 to 2.8); a least-squares fit of
-the CPU time gives 1.7 us per event, 28 us per stage-step and 0.18 us per sequence-step, hence
-:data:`SECONDS_PER_UNIT` 1.7e-6, :data:`STEP_OVERHEAD_UNITS` 16 and :data:`SEQUENCE_UNITS` 0.1.
-The estimate before issue 15's speed work (one event per op slot at ``layer``, runs=2 for every
-speculative scenario, 5 us a unit) put the same runs at 1.7 to 200 times their CPU time.
+the CPU time gives 1.7 to 1.8 us per event, 27 to 28 us per stage-step and 0.18 to 0.27 us per
+sequence-step (two runs), hence :data:`SECONDS_PER_UNIT` 1.7e-6, :data:`STEP_OVERHEAD_UNITS` 16
+and :data:`SEQUENCE_UNITS` 0.1. On the 29 runs of at least 0.05 CPU s the estimated CPU time is
+0.4 to 1.15 times the measured (median 0.93); the estimate before issue 15's speed work (one
+event per op slot at ``layer``, runs=2 for every speculative scenario, 5 us a unit) put the same
+runs at 2.1 to 200 times (median 41).
 
 :data:`MAX_WORK` is 3e8 units: about 8 minutes of CPU. Every curated scenario estimates at under
 1e7. The 1M-request, 128-replica benchmark (benchmarks/run.py ``cluster-1m-128x8``: 283 CPU s,
