@@ -150,3 +150,17 @@ def test_the_issues_huge_run_is_still_refused() -> None:
     with pytest.raises(ScenarioError, match="over the budget"):
         check_work(scenario, jobs=8)
     assert estimate_work(scenario).units > 50 * MAX_WORK
+
+
+def test_the_calibration_script_prints_estimate_beside_measurement(capsys) -> None:
+    """benchmarks/budget_calibration.py (where the constants come from) runs and prints, for a
+    scenario and fidelity, estimated events within FACTOR of the events the run scheduled."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import budget_calibration
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert budget_calibration.main(["--only", "quickstart", "--fidelity", "step"]) == 0
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("quickstart"))
+    estimated, measured = float(row[2]), float(row[3])
+    assert row[1] == "step" and measured / FACTOR <= estimated <= FACTOR * measured
