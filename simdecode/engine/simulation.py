@@ -152,11 +152,39 @@ class Part:
     now: float
 
 
+#: wall seconds before a run first reports progress, and between reports
+PROGRESS_AFTER_S = 2.0
+PROGRESS_EVERY_S = 1.0
+#: events stepped between looks at the wall clock
+PROGRESS_EVERY_EVENTS = 2000
+
+
+def run_reporting(env: simpy.Environment, report) -> None:
+    """``env.run()``, calling ``report()`` after :data:`PROGRESS_AFTER_S` wall seconds and then
+    every :data:`PROGRESS_EVERY_S`. It steps the same events in the same order as ``env.run()``
+    (it schedules none of its own), so results and event counts do not change."""
+    next_s = time.perf_counter() + PROGRESS_AFTER_S
+    step, every_events = env.step, PROGRESS_EVERY_EVENTS
+    try:
+        while True:
+            for _ in range(every_events):
+                step()
+            now = time.perf_counter()
+            if now >= next_s:
+                report()
+                next_s = now + PROGRESS_EVERY_S
+    except simpy.core.EmptySchedule:
+        pass
+
+
 def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "process",
-             log: Callable[[str], None] | None = None):
+             log: Callable[[str], None] | None = None, progress: Callable[[float, int, int], None] | None = None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    ``progress``: called as ``progress(simulated_s, requests_done, requests_total)`` now and then
+    during a long run in one process (see :func:`run_reporting`); None (the default) runs without
+    reports. A run split over processes does not report.
     ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local or
     Ray workers, where the scenario allows it (:mod:`simdecode.engine.parallel`), with results
     identical to one process; where it does not, ``log`` is told why and one process runs.
@@ -179,15 +207,16 @@ def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = 
             return collect(scenario, parts, time.perf_counter() - wall_start)
         if log is not None:
             log(f"running in one process: {reason}")
-    part = run_replicas(scenario, None, tracer)
+    part = run_replicas(scenario, None, tracer, progress)
     result = collect(scenario, [part], time.perf_counter() - wall_start)
     if tracer is not None:
         tracer.add_requests(result.requests)
     return result
 
 
-def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, tracer=None) -> Part:
-    """Run replicas ``indices`` of ``scenario`` (None: all) to completion in one environment.
+def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, tracer=None, progress=None) -> Part:
+    """Run replicas ``indices`` of ``scenario`` (None: all) to completion in one environment
+    (``progress``: see :func:`simulate`).
 
     Every arrival is drawn and timed as in the whole run (the same streams, the same timeouts); a
     request routed to a replica not in ``indices`` is dropped at dispatch. Only a router that
@@ -240,7 +269,13 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
                         lengths_rng=streams["lengths"])
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
     with collector_paused():
-        env.run()
+        if progress is None:
+            env.run()
+        else:
+            total = scenario.workload.total_requests
+            every = [front, *recorders.values()]
+            run_reporting(env, lambda: progress(
+                env.now, sum(len(rec.records) + len(rec.rejected) for rec in every), total))
     for rep in replicas.values():  # engine-free from here on: no callbacks into the engine
         rep.policy.kv.on_change = None
     return Part(front=front, replicas=recorders,
