@@ -8,6 +8,7 @@ one token of its resolved scenario) or a scenario file (the same Gantt chart).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +51,6 @@ def _scenario_of(path: Path):
 def _out_base(out: str | None) -> Path | None:
     """``--out``: the figure's path without extension (a given ``.png`` or ``.svg`` dropped); refused
     when it names something that exists and is not a regular file (a folder, a device)."""
-    import os
     import stat
 
     from simdecode.cli import UserError
@@ -96,8 +96,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
     out = _out_base(args.out)
-    is_sweep = path.is_dir() and (path / "sweep.json").exists()
-    if path.is_dir() and not is_sweep and not (path / "summary.json").exists():
+    is_sweep = path.is_dir() and os.path.lexists(path / "sweep.json")  # a dangling link: "not found"
+    if path.is_dir() and not is_sweep and not os.path.lexists(path / "summary.json"):
         raise UserError(f"{path}: neither a sweep folder (sweep.json) nor a run folder (summary.json)"
                         + _did_you_mean(path))
     if is_sweep and args.figure != "gantt":

@@ -76,9 +76,13 @@ def fits(value: Any, kind: str) -> bool:
 
 
 def _got(value: Any) -> str:
+    """A short rendering of a value from a file: text quoted, anything else as JSON writes it."""
+    if isinstance(value, str):
+        return excerpt(value)
+    text = excerpt(json.dumps(value))
     if isinstance(value, (dict, list)):
-        return f"{'an object' if isinstance(value, dict) else 'a list'} {excerpt(json.dumps(value))}"
-    return excerpt(value)
+        return f"{'an object' if isinstance(value, dict) else 'a list'} {text}"
+    return text[1:-1] if text.endswith("'") else text[1:].replace("'...", "...")
 
 
 def load_json(path: Any, what: str, max_bytes: int) -> Any:
@@ -91,7 +95,8 @@ def load_json(path: Any, what: str, max_bytes: int) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        end = " (it ends early: cut short?)" if exc.pos >= len(text.rstrip()) else ""
+        cut = exc.pos >= len(text.rstrip()) or (exc.msg.startswith("Unterminated string") and '"' not in text[exc.pos + 1:])
+        end = " (it ends early: cut short?)" if cut else ""
         raise UserFileError(f"{what} {read.shown} is not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno}, "
                             f"column {exc.colno}{end}") from None
     except RecursionError:
