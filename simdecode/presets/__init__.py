@@ -108,5 +108,11 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
     if "text_config" in data and "num_hidden_layers" not in data:
         data = data["text_config"]
     kept = {key: val for key, val in data.items() if key in HF_KEYS and val is not None}
+    if "native_precision" not in kept and "quantization_config" in data:
+        from simdecode.costmodel.precision import native_from_hf
+
+        native = native_from_hf(data["quantization_config"])
+        if native is not None:
+            kept["native_precision"] = native
     kept.setdefault("name", file.parent.name if file.name == "config.json" else file.stem)
     return kept
