@@ -98,12 +98,14 @@ class Deployment:
         return self.precision.bytes_of(module) if self.precision else self.weight_bytes
 
     def part(self, term: str, params: float, hbm_bytes: float, flops: float, kernels: float,
-             module: str | None) -> Part:
+             module: str | None, tile_share: float = 1.0) -> Part:
         """A :class:`~simdecode.costmodel.efficiency.Part` whose math runs at ``module``'s dtype (None:
-        the activations'), charging the dequantisation of ``params`` weights if the format is weight-only."""
+        the activations'), charging the dequantisation of ``params`` weights if the format is weight-only;
+        ``tile_share`` is the useful share of the tensor-core tiles (thin GEMMs, efficiency.padded_rows)."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
-            return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s, self.rates.peak_flops_per_s)
+            return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
+                        self.rates.peak_flops_per_s)
         weights = getattr(prec, module) if module in precision_mod.MODULES else prec.activations
         key = precision_mod.math_dtype(gpu, weights, prec.activations)
         throttle = power_throttle(gpu)
@@ -112,7 +114,8 @@ class Deployment:
         if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
             vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
             dequant = dequant_seconds(params, vector * throttle)
-        return Part(term, hbm_bytes, flops, kernels, peak * self.runtime.compute_efficiency, peak, dequant)
+        return Part(term, hbm_bytes, flops, kernels, peak * self.runtime.compute_efficiency * tile_share, peak,
+                    dequant)
 
     @property
     def window(self) -> int | None:

@@ -18,10 +18,12 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
 - ``t_dequant``: weight-only formats (int8, int4, and fp8/fp4 on GPUs without tensor cores for them)
   convert every weight to the math dtype on the CUDA cores before the MMA: about two instructions per
   weight (convert, then scale; an int4 zero point folds into the scale's FMA) at half the vector FP32
-  FLOP/s (an FMA counts two FLOPs). Kernels without the fast-conversion tricks of Kim et al. 2022
-  (arXiv 2211.10017) and Marlin (arXiv 2408.11743) do not hide it behind the weight stream (gpt-fast's
-  int8 reaches 77% and its int4 62% of the bandwidth its bf16 reaches: gpt-fast README, Llama-2-7B on
-  A100). Charged once per weight read, whatever the batch (a tile is dequantised once for all rows).
+  FLOP/s (an FMA counts two FLOPs). Charged once per weight read, whatever the batch (a tile is
+  dequantised once for all its rows). Pipelined kernels (Marlin, arXiv 2408.11743; Machete; Triton's
+  matmul_ogs for MXFP4) convert one tile while the next loads, so t = max(stream, dequant)
+  (``runtime.dequant_overlap``); kernels without that pipelining (gpt-fast's torch.compile int8 and
+  tinygemm int4) add it: gpt-fast's int8 reaches 77% and its int4 62% of the bandwidth its bf16
+  reaches (gpt-fast README, Llama-2-7B on A100: 1069 and 863 vs 1397 GB/s).
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ def dequant_seconds(weights: float, vector_flops_per_s: float) -> float:
     return weights * DEQUANT_INSTRUCTIONS_PER_WEIGHT / (vector_flops_per_s / 2)
 
 
-def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float) -> tuple[float, float]:
-    """(busy seconds without launches, launch seconds) of ``part`` (module docstring formula)."""
+def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float, overlap: bool = True) -> tuple[float, float]:
+    """(busy seconds without launches, launch seconds) of ``part`` (module docstring formula); with
+    ``overlap`` the dequantisation hides behind the weight stream (max), else it adds to it."""
     roofline = max(part.hbm_bytes / bandwidth_Bps, part.flops / part.flops_per_s if part.flops else 0.0)
-    return roofline + part.dequant_s, part.kernels * kernel_s
+    busy = max(roofline, part.dequant_s) if overlap else roofline + part.dequant_s
+    return busy, part.kernels * kernel_s
 
 
 def ideal_seconds(part: Part, peak_bandwidth_Bps: float) -> float:

@@ -11,9 +11,9 @@ backends, blog "Pushing Latency Boundaries ... DeepSeek-R1 on B200", modules 10-
    experts, the weighted sum of its k outputs back into one row (``moe_sum`` / ``finalizeMoeRouting``).
    2 kernels; each reads and writes T k h activations: 4 T k h act_bytes in all; FLOPs 2 T k h.
 3. **experts**: the grouped GEMMs (FC1 = gate+up, activation, FC2) over the union of experts the step's
-   tokens chose (architecture.expected_distinct_experts), each expert's weights read once; rows padded
-   to the tensor-core tile per active expert (efficiency.padded_rows). Same kernel count as a dense
-   MLP (the runtime's kernels_per_layer / 2).
+   tokens chose (architecture.expected_distinct_experts), each expert's weights read once; its math
+   runs at rows / padded_rows of the tensor-core rate, the share of the tile its tokens fill
+   (efficiency.padded_rows). Same kernel count as a dense MLP (the runtime's kernels_per_layer / 2).
 4. **shared experts** (DeepSeek): an ordinary dense MLP every token passes through, 3 kernels each
    (gate+up GEMM, activation, down GEMM), in the ``mlp`` precision.
 
@@ -63,11 +63,11 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     union = expert_union(dep, shape)
     per_expert = c.expert / tp
     rows = tokens * c.experts_per_token / union if union > 0 else 0.0  # tokens per active expert
-    flops = 2 * per_expert * union * padded_rows(rows) if union > 0 else 0.0
-    out.append(dep.part("experts", per_expert * union, per_expert * union * dep.precision.bytes_of("experts"),
-                        flops, base_kernels, "experts"))
+    tile_share = rows / padded_rows(rows) if rows > 0 else 1.0  # useful rows of the tensor-core tiles
+    out.append(dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
+                        2 * per_expert * tokens * c.experts_per_token, base_kernels, "experts", tile_share))
     if c.shared_experts:
         shared = c.shared_experts * c.expert / tp
-        out.append(dep.part("experts", shared, shared * dep.precision.bytes_of("mlp"), 2 * shared * tokens,
+        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens,
                             SHARED_EXPERT_KERNELS * c.shared_experts, "mlp"))
     return out

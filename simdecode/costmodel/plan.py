@@ -93,7 +93,7 @@ class OpCost:
     memory_bound: bool = True
     algorithm: str = ""
     protocol: str = ""
-    terms: tuple[tuple[str, float], ...] = ()  # compute ops: (term, seconds incl. its launches) per part
+    terms: tuple[tuple[str, float, float], ...] = ()  # compute ops: (term, busy s, launch s) per named part
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +160,13 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(rates, modules.embedding_parts(dep, shape))
+                costs[kind] = _compute(dep, modules.embedding_parts(dep, shape))
             case "attn" | "attn.sliding":
-                costs[kind] = _compute(rates, modules.attention_parts(dep, _layer_of(dep, kind), chunk))
+                costs[kind] = _compute(dep, modules.attention_parts(dep, _layer_of(dep, kind), chunk))
             case "mlp" | "mlp.moe":
-                costs[kind] = _compute(rates, modules.mlp_parts(dep, _layer_of(dep, kind), chunk))
+                costs[kind] = _compute(dep, modules.mlp_parts(dep, _layer_of(dep, kind), chunk))
             case "lm_head":
-                costs[kind] = _compute(rates, modules.lm_head_parts(dep, shape))
+                costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape))
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
             case "allreduce.final":
@@ -187,12 +187,13 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[s
     return costs
 
 
-def _compute(rates, parts) -> OpCost:
+def _compute(dep: Deployment, parts) -> OpCost:
     """One compute op made of ``parts`` run one after another (efficiency.py)."""
+    rates, overlap = dep.rates, dep.runtime.dequant_overlap
     busy = launch = ideal = hbm = flops = memory_s = math_s = 0.0
-    terms: dict[str, float] = {}
+    terms: dict[str, list[float]] = {}
     for p in parts:
-        b, k = part_seconds(p, rates.bandwidth_Bps, rates.kernel_s)
+        b, k = part_seconds(p, rates.bandwidth_Bps, rates.kernel_s, overlap)
         busy += b
         launch += k
         ideal += ideal_seconds(p, rates.peak_bandwidth_Bps)
@@ -200,9 +201,11 @@ def _compute(rates, parts) -> OpCost:
         flops += p.flops
         memory_s += p.hbm_bytes / rates.bandwidth_Bps
         math_s += p.flops / p.flops_per_s if p.flops else 0.0
-        terms[p.term] = terms.get(p.term, 0.0) + b + k
+        acc = terms.setdefault(p.term, [0.0, 0.0])
+        acc[0] += b
+        acc[1] += k
     return OpCost(busy + launch, launch_s=launch, flops=flops, hbm_bytes=hbm, ideal_s=ideal,
-                  memory_bound=memory_s >= math_s, terms=tuple(terms.items()))
+                  memory_bound=memory_s >= math_s, terms=tuple((t, b, k) for t, (b, k) in terms.items()))
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:

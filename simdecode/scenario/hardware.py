@@ -89,3 +89,7 @@ class RuntimeSpec(Spec):
     step_overhead_s: Duration = Field(
         0.0, alias="step_overhead", description="host time per forward step (scheduling, sampling)"
     )
+    dequant_overlap: bool = Field(
+        True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
+        "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
+    )
