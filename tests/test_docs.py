@@ -78,7 +78,7 @@ def test_scenario_reference_is_current():
 def test_scenario_reference_is_deterministic_and_short():
     first = scenario_reference_markdown()
     assert scenario_reference_markdown() == first
-    assert len(first.splitlines()) < 200, "the scenario reference should stay under 200 lines"
+    assert len(first.splitlines()) < 230, "the scenario reference should stay under 230 lines"
     assert "Generated" in first.split("\n## ", 1)[0] and REGENERATE in first
 
 
