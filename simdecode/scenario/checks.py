@@ -2,27 +2,20 @@
 
 Raised as :class:`CheckError` (a ValueError carrying the offending key path) from inside the
 Scenario validator, so they reach the user like any other validation error: the file, the line
-of that key, what was expected.
+of that key, what was expected. Only rules about what the file says live here; whether the model
+fits the GPUs' memory is physics, checked where the scenario becomes a deployment
+(:mod:`simdecode.costmodel.feasibility`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simdecode.units import format_si
+from simdecode import tp_schedules
+from simdecode.scenario.limits import MAX_TOTAL_TOKENS
 
 if TYPE_CHECKING:
     from simdecode.scenario.schema import Scenario
-
-#: activation workspace kept free on every GPU (CUDA context, activations, NCCL buffers), bytes;
-#: vLLM profiles ~1-2 GiB for a 7-70B model; 1 GiB is a conservative floor.
-ACTIVATION_WORKSPACE_BYTES = 2**30
-
-
-#: tokens (prompt + output, summed over requests) one scenario may ask for, by fidelity: a guard
-#: against a file that would keep a laptop busy for days (~1e5-1e6 tokens per second of wall time
-#: at step fidelity, ~10x fewer at layer, ~1000x fewer at op)
-MAX_TOTAL_TOKENS = {"step": 2e9, "layer": 2e8, "op": 2e6}
 
 
 class CheckError(ValueError):
@@ -74,9 +67,10 @@ def check_scenario(s: Scenario) -> None:
                              "over the GPUs of the TP group)")
         if m.num_local_experts % par.ep:
             raise CheckError("parallelism.ep", f"ep = {par.ep} must divide the model's {m.num_local_experts} experts")
-        if par.tp_mode not in ("megatron", "parallel-block"):
-            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode megatron or "
-                             f"parallel-block, not {par.tp_mode!r}")
+        if not tp_schedules.get(par.tp_mode).expert_parallel:
+            able = [name for name, sch in tp_schedules.schedules().items() if sch.expert_parallel]
+            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode {' or '.join(able)}, "
+                             f"not {par.tp_mode!r}")
     if par.allreduce in ("one-shot", "two-shot", "nvls") and par.tp > hw.gpus_per_node:
         raise CheckError(
             "parallelism.allreduce",
@@ -86,7 +80,6 @@ def check_scenario(s: Scenario) -> None:
     if par.allreduce == "nvls" and not hw.link.multicast:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
     _check_decoding(s)
-    _check_memory(s)
     _check_size(s)
     _check_sweep_keys(s)
 
@@ -126,31 +119,6 @@ def _models_in(annotation: object) -> list[type]:
     return found
 
 
-def _check_memory(s: Scenario) -> None:
-    from simdecode.costmodel.deployment import Deployment
-
-    dep = Deployment.from_scenario(s)
-    budget = s.scheduler.memory_utilization * s.hardware.gpu.memory_bytes
-    weights = dep.max_weight_bytes_per_gpu()
-    # a typical request: fixed lengths, or the mean of a distribution or trace (longer draws that
-    # cannot fit the whole cache are rejected at run time, one by one, with their reason)
-    typical = s.workload.prompt_tokens + s.workload.output_tokens
-    block = s.scheduler.kv_block_tokens
-    typical_in_blocks = -(-typical // block) * block  # the cache is handed out in whole blocks
-    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * typical_in_blocks
-    needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
-    if needed > budget:
-        gpus = s.parallelism.tp * s.parallelism.pp
-        raise CheckError(
-            "model",
-            f"{s.model.name} does not fit: each of the {gpus} GPU(s) needs {format_si(weights, 'B')} of weights + "
-            f"{format_si(kv_one, 'B')} KV for one {typical}-token request + {format_si(ACTIVATION_WORKSPACE_BYTES, 'B')} "
-            f"workspace = {format_si(needed, 'B')}, but memory_utilization {s.scheduler.memory_utilization:g} x "
-            f"{format_si(s.hardware.gpu.memory_bytes, 'B')} = {format_si(budget, 'B')}; "
-            "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory",
-        )
-
-
 def _check_decoding(s: Scenario) -> None:
     d = s.decoding
     if d.method == "standard":
@@ -160,13 +128,31 @@ def _check_decoding(s: Scenario) -> None:
     if d.method == "mtp" and s.model.num_nextn_predict_layers < 1:
         raise CheckError("decoding.method", f"{s.model.name} has no multi-token-prediction modules "
                          "(num_nextn_predict_layers = 0); use method: draft")
-    proposals = d.tree.depth if d.tree else d.speculative_tokens
-    from simdecode.costmodel.speculative import acceptance_for
+    message = _acceptance_problem(d.acceptance, d.proposals, d.tree is not None)
+    if message:
+        raise CheckError("decoding.acceptance", message)
 
-    try:
-        acceptance_for(d, proposals)
-    except ValueError as exc:
-        raise CheckError("decoding.acceptance", str(exc)) from None
+
+def _acceptance_problem(acc, k: int, tree: bool) -> str | None:
+    """What is wrong with an acceptance model for ``k`` proposals (None: nothing). The models
+    themselves are :func:`simdecode.costmodel.speculative.acceptance_for`'s."""
+    if isinstance(acc, list):
+        if tree:
+            return "a token tree takes one per-candidate acceptance probability"
+        if len(acc) < k:
+            return f"acceptance lists {len(acc)} positions, speculative_tokens is {k}"
+        return None
+    histogram = getattr(acc, "histogram", None)
+    if histogram is not None:
+        if len(histogram) != k + 1:
+            return f"the histogram needs k + 1 = {k + 1} entries (0..{k} accepted), got {len(histogram)}"
+        if any(c < 0 for c in histogram) or sum(histogram) <= 0:
+            return "histogram entries must be non-negative and not all zero"
+        return None
+    mean = getattr(acc, "mean_tokens", None)
+    if mean is not None and not 1.0 <= mean <= k + 1:
+        return f"a mean of {mean} tokens per verify step is impossible with k = {k} (1..{k + 1})"
+    return None
 
 
 def _check_size(s: Scenario) -> None:
