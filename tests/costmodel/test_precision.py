@@ -94,9 +94,10 @@ def test_hf_config_quantization_config_becomes_native_precision(tmp_path) -> Non
     cfg["quantization_config"] = {"quant_method": "mxfp4"}
     import json
 
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    s = Scenario.model_validate({"model": {"hf_config": str(tmp_path)}, "hardware": {"gpu": "h200"},
-                                 "parallelism": {"tp": 2}})
+    (tmp_path / "gpt-oss").mkdir()
+    (tmp_path / "gpt-oss" / "config.json").write_text(json.dumps(cfg))
+    s = Scenario.model_validate({"model": {"hf_config": "gpt-oss"}, "hardware": {"gpu": "h200"},
+                                 "parallelism": {"tp": 2}}, context={"base_dir": str(tmp_path)})
     dep = Deployment.from_scenario(s)
     assert dep.precision.experts == "mxfp4" and dep.precision.attention == "bf16"
 
