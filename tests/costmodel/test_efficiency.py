@@ -92,3 +92,42 @@ def test_weight_only_int4_pays_dequant_and_bf16_math() -> None:
     assert part.hbm_bytes == pytest.approx(135_266_304 * 0.625)
     assert part.dequant_s == pytest.approx(135_266_304 * 2 / 9.75e12)
     assert part.peak_flops_per_s == 312e12                                  # bf16 tensor cores
+
+
+def test_thin_expert_rows_run_at_their_share_of_the_tile() -> None:
+    # DeepSeek-V3 fp8 on H200, 4 decoding tokens: 4 * 8 = 32 rows over E[distinct] = 30.53 experts,
+    # 1.048 rows each, so the grouped GEMM's math runs at 1.048 / 16 of 1979 TFLOP/s * 0.55 (vllm)
+    from simdecode.costmodel import modules
+
+    d = dep("deepseek-v3", "h200", 8, runtime="vllm", weights="fp8")
+    experts = [p for p in modules.mlp_parts(d, 3, BatchShape.decode([10] * 4)) if p.term == "experts"][0]
+    distinct = 256 * (1 - (1 - 8 / 256) ** 4)
+    assert experts.flops_per_s == pytest.approx(1979e12 * 0.55 * (32 / distinct) / 16, rel=1e-9)
+    assert experts.peak_flops_per_s == 1979e12
+
+
+def test_mxfp4_experts_on_hopper_are_dequantised_in_the_shadow_of_the_stream() -> None:
+    # gpt-oss-120b on one H200 (vllm: dequant_overlap true), one token: 4 experts of 3 * 2880 * 2880
+    # weights = 99.5M weights at 0.53125 B = 52.9 MB (15.8 us at 0.7 * 4.8 TB/s); dequantising them
+    # takes 99.5e6 * 2 / 33.5e12 = 5.9 us, hidden behind the stream
+    from simdecode.costmodel import modules
+
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"}, "runtime": "vllm"}))   # native precision
+    assert d.precision.experts == "mxfp4" and d.precision.attention == "bf16"
+    experts = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "experts"][0]
+    weights = 4 * 3 * 2880 * 2880
+    assert experts.hbm_bytes == pytest.approx(weights * 0.53125)
+    assert experts.dequant_s == pytest.approx(weights * 2 / 33.5e12)
+    busy, _ = eff.part_seconds(experts, d.rates.bandwidth_Bps, d.rates.kernel_s, d.runtime.dequant_overlap)
+    assert busy == pytest.approx(weights * 0.53125 / (0.7 * 4.8e12))
+
+
+@given(attention=st.sampled_from(["bf16", "fp8", "nvfp4", "int4"]), experts=st.sampled_from(["bf16", "fp8", "mxfp4",
+       "int8"]), gpu=st.sampled_from(["h100-sxm", "b200", "a100-80gb"]), batch=st.integers(1, 64))
+def test_no_precision_mix_beats_the_roofline(attention: str, experts: str, gpu: str, batch: int) -> None:
+    d = Deployment.from_scenario(Scenario.model_validate({
+        "model": "mixtral-8x7b", "hardware": {"gpu": {"preset": gpu, "memory": "1 TB"}}, "parallelism": {"tp": 2},
+        "precision": {"weights": "bf16", "attention": attention, "experts": experts}}))
+    f = fold(build_stage_plan(d, 0, BatchShape.decode([500] * batch)))
+    assert f.makespan_s >= f.ideal_s > 0
