@@ -8,7 +8,7 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
 - ``n * t_kernel``: every kernel pays a fixed cost (launch gap in a CUDA graph, the prologue's first
   DRAM round trip, the last wave's tail) however little it moves, so the bandwidth a kernel reaches,
   b / t, falls for small matrices: :func:`achieved_bandwidth_Bps` gives half the sustained rate at
-  b = BW eta_mem t_kernel (about 10 MB on an H100 at 3 us). Evidence: vLLM's fused-MoE benchmark on
+  b = BW eta_mem t_kernel (about 8 MB on an H100 at 3.3 us). Evidence: vLLM's fused-MoE benchmark on
   H100 (PR #24700, Qwen3-30B-A3B fp8, CUDA graph) takes 40.4 us at batch 1 for 37.7 MB of experts,
   = 26.6 us fixed (eight kernels: top-k, align, 2 x activation quant, 2 grouped GEMMs, SiLU, sum) +
   1.73 us per active expert (4.7 MB each: 81% of 3.35 TB/s); the same fit holds to batch 128.
