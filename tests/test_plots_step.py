@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from simdecode.explain import explain, render_explanation
-from simdecode.plots_step import SEGMENTS, step_terms
+from simdecode.plots.step import SEGMENTS, step_terms
 from simdecode.scenario.schema import Scenario
 
 DEEPSEEK = {"model": "deepseek-v3", "runtime": "vllm", "hardware": {"gpu": "h200"}, "parallelism": {"tp": 8}}

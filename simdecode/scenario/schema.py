@@ -463,9 +463,10 @@ class SchedulerSpec(Spec):
     chunked_prefill: bool = True
     kv_block_tokens: int = Field(16, ge=1, le=4096)
     memory_utilization: Fraction = Field(0.9, description="share of GPU memory for weights + KV cache")
-    router: Literal["round-robin", "least-outstanding"] = Field(
-        "round-robin", description="which of the dp replicas serves an arriving request: in turn, or the one "
-        "with the fewest requests in the system (ties to the lowest index)"
+    router: Literal["round-robin", "random", "least-outstanding"] = Field(
+        "round-robin", description="which of the dp replicas serves an arriving request: in turn, one drawn "
+        "uniformly at random (the run's routing stream), or the one with the fewest requests in the system "
+        "(ties to the lowest index)"
     )
     preemption: Literal["recompute", "swap"] = Field(
         "recompute", description="when a running sequence needs a KV block and none is free, the most recently "

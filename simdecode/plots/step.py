@@ -1,5 +1,5 @@
 """Where one decode step's time goes, by term, at several batch sizes: stacked bars from
-:func:`simdecode.explain.explain` results. Functions of data; no pyplot state (see simdecode.plots)."""
+:func:`simdecode.explain.explain` results. Functions of data; no pyplot state (see simdecode.plots.base)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from matplotlib.axes import Axes
 
-from simdecode.plots import new_figure
+from simdecode.plots.base import new_figure
 
 #: (label, how to read seconds from an explain() result) in stacking order, bottom first
 SEGMENTS: tuple[tuple[str, Any], ...] = (
