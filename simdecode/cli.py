@@ -203,7 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode import simulate
         from simdecode import budget
 
-        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file,  # before anything runs
+                          baseline=args.baseline, jobs=1 if args.trace else args.jobs)  # a trace: one process
         from simdecode.costmodel.feasibility import check_fits
 
         check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."

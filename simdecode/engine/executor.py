@@ -28,6 +28,7 @@ from simdecode.costmodel.collectives import ring_schedule
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import Fold, fold, timeline
 from simdecode.costmodel.plan import OpCost, StepPlan, Stream
+from simdecode.engine.eventpaths import expands_rings, one_event_step
 from simdecode.engine.topology import Fabric, transfer
 
 
@@ -48,9 +49,9 @@ class Stage:
         # ring transfers are expanded only inside one node, where the ring's hops are uniform, and
         # only where something else may use the ring's links: another group, or (pp > 1) the
         # activations sent to the next stage from this group's first GPU
-        self._expand_rings = fidelity == "op" and dep.tp_nodes == 1 and not (fabric.private and dep.pp == 1)
+        self._expand_rings = expands_rings(fidelity, dep.tp_nodes, dep.pp, fabric.private)
         # layer fidelity on links no other group holds: the step is its fold, one event
-        self._one_event = fidelity == "step" or (fidelity == "layer" and fabric.private)
+        self._one_event = one_event_step(fidelity, fabric.private)
         # the links this group's collectives cross (its ring), each once: their trace tracks
         self._ring_links = tuple(sorted({link for path in fabric.ring for link in path}, key=lambda l: l.order))
 

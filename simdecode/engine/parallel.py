@@ -56,6 +56,13 @@ def split_reason(scenario: Scenario, tracer=None, jobs: int = 2) -> str | None:
 
 def shared_between_replicas(scenario: Scenario) -> bool:
     """Does any link carry collectives of groups of two different replicas?"""
+    topology = topology_of(scenario)
+    return any(len({replica for replica, _ in groups}) > 1 for groups in topology.users().values())
+
+
+def topology_of(scenario: Scenario):
+    """The scenario's :class:`simdecode.engine.topology.Topology` (links and which groups share
+    them), built in a throwaway SimPy environment: for questions asked before a run."""
     import simpy
 
     from simdecode.costmodel.deployment import Deployment
@@ -63,11 +70,10 @@ def shared_between_replicas(scenario: Scenario) -> bool:
 
     dep = Deployment.from_scenario(scenario)
     par, hw = scenario.parallelism, scenario.hardware
-    topology = Topology(simpy.Environment(), link=dep.link, inter_link=hw.inter_node_link,
-                        gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node,
-                        pcie_switches=hw.pcie_switches, tp=par.tp, pp=par.pp, dp=par.dp,
-                        peer_to_peer=hw.gpu.peer_to_peer)
-    return any(len({replica for replica, _ in groups}) > 1 for groups in topology.users().values())
+    return Topology(simpy.Environment(), link=dep.link, inter_link=hw.inter_node_link,
+                    gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node,
+                    pcie_switches=hw.pcie_switches, tp=par.tp, pp=par.pp, dp=par.dp,
+                    peer_to_peer=hw.gpu.peer_to_peer)
 
 
 def blocks(dp: int, jobs: int) -> list[list[int]]:

@@ -96,7 +96,8 @@ def check_points_work(plan, limit: float | None, file: str) -> float:
     total_s = 0.0
     for point, scenario in zip(plan.points, plan.scenarios):
         try:
-            total_s += budget.check_work(scenario, limit, file).seconds
+            # each point's summary measures the speed-up: a speculative point runs its baseline too
+            total_s += budget.check_work(scenario, limit, file, baseline=True).seconds
         except ScenarioError as exc:
             raise at_point(exc, point) from None
     return total_s
