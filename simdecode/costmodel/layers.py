@@ -183,27 +183,30 @@ def mixer_params(model: ModelSpec, layer: int) -> float | None:
     return None
 
 
-def stateful_cost(dep, layer: int, shape) -> tuple[float, float]:
-    """(memory bytes, FLOPs) of one linear-attention or Mamba-2 layer on one GPU for one step: its
-    weight share once, and every sequence's state share read and written once (a prefill chunk
-    runs the chunked form of the recurrence, which also loads and stores the state once)."""
+def stateful_cost(dep, layer: int, shape) -> tuple[float, float, float]:
+    """(weights, memory bytes, FLOPs) of one linear-attention or Mamba-2 layer on one GPU for one
+    step: its weight share once (in the attention modules' dtype), and every sequence's state share
+    read and written once (a prefill chunk runs the chunked form of the recurrence, which also loads
+    and stores the state once)."""
     m, tp = dep.model, dep.tp
     linear = layer_kind(m, layer) == LINEAR
     params = (linear_attention_params(m) if linear else mamba_params(m)) / tp
     state = (linear_state_elements(m) if linear else mamba_state_elements(m)) / tp * dep.kv_bytes
     token_flops = linear_token_flops(m) if linear else mamba_token_flops(m)
-    memory = params * dep.weight_bytes + 2 * shape.seqs * state
+    memory = params * dep.bytes_of("attention") + 2 * shape.seqs * state
     flops = 2 * params * shape.new_tokens + token_flops / tp * shape.new_tokens
-    return memory, flops
+    return params, memory, flops
 
 
-def indexer_cost(dep, shape) -> tuple[float, float]:
-    """(memory bytes, FLOPs) the DSA indexer adds to one layer on one GPU: its weights, every cached
-    token's indexer key (the whole context, not the top-k), and scores over every pair."""
+def indexer_cost(dep, shape) -> tuple[float, float, float]:
+    """(weights, memory bytes, FLOPs) the DSA indexer adds to one layer on one GPU: its weights (in
+    the attention modules' dtype), every cached token's indexer key (the whole context, not the
+    top-k), and scores over every pair."""
     m = dep.model
     if m.index_topk is None:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     params = indexer_params(m)
-    memory = params * dep.weight_bytes + (shape.kv_read_tokens + shape.new_tokens) * indexer_kv_elements(m) * dep.kv_bytes
+    memory = (params * dep.bytes_of("attention")
+              + (shape.kv_read_tokens + shape.new_tokens) * indexer_kv_elements(m) * dep.kv_bytes)
     flops = 2 * params * shape.new_tokens + 2 * m.index_n_heads * m.index_head_dim * shape.attn_pairs
-    return memory, flops
+    return params, memory, flops

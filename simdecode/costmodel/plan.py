@@ -24,7 +24,7 @@ token's output to every rank (T h (ep-1)/ep bytes), in place of the block's all-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import cached_property
 from typing import Iterator
@@ -35,7 +35,7 @@ from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.roofline import ideal_time, kernel_time
+from simdecode.costmodel.efficiency import ideal_seconds, part_seconds
 
 #: every TP schedule's name (simdecode.tp_schedules)
 MODES = tp_schedules.names()
@@ -78,6 +78,7 @@ class OpCost:
     memory_bound: bool = True
     algorithm: str = ""
     protocol: str = ""
+    terms: tuple[tuple[str, float, float], ...] = ()  # compute ops: (term, busy s, launch s) per named part
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,22 +195,21 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     """The cost of each kind of ``kinds`` for a step of ``shape`` (no caching)."""
     rates, h = dep.rates, dep.model.hidden_size
     chunk = shape.split(template.chunks)
-    half = dep.runtime.kernels_per_layer / 2
     costs: dict[str, OpCost] = {}
     for kind in kinds:
         match kind:
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(_rates(dep, template, kind), *modules.embedding(dep, shape), 1)
+                costs[kind] = _compute(dep, modules.embedding_parts(dep, shape), _share(dep, template, kind))
             case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba":
-                rates_m = _rates(dep, template, kind)
-                costs[kind] = _compute(rates_m, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
+                parts = modules.attention_parts(dep, _layer_of(dep, kind), chunk)
+                costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "mlp" | "mlp.moe":
-                rates_m = _rates(dep, template, kind)
-                costs[kind] = _compute(rates_m, *modules.mlp(dep, _layer_of(dep, kind), chunk), half)
+                parts = modules.mlp_parts(dep, _layer_of(dep, kind), chunk)
+                costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "lm_head":
-                costs[kind] = _compute(_rates(dep, template, kind), *modules.lm_head(dep, shape), 2)  # head and sampler
+                costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape), _share(dep, template, kind))
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
             case "allreduce.final":
@@ -230,28 +230,46 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     return costs
 
 
-def _rates(dep: Deployment, template: PlanTemplate, kind: str):
-    """The device rates a compute op of ``kind`` runs at: the GPU's, or on a spatial chip the
-    share its module's cores hold (:func:`simdecode.costmodel.devices.spatial_share`)."""
+def _share(dep: Deployment, template: PlanTemplate, kind: str) -> float:
+    """The share of the chip a compute op of ``kind`` runs on: 1, or on a spatial chip the share
+    its module's cores hold (:func:`simdecode.costmodel.devices.spatial_share`)."""
     if not dep.spatial:
-        return dep.rates
+        return 1.0
     if kind == "embed":
-        weights = dep.embedding_params_per_gpu()
+        weights = dep.embedding_params_per_gpu() * dep.bytes_of("embeddings")
     elif kind == "lm_head":
-        weights = dep.lm_head_params_per_gpu()
+        weights = dep.lm_head_params_per_gpu() * dep.bytes_of("embeddings")
     elif kind.startswith("attn"):
-        weights = dep.attention_params_per_gpu(_layer_of(dep, kind))
+        weights = dep.attention_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("attention")
     else:
-        weights = dep.mlp_params_per_gpu(_layer_of(dep, kind))
-    share = devices.spatial_share(dep, template.stage, kind, weights * dep.weight_bytes)
-    return dep.rates.scaled(share)
+        weights = dep.mlp_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("mlp")
+    return devices.spatial_share(dep, template.stage, kind, weights)
 
 
-def _compute(rates, hbm: float, flops: float, kernels: float) -> OpCost:
-    launch = kernels * rates.kernel_s
-    return OpCost(kernel_time(hbm, flops, rates) + launch, launch_s=launch, flops=flops, hbm_bytes=hbm,
-                  ideal_s=ideal_time(hbm, flops, rates),
-                  memory_bound=hbm / rates.bandwidth_Bps >= flops / rates.flops_per_s)
+def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
+    """One compute op made of ``parts`` run one after another (efficiency.py), on ``share`` of the
+    device's bandwidth and FLOP/s (a spatial chip's region; 1 elsewhere)."""
+    rates, overlap = dep.rates, dep.runtime.dequant_overlap
+    bandwidth, peak_bandwidth = rates.bandwidth_Bps * share, rates.peak_bandwidth_Bps * share
+    if share != 1.0:
+        parts = [replace(p, flops_per_s=p.flops_per_s * share, peak_flops_per_s=p.peak_flops_per_s * share)
+                 for p in parts]
+    busy = launch = ideal = hbm = flops = memory_s = math_s = 0.0
+    terms: dict[str, list[float]] = {}
+    for p in parts:
+        b, k = part_seconds(p, bandwidth, rates.kernel_s, overlap)
+        busy += b
+        launch += k
+        ideal += ideal_seconds(p, peak_bandwidth)
+        hbm += p.hbm_bytes
+        flops += p.flops
+        memory_s += p.hbm_bytes / bandwidth
+        math_s += p.flops / p.flops_per_s if p.flops else 0.0
+        acc = terms.setdefault(p.term, [0.0, 0.0])
+        acc[0] += b
+        acc[1] += k
+    return OpCost(busy + launch, launch_s=launch, flops=flops, hbm_bytes=hbm, ideal_s=ideal,
+                  memory_bound=memory_s >= math_s, terms=tuple((t, b, k) for t, (b, k) in terms.items()))
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:

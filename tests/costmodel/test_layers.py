@@ -78,7 +78,9 @@ def test_linear_layer_reads_weights_and_state_but_no_kv() -> None:
     assert modules.attention(dep, 0, short) == modules.attention(dep, 0, long)  # no context dependence
     hbm, _ = modules.attention(dep, 0, short)
     m = dep.model
-    expected = mixers.linear_attention_params(m) / 8 * 1.0 + 2 * 1_085_440 / 8 * 2.0
+    # fp8 weights with their 128 x 128 block scales (4 B per 16,384 values: costmodel/precision.py)
+    assert dep.bytes_of("attention") == pytest.approx(1 + 4 / 16384)
+    expected = mixers.linear_attention_params(m) / 8 * dep.bytes_of("attention") + 2 * 1_085_440 / 8 * 2.0
     assert hbm == pytest.approx(expected)
     # a full-attention layer's reads grow with the context
     assert modules.attention(dep, 3, long)[0] > modules.attention(dep, 3, short)[0]
@@ -89,7 +91,7 @@ def test_linear_state_traffic_scales_with_sequences_not_tokens() -> None:
     one_seq_chunk = BatchShape.mixed([(0, 64, True)])
     one_token = BatchShape.decode([0])
     state = 2 * 1_085_440 / 8 * 2.0
-    weights = mixers.linear_attention_params(dep.model) / 8
+    weights = mixers.linear_attention_params(dep.model) / 8 * dep.bytes_of("attention")
     assert modules.attention(dep, 0, one_seq_chunk)[0] == pytest.approx(weights + state)
     assert modules.attention(dep, 0, BatchShape.decode([0, 0]))[0] == pytest.approx(weights + 2 * state)
     assert modules.attention(dep, 0, one_token)[1] * 64 == pytest.approx(modules.attention(dep, 0, one_seq_chunk)[1])
