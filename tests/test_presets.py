@@ -397,7 +397,7 @@ def test_a_hybrid_linear_attention_config_json_reads_its_layer_mix(tmp_path) -> 
     from simdecode.costmodel.architecture import kv_bytes_per_token
 
     text = {key: value for key, value in presets.preset("models", "qwen3.5-397b-a17b").items()
-            if key not in ("name", "n_shared_experts", "full_attention_interval")}
+            if key not in ("name", "n_shared_experts", "full_attention_interval", "native_precision")}
     text["layer_types"] = (["linear_attention"] * 3 + ["full_attention"]) * 15
     text["mtp_num_hidden_layers"] = 1  # a key simdecode does not know: dropped
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "qwen3_5_moe", "text_config": text}))
