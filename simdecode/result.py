@@ -68,6 +68,12 @@ class Result:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def gpus(self) -> int:
+        """GPUs serving: tp x pp x dp (a separate draft GPU not counted)."""
+        par = self.scenario.parallelism
+        return par.tp * par.pp * par.dp
+
+    @property
     def requests(self) -> list[RequestRecord]:
         return self.recorder.records
 
@@ -104,10 +110,13 @@ class Result:
             "requests": {"submitted": rec.submitted, "completed": len(rec.records), "preempted": rec.preemptions,
                          "rejected": len(rec.rejected)},
             "ttft_ms": distribution((r.ttft_s for r in done), 1e3),
+            "ttft_server_ms": distribution((r.ttft_server_s for r in done), 1e3),
             "tpot_ms": distribution((r.tpot_s for r in multi), 1e3),
+            "itl_ms": distribution((gap for r in multi for gap in r.token_gaps_s()), 1e3),
             "e2e_ms": distribution((r.e2e_s for r in done), 1e3),
             "per_request_tps": per_request,
             "aggregate_tps": aggregate,
+            "aggregate_tps_per_gpu": aggregate / self.gpus if aggregate is not None else None,
             "roofline_tps": roofline_tps(self.deployment, s.workload.prompt_tokens, s),
             "time_breakdown": breakdown,
             "allreduce_share": decode.comm_s / decode.total_s if decode.total_s > 0 else 0.0,
@@ -240,7 +249,8 @@ class Result:
         done = self.measured
         if done:
             n = len(done)
-            wait = sum(r.scheduled_s - r.arrival_s + r.preempted_s for r in done) / n
+            wait = sum(r.scheduled_s - (r.arrival_s if r.server_arrival_s is None else r.server_arrival_s)
+                       + r.preempted_s for r in done) / n
             ttft = sum(r.ttft_s for r in done) / n
             tpot = sum(r.tpot_s for r in done) / n
             if wait > 0.5 * ttft and wait > 2 * tpot:

@@ -44,7 +44,6 @@ def valid_tp_degrees(scenario) -> list[int]:
     fit each GPU's memory budget."""
     m, hw, pp = scenario.model, scenario.hardware, scenario.parallelism.pp
     limit = hw.total_gpus // pp
-    budget = scenario.scheduler.memory_utilization * hw.gpu.memory_bytes
     out = []
     for t in range(1, limit + 1):
         if m.num_attention_heads % t:
@@ -55,10 +54,20 @@ def valid_tp_degrees(scenario) -> list[int]:
             continue
         if scenario.parallelism.ep > 1 and t % scenario.parallelism.ep:
             continue
-        if _deployment(scenario, t).max_weight_bytes_per_gpu() > budget:
+        if not _fits(scenario, t):
             continue  # does not fit: the check would refuse this layout
         out.append(t)
     return out
+
+
+def _fits(scenario, tp: int) -> bool:
+    """The weights and workspace leave room for some KV cache on every stage at ``tp``."""
+    from simdecode.costmodel.memory import kv_budget_bytes
+
+    par = scenario.parallelism.model_copy(update={"tp": tp})
+    s = scenario.model_copy(update={"parallelism": par})
+    dep = Deployment.from_scenario(s)
+    return all(kv_budget_bytes(s, dep, st) > 0 for st in range(dep.pp))
 
 
 def _deployment(scenario, tp: int) -> Deployment:

@@ -20,7 +20,7 @@ from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
-from simdecode.scenario.checks import ACTIVATION_WORKSPACE_BYTES
+from simdecode.costmodel.memory import kv_budget_bytes
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
@@ -50,12 +50,10 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
-    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides)."""
-    budget = scenario.scheduler.memory_utilization * scenario.hardware.gpu.memory_bytes
-    tokens = min(
-        (budget - dep.weight_bytes_per_gpu(s) - ACTIVATION_WORKSPACE_BYTES) / dep.kv_bytes_per_token_per_gpu(s)
-        for s in range(dep.pp)
-    )
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides):
+    the engine's KV budget per GPU (:func:`simdecode.costmodel.memory.kv_budget_bytes`) over the
+    KV bytes one token takes on that GPU."""
+    tokens = min(kv_budget_bytes(scenario, dep, s) / dep.kv_bytes_per_token_per_gpu(s) for s in range(dep.pp))
     return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
 
 
@@ -104,6 +102,12 @@ def _outstanding(replica: Replica) -> int:
     return replica.outstanding
 
 
+def _later(env, delay_s: float, call, *args):
+    """Process: ``call(*args)`` after ``delay_s`` seconds."""
+    yield env.timeout(delay_s)
+    call(*args)
+
+
 def speculation_verify_tokens(scenario: Scenario) -> int:
     """Positions a speculating sequence verifies per step: k + 1, or a tree's size."""
     from simdecode.costmodel.speculative import tree_size
@@ -142,14 +146,21 @@ def simulate(scenario: Scenario, tracer=None):
 
         verify_tokens = speculation_verify_tokens(scenario)
 
+    recorder.output_delay_s = scenario.runtime.output_overhead_s
+
     def finished(request) -> None:
-        workload.request_done(request)
+        # the client sees the last token output_overhead later and only then sends the next one
+        if recorder.output_delay_s > 0 and scenario.workload.arrival.kind == "closed":
+            env.process(_later(env, recorder.output_delay_s, workload.request_done, request))
+        else:
+            workload.request_done(request)
 
     replicas = [
         Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
                                          max_batch_size=sched.max_batch_size,
                                          max_batched_tokens=sched.max_batched_tokens,
                                          chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
+                                         admission=sched.admission,
                                          swap_s_per_token=swap_seconds_per_token(scenario, dep),
                                          verify_tokens=verify_tokens,
                                          speculate_max_batch=scenario.decoding.max_batch_size),

@@ -14,11 +14,6 @@ from simdecode.units import format_si
 if TYPE_CHECKING:
     from simdecode.scenario.schema import Scenario
 
-#: activation workspace kept free on every GPU (CUDA context, activations, NCCL buffers), bytes;
-#: vLLM profiles ~1-2 GiB for a 7-70B model; 1 GiB is a conservative floor.
-ACTIVATION_WORKSPACE_BYTES = 2**30
-
-
 #: tokens (prompt + output, summed over requests) one scenario may ask for, by fidelity: a guard
 #: against a file that would keep a laptop busy for days (~1e5-1e6 tokens per second of wall time
 #: at step fidelity, ~10x fewer at layer, ~1000x fewer at op)
@@ -128,26 +123,28 @@ def _models_in(annotation: object) -> list[type]:
 
 def _check_memory(s: Scenario) -> None:
     from simdecode.costmodel.deployment import Deployment
+    from simdecode.costmodel.memory import memory_split
 
     dep = Deployment.from_scenario(s)
-    budget = s.scheduler.memory_utilization * s.hardware.gpu.memory_bytes
-    weights = dep.max_weight_bytes_per_gpu()
     # a typical request: fixed lengths, or the mean of a distribution or trace (longer draws that
     # cannot fit the whole cache are rejected at run time, one by one, with their reason)
     typical = s.workload.prompt_tokens + s.workload.output_tokens
     block = s.scheduler.kv_block_tokens
     typical_in_blocks = -(-typical // block) * block  # the cache is handed out in whole blocks
-    kv_one = max(dep.kv_bytes_per_token_per_gpu(st) for st in range(dep.pp)) * typical_in_blocks
-    needed = weights + kv_one + ACTIVATION_WORKSPACE_BYTES
-    if needed > budget:
+    for stage in range(dep.pp):
+        split = memory_split(s, dep, stage)
+        kv_one = dep.kv_bytes_per_token_per_gpu(stage) * typical_in_blocks
+        if split["kv"] >= kv_one:
+            continue
         gpus = s.parallelism.tp * s.parallelism.pp
         raise CheckError(
             "model",
-            f"{s.model.name} does not fit: each of the {gpus} GPU(s) needs {format_si(weights, 'B')} of weights + "
-            f"{format_si(kv_one, 'B')} KV for one {typical}-token request + {format_si(ACTIVATION_WORKSPACE_BYTES, 'B')} "
-            f"workspace = {format_si(needed, 'B')}, but memory_utilization {s.scheduler.memory_utilization:g} x "
-            f"{format_si(s.hardware.gpu.memory_bytes, 'B')} = {format_si(budget, 'B')}; "
-            "raise parallelism.tp or parallelism.pp, use a smaller precision.weights, or a GPU with more memory",
+            f"{s.model.name} does not fit: each of the {gpus} GPU(s) has {format_si(split['total'], 'B')}, "
+            f"holds {format_si(split['weights'], 'B')} of weights and keeps {format_si(split['workspace'], 'B')} of "
+            f"activation workspace ({s.scheduler.max_batched_tokens} tokens per step), which with memory_utilization "
+            f"{s.scheduler.memory_utilization:g} leaves {format_si(max(0.0, split['kv']), 'B')} of KV cache, less than "
+            f"one {typical}-token request needs ({format_si(kv_one, 'B')}); raise parallelism.tp or parallelism.pp, "
+            "use a smaller precision.weights, fewer scheduler.max_batched_tokens, or a GPU with more memory",
         )
 
 

@@ -404,12 +404,29 @@ class WorkloadSpec(Spec):
 
 
 class SchedulerSpec(Spec):
+    """How the engine batches and admits. Keys left out take the runtime's engine defaults
+    (:mod:`simdecode.schedulers.engines`), filled in when the scenario is validated."""
+
     policy: Literal["continuous", "static"] = "continuous"
-    max_batch_size: int = Field(256, ge=1, le=65536)
-    max_batched_tokens: int = Field(8192, ge=1, le=10_000_000)
-    chunked_prefill: bool = True
-    kv_block_tokens: int = Field(16, ge=1, le=4096)
-    memory_utilization: Fraction = Field(0.9, description="share of GPU memory for weights + KV cache")
+    max_batch_size: int | None = Field(None, ge=1, le=65536, description="sequences per step, at most (vLLM "
+                                       "max_num_seqs, TensorRT-LLM max_batch_size); default: the engine's")
+    max_batched_tokens: int | None = Field(None, ge=1, le=10_000_000, description="tokens per step, decodes plus "
+                                           "prefill chunks (vLLM max_num_batched_tokens, TensorRT-LLM "
+                                           "max_num_tokens, SGLang chunked_prefill_size); default: the engine's")
+    chunked_prefill: bool | None = Field(None, description="split long prompts over steps and mix them with "
+                                         "decodes; default: the engine's")
+    kv_block_tokens: int | None = Field(None, ge=1, le=4096, description="tokens per KV-cache block (vLLM 16, "
+                                        "TensorRT-LLM 32, SGLang 1); default: the engine's")
+    memory_utilization: Fraction | None = Field(
+        None, description="vLLM gpu_memory_utilization (share of total memory for weights, activations and KV), "
+        "TensorRT-LLM free_gpu_memory_fraction (share of what weights and activations leave), SGLang "
+        "mem_fraction_static (share for weights and KV); default: the engine's"
+    )
+    admission: Literal["paged", "reserve"] | None = Field(
+        None, description="paged: admit when blocks for the next prefill chunk are free, grow block by block, "
+        "preempt when the cache is full (vLLM, SGLang); reserve: admit only when blocks for prompt + all outputs "
+        "are free, never preempt (TensorRT-LLM GUARANTEED_NO_EVICT, llama.cpp slots); default: the engine's"
+    )
     router: Literal["round-robin", "least-outstanding"] = Field(
         "round-robin", description="which of the dp replicas serves an arriving request: in turn, or the one "
         "with the fewest requests in the system (ties to the lowest index)"
@@ -419,6 +436,11 @@ class SchedulerSpec(Spec):
         "admitted request is preempted: recompute drops its KV and prefills it again later; swap moves its KV "
         "to host memory over PCIe and back"
     )
+
+
+#: scheduler keys whose default is the engine's (:class:`simdecode.schedulers.engines.EngineDefaults`)
+ENGINE_KEYS = ("max_batch_size", "max_batched_tokens", "chunked_prefill", "kv_block_tokens", "memory_utilization",
+               "admission")
 
 
 class SloSpec(Spec):
@@ -465,5 +487,19 @@ class Scenario(Spec):
     def _cross_checks(self) -> Scenario:
         from simdecode.scenario.checks import check_scenario
 
+        self._fill_engine_defaults()
         check_scenario(self)
         return self
+
+    def _fill_engine_defaults(self) -> None:
+        """Scheduler keys not given take the runtime's engine defaults (for this GPU and layout).
+        Validation is the only place a Scenario changes: the section is replaced once, here."""
+        from simdecode.costmodel.memory import engine_of
+
+        sched = self.scheduler
+        missing = [k for k in ENGINE_KEYS if getattr(sched, k) is None]
+        if not missing:
+            return
+        defaults = engine_of(self)
+        filled = sched.model_copy(update={k: getattr(defaults, k) for k in missing})
+        object.__setattr__(self, "scheduler", filled)  # frozen model: set once while validating

@@ -1,0 +1,80 @@
+"""GPU memory as a serving engine divides it: weights, activation workspace, KV cache.
+
+An engine measures the GPU's total memory (the driver's figure, :mod:`simdecode.presets` gpus),
+loads the weights, runs one forward pass of the largest step it will schedule to find its peak
+activation memory, and gives the KV cache what is left of its budget (vLLM
+``gpu_worker.determine_available_memory``; TensorRT-LLM's ``KvCacheConfig``; SGLang's
+``mem_fraction_static``). So the KV cache shrinks when the token budget per step grows.
+
+Workspace per GPU (bytes), for a step of at most T tokens and S sequences:
+
+    fixed       1 GiB: CUDA context (~0.5 GiB on Hopper), NCCL buffers and the CUDA-graph pool
+    activations T x a x (2 h + 3 I / tp): residual and normalised input (2 h), the gated MLP's
+                up/gate output (2 I / tp) and its product (I / tp) alive together at the MLP,
+                the widest point of a layer; a = bytes per activation element, h = hidden size,
+                I = the MLP width (for an MoE layer top-k x the expert width)
+    logits      S x V x 4 B x 2: fp32 logits and probabilities of the last token of each of S
+                sequences (vLLM profiles its sampler with max_num_seqs dummy requests)
+
+Example (hand-computed in tests/costmodel/test_memory.py): Llama-3.1-70B (h 8192, I 28672,
+V 128256), bf16 activations, tp 2, T 8192, S 1024: 1 GiB + 8192 x 2 x (16384 + 43008) B
+(0.973 GB) + 1024 x 128256 x 8 B (1.051 GB) = 3.10 GB.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simdecode.schedulers.engines import EngineDefaults, engine_defaults
+
+if TYPE_CHECKING:
+    from simdecode.costmodel.deployment import Deployment
+
+#: CUDA context, NCCL buffers and the CUDA-graph memory pool per GPU, bytes (vLLM logs a
+#: "non_torch_memory" of 0.2-1 GiB and CUDA graphs of ~0.5 GiB for 7-70B models)
+FIXED_WORKSPACE_BYTES = 2**30
+LOGIT_BYTES = 4 * 2  # fp32 logits + probabilities per vocabulary entry
+
+
+def activation_workspace_bytes(dep: Deployment, max_batched_tokens: int, max_batch_size: int) -> float:
+    """Bytes one GPU keeps free for a step of ``max_batched_tokens`` tokens and
+    ``max_batch_size`` sequences (see the module docstring)."""
+    m = dep.model
+    width = m.expert_intermediate_size * m.num_experts_per_tok if m.is_moe else m.intermediate_size
+    per_token = dep.act_bytes * (2 * m.hidden_size + 3 * width / dep.tp)
+    logits = max_batch_size * m.vocab_size * LOGIT_BYTES
+    return FIXED_WORKSPACE_BYTES + max_batched_tokens * per_token + logits
+
+
+def engine_of(scenario) -> EngineDefaults:
+    """The engine defaults of ``scenario``'s runtime on its GPU and layout."""
+    hw, par = scenario.hardware, scenario.parallelism
+    return engine_defaults(scenario.runtime.engine, hw.gpu.name, hw.gpu.memory_bytes, par.tp, par.pp)
+
+
+def kv_budget_bytes(scenario, dep: Deployment, stage: int = 0) -> float:
+    """Bytes the KV cache gets on one GPU of ``stage`` (may be negative: it does not fit).
+
+    - ``memory_of`` total (vLLM): memory_utilization x total - weights - workspace;
+    - free (TensorRT-LLM): memory_utilization x (total - weights - workspace);
+    - static (SGLang): memory_utilization x total - weights (the engine keeps its activations in
+      the rest).
+    """
+    sched = scenario.scheduler
+    total = scenario.hardware.gpu.memory_bytes
+    weights = dep.weight_bytes_per_gpu(stage)
+    workspace = activation_workspace_bytes(dep, sched.max_batched_tokens, sched.max_batch_size)
+    of = engine_of(scenario).memory_of
+    if of == "free":
+        return sched.memory_utilization * (total - weights - workspace)
+    if of == "static":
+        return sched.memory_utilization * total - weights
+    return sched.memory_utilization * total - weights - workspace
+
+
+def memory_split(scenario, dep: Deployment, stage: int = 0) -> dict[str, float]:
+    """Bytes per GPU of ``stage``: total, weights, workspace (activations), KV budget."""
+    sched = scenario.scheduler
+    return {"total": scenario.hardware.gpu.memory_bytes, "weights": dep.weight_bytes_per_gpu(stage),
+            "workspace": activation_workspace_bytes(dep, sched.max_batched_tokens, sched.max_batch_size),
+            "kv": kv_budget_bytes(scenario, dep, stage)}
