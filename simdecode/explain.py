@@ -132,6 +132,7 @@ def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict
         "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
                   "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
                   "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
+                  "allreduce_impl": dep.runtime.allreduce_impl, "allreduce_fallback": _fallback(scenario, dep),
                   "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
                   "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
                   "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
@@ -303,6 +304,11 @@ def render_explanation(d: dict[str, Any]) -> str:
         algo = ar["algorithm"] + (f"/{ar['protocol']}" if ar["protocol"] else "")
         line += (f" All-reduce: {algo} (asked for: {s['allreduce_requested']}); one of {b(ar['bytes'])} takes "
                  f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
+    if ar and s.get("allreduce_impl"):
+        impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
+                "in-kernel": "collectives inside the kernel"}[s["allreduce_impl"]]
+        line += f" All-reduce implementation: {impl}"
+        line += f" ({s['allreduce_fallback']})." if s.get("allreduce_fallback") else "."
     if s["changes_model"]:
         line += f" Note: tp_mode {s['tp_mode']} changes the model (it must be trained that way)."
     out += [_para(line), ""]
@@ -349,3 +355,12 @@ def render_explanation(d: dict[str, Any]) -> str:
     if d.get("speculation"):
         out += ["", _para(f"Speculation: {d['speculation']['sentence']}")]
     return "\n".join(out) + "\n"
+
+
+def _fallback(scenario, dep) -> str:
+    """Why the engine runs NCCL instead of its custom all-reduce ('' if it does not)."""
+    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+
+    rt = scenario.runtime
+    return custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
+                                     scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
