@@ -117,9 +117,10 @@ class DecodingSpec(Spec):
         "shared", description="draft model on the target's GPUs (same tp) or on a GPU of its own"
     )
     speculative_tokens: int = Field(3, ge=1, le=64, description="tokens proposed per step (k)")
-    acceptance: float | list[float] | AcceptanceHistogram | AcceptanceMean = Field(
-        0.8, description="per-token acceptance probability, one per position, {histogram: [...]} or "
-        "{mean_tokens: L}"
+    acceptance: float | list[float] | AcceptanceHistogram | AcceptanceMean | None = Field(
+        None, description="per-token acceptance probability, one per position, {histogram: [...]} or "
+        "{mean_tokens: L}; default: a per-position rate that decays with draft depth (0.92, 0.72, 0.36, then "
+        "halving: TensorRT-LLM's measured MTP acceptance, simdecode/costmodel/speculative.py)"
     )
     tree: TreeSpec | None = Field(None, description="verify a token tree (Medusa/EAGLE) instead of a chain")
     max_batch_size: int | None = Field(
