@@ -1,7 +1,8 @@
 """Arrivals: the traffic a scenario sends to its replicas.
 
 - ``closed``: ``concurrency`` requests in flight at all times; each completion (or rejection)
-  lets the next one in at once (a benchmark client with N users and no think time);
+  lets the next one in at once (a benchmark client with N users and no think time); with
+  ``ramp_up`` the first ``concurrency`` are sent ``ramp_up / concurrency`` apart (the first at 0);
 - ``poisson``: exponential gaps of mean 1 / rate;
 - ``bursty``: gamma gaps of mean 1 / rate and coefficient of variation ``cv``;
 - ``trace``: a trace file's rows, at their arrival times (from the first row's), with their lengths.
@@ -58,8 +59,13 @@ class Workload:
         arrival = self.spec.arrival
         match arrival.kind:
             case "closed":
-                self._due = min(arrival.concurrency, self.total)
-                self._drain()
+                first = min(arrival.concurrency, self.total)
+                if arrival.ramp_up_s > 0 and first > 1:
+                    gap = arrival.ramp_up_s / first
+                    self.env.process(self._gaps(np.concatenate(([0.0], np.full(first - 1, gap)))))
+                else:
+                    self._due = first
+                    self._drain()
             case "poisson":
                 self.env.process(self._gaps(exponential_gaps(self.rng, arrival.rate_per_s, self.total)))
             case "bursty":

@@ -146,6 +146,11 @@ class DecodingSpec(Spec):
 class ClosedArrival(Spec):
     kind: Literal["closed"] = "closed"
     concurrency: int = Field(1, ge=1, le=MAX_REQUESTS, description="requests kept in flight")
+    ramp_up_s: Duration = Field(
+        0.0, alias="ramp_up", description="send the first concurrency requests evenly over this time instead of "
+        "all at once (a client starting its users one by one; with fixed lengths this avoids the lock-step "
+        "waves a simultaneous start keeps forever in a deterministic simulation)"
+    )
 
 
 class PoissonArrival(Spec):

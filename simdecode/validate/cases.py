@@ -46,6 +46,9 @@ class Job:
     #: closed-loop benchmark waves: (concurrency, waves the benchmark ran) for probes that weight
     #: the first (burst) wave as the benchmark does; None for other jobs
     bench: tuple[int, int] | None = None
+    #: spread the first wave over one request's lifetime (an E2E simulated alone first): a
+    #: steady-state measurement of fixed-length requests (see runner.run_job)
+    ramp_from_single: bool = False
 
 
 @dataclass

@@ -68,6 +68,20 @@ def _bench(metric: str) -> Callable:
     return read
 
 
+def _steady_throughput(result, job) -> float:
+    """Output tokens/s in the steady state of a closed loop, as a benchmark's stable window sees
+    it: the tokens of the requests (warm-up ones included) that complete between the end of the
+    first wave (the c-th completion) and the start of the drain (the (N - c)-th), over that time.
+    A window on completions counts every token the GPUs produced in it, whoever asked for it."""
+    c = job.scenario["workload"]["arrival"].get("concurrency", 1)
+    done = sorted(result.requests, key=lambda r: r.finished_s)
+    if len(done) <= 2 * c:
+        return _summary_value("aggregate_tps")(result, job)
+    start, end = done[c - 1].finished_s, done[len(done) - c - 1].finished_s
+    tokens = sum(r.output_tokens for r in done[c: len(done) - c])
+    return tokens / (end - start) if end > start else math.nan
+
+
 #: probe name -> reader(result, job) -> predicted value in the point's unit
 PROBES: dict[str, Callable] = {
     "per_request_tps": _summary_value("per_request_tps.mean"),
@@ -75,6 +89,7 @@ PROBES: dict[str, Callable] = {
     "tpot_ms": _summary_value("tpot_ms.mean"),
     "ttft_ms": _summary_value("ttft_ms.mean"),
     "aggregate_tps": _summary_value("aggregate_tps"),
+    "steady_aggregate_tps": _steady_throughput,
     "speedup": _summary_value("speculative.speedup_vs_standard"),
     "bench_tpot": _bench("tpot"),
     "bench_ttft": _bench("ttft"),
@@ -90,7 +105,10 @@ def run_job(job: Job) -> list[Outcome]:
 
     started = time.perf_counter()
     try:
-        scenario = Scenario.model_validate(job.scenario)
+        data = job.scenario
+        if job.ramp_from_single:
+            data = _ramped(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(x) for x in first["loc"])
@@ -99,6 +117,23 @@ def run_job(job: Job) -> list[Outcome]:
     result = simulate(scenario)
     wall = time.perf_counter() - started
     return [Outcome(p, PROBES[p.probe](result, job), wall / len(job.points)) for p in job.points]
+
+
+def _ramped(data: dict) -> dict:
+    """``data`` with its closed loop's first wave spread over one request's end-to-end time,
+    simulated alone (the same deployment, concurrency 1)."""
+    import copy
+
+    from simdecode import simulate
+    from simdecode.scenario.schema import Scenario
+
+    alone = copy.deepcopy(data)
+    alone["workload"].update(requests=1, warmup_requests=0)
+    alone["workload"]["arrival"] = {"kind": "closed", "concurrency": 1}
+    e2e_s = simulate(Scenario.model_validate(alone)).summary()["e2e_ms"]["mean"] / 1e3
+    out = copy.deepcopy(data)
+    out["workload"]["arrival"]["ramp_up"] = f"{e2e_s:.6g} s"
+    return out
 
 
 def run_jobs(jobs: list[Job], workers: int = 1, progress: Callable[[Job, list[Outcome]], None] | None = None
