@@ -201,8 +201,13 @@ def _rows(case: dict, metric: str, entry: dict) -> list[tuple[str, str, str, flo
                               + ("a range, not a figure" if isinstance(value, str) else "no workload stated to reproduce it"))
 
 
+def _short(text: object) -> str:
+    """A condition's first phrase: '8x A100-80GB SXM, power-limited 330 W, ...' -> '8x A100-80GB SXM'."""
+    return re.split(r"[,(;]", str(text))[0].strip()
+
+
 def _summary(c: dict, layout: dict | None = None) -> str:
-    parts = [str(c[k]) for k in ("model", "gpus", "gpu", "hardware", "framework", "dtype") if c.get(k)]
+    parts = [_short(c[k]) for k in ("model", "gpus", "gpu", "hardware", "framework", "dtype") if c.get(k)]
     for k in ("tp", "batch", "concurrency", "nextn", "quant"):
         if k in c and not isinstance(c[k], str) or k in ("quant",) and c.get(k):
             parts.append(f"{k} {c[k]}")
