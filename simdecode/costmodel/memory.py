@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simdecode.schedulers.engines import EngineDefaults, engine_defaults
+from simdecode.scenario.engines import EngineDefaults, engine_defaults
 
 if TYPE_CHECKING:
     from simdecode.costmodel.deployment import Deployment

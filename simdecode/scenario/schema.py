@@ -411,7 +411,7 @@ class WorkloadSpec(Spec):
 
 class SchedulerSpec(Spec):
     """How the engine batches and admits. Keys left out take the runtime's engine defaults
-    (:mod:`simdecode.schedulers.engines`), filled in when the scenario is validated."""
+    (:mod:`simdecode.scenario.engines`), filled in when the scenario is validated."""
 
     policy: Literal["continuous", "static"] = "continuous"
     max_batch_size: int | None = Field(None, ge=1, le=65536, description="sequences per step, at most (vLLM "
@@ -444,7 +444,7 @@ class SchedulerSpec(Spec):
     )
 
 
-#: scheduler keys whose default is the engine's (:class:`simdecode.schedulers.engines.EngineDefaults`)
+#: scheduler keys whose default is the engine's (:class:`simdecode.scenario.engines.EngineDefaults`)
 ENGINE_KEYS = ("max_batch_size", "max_batched_tokens", "chunked_prefill", "kv_block_tokens", "memory_utilization",
                "admission")
 

@@ -1,4 +1,4 @@
-"""GPU memory as engines divide it (simdecode/costmodel/memory.py, simdecode/schedulers/engines.py)."""
+"""GPU memory as engines divide it (simdecode/costmodel/memory.py, simdecode.scenario.engines.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.memory import FIXED_WORKSPACE_BYTES, activation_workspace_bytes, kv_budget_bytes
 from simdecode.scenario.schema import Scenario
-from simdecode.schedulers.engines import engine_defaults
+from simdecode.scenario.engines import engine_defaults
 
 GiB = 2**30
 
