@@ -12,7 +12,7 @@ Workloads (see :data:`WORKLOADS`):
   fidelity, where every ring all-reduce is its 14 rounds of 8 link transfers.
 - ``poisson-10k-step``: Llama-3.1-8B bf16 on one H100 SXM, vLLM runtime, 10,000 requests
   arriving as a Poisson process at 10/s, prompt and output lengths drawn from the Splitwise
-  conversation trace (traces/splitwise_conv.csv), step fidelity. Requirement: under
+  conversation trace (scenarios/traces/splitwise_conv.csv), step fidelity. Requirement: under
   :data:`POISSON_LIMIT_S` seconds on a 2-core machine (PASS/FAIL).
 - ``layer-cost-linearity``: llama-3.2-1b on one GPU, one request, layer fidelity, with
   num_hidden_layers x output_tokens on a grid: events / (layers x steps) should stay flat.
@@ -73,7 +73,7 @@ def _op_fidelity() -> dict[str, Any]:
 
 
 def _poisson_10k() -> dict[str, Any]:
-    conv = "traces/splitwise_conv.csv"
+    conv = "scenarios/traces/splitwise_conv.csv"
     return {
         "name": "poisson-10k-step",
         "seed": 0,
@@ -130,7 +130,7 @@ def run_one(labels: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
     wall = time.perf_counter() - start
     row = {**labels, "fidelity": scenario.simulation.fidelity, "events": result.events, "wall_s": wall,
            "events_per_s": result.events / wall if wall > 0 else None, "simulated_s": result.simulated_s,
-           "steps": result.recorder.gpu.steps}
+           "steps": result.gpu.steps}
     if "layers" in labels:
         row["events_per_layer_step"] = result.events / (labels["layers"] * row["steps"])
         row["wall_us_per_layer_step"] = 1e6 * wall / (labels["layers"] * row["steps"])

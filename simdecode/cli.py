@@ -1,7 +1,9 @@
 """The ``simdecode`` command line.
 
-    simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR] [--trace FILE] [--fidelity F] [--seed N] [--quiet]
+    simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR [--force]] [--trace FILE] [--fidelity F] [--seed N]
+                  [--no-limit] [--baseline] [--quiet]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
+    simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
     simdecode presets [models|gpus|links|runtimes]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
@@ -23,12 +25,13 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
+MAX_EXPLAIN_BATCH = 65_536  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
+MAX_EXPLAIN_CONTEXT = 2_000_000  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
 
 
 class UserError(Exception):
@@ -61,11 +64,27 @@ def _seed(text: str) -> int:
     return value
 
 
+def _path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty one")
+    return text
+
+
 def _positive(text: str) -> int:
     value = _seed(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _bounded(parse: Callable[[str], int], most: int) -> Callable[[str], int]:
+    def parse_bounded(text: str) -> int:
+        value = parse(text)
+        if value > most:
+            raise argparse.ArgumentTypeError(f"expected at most {most:,}, got {text!r}")
+        return value
+
+    return parse_bounded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,11 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a scenario key before validation, e.g. --set parallelism.tp=4 (repeatable)",
     )
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
-    run.add_argument("--out", type=Path, metavar="DIR", help="write summary.json, requests.csv and timeline.png to DIR")
-    run.add_argument("--trace", type=Path, metavar="FILE",
+    run.add_argument("--out", type=_path, metavar="DIR",
+                     help="write summary.json, requests.csv and timeline.png to DIR (new, empty or simdecode's "
+                     "own output), replacing it whole")
+    run.add_argument("--force", action="store_true",
+                     help="let --out replace a folder that holds other files (they are deleted)")
+    run.add_argument("--trace", type=_path, metavar="FILE",
                      help="write a Chrome/Perfetto trace of GPU streams, links and requests (open in ui.perfetto.dev)")
+    run.add_argument("--baseline", action="store_true",
+                     help="speculative decoding: also simulate standard decoding to measure the speed-up")
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
+    run.add_argument("--no-limit", action="store_true",
+                     help="run even when the work estimated beforehand exceeds the budget (docs/scenario-format)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
     run.set_defaults(func=cmd_run)
 
@@ -98,10 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE", help="scenario YAML file")
     explain.add_argument("--set", dest="overrides", action="append", default=[], type=_override, metavar="KEY=VALUE",
                          help="override a scenario key before validation (repeatable)")
-    explain.add_argument("--context", type=_seed, metavar="N", help="cached tokens per sequence (default: prompt_tokens)")
-    explain.add_argument("--batch", type=_positive, default=1, metavar="B", help="sequences in the step (default 1)")
+    explain.add_argument("--context", type=_bounded(_seed, MAX_EXPLAIN_CONTEXT), metavar="N",
+                         help=f"cached tokens per sequence, at most {MAX_EXPLAIN_CONTEXT:,} (default: prompt_tokens)")
+    explain.add_argument("--batch", type=_bounded(_positive, MAX_EXPLAIN_BATCH), default=1, metavar="B",
+                         help=f"sequences in the step, at most {MAX_EXPLAIN_BATCH:,} (default 1)")
     explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object on stdout")
     explain.set_defaults(func=cmd_explain)
+
+    from simdecode.estimate.cli import add_parser as add_estimate
+
+    add_estimate(commands)
 
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
@@ -119,20 +152,6 @@ def _stderr_logger(quiet: bool) -> Callable[[str], None]:
             print(message, file=sys.stderr, flush=True)
 
     return log
-
-
-def _check_out_dir(out: Path) -> Path:
-    """Fail early (before simulating) when ``--out`` cannot become a writable folder; create nothing."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    parent = out
-    while not parent.exists():
-        if parent.parent == parent:
-            break
-        parent = parent.parent
-    if parent.exists() and (not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK)):
-        raise UserError(f"--out {out}: cannot create or write in {parent}")
-    return out
 
 
 def _load(load_scenario: Callable, file: str, overrides: list[str]):
@@ -158,15 +177,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"simulation.fidelity={args.fidelity}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    out_dir = _check_out_dir(args.out) if args.out is not None else None
-    if args.trace is not None and not args.trace.parent.resolve().is_dir():
-        raise UserError(f"--trace {args.trace}: folder {args.trace.parent} does not exist")
+    from simdecode.outfiles import check_file_target, prepare_out_dir
+
+    # every output target is checked before anything is simulated; nothing is created yet
+    out_dir = args.out
+    if out_dir is not None:
+        prepare_out_dir(out_dir, args.force)
+    if args.trace is not None:
+        check_file_target(args.trace, "--trace")
 
     # with --json, stdout carries the JSON object only: stray prints from inside go to stderr
     stdout_guard = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     with stdout_guard:
         scenario = _load(load_scenario, args.file, overrides)
         from simdecode import simulate
+        from simdecode import budget
+
+        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        from simdecode.costmodel.feasibility import check_fits
+
+        check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
         from simdecode.output import summary_json, write_outputs
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
@@ -178,19 +208,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             tracer = Tracer()
         result = simulate(scenario, tracer=tracer)
         log(f"simulated in {time.perf_counter() - started:.2f} s")
-        summary = result.summary()
-        if tracer is not None:
-            from simdecode.output import write_atomic
-
-            write_atomic(args.trace, json.dumps(tracer.to_json({"scenario": scenario.name})).encode())
-            dropped = f" ({tracer.dropped:,} op spans beyond the cap left out)" if tracer.dropped else ""
-            log(f"wrote trace {args.trace}{dropped}: open it in https://ui.perfetto.dev")
+        summary = result.summary(baseline=args.baseline)
         if out_dir is not None:
             try:
-                written = write_outputs(result, out_dir)
+                written = write_outputs(result, out_dir, force=args.force)
             except OSError as exc:
                 raise UserError(f"--out {out_dir}: {exc.strerror or exc}") from exc
             log("wrote " + ", ".join(str(path) for path in written))
+        if tracer is not None:
+            from simdecode.outfiles import write_file_atomic
+
+            try:
+                write_file_atomic(args.trace, json.dumps(tracer.to_json({"scenario": scenario.name})).encode())
+            except OSError as exc:
+                raise UserError(f"--trace {args.trace}: {exc.strerror or exc}") from exc
+            dropped = f" ({tracer.dropped:,} op spans beyond the cap left out)" if tracer.dropped else ""
+            log(f"wrote trace {args.trace}{dropped}: open it in https://ui.perfetto.dev")
 
     if args.json:
         sys.stdout.write(summary_json(summary))
@@ -242,6 +275,14 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
         from simdecode.presets import PresetError
 
         types.append(PresetError)
+    with contextlib.suppress(ImportError):
+        from simdecode.estimate.space import EstimateError
+
+        types.append(EstimateError)
+    with contextlib.suppress(ImportError):
+        from simdecode.outfiles import OutputError
+
+        types.append(OutputError)
     return tuple(types)
 
 

@@ -1,11 +1,10 @@
 """``simdecode explain``: one token's critical path, in words a student can follow.
 
-:func:`explain` builds the batch-``B`` decode step of every pipeline stage (the same step plans
-the engine runs), folds each on its two streams (compute, communication) and splits the per-token
-time into memory-bound compute, math-bound compute, kernel launches, host time, exposed
-communication and pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck.
-:func:`render_explanation` turns the result into plain text. No simulation, no simpy: every
-number comes from the plan, its fold and the collective cost model.
+:func:`explain` takes the numbers of :func:`simdecode.analysis.critical_path.critical_path` (one
+decode step of every pipeline stage, folded, split into memory, math, launches, host time,
+exposed communication and pipeline hops; physics.md 0, 5.1) and adds the sentences: the verdict
+on the bottleneck, where TP stops paying, the pipeline and speculation notes.
+:func:`render_explanation` turns the result into plain text. No simulation, no simpy.
 """
 
 from __future__ import annotations
@@ -14,18 +13,9 @@ import textwrap
 from collections import Counter
 from typing import Any
 
-from simdecode.costmodel import collectives
-from simdecode.costmodel.batch import BatchShape
-from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.fold import fold
-from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
-from simdecode.costmodel.scaling import tp_scaling
-
-#: part of the per-token time -> bottleneck label (the labels of Result.bottleneck)
-LABELS = {"memory": "memory-bandwidth", "compute": "compute", "launch": "launch-overhead",
-          "host": "launch-overhead", "communication": "all-reduce", "pipeline": "pipeline"}
-COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-reduce (lane average)",
-                    "allreduce.embed": "embedding all-reduce", "gather": "all-gather of the logits"}
+from simdecode import tp_schedules
+from simdecode.analysis.critical_path import critical_path
+from simdecode.analysis.scaling import tp_scaling
 WIDTH = 100
 
 
@@ -63,89 +53,34 @@ def tps(rate: float) -> str:
 
 # ---- the analysis --------------------------------------------------------------------------
 
+#: the largest step explain() describes: scheduler.max_batch_size's and a request's upper bounds
+MAX_BATCH, MAX_CONTEXT = 65_536, 2_000_000
+
+
+def _check_step(batch: object, context_tokens: object) -> None:
+    from simdecode.errors import ScenarioError
+
+    for name, value, most in (("batch", batch, MAX_BATCH), ("context_tokens", context_tokens, MAX_CONTEXT)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise ScenarioError(f"explain(): {name} must be an integer from 0 to {most:,}, got {value!r}")
+    if batch < 1:
+        raise ScenarioError(f"explain(): batch must be at least 1, got {batch}")
+
+
 def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict[str, Any]:
     """One decode step of ``batch`` sequences, each with ``context_tokens`` cached (default: the
-    workload's prompt length), on ``scenario``'s deployment: where one token's time goes."""
+    workload's prompt length), on ``scenario``'s deployment: where one token's time goes, with
+    the sentences that say so (:func:`simdecode.analysis.critical_path.critical_path`'s numbers)."""
     if context_tokens is None:
         context_tokens = scenario.workload.prompt_tokens
-    dep = Deployment.from_scenario(scenario)
-    rates, par, hw = dep.rates, scenario.parallelism, scenario.hardware
-    window = dep.model.sliding_window if dep.model.layer_types else None
-    shape = BatchShape.decode([context_tokens] * batch, window)
-
-    stages, hops, chosen = [], [], None
-    for s in range(dep.pp):
-        plan = build_stage_plan(dep, s, shape)
-        f = fold(plan)
-        mem_bytes = flops = launch = 0.0
-        coll: Counter[str] = Counter()
-        for op in plan:
-            if op.stream is Stream.COMM:
-                coll[op.kind] += 1
-            elif op.kind != "host":
-                launch += op.cost.launch_s
-                if op.cost.memory_bound:
-                    mem_bytes += op.cost.hbm_bytes
-                else:
-                    flops += op.cost.flops
-        groups = []
-        for kind, count in coll.items():
-            c = plan.costs[kind]
-            groups.append({"kind": kind, "name": COLLECTIVE_NAMES.get(kind, kind), "count": count, "bytes": c.net_bytes,
-                           "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.time_s - c.alpha_s,
-                           "algorithm": c.algorithm, "protocol": c.protocol})
-            if kind.startswith("allreduce") and (chosen is None or kind == "allreduce"):
-                chosen = groups[-1]  # the per-module all-reduce when there is one
-        layers = dep.stage_layers(s)
-        stages.append({
-            "stage": s, "first_layer": layers.start, "last_layer": layers.stop - 1, "layers": len(layers),
-            "weight_bytes_per_gpu": dep.weight_bytes_per_gpu(s),
-            "kv_bytes_per_gpu": dep.kv_bytes_per_token_per_gpu(s) * shape.kv_read_tokens,
-            "hbm_bytes": f.hbm_bytes, "memory_bytes": mem_bytes, "memory_s": f.memory_s,
-            "math_flops": flops, "math_s": f.compute_s - f.memory_s,
-            "kernels": round(launch / rates.kernel_s) if rates.kernel_s > 0 else 0, "kernel_s": rates.kernel_s,
-            "launch_s": f.launch_s, "host_s": f.host_s, "collectives": groups, "comm_s": f.comm_s,
-            "hidden_comm_s": max(0.0, f.comm_s - f.exposed_comm_s), "exposed_comm_s": f.exposed_comm_s,
-            "exposed_alpha_s": f.exposed_alpha_s, "exposed_beta_s": f.exposed_beta_s,
-            "ideal_s": f.ideal_s, "time_s": f.makespan_s,
-        })
-        if s + 1 < dep.pp:
-            msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
-            c = collectives.p2p(msg, dep.pp_link, dep.runtime)
-            hops.append({"from_stage": s, "to_stage": s + 1, "bytes": msg, "link": dep.pp_link.name,
-                         "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.beta_s})
-
-    parts = {
-        "memory": sum(st["memory_s"] for st in stages), "compute": sum(st["math_s"] for st in stages),
-        "launch": sum(st["launch_s"] for st in stages), "host": sum(st["host_s"] for st in stages),
-        "communication": sum(st["exposed_comm_s"] for st in stages), "pipeline": sum(h["time_s"] for h in hops),
-    }
-    total = sum(st["time_s"] for st in stages) + parts["pipeline"]
-    ideal = sum(st["ideal_s"] for st in stages)
-    grouped = Counter()
-    for key, value in parts.items():
-        grouped[LABELS[key]] += value
-    bottleneck = max(grouped, key=grouped.get)
+    _check_step(batch, context_tokens)
     scaling = tp_scaling(scenario, context_tokens)
-    data = {
-        "scenario": scenario.name, "context_tokens": context_tokens, "batch": batch,
-        "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
-                  "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
-                  "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
-                  "allreduce_impl": dep.runtime.allreduce_impl, "allreduce_fallback": _fallback(scenario, dep),
-                  "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
-                  "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
-                  "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
-        "stages": stages, "hops": hops, "parts_s": parts, "total_s": total,
-        "shares": {k: v / total for k, v in grouped.items()},
-        "tokens_per_s_per_request": 1.0 / total, "aggregate_tokens_per_s": batch / total,
-        "roofline_tokens_per_s": 1.0 / ideal, "roofline_fraction": ideal / total,
-        "bottleneck": bottleneck,
-        "tp_scaling": scaling.as_dict(),
-    }
+    data = critical_path(scenario, context_tokens, batch, scaling)
+    grouped = Counter(data["parts_by_label_s"])
+    data["setup"]["allreduce_impl"], data["setup"]["allreduce_fallback"] = _allreduce_impl(scenario)
     data["verdict"] = _verdict(data, grouped)
     data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
-    data["pipeline_note"] = _pipeline_note(data) if dep.pp > 1 else None
+    data["pipeline_note"] = _pipeline_note(data) if data["setup"]["pp"] > 1 else None
     data["speculation"] = _speculation(scenario, context_tokens, batch)
     return data
 
@@ -155,9 +90,10 @@ def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | 
     d = scenario.decoding
     if d.method == "standard":
         return None
+    from simdecode.costmodel.deployment import Deployment, draft_deployment
     from simdecode.costmodel.speculative import estimate
 
-    e = estimate(scenario, context_tokens, batch)
+    e = estimate(Deployment.from_scenario(scenario), draft_deployment(scenario), d, context_tokens, batch)
     grows = e.verify_s / e.standard_s - 1
     byte_ratio = e.verify_bytes / e.standard_bytes
     flop_ratio = e.verify_flops / e.standard_flops
@@ -197,8 +133,9 @@ def _verdict(d: dict, grouped: Counter) -> str:
                          f"{t(ar['alpha_s'])} is start-up and hops. A faster link would not help")
                 if d["tp_scaling"]["crossover_tp"] is not None and d["tp_scaling"]["crossover_tp"] <= setup["tp"]:
                     text += ", nor would more GPUs"
-                fix = ("a larger tp_delay" if setup["tp_mode"] in ("ladder", "delayed")
-                       else "tp_mode parallel-block, ladder or delayed")
+                fewer = [n for n, sch in tp_schedules.schedules().items() if sch.fewer_sync_points]
+                fix = ("a larger tp_delay" if tp_schedules.get(setup["tp_mode"]).defers_exchanges
+                       else "tp_mode " + (", ".join(fewer[:-1]) + " or " + fewer[-1] if len(fewer) > 1 else fewer[0]))
                 return text + (f"; fewer or overlapped sync points would ({fix}), or a lower-latency "
                                "all-reduce kernel.")
             return text + (f"moving the bytes takes {t(ar['beta_s'])} of each (latency {t(ar['alpha_s'])}): "
@@ -357,10 +294,14 @@ def render_explanation(d: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _fallback(scenario, dep) -> str:
-    """Why the engine runs NCCL instead of its custom all-reduce ('' if it does not)."""
+def _allreduce_impl(scenario) -> tuple[str, str]:
+    """The all-reduce implementation that runs, and why the engine runs NCCL instead of its
+    custom kernels ('' if it does not)."""
     from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+    from simdecode.costmodel.deployment import Deployment
 
+    dep = Deployment.from_scenario(scenario)
     rt = scenario.runtime
-    return custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
-                                     scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
+    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
+                                    scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
+    return dep.runtime.allreduce_impl, why

@@ -5,10 +5,11 @@
 ``DIR/timeline.png``   :func:`simdecode.plots.token_timeline`
 ``DIR/kv_occupancy.png`` :func:`simdecode.plots.kv_occupancy` (only when the run had more than one request)
 
-Every file is rendered in memory first and then written to a temporary file in ``DIR`` that is
-renamed over the final name (:func:`os.replace` is atomic on POSIX and Windows), so an error
-(a plotting failure, a full disk, Ctrl-C) never leaves a half-written file behind, and a failure
-while rendering leaves ``DIR`` untouched.
+Every file is rendered in memory first, then all of them are written into a fresh temporary
+folder beside ``DIR`` that replaces ``DIR`` whole (:func:`simdecode.outfiles.atomic_out_dir`):
+an error or a kill at any point (a plotting failure, a full disk, Ctrl-C) leaves ``DIR`` as it
+was or complete, never a mix of old and new files. ``DIR`` must be new, empty or simdecode's own
+output unless ``force``. The file-system rules live in :mod:`simdecode.outfiles`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import io
 import json
 import math
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from simdecode.outfiles import atomic_out_dir, write_file_atomic
 
 REQUEST_COLUMNS = (
     "id", "replica", "arrival_ms", "scheduled_ms", "first_token_ms", "finished_ms",
@@ -98,41 +100,32 @@ def kv_occupancy_png(result: Any) -> bytes:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    # os.open with O_EXCL, not tempfile.mkstemp: the file gets the umask's usual permissions (0644)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_file_atomic(path, data)
 
 
-def write_outputs(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write summary.json, requests.csv, timeline.png (and kv_occupancy.png for a run of more than
-    one request) into ``out_dir`` (created if needed).
-
-    Returns the paths written. Raises :class:`OSError` when ``out_dir`` cannot be created or
-    written (the CLI reports that as a user error, exit code 2).
-    """
+def render_outputs(result: Any) -> dict[str, bytes]:
+    """The files of ``--out``, by name, rendered in memory: summary.json, requests.csv,
+    timeline.png (and kv_occupancy.png for a run of more than one request)."""
     files = {
         "summary.json": summary_json(result.summary()).encode("utf-8"),
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
         "timeline.png": timeline_png(result),
     }
-    recorder = getattr(result, "recorder", None)
-    if getattr(recorder, "submitted", 0) > 1:
+    if getattr(result, "submitted", 0) > 1:
         files["kv_occupancy.png"] = kv_occupancy_png(result)
+    return files
+
+
+def write_outputs(result: Any, out_dir: str | os.PathLike[str], force: bool = False) -> list[Path]:
+    """Write :func:`render_outputs` into ``out_dir`` (created if needed), replacing it whole.
+
+    Returns the paths written. Raises :class:`~simdecode.outfiles.OutputError` when ``out_dir``
+    may not be replaced (a folder of other files, without ``force``) and :class:`OSError` when it
+    cannot be written (the CLI reports both as user errors, exit code 2).
+    """
+    files = render_outputs(result)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, data in files.items():
-        path = out / name
-        write_atomic(path, data)
-        written.append(path)
-    return written
+    with atomic_out_dir(out, force) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return [out / name for name in files]

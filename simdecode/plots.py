@@ -176,7 +176,7 @@ def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_RE
     """
     if ax is None:
         ax = new_figure().add_subplot()
-    monitors = getattr(getattr(result, "recorder", None), "monitors", {}) or {}
+    monitors = getattr(result, "monitors", {}) or {}
     kv = monitors.get("kv_blocks", [])[:max_replicas]
     queue = monitors.get("queue", [])[:max_replicas]
     capacity = getattr(result, "kv_capacity_blocks", 0) or 0

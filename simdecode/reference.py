@@ -28,7 +28,7 @@ import annotated_types
 from pydantic import AliasChoices, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from simdecode import presets
+from simdecode import presets, tp_schedules
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.schema import (
@@ -90,8 +90,9 @@ FALLBACK: dict[tuple[type[BaseModel], str], str] = {
     (HardwareSpec, "gpus_per_node"): "GPUs in one node (one NVLink / PCIe domain)",
     (HardwareSpec, "nodes"): "nodes in the cluster",
     (HardwareSpec, "inter_node_link"): "link between nodes (one NIC per GPU)",
-    (ParallelismSpec, "tp_mode"): "tensor-parallel schedule (which all-reduce each module waits for); megatron "
-    "and chunked-overlap are exact, the others compute a different function and need a model trained for them",
+    (ParallelismSpec, "tp_mode"): "tensor-parallel schedule (which all-reduce each module waits for; see TP "
+    "schedules below); " + " and ".join(n for n, s in tp_schedules.schedules().items() if s.exact) + " are exact, "
+    "the others compute a different function and need a model trained for them",
     (ParallelismSpec, "allreduce"): "all-reduce algorithm; auto picks the fastest the runtime offers",
     (DecodingSpec, "method"): "standard: one token per step; draft: a draft model proposes; mtp: "
     "multi-token-prediction heads propose",
@@ -356,6 +357,10 @@ def scenario_reference_markdown() -> str:
         "",
         ('Quantities take units (`"450 GB/s"`, `"2 us"`, `"80 GiB"`, `"2/s"`) or plain SI numbers; '
          "GB and TB are powers of ten, GiB powers of two, `Gb/s` is bits. Unknown keys are errors. "
+         "A bandwidth under 1 GB/s, a FLOP rate under 100 GFLOP/s and a plain memory size under 1 MB are refused "
+         "as slips, with the unit probably meant (`3350` -> did you mean `'3350 GB/s'`?). Only plain YAML values: "
+         "tags such as `!!bool` are errors. Files a scenario names (`hf_config`, trace and length files) are "
+         "read relative to its folder and must lie inside it ([security.md](security.md)). "
          "Where a preset name is accepted, so is `{preset: NAME, ...overrides}`, or a mapping that gives every "
          "required key. What the keys mean physically: [assumptions.md](assumptions.md); the result: "
          "[metrics.md](metrics.md)."),
@@ -367,6 +372,17 @@ def scenario_reference_markdown() -> str:
         if intro:
             lines += [intro, ""]
         lines += section_table(models)
+    lines += [
+        "",
+        "## TP schedules",
+        "The values of `parallelism.tp_mode`, one module each in `simdecode/tp_schedules/`.",
+        "",
+        "| tp_mode | exact | expert parallelism | what each module waits for |",
+        "|---|---|---|---|",
+    ]
+    for name, schedule in tp_schedules.schedules().items():
+        lines.append(f"| `{name}` | {'yes' if schedule.exact else 'no: needs a model trained so'} | "
+                     f"{'yes' if schedule.expert_parallel else 'no'} | {_cell(schedule.summary)} |")
     lines += [
         "",
         "## Presets",

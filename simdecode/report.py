@@ -111,7 +111,11 @@ def totals_table(summary: dict[str, Any]) -> Table:
     table.add_row("bottleneck", Text(str(bottleneck), style="bold") if bottleneck else DASH, "")
     spec = summary.get("speculative")
     if isinstance(spec, dict):
-        table.add_row("speculative speed-up", f"{fmt(spec.get('speedup_vs_standard'), 3)}x", "vs standard decoding")
+        speedup = spec.get("speedup_vs_standard")
+        if speedup is None:  # the baseline run was not asked for
+            table.add_row("speculative speed-up", DASH, "not measured: rerun with --baseline")
+        else:
+            table.add_row("speculative speed-up", f"{fmt(speedup, 3)}x", "vs standard decoding")
         table.add_row("  accepted per step", fmt(spec.get("mean_accepted_tokens"), 3), "tokens")
         table.add_row("  acceptance rate", pct(spec.get("acceptance_rate")), "of proposed tokens")
     sim = summary.get("simulation") or {}

@@ -186,7 +186,8 @@ def test_run_out_writes_the_three_files(scenario_file, tmp_path: Path) -> None:
     proc = simdecode("run", str(scenario_file()), "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     # two requests: the KV occupancy plot too; no temporary files left
-    assert {p.name for p in out.iterdir()} == OUT_FILES | {"kv_occupancy.png"}
+    assert {p.name for p in out.iterdir()} == OUT_FILES | {"kv_occupancy.png", ".simdecode-output"}
+    assert [p.name for p in out.parent.iterdir()] == ["tiny"]
     assert json.loads((out / "summary.json").read_text()) == json.loads(proc.stdout)
     rows = list(csv.DictReader((out / "requests.csv").open()))
     assert len(rows) == 2
@@ -254,7 +255,8 @@ def test_write_outputs_on_a_stand_in_result(tmp_path: Path) -> None:
 
     records = [_record(2), _record(0, tokens=1, times=False), _record(1, times=False)]
     written = write_outputs(_result(records, _summary(aggregate_tps=math.nan)), tmp_path / "o")
-    assert {p.name for p in written} == OUT_FILES == {p.name for p in (tmp_path / "o").iterdir()}
+    assert {p.name for p in written} == OUT_FILES
+    assert {p.name for p in (tmp_path / "o").iterdir()} == OUT_FILES | {".simdecode-output"}
     text = (tmp_path / "o" / "summary.json").read_text()
     assert json.loads(text)["aggregate_tps"] is None  # NaN is not JSON
     rows = list(csv.reader(io.StringIO((tmp_path / "o" / "requests.csv").read_text())))

@@ -1,6 +1,6 @@
 """Golden summaries: every scenarios/*.yaml still gives the summary recorded in tests/golden/.
 
-Each scenario file is simulated and its ``summary()`` compared with
+Each scenario file is simulated and its ``summary(baseline=True)`` compared with
 ``tests/golden/<file stem>.json`` after dropping volatile keys (wall time, the package version),
 setting float noise below 1e-9 to 0 and rounding floats to 6 significant figures. A change in
 any number shows up as a list of key paths, old vs new. After an intended change, review the diff and rewrite the files:
@@ -104,7 +104,8 @@ def _param(path: Path):
 @pytest.mark.parametrize("scenario_path", [_param(p) for p in SCENARIOS])
 def test_golden_summary(scenario_path: Path, update_golden: bool) -> None:
     golden = GOLDEN_DIR / f"{scenario_path.stem}.json"
-    new = stable_summary(simulate(load_scenario(scenario_path)).summary())
+    # baseline=True: speculative scenarios also record the measured speed-up over standard decoding
+    new = stable_summary(simulate(load_scenario(scenario_path)).summary(baseline=True))
     if update_golden:
         GOLDEN_DIR.mkdir(exist_ok=True)
         golden.write_text(json.dumps(new, indent=2) + "\n", encoding="utf-8")

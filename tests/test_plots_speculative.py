@@ -22,7 +22,7 @@ def test_speedup_plot_draws_one_point_per_result_in_x_order():
     ax = speculation_speedup(results, x="batch")
     per_request = ax.get_lines()[0]
     assert list(per_request.get_xdata()) == [1, 4, 16]
-    expected = [r.summary()["speculative"]["speedup_vs_standard"] for r in sorted(results, key=lambda r: r.scenario.workload.arrival.concurrency)]
+    expected = [r.summary(baseline=True)["speculative"]["speedup_vs_standard"] for r in sorted(results, key=lambda r: r.scenario.workload.arrival.concurrency)]
     assert list(per_request.get_ydata()) == pytest.approx(expected)
     assert [r.scenario.decoding.acceptance for r in results] == [0.8] * 3
     ax = speculation_speedup([run(acceptance=a) for a in (0.5, 0.9)], x="acceptance")

@@ -11,8 +11,9 @@ from simdecode.metrics.trace import Tracer
 from simdecode.scenario.schema import Scenario
 
 
-def traced(fidelity: str, max_events: int = 200_000, **parallelism) -> tuple[dict, Tracer]:
-    tracer = Tracer(max_events=max_events)
+def traced(fidelity: str, max_events: int = 200_000, max_link_events: int | None = None,
+           **parallelism) -> tuple[dict, Tracer]:
+    tracer = Tracer(max_events=max_events, max_link_events=max_link_events)
     scenario = Scenario.model_validate({
         "model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"},
         "parallelism": {"tp": 4, "pp": 2, **parallelism}, "simulation": {"fidelity": fidelity},
@@ -70,10 +71,12 @@ def test_allreduce_gaps_show_on_the_compute_track():
 
 
 def test_long_runs_are_truncated_not_unbounded():
-    trace, tracer = traced("layer", max_events=50)
+    trace, tracer = traced("layer", max_events=50, max_link_events=20)
     assert tracer.dropped > 0 and trace["metadata"]["dropped_spans"] == tracer.dropped
     ops = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["name"] not in ("queued", "prefill", "decode")]
-    assert len(ops) < 50
+    assert len(ops) < 50 + 20
+    links = _link_spans(trace)
+    assert sum(len(spans) for spans in links.values()) == 20, "the links' own cap"
     assert sum(e["name"] == "decode" for e in trace["traceEvents"]) == 3, "request spans are always kept"
 
 
@@ -89,3 +92,50 @@ def test_cli_trace_writes_a_loadable_file(tmp_path):
     assert {"traceEvents", "displayTimeUnit", "metadata"} <= set(trace)
     assert trace["metadata"]["scenario"] == "quickstart-llama-3.1-8b-h100"
     assert main(["run", str(scenario), "--trace", str(tmp_path / "missing" / "t.json"), "--quiet"]) == 2
+
+
+def _link_spans(trace: dict) -> dict[str, list[dict]]:
+    """Spans on the ``links`` process, by link (thread) name."""
+    pid = next(e["pid"] for e in trace["traceEvents"] if e["name"] == "process_name" and e["args"]["name"] == "links")
+    names = {e["tid"]: e["args"]["name"] for e in trace["traceEvents"] if e["name"] == "thread_name" and e["pid"] == pid}
+    out: dict[str, list[dict]] = {}
+    for e in trace["traceEvents"]:
+        if e["ph"] == "X" and e["pid"] == pid:
+            out.setdefault(names[e["tid"]], []).append(e)
+    return out
+
+
+@pytest.mark.parametrize("fidelity", ["step", "layer"])
+def test_collectives_on_private_links_are_drawn_on_their_link_tracks(fidelity):
+    """tp 4, pp 2 on one NVSwitch node: each group's ring is its own four ports (no other group
+    shares them), so at fidelity layer the collectives are arithmetic, not link requests; the
+    trace still draws each all-reduce on every port of its ring, at the very times the comm
+    stream shows."""
+    trace, _ = traced(fidelity)
+    links = _link_spans(trace)
+    ports = {f"port.{g}" for g in range(8)}
+    assert ports <= set(links), "every GPU's port carries its group's all-reduces"
+    comm_pid = next(e["pid"] for e in trace["traceEvents"]
+                    if e["name"] == "process_name" and e["args"]["name"] == "replica 0 / stage 0: GPUs 0-3")
+    comm = sorted((e["ts"], e["dur"], e["name"]) for e in trace["traceEvents"]
+                  if e["ph"] == "X" and e["pid"] == comm_pid and e["name"].endswith("allreduce"))
+    assert comm, "the stage's comm stream has all-reduces"
+    for g in range(4):  # stage 0's ring: GPUs 0-3
+        drawn = sorted((e["ts"], e["dur"], e["name"]) for e in links[f"port.{g}"] if e["name"] != "transfer")
+        assert drawn == comm
+    stage1 = [e for e in links["port.5"] if e["name"].endswith("allreduce")]
+    assert stage1 and all(e["dur"] > 0 for e in stage1)
+
+
+def test_default_fidelity_cli_trace_has_link_tracks(tmp_path):
+    from pathlib import Path
+
+    from simdecode.cli import main
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "llama-2-70b-a100-tp8.yaml"
+    out = tmp_path / "t.json"
+    assert main(["run", str(scenario), "--trace", str(out), "--quiet", "--set", "workload.requests=1",
+                 "--set", "workload.output_tokens=4"]) == 0
+    links = _link_spans(json.loads(out.read_text()))
+    assert {f"port.{g}" for g in range(8)} <= set(links)
+    assert all(any(e["name"].endswith("allreduce") for e in spans) for spans in links.values())

@@ -12,6 +12,9 @@ Sharding (Megatron-LM, Shoeybi et al. 2019, arXiv 1909.08053):
 - the LM head is split only if the runtime shards it (vocab-parallel), and the embedding with it;
 - pipeline stages take contiguous, equal runs of layers; the first holds the embedding and the
   last the LM head (when the embedding is tied, both stages hold a copy).
+
+Whether it fits the GPUs' memory is :mod:`simdecode.costmodel.memory`'s and
+:mod:`simdecode.costmodel.feasibility`'s business.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes
 from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
@@ -74,7 +78,11 @@ class Deployment:
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
-        """Resolve a :class:`~simdecode.scenario.schema.Scenario` into a deployment."""
+        """Resolve a :class:`~simdecode.scenario.schema.Scenario` into a deployment.
+
+        The one place a scenario becomes a deployment (with :func:`deployment_with_tp` and
+        :func:`draft_deployment` below, which call it on a changed scenario): the rest of the cost
+        model takes a Deployment, specs and numbers, never a scenario."""
         par, hw, prec = scenario.parallelism, scenario.hardware, scenario.precision
         tp_nodes = max(1, -(-par.tp // hw.gpus_per_node))
         # a pipeline hop stays inside a node while a replica's GPUs fit in one
@@ -144,7 +152,7 @@ class Deployment:
         runtime does it, or delayed TP gives each lane a vocabulary shard (``tp_final``)."""
         if self.tp <= 1:
             return False
-        return self.runtime.shard_lm_head or (self.tp_mode == "delayed" and self.tp_final == "vocab-parallel")
+        return self.runtime.shard_lm_head or tp_schedules.get(self.tp_mode).vocab_parallel_head(self.tp_final)
 
     def lm_head_params_per_gpu(self) -> float:
         head = self.counts.lm_head or self.counts.embedding
@@ -174,3 +182,40 @@ class Deployment:
 
     def max_weight_bytes_per_gpu(self) -> float:
         return max(self.weight_bytes_per_gpu(s) for s in range(self.pp))
+
+
+def deployment_with_tp(scenario, tp: int) -> Deployment:
+    """``scenario``'s deployment with tensor-parallel degree ``tp`` (everything else unchanged)."""
+    par = scenario.parallelism.model_copy(update={"tp": tp})
+    return Deployment.from_scenario(scenario.model_copy(update={"parallelism": par}))
+
+
+def draft_deployment(scenario) -> Deployment:
+    """The deployment one draft pass of ``scenario``'s speculative decoding runs (see
+    simdecode.engine.speculation):
+
+    - ``mtp``: a one-layer copy of the target (the MTP block) with its embedding and LM head,
+      same TP, one stage; its 2h x h input projection is left out (under 1% of a DeepSeek-V3
+      draft pass's bytes, which the shared LM head dominates);
+    - ``draft``: the draft model with the target's tp on the target's GPUs when its heads allow
+      (``draft_placement: shared``), else tp 1 (and always tp 1 on a GPU of its own).
+    Draft passes run in the same captured graph as the verify step: no host step overhead."""
+    d, par = scenario.decoding, scenario.parallelism
+    runtime = scenario.runtime.model_copy(update={"step_overhead_s": 0.0})
+    if d.method == "mtp":
+        module = scenario.model.model_copy(update={
+            "name": f"{scenario.model.name} MTP module", "num_hidden_layers": 1, "first_k_dense_replace": 0,
+            "num_nextn_predict_layers": 0, "layer_types": None,
+        })
+        layout = par.model_copy(update={"pp": 1})
+        return Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
+                                                                    "runtime": runtime}))
+    draft = d.draft_model
+    tp = 1
+    if d.draft_placement == "shared":
+        kv = draft.kv_heads
+        fits = draft.num_attention_heads % par.tp == 0 and (kv % par.tp == 0 or par.tp % kv == 0)
+        tp = par.tp if fits else 1
+    layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": tp_schedules.DEFAULT})
+    return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
+                                                                "runtime": runtime}))

@@ -1,5 +1,9 @@
 """GPU memory as a serving engine divides it: weights, activation workspace, KV cache.
 
+The one home of these numbers: the feasibility check (:mod:`simdecode.costmodel.feasibility`),
+the KV cache's capacity (:func:`kv_capacity_blocks`) and the tp degrees TP scaling may try all
+read them here. Per GPU, in bytes.
+
 An engine measures the GPU's total memory (the driver's figure, :mod:`simdecode.presets` gpus),
 loads the weights, runs one forward pass of the largest step it will schedule to find its peak
 activation memory, and gives the KV cache what is left of its budget (vLLM
@@ -23,6 +27,7 @@ V 128256), bf16 activations, tp 2, T 8192, S 1024: 1 GiB + 8192 x 2 x (16384 + 4
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simdecode.scenario.engines import EngineDefaults, engine_defaults
@@ -78,3 +83,45 @@ def memory_split(scenario, dep: Deployment, stage: int = 0) -> dict[str, float]:
     return {"total": scenario.hardware.gpu.memory_bytes, "weights": dep.weight_bytes_per_gpu(stage),
             "workspace": activation_workspace_bytes(dep, sched.max_batched_tokens, sched.max_batch_size),
             "kv": kv_budget_bytes(scenario, dep, stage)}
+
+
+def kv_capacity_blocks(scenario, dep: Deployment) -> int:
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds: the engine's KV budget per GPU
+    over the KV bytes one token takes there, the tightest stage deciding; 0 when nothing is left."""
+    tokens = min(kv_budget_bytes(scenario, dep, s) / dep.kv_bytes_per_token_per_gpu(s) for s in range(dep.pp))
+    return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+
+
+def weights_fit(scenario, dep: Deployment) -> bool:
+    """The weights and the workspace leave some KV budget on every stage."""
+    return all(kv_budget_bytes(scenario, dep, s) > 0 for s in range(dep.pp))
+
+
+@dataclass(frozen=True)
+class MemoryNeed:
+    """One GPU of the tightest stage against one request of ``tokens`` tokens, bytes: what the GPU
+    has (``total``), its weights, the engine's activation workspace, the KV budget the engine
+    leaves (``kv_budget``) and the KV the request needs in whole blocks (``kv``)."""
+
+    total: float
+    weights: float
+    workspace: float
+    kv_budget: float
+    kv: float
+    tokens: int
+
+    @property
+    def fits(self) -> bool:
+        return self.kv <= self.kv_budget
+
+
+def need_for_request(scenario, dep: Deployment, tokens: int) -> MemoryNeed:
+    """Memory one request of ``tokens`` tokens (prompt + output) needs on the tightest stage."""
+    block = scenario.scheduler.kv_block_tokens
+    in_blocks = -(-tokens // block) * block  # the cache is handed out in whole blocks
+    needs = []
+    for s in range(dep.pp):
+        split = memory_split(scenario, dep, s)
+        needs.append(MemoryNeed(split["total"], split["weights"], split["workspace"], split["kv"],
+                                dep.kv_bytes_per_token_per_gpu(s) * in_blocks, tokens))
+    return min(needs, key=lambda n: n.kv_budget - n.kv)

@@ -9,23 +9,9 @@ A plan is a shape-independent :class:`PlanTemplate` (which ops exist, on which s
 which others; cached per stage) plus a per-step table of :class:`OpCost` by op kind (every
 attention module of a dense model costs the same), so building a step is cheap.
 
-Tensor-parallel schedules differ only in which exchange a module waits for (physics.md 1.2, 1.5).
-Modules are numbered m = 0, 1, ... (attention and MLP are separate modules):
-
-- ``megatron``:        each module all-reduces; module m waits for the all-reduce of m-1. Exact.
-- ``parallel-block``:  attention and MLP read the same input (GPT-J / PaLM); one all-reduce
-                       per layer, after the MLP. Changes the model: needs a model trained so.
-- ``ladder``:          every module's all-reduce is delayed one module (Ladder Residual, arXiv
-                       2501.06589): module m waits for the all-reduce of m-2. Changes the model.
-- ``delayed``:         Kog's delayed TP with delta = ``tp_delay``: each lane adds its own output at
-                       once and the other lanes' outputs delta modules later, so module m waits
-                       for the exchange of module m-1-delta. The first delta modules either
-                       all-reduce synchronously (``tp_delay_start: sync``, Kog's use_early_comm)
-                       or stay local (``local``); the last delta modules launch no exchange
-                       (their data would never land); before the LM head the lanes are averaged
-                       by one all-reduce (``tp_final: all-reduce``) or each lane computes a
-                       vocabulary shard and the logits are gathered (``vocab-parallel``).
-                       Changes the model: residual streams diverge by design.
+Tensor-parallel schedules differ only in which exchange a module waits for and which modules
+launch one (physics.md 1.2, 1.5): each is a module of :mod:`simdecode.tp_schedules` (megatron,
+parallel-block, ladder, delayed, chunked-overlap, ...), whose rules :func:`_template` applies.
 With a vocabulary-parallel embedding (the runtime shards the LM head and embedding, as vLLM's
 VocabParallelEmbedding does) each rank looks up only its rows and one all-reduce after the
 embedding completes them.
@@ -34,11 +20,6 @@ With expert parallelism (``ep`` > 1, megatron schedule) a MoE block is preceded 
 dispatch of each rank's share of the tokens to the GPUs owning their k experts
 (T k h (ep-1)/ep^2 bytes per rank) and followed by an all-to-all combine that returns every
 token's output to every rank (T h (ep-1)/ep bytes), in place of the block's all-reduce.
-
-- ``chunked-overlap``: the step's tokens are split into k = ``tp_chunks`` chunks (TokenWeave,
-                       Flux, async-TP); chunk j's all-reduce overlaps chunk j+1's compute and the
-                       next module's chunk j waits only for it. Exact, but every chunk streams the
-                       module's full weights, so it pays off only when compute-bound.
 """
 
 from __future__ import annotations
@@ -47,15 +28,17 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Iterator
 
+from simdecode import tp_schedules
 from simdecode.costmodel import collectives, modules
 from simdecode.costmodel.architecture import layer_is_moe, layer_is_sliding
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.roofline import ideal_time, kernel_time
 
-MODES = ("megatron", "parallel-block", "ladder", "delayed", "chunked-overlap")
+#: every TP schedule's name (simdecode.tp_schedules)
+MODES = tp_schedules.names()
 #: modes whose forward pass computes a different function from the unsplit model
-CHANGES_MODEL = frozenset({"parallel-block", "ladder", "delayed"})
+CHANGES_MODEL = frozenset(name for name, s in tp_schedules.schedules().items() if not s.exact)
 
 
 class Stream(IntEnum):
@@ -139,7 +122,8 @@ class StepPlan:
 
 def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan:
     """The ops stage ``stage`` runs for one step of batch ``shape`` (see module docstring)."""
-    chunks = min(dep.tp_chunks, shape.new_tokens) if dep.tp_mode == "chunked-overlap" and dep.tp > 1 else 1
+    chunked = tp_schedules.get(dep.tp_mode).chunked
+    chunks = min(dep.tp_chunks, shape.new_tokens) if chunked and dep.tp > 1 else 1
     key = (stage, chunks)
     template = dep.templates.get(key)
     if template is None:
@@ -215,8 +199,7 @@ def _layer_of(dep: Deployment, kind: str) -> int:
 
 
 def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
-    if dep.tp_mode not in MODES:
-        raise ValueError(f"unknown tp_mode {dep.tp_mode!r}")
+    schedule = tp_schedules.get(dep.tp_mode)
     slots: list[OpSlot] = []
     last: list[int] = []  # the previous compute slot, as a dependency list
 
@@ -229,7 +212,7 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
         last[:] = [idx]
         return idx
 
-    tp, mode, delta = dep.tp, dep.tp_mode, dep.tp_delay
+    tp, delta, start = dep.tp, dep.tp_delay, dep.tp_delay_start
     embed_waits: list[int] = []
     if stage == 0:
         if dep.runtime.step_overhead_s > 0:
@@ -247,7 +230,7 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
         g = 2 * layer + (part == "mlp")  # the module's index in the whole network
         exchanges.append([])
         for j in range(chunks):
-            waits = _waits(mode, delta, dep.tp_delay_start, m, g, j, exchanges) if tp > 1 else []
+            waits = schedule.waits(_exchange_slots(exchanges), m, g, j, delta, start) if tp > 1 else []
             if m == 0:
                 waits = waits + embed_waits
             suffix = f".{j}" if chunks > 1 else ""
@@ -257,15 +240,15 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
             compute(f"L{layer}.{part}{suffix}", layer, kind, waits)
             if expert_parallel:
                 exchanges[m].append(add(f"L{layer}.moe.combine{suffix}", layer, Stream.COMM, "combine", last))
-            elif tp > 1 and _exchanges(mode, delta, dep.tp_delay_start, g, total, part):
-                label = "exchange" if mode == "delayed" else "allreduce"
+            elif tp > 1 and schedule.exchanges(part, g, total, delta, start):
+                label = schedule.exchange_label
                 exchanges[m].append(add(f"L{layer}.{part}.{label}{suffix}", layer, Stream.COMM, "allreduce", last))
 
     pending = [i for ex in exchanges for i in ex]
     if stage == dep.pp - 1:
         head_waits = pending  # every exchange has landed before the head reads the residual
-        if tp > 1 and mode == "delayed" and delta > 0 and dep.tp_final == "all-reduce":
-            # the lanes' residuals differ: average them once (with no delay they never diverge)
+        if tp > 1 and schedule.averages_lanes(delta, dep.tp_final):
+            # the lanes' residuals differ: average them once
             head_waits = [add("final.allreduce", -1, Stream.COMM, "allreduce.final", last)]
         compute("lm_head", -1, "lm_head", head_waits)
         if dep.vocab_parallel:
@@ -280,34 +263,11 @@ def _module_kind(dep: Deployment, layer: int, part: str) -> str:
     return "mlp.moe" if layer_is_moe(dep.model, layer) else "mlp"
 
 
-def _exchanges(mode: str, delta: int, start: str, m: int, n: int, part: str) -> bool:
-    """Does module m (of the network's n) launch an exchange?"""
-    if mode == "parallel-block":
-        return part == "mlp"
-    if mode == "delayed":
-        if m < delta:
-            return start == "sync"
-        return m < n - delta  # the last delta modules' exchanges would never land
-    return True
-
-
-def _waits(mode: str, delta: int, start: str, m: int, g: int, j: int, exchanges: list[list[int]]) -> list[int]:
-    """Exchange slots chunk j of module m (this stage's m-th, the network's g-th) waits for.
-
-    Exchanges of earlier stages have all landed before the activations left their stage."""
+def _exchange_slots(exchanges: list[list[int]]):
+    """``of(k, chunk=None)``: the exchange slots of this stage's module ``k`` (one chunk's, or all)."""
     def of(k: int, chunk: int | None = None) -> list[int]:
         if k < 0 or not exchanges[k]:
             return []
         return [exchanges[k][chunk]] if chunk is not None else exchanges[k]
 
-    match mode:
-        case "megatron" | "parallel-block":
-            return of(m - 1)
-        case "chunked-overlap":
-            return of(m - 1, j)
-        case "ladder":
-            return of(m - 2)
-        case "delayed":
-            sync = of(m - 1) if (g - 1 < delta and start == "sync") else []
-            return sync + of(m - 1 - delta)
-    raise ValueError(mode)
+    return of

@@ -109,13 +109,6 @@ def mean_tokens(probs: np.ndarray) -> float:
     return 1.0 + float(np.dot(np.arange(probs.size), probs))
 
 
-def tree_size(width: int, depth: int) -> int:
-    """Positions verified for a full Medusa/EAGLE-style token tree: the root plus ``width``
-    candidates under every node down to ``depth`` levels, 1 + w + w^2 + ... + w^depth
-    (Medusa, Cai et al. 2024, arXiv 2401.10774: tree attention verifies all of them at once)."""
-    return sum(width**level for level in range(depth + 1))
-
-
 def tree_level_acceptance(a: float, width: int) -> float:
     """Chance that a tree level is accepted when each of its ``width`` candidates independently
     matches with probability ``a``: 1 - (1 - a)^w. The accepted path then behaves like a chain
@@ -123,8 +116,11 @@ def tree_level_acceptance(a: float, width: int) -> float:
     return 1.0 - (1.0 - a) ** width
 
 
-def acceptance_for(d, proposals: int) -> np.ndarray:
-    """P(j proposals accepted), j = 0..proposals, for a DecodingSpec's acceptance model."""
+def acceptance_for(d, proposals: int | None = None) -> np.ndarray:
+    """P(j proposals accepted), j = 0..proposals, for a DecodingSpec's acceptance model
+    (``proposals``: the spec's own, :attr:`DecodingSpec.proposals`, unless given)."""
+    if proposals is None:
+        proposals = d.proposals
     from simdecode.scenario.schema import AcceptanceHistogram, AcceptanceMean
 
     acc = d.acceptance
@@ -139,38 +135,6 @@ def acceptance_for(d, proposals: int) -> np.ndarray:
             raise ValueError("a token tree takes one per-candidate acceptance probability")
         return accepted_probabilities(tree_level_acceptance(acc, d.tree.width), proposals)
     return accepted_probabilities(acc, proposals)
-
-
-def draft_deployment(scenario):
-    """The deployment one draft pass runs (pure; see simdecode.engine.speculation):
-
-    - ``mtp``: a one-layer copy of the target (the MTP block) with its embedding and LM head,
-      same TP, one stage; its 2h x h input projection is left out (under 1% of a DeepSeek-V3
-      draft pass's bytes, which the shared LM head dominates);
-    - ``draft``: the draft model with the target's tp on the target's GPUs when its heads allow
-      (``draft_placement: shared``), else tp 1 (and always tp 1 on a GPU of its own).
-    Draft passes run in the same captured graph as the verify step: no host step overhead."""
-    from simdecode.costmodel.deployment import Deployment
-
-    d, par = scenario.decoding, scenario.parallelism
-    runtime = scenario.runtime.model_copy(update={"step_overhead_s": 0.0})
-    if d.method == "mtp":
-        module = scenario.model.model_copy(update={
-            "name": f"{scenario.model.name} MTP module", "num_hidden_layers": 1, "first_k_dense_replace": 0,
-            "num_nextn_predict_layers": 0, "layer_types": None,
-        })
-        layout = par.model_copy(update={"pp": 1})
-        return Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
-                                                                    "runtime": runtime}))
-    draft = d.draft_model
-    tp = 1
-    if d.draft_placement == "shared":
-        kv = draft.kv_heads
-        fits = draft.num_attention_heads % par.tp == 0 and (kv % par.tp == 0 or par.tp % kv == 0)
-        tp = par.tp if fits else 1
-    layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": "megatron"})
-    return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
-                                                                "runtime": runtime}))
 
 
 @dataclass(frozen=True)
@@ -194,20 +158,16 @@ class SpeculationEstimate:
         return self.mean_tokens * self.standard_s / (self.verify_s + self.draft_s)
 
 
-def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
-    """The analytic speed-up of the scenario's speculation for one decode step (physics.md 4.1-4.4):
-    the same plans the engine runs, folded, without queueing or sampling noise."""
+def estimate(dep, draft, d, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
+    """The analytic speed-up of speculative decoding ``d`` (a DecodingSpec) for one decode step
+    of the target deployment ``dep`` with drafter ``draft`` (physics.md 4.1-4.4): the same plans
+    the engine runs, folded, without queueing or sampling noise."""
     from simdecode.costmodel.batch import BatchShape
-    from simdecode.costmodel.deployment import Deployment
     from simdecode.costmodel.fold import fold
     from simdecode.costmodel.plan import build_stage_plan
 
-    d = scenario.decoding
-    dep = Deployment.from_scenario(scenario)
-    draft = draft_deployment(scenario)
-    proposals = d.tree.depth if d.tree else d.speculative_tokens
-    positions = tree_size(d.tree.width, d.tree.depth) if d.tree else proposals + 1
-    probs = acceptance_for(d, proposals)
+    proposals, positions = d.proposals, d.verify_positions
+    probs = acceptance_for(d)
 
     def folds(deployment, shape):
         return [fold(build_stage_plan(deployment, s, shape)) for s in range(deployment.pp)]
@@ -215,8 +175,7 @@ def estimate(scenario, context_tokens: int, batch: int = 1) -> SpeculationEstima
     standard = folds(dep, BatchShape.decode([context_tokens] * batch, dep.window))
     verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch, dep.window))
     draft_s = 0.0
-    for level in range(proposals):
-        width = d.tree.width ** level if d.tree else 1
+    for level, width in enumerate(d.draft_widths):
         draft_s += sum(f.makespan_s for f in folds(draft, BatchShape.mixed(
             [(context_tokens + level, width, width)] * batch, draft.window)))
     return SpeculationEstimate(

@@ -38,6 +38,8 @@ class Stage:
         self.contention_s = 0.0
         # ring transfers are expanded only inside one node, where the ring's hops are uniform
         self._expand_rings = fidelity == "op" and dep.tp_nodes == 1
+        # the links this group's collectives cross (its ring), each once: their trace tracks
+        self._ring_links = tuple(sorted({link for path in fabric.ring for link in path}, key=lambda l: l.order))
 
     def run(self, plan: StepPlan, timing: Fold):
         """Process: occupy this stage for one step of ``plan``; returns when its last op ends.
@@ -67,9 +69,17 @@ class Stage:
             slot = slots[i]
             self.tracer.span(self.name, _STREAM[slot.stream], slot.name, start + begin, start + end,
                              {"synthetic": True})
+            if slot.stream is Stream.COMM:
+                self._trace_links(slot.name, start + begin, start + end, {"synthetic": True})
 
     def _trace(self, stream: Stream, name: str, start: float) -> None:
         self.tracer.span(self.name, _STREAM[stream], name, start, self.env.now)
+
+    def _trace_links(self, name: str, start: float, end: float, args: dict | None = None) -> None:
+        """A collective's span on the track of every link of this group's ring (the links it
+        occupies from ``start`` to ``end``, seconds), beside its span on the comm stream."""
+        for link in self._ring_links:
+            self.tracer.span("links", link.name, name, start, end, args)
 
     # ---- fidelity layer: two stream walkers --------------------------------------------
     def _run_streams(self, plan: StepPlan):
@@ -125,8 +135,9 @@ class Stage:
                 start = comm_free if comm_free > env.now else env.now  # after the module before it
                 comm_free = start + cost.time_s
                 done_at[i] = comm_free
-                if tracer is not None:
+                if tracer is not None:  # the same start and end draw the stream and the links
                     tracer.span(self.name, _STREAM[Stream.COMM], slot.name, start, comm_free)
+                    self._trace_links(slot.name, start, comm_free)
         if comm_free > env.now:
             yield env.timeout(comm_free - env.now)
 
@@ -150,6 +161,7 @@ class Stage:
             link.wire.release(req)
         if self.tracer is not None:
             self._trace(Stream.COMM, name, begin)
+            self._trace_links(name, begin, self.env.now)
 
     # ---- fidelity op: a process per op -------------------------------------------------
     def _run_graph(self, plan: StepPlan):

@@ -10,41 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simdecode.costmodel.fold import Fold
+from simdecode.metrics.accounting import TimeSums
 from simdecode.metrics.monitors import LevelMonitor
 from simdecode.metrics.records import RequestRecord
 from simdecode.schedulers.request import Request
-
-
-@dataclass
-class TimeSums:
-    """Seconds summed over steps (multiply by GPUs for GPU-seconds)."""
-
-    steps: int = 0
-    total_s: float = 0.0
-    memory_s: float = 0.0
-    math_s: float = 0.0
-    launch_s: float = 0.0
-    host_s: float = 0.0
-    comm_s: float = 0.0
-    alpha_s: float = 0.0
-    beta_s: float = 0.0
-    p2p_s: float = 0.0
-    contention_s: float = 0.0
-
-    def add(self, timing: Fold, elapsed_s: float, weight: float = 1.0) -> None:
-        self.steps += 1
-        extra = elapsed_s - timing.makespan_s  # queueing for shared links
-        if extra <= 1e-9 * timing.makespan_s:  # float noise of summing the same op times
-            extra = 0.0
-        self.total_s += weight * elapsed_s
-        self.memory_s += weight * timing.memory_s
-        self.math_s += weight * (timing.compute_s - timing.memory_s)
-        self.launch_s += weight * timing.launch_s
-        self.host_s += weight * timing.host_s
-        self.comm_s += weight * (timing.exposed_comm_s + extra)
-        self.alpha_s += weight * timing.exposed_alpha_s
-        self.beta_s += weight * (timing.exposed_beta_s + extra)
-        self.contention_s += weight * extra
 
 
 @dataclass

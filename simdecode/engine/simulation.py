@@ -16,11 +16,13 @@ import numpy as np
 import simpy
 
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel import memory
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
 from simdecode.engine.workload import Workload
-from simdecode.costmodel.memory import kv_budget_bytes
+from simdecode.metrics.accounting import KVLedger
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
 from simdecode.schedulers.kv import KVCache
@@ -50,11 +52,10 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
-    """Blocks of ``kv_block_tokens`` the replica's KV cache holds (the tightest stage decides):
-    the engine's KV budget per GPU (:func:`simdecode.costmodel.memory.kv_budget_bytes`) over the
-    KV bytes one token takes on that GPU."""
-    tokens = min(kv_budget_bytes(scenario, dep, s) / dep.kv_bytes_per_token_per_gpu(s) for s in range(dep.pp))
-    return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds: the engine's KV budget per GPU
+    over the KV bytes one token takes there, the tightest stage deciding
+    (:func:`simdecode.costmodel.memory.kv_capacity_blocks` does the arithmetic)."""
+    return memory.kv_capacity_blocks(scenario, dep)
 
 
 def host_link(gpu: GpuSpec) -> LinkSpec:
@@ -108,25 +109,23 @@ def _later(env, delay_s: float, call, *args):
     call(*args)
 
 
-def speculation_verify_tokens(scenario: Scenario) -> int:
-    """Positions a speculating sequence verifies per step: k + 1, or a tree's size."""
-    from simdecode.costmodel.speculative import tree_size
-
-    d = scenario.decoding
-    return tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
-
-
 def simulate(scenario: Scenario, tracer=None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
+    Anything but a validated :class:`Scenario` is a :class:`~simdecode.errors.ScenarioError`.
     """
-    from simdecode.result import Result
+    if not isinstance(scenario, Scenario):
+        from simdecode.errors import ScenarioError
+
+        raise ScenarioError(f"simulate() needs a Scenario (from load_scenario(path) or Scenario.model_validate(data)), "
+                            f"got {type(scenario).__name__}")
 
     wall_start = time.perf_counter()
     env = CountingEnvironment()
     streams = random_streams(scenario.seed)
     dep = Deployment.from_scenario(scenario)
+    check_fits(scenario, dep)  # a ScenarioError naming the file's `model` line when it does not fit
     par, sched = scenario.parallelism, scenario.scheduler
     recorder = Recorder(gpus_per_stage=par.tp)
     hw = scenario.hardware
@@ -144,7 +143,7 @@ def simulate(scenario: Scenario, tracer=None):
         def speculator_factory(stages):
             return Speculator(env, scenario, stages, streams["speculative"], scenario.simulation.fidelity, tracer)
 
-        verify_tokens = speculation_verify_tokens(scenario)
+        verify_tokens = scenario.decoding.verify_positions
 
     recorder.output_delay_s = scenario.runtime.output_overhead_s
 
@@ -175,17 +174,26 @@ def simulate(scenario: Scenario, tracer=None):
     wall_s = time.perf_counter() - wall_start
     if tracer is not None:
         tracer.add_requests(recorder.records)
-    extras = {}
-    if scenario.decoding.method != "standard":
-        # the speed-up is measured: the same scenario and seed with standard decoding
-        standard = simulate(scenario.model_copy(update={
-            "decoding": scenario.decoding.model_copy(update={"method": "standard"})})).summary()
-        extras["speculation"] = [rep.speculator.stats for rep in replicas]
-        extras["standard"] = {"per_request_tps": standard["per_request_tps"]["mean"],
-                              "aggregate_tps": standard["aggregate_tps"]}
+    return collect(scenario, recorder, replicas, capacity, env, wall_s)
+
+
+def collect(scenario: Scenario, recorder: Recorder, replicas: list[Replica], capacity: int,
+            env: CountingEnvironment, wall_s: float):
+    """The finished run as a pure-data :class:`~simdecode.result.Result`: records, counters and
+    monitor series copied out of the engine (the speed-up of speculative decoding against
+    standard decoding is not measured here: :func:`simdecode.analysis.speculative.standard_baseline`
+    runs that second simulation, only when asked)."""
+    from simdecode.result import Result
+
     return Result(
-        scenario=scenario, deployment=dep, recorder=recorder, kv_capacity_blocks=capacity,
+        scenario=scenario, requests=list(recorder.records), rejected=list(recorder.rejected),
+        submitted=recorder.submitted, preemptions=recorder.preemptions, first_arrival_s=recorder.first_arrival_s,
+        gpu=recorder.gpu, decode=recorder.decode, swap_s=dict(recorder.swap_s), queued_s=recorder.queued_s,
+        kv_blocked_s=recorder.kv_blocked_s,
+        monitors={name: [m.snapshot() for m in ms] for name, ms in recorder.monitors.items()},
+        kv_capacity_blocks=capacity, kv_ledgers=[KVLedger.of(kv) for kv in recorder.kv_caches],
         stage_busy_s=[[st.busy_s for st in rep.stages] for rep in replicas],
         replica_active_s=[rep.active_s for rep in replicas],
-        events=env.events_scheduled, simulated_s=env.now, wall_s=wall_s, extras=extras,
+        speculation=[rep.speculator.stats for rep in replicas if rep.speculator is not None],
+        events=env.events_scheduled, simulated_s=env.now, wall_s=wall_s,
     )

@@ -12,7 +12,7 @@ Drafters (each pass is a step plan run on GPUs, at the scenario's fidelity):
   embedding and LM head), chained k times on the last pipeline stage;
 - ``draft``: a separate small model, k sequential passes, on the target's GPUs with the same TP
   (``draft_placement: shared``, time-sharing them) or on a GPU of its own (``separate``).
-  :func:`simdecode.costmodel.speculative.draft_deployment` says how each is costed.
+  :func:`simdecode.costmodel.deployment.draft_deployment` says how each is costed.
 - A token tree (Medusa/EAGLE, ``decoding.tree``) drafts ``depth`` levels, level i proposing
   width^i candidates per sequence, and verifies all 1 + w + ... + w^depth positions at once.
 
@@ -21,30 +21,18 @@ Accepted lengths are drawn from the simulation's ``speculative`` random stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import simpy
 
-from simdecode.costmodel import speculative as spec
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.fold import Fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.costmodel.speculative import acceptance_for, draft_deployment
+from simdecode.costmodel.deployment import draft_deployment
+from simdecode.costmodel.speculative import acceptance_for
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.topology import Fabric
+from simdecode.metrics.accounting import SpeculationStats
 from simdecode.scenario.schema import Scenario
-
-
-@dataclass
-class SpeculationStats:
-    """Counts over all verify steps (one per speculating sequence and step)."""
-
-    verifies: int = 0
-    tokens: int = 0          # tokens emitted by verify steps (accepted proposals + bonus)
-    proposed: int = 0        # proposals offered
-    accepted: int = 0        # proposals accepted
-    histogram: list[int] = field(default_factory=list)  # verify steps by accepted proposals
 
 
 class Speculator:
@@ -53,10 +41,10 @@ class Speculator:
         d = scenario.decoding
         self.env, self.rng = env, rng
         self.dep = draft_deployment(scenario)
-        self.tree = d.tree
-        self.proposals = d.tree.depth if d.tree else d.speculative_tokens
-        self.verify_tokens = spec.tree_size(d.tree.width, d.tree.depth) if d.tree else d.speculative_tokens + 1
-        self.probs = acceptance_for(d, self.proposals)
+        self.proposals = d.proposals
+        self.verify_tokens = d.verify_positions
+        self.widths = d.draft_widths
+        self.probs = acceptance_for(d)
         if d.method == "mtp":
             self.stage = stages[-1]  # the module reads the last hidden state
         elif d.draft_placement == "shared":
@@ -70,8 +58,7 @@ class Speculator:
         """Process: the draft passes for sequences with ``contexts`` cached tokens; its value is a
         list of (timing, seconds run) per pass."""
         passes: list[tuple[Fold, float]] = []
-        for level in range(self.proposals):
-            width = self.tree.width ** level if self.tree else 1  # a tree's frontier at this level
+        for level, width in enumerate(self.widths):  # a tree's frontier grows level by level
             shape = BatchShape.mixed([(c + level, width, width) for c in contexts], self.dep.window)
             plan = build_stage_plan(self.dep, 0, shape)
             timing = step_timing(plan)

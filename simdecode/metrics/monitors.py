@@ -22,6 +22,8 @@ series is thinned.
 
 from __future__ import annotations
 
+from simdecode.metrics.packing import pack_floats, unpack_floats
+
 #: default cap on stored points per monitor
 MAX_POINTS = 20_000
 
@@ -103,38 +105,16 @@ class LevelMonitor:
         unthinned, e.g. the first arrival for counters that are zero until then) to the last
         change or later; other windows are computed from the (possibly thinned) series.
         """
-        end = self._last_t if end is None else end
-        start = self.t0 if start is None else max(start, self.t0)
-        if end <= start:
-            return self.value_at(start)
-        if end < self._last_t:
-            return self._area_from_series(start, end) / (end - start)
-        before = self._area_from_series(self.t0, start) if start > self.t0 else 0.0
-        return (self.integral(end) - before) / (end - start)
+        return _mean(self._t, self._v, self.t0, self._last_t, self.integral, start, end)
 
     def value_at(self, t: float) -> float:
         """The value at ``t`` according to the stored series."""
-        ts, vs = self._t, self._v
-        lo, hi = 0, len(ts)
-        while lo < hi:  # last index with ts[i] <= t
-            mid = (lo + hi) // 2
-            if ts[mid] <= t:
-                lo = mid + 1
-            else:
-                hi = mid
-        return vs[max(0, lo - 1)]
+        return _value_at(self._t, self._v, t)
 
-    def _area_from_series(self, start: float, end: float) -> float:
-        ts, vs = self._t, self._v
-        area = 0.0
-        for i, (t, v) in enumerate(zip(ts, vs)):
-            nxt = ts[i + 1] if i + 1 < len(ts) else end
-            lo, hi = max(t, start), min(nxt, end)
-            if hi > lo:
-                area += v * (hi - lo)
-            if nxt >= end:
-                break
-        return area
+    def snapshot(self) -> MonitorSeries:
+        """The monitor as it stands, as frozen plain data (what a Result keeps)."""
+        return MonitorSeries(self.name, self.t0, tuple(self._t), tuple(self._v), self._last_t, self._last_v,
+                             self._area, self.max)
 
     def series(self) -> tuple[list[float], list[float]]:
         """(times, values) of the stored step function (each value holds until the next time)."""
@@ -145,3 +125,97 @@ class LevelMonitor:
 
     def __repr__(self) -> str:
         return f"LevelMonitor({self.name!r}, value={self._last_v}, max={self.max}, points={len(self._t)})"
+
+
+class MonitorSeries:
+    """A finished :class:`LevelMonitor`: its stored series and its exact running statistics, as
+    plain immutable data (picklable; what a :class:`~simdecode.result.Result` holds). Reads the
+    same as the monitor: ``value``, ``max``, ``integral``, ``mean``, ``value_at``, ``series``."""
+
+    __slots__ = ("name", "t0", "times", "values", "last_t", "last_v", "area", "max")
+
+    def __init__(self, name: str, t0: float, times: tuple[float, ...], values: tuple[float, ...],
+                 last_t: float, last_v: float, area: float, max_value: float):
+        self.name, self.t0, self.times, self.values = name, t0, tuple(times), tuple(values)
+        self.last_t, self.last_v, self.area, self.max = last_t, last_v, area, max_value
+
+    def __getstate__(self):
+        # the series compressed (see simdecode.metrics.packing): a Result crosses processes cheaply
+        return (self.name, self.t0, pack_floats(self.times), pack_floats(self.values), self.last_t, self.last_v,
+                self.area, self.max)
+
+    def __setstate__(self, state) -> None:
+        name, t0, times, values, self.last_t, self.last_v, self.area, self.max = state
+        self.name, self.t0, self.times, self.values = name, t0, unpack_floats(times), unpack_floats(values)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MonitorSeries):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def value(self) -> float:
+        """The value at the end."""
+        return self.last_v
+
+    def integral(self, until: float | None = None) -> float:
+        """Integral of the value from ``t0`` to ``until`` (default: the last change); exact."""
+        until = self.last_t if until is None else until
+        if until < self.last_t:
+            raise ValueError(f"{self.name}: integral until {until} before the last change {self.last_t}")
+        return self.area + self.last_v * (until - self.last_t)
+
+    def mean(self, start: float | None = None, end: float | None = None) -> float:
+        """Time-weighted mean over [start, end], as :meth:`LevelMonitor.mean`."""
+        return _mean(self.times, self.values, self.t0, self.last_t, self.integral, start, end)
+
+    def value_at(self, t: float) -> float:
+        return _value_at(self.times, self.values, t)
+
+    def series(self) -> tuple[list[float], list[float]]:
+        """(times, values) of the stored step function (each value holds until the next time)."""
+        return list(self.times), list(self.values)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def __repr__(self) -> str:
+        return f"MonitorSeries({self.name!r}, value={self.last_v}, max={self.max}, points={len(self.times)})"
+
+
+def _mean(ts, vs, t0: float, last_t: float, integral, start: float | None, end: float | None) -> float:
+    """Time-weighted mean over [start, end] of the series ``ts``, ``vs`` that starts at ``t0``
+    and last changed at ``last_t``; ``integral(until)`` is its exact running integral."""
+    end = last_t if end is None else end
+    start = t0 if start is None else max(start, t0)
+    if end <= start:
+        return _value_at(ts, vs, start)
+    if end < last_t:
+        return _area_from_series(ts, vs, start, end) / (end - start)
+    before = _area_from_series(ts, vs, t0, start) if start > t0 else 0.0
+    return (integral(end) - before) / (end - start)
+
+
+def _value_at(ts, vs, t: float) -> float:
+    lo, hi = 0, len(ts)
+    while lo < hi:  # last index with ts[i] <= t
+        mid = (lo + hi) // 2
+        if ts[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return vs[max(0, lo - 1)]
+
+
+def _area_from_series(ts, vs, start: float, end: float) -> float:
+    area = 0.0
+    for i, (t, v) in enumerate(zip(ts, vs)):
+        nxt = ts[i + 1] if i + 1 < len(ts) else end
+        lo, hi = max(t, start), min(nxt, end)
+        if hi > lo:
+            area += v * (hi - lo)
+        if nxt >= end:
+            break
+    return area

@@ -5,12 +5,18 @@ Tracks (Chrome trace "processes" and "threads"):
   a ``compute`` and a ``comm`` thread: every op of every step, so all-reduce gaps show as holes
   in the compute track. At fidelity ``step`` the ops come from the analytic fold and carry
   ``args.synthetic = true``;
-- one process ``links`` with a thread per link that carried a transfer (pipeline hops, ring
-  transfers at fidelity ``op``): pipeline bubbles and link contention;
+- one process ``links`` with a thread per link that carried a transfer: pipeline hops
+  (``transfer``), and every collective on each link of its group's ring, named like its op
+  (``L0.attn.allreduce``): at fidelity ``layer`` from the same start and end that time it (the
+  stream arithmetic for links no other group shares, the held links otherwise), at ``step`` from
+  the fold (``synthetic``), at ``op`` as the ring's individual ``transfer`` spans where rings
+  are expanded. Pipeline bubbles and link contention show here;
 - one process ``requests`` with a thread per request: ``queued``, ``prefill`` and ``decode``.
 
-The trace keeps at most ``max_events`` op and transfer spans (request spans always fit), then
-records that it was truncated, so a long run cannot produce a file of gigabytes.
+The trace keeps at most ``max_events`` spans on the GPU streams and ``max_link_events`` on the
+links (request spans always fit), then records that it was truncated, so a long run cannot
+produce a file of gigabytes. The links have a budget of their own: a tp-way collective is drawn
+on tp links, and would otherwise crowd out the stream spans.
 """
 
 from __future__ import annotations
@@ -20,14 +26,17 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_EVENTS = 200_000
+DEFAULT_MAX_LINK_EVENTS = 100_000
 _US = 1e6  # trace timestamps are microseconds
 
 
 class Tracer:
-    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS):
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS, max_link_events: int | None = None):
         self.max_events = max_events
+        self.max_link_events = DEFAULT_MAX_LINK_EVENTS if max_link_events is None else max_link_events
         self.events: list[dict[str, Any]] = []
         self.dropped = 0
+        self._link_spans = 0
         self._pids: dict[str, int] = {}
         self._tids: dict[tuple[int, str], int] = {}
 
@@ -47,10 +56,16 @@ class Tracer:
 
     def span(self, process: str, thread: str, name: str, start_s: float, end_s: float,
              args: dict[str, Any] | None = None, *, always: bool = False) -> None:
-        """One complete ("X") event; op spans beyond ``max_events`` are counted, not kept."""
-        if not always and len(self.events) >= self.max_events:
-            self.dropped += 1
-            return
+        """One complete ("X") event; spans beyond the caps are counted, not kept."""
+        if not always:
+            if process == "links":
+                if self._link_spans >= self.max_link_events:
+                    self.dropped += 1
+                    return
+                self._link_spans += 1
+            elif len(self.events) - self._link_spans >= self.max_events:
+                self.dropped += 1
+                return
         pid, tid = self._track(process, thread)
         event = {"ph": "X", "name": name, "pid": pid, "tid": tid, "ts": start_s * _US,
                  "dur": max(0.0, end_s - start_s) * _US}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,21 @@ def preset(kind: str, name: str) -> dict[str, Any]:
     """A copy of one preset's keys, with ``name`` set; unknown names raise with suggestions."""
     table = catalogue(kind)
     if name not in table:
-        close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.4)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = suggest(name, list(table))
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise PresetError(f"unknown {kind[:-1]} preset {name!r}{hint} (known: {', '.join(sorted(table))})")
     return {"name": name, **table[name]}
+
+
+def suggest(name: str, choices: list[str], n: int = 2) -> list[str]:
+    """Up to ``n`` choices the user probably meant by ``name``: those that start with it (``h100``:
+    ``h100-sxm``, ``h100-pcie``), closest first, else the closest by spelling."""
+    key = name.strip().lower()
+    ratio = lambda c: difflib.SequenceMatcher(None, key, c.lower()).ratio()  # noqa: E731
+    prefixed = sorted((c for c in choices if key and c.lower().startswith(key)), key=ratio, reverse=True)
+    if prefixed:
+        return prefixed[:n]
+    return difflib.get_close_matches(name, choices, n=1, cutoff=0.4)
 
 
 def resolve(kind: str, value: Any, context: dict[str, Any] | None = None) -> Any:
@@ -81,32 +93,72 @@ def resolve(kind: str, value: Any, context: dict[str, Any] | None = None) -> Any
 def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Read a local Hugging Face ``config.json`` and keep the keys simdecode understands.
 
-    A relative path is taken from the scenario file's folder (``context["base_dir"]``). No
-    network access: a hub id instead of a file is an error.
+    A relative path is taken from the scenario file's folder (``context["base_dir"]``) and must
+    stay inside it (:mod:`simdecode.userfiles`); a folder means its ``config.json``. No network
+    access: a hub id instead of a file is an error. The JSON is bounded: at most
+    :data:`MAX_CONFIG_BYTES`, nested at most :data:`MAX_CONFIG_DEPTH` deep; ``text_config`` (a
+    multimodal model's language part) must be an object. Values are typed by the model schema.
     """
     from simdecode.scenario.model import HF_KEYS
+    from simdecode.userfiles import UserFileError, excerpt, locate, read_user_file
 
-    if not isinstance(path, str):
-        raise PresetError("hf_config must be a path to a config.json file")
-    base_dir = Path((context or {}).get("base_dir", "."))
-    file = Path(path)
-    if not file.is_absolute():
-        file = base_dir / file
-    if file.is_dir():
-        file = file / "config.json"
-    if not file.is_file():
-        raise PresetError(f"hf_config file not found: {file}")
-    if file.stat().st_size > MAX_CONFIG_BYTES:
-        raise PresetError(f"hf_config file {file} is larger than {MAX_CONFIG_BYTES} bytes")
+    if not isinstance(path, str) or not path.strip():
+        raise PresetError("hf_config must be a path to a config.json file (relative to the scenario's folder)")
+    root = Path((context or {}).get("base_dir", "."))
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PresetError(f"hf_config file {file} is not valid JSON: {exc}") from None
+        _, resolved = locate(path, root, "hf_config file")
+        if os.path.isdir(resolved):  # a folder means its config.json
+            path = str(Path(path) / "config.json")
+        file = read_user_file(path, root, what="hf_config file", max_bytes=MAX_CONFIG_BYTES)
+        text = file.text("hf_config file")
+    except UserFileError as exc:
+        raise PresetError(str(exc)) from None
+    depth = json_depth(text)
+    if depth > MAX_CONFIG_DEPTH:
+        raise PresetError(f"hf_config file {path} nests JSON {depth} levels deep: a model config has at most "
+                          f"{MAX_CONFIG_DEPTH}")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise PresetError(f"hf_config file {path} is not valid JSON{where}") from None
     if not isinstance(data, dict):
-        raise PresetError(f"hf_config file {file} must hold a JSON object")
+        raise PresetError(f"hf_config file {path} must hold a JSON object, got a JSON {_json_kind(data)}")
     # multimodal configs nest the language model's keys
-    if "text_config" in data and "num_hidden_layers" not in data:
+    if "text_config" in data and data.get("num_hidden_layers") is None:
         data = data["text_config"]
+        if not isinstance(data, dict):
+            raise PresetError(f"hf_config file {path}: text_config must be a JSON object with the language "
+                              f"model's keys, got a JSON {_json_kind(data)}")
     kept = {key: val for key, val in data.items() if key in HF_KEYS and val is not None}
-    kept.setdefault("name", file.parent.name if file.name == "config.json" else file.stem)
+    for key, val in kept.items():
+        if isinstance(val, (dict, list)) and key != "layer_types":
+            raise PresetError(f"hf_config file {path}: {key} must be a number or a string, got a JSON "
+                              f"{_json_kind(val)} {excerpt(json.dumps(val))}")
+    name = Path(path).parent.name if Path(path).name == "config.json" else Path(path).stem
+    kept.setdefault("name", name or "custom")
     return kept
+
+
+#: JSON nesting a model config may have (real ones nest 3 or 4 levels)
+MAX_CONFIG_DEPTH = 16
+
+
+def json_depth(text: str) -> int:
+    """How deeply the JSON ``text`` nests objects and arrays (strings skipped), without parsing it."""
+    import re
+
+    depth = deepest = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{\]}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")

@@ -2,22 +2,20 @@
 
 Raised as :class:`CheckError` (a ValueError carrying the offending key path) from inside the
 Scenario validator, so they reach the user like any other validation error: the file, the line
-of that key, what was expected.
+of that key, what was expected. Only rules about what the file says live here; whether the model
+fits the GPUs' memory is physics, checked where the scenario becomes a deployment
+(:mod:`simdecode.costmodel.feasibility`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simdecode.units import format_si
+from simdecode import tp_schedules
+from simdecode.scenario.limits import MAX_TOTAL_TOKENS
 
 if TYPE_CHECKING:
     from simdecode.scenario.schema import Scenario
-
-#: tokens (prompt + output, summed over requests) one scenario may ask for, by fidelity: a guard
-#: against a file that would keep a laptop busy for days (~1e5-1e6 tokens per second of wall time
-#: at step fidelity, ~10x fewer at layer, ~1000x fewer at op)
-MAX_TOTAL_TOKENS = {"step": 2e9, "layer": 2e8, "op": 2e6}
 
 
 class CheckError(ValueError):
@@ -69,9 +67,10 @@ def check_scenario(s: Scenario) -> None:
                              "over the GPUs of the TP group)")
         if m.num_local_experts % par.ep:
             raise CheckError("parallelism.ep", f"ep = {par.ep} must divide the model's {m.num_local_experts} experts")
-        if par.tp_mode not in ("megatron", "parallel-block"):
-            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode megatron or "
-                             f"parallel-block, not {par.tp_mode!r}")
+        if not tp_schedules.get(par.tp_mode).expert_parallel:
+            able = [name for name, sch in tp_schedules.schedules().items() if sch.expert_parallel]
+            raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode {' or '.join(able)}, "
+                             f"not {par.tp_mode!r}")
     if par.allreduce in ("one-shot", "two-shot", "nvls") and par.tp > hw.gpus_per_node:
         raise CheckError(
             "parallelism.allreduce",
@@ -81,7 +80,6 @@ def check_scenario(s: Scenario) -> None:
     if par.allreduce == "nvls" and not hw.link.multicast:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
     _check_decoding(s)
-    _check_memory(s)
     _check_size(s)
     _check_sweep_keys(s)
 
@@ -121,33 +119,6 @@ def _models_in(annotation: object) -> list[type]:
     return found
 
 
-def _check_memory(s: Scenario) -> None:
-    from simdecode.costmodel.deployment import Deployment
-    from simdecode.costmodel.memory import memory_split
-
-    dep = Deployment.from_scenario(s)
-    # a typical request: fixed lengths, or the mean of a distribution or trace (longer draws that
-    # cannot fit the whole cache are rejected at run time, one by one, with their reason)
-    typical = s.workload.prompt_tokens + s.workload.output_tokens
-    block = s.scheduler.kv_block_tokens
-    typical_in_blocks = -(-typical // block) * block  # the cache is handed out in whole blocks
-    for stage in range(dep.pp):
-        split = memory_split(s, dep, stage)
-        kv_one = dep.kv_bytes_per_token_per_gpu(stage) * typical_in_blocks
-        if split["kv"] >= kv_one:
-            continue
-        gpus = s.parallelism.tp * s.parallelism.pp
-        raise CheckError(
-            "model",
-            f"{s.model.name} does not fit: each of the {gpus} GPU(s) has {format_si(split['total'], 'B')}, "
-            f"holds {format_si(split['weights'], 'B')} of weights and keeps {format_si(split['workspace'], 'B')} of "
-            f"activation workspace ({s.scheduler.max_batched_tokens} tokens per step), which with memory_utilization "
-            f"{s.scheduler.memory_utilization:g} leaves {format_si(max(0.0, split['kv']), 'B')} of KV cache, less than "
-            f"one {typical}-token request needs ({format_si(kv_one, 'B')}); raise parallelism.tp or parallelism.pp, "
-            "use a smaller precision.weights, fewer scheduler.max_batched_tokens, or a GPU with more memory",
-        )
-
-
 def _check_decoding(s: Scenario) -> None:
     d = s.decoding
     if d.method == "standard":
@@ -157,13 +128,31 @@ def _check_decoding(s: Scenario) -> None:
     if d.method == "mtp" and s.model.num_nextn_predict_layers < 1:
         raise CheckError("decoding.method", f"{s.model.name} has no multi-token-prediction modules "
                          "(num_nextn_predict_layers = 0); use method: draft")
-    proposals = d.tree.depth if d.tree else d.speculative_tokens
-    from simdecode.costmodel.speculative import acceptance_for
+    message = _acceptance_problem(d.acceptance, d.proposals, d.tree is not None)
+    if message:
+        raise CheckError("decoding.acceptance", message)
 
-    try:
-        acceptance_for(d, proposals)
-    except ValueError as exc:
-        raise CheckError("decoding.acceptance", str(exc)) from None
+
+def _acceptance_problem(acc, k: int, tree: bool) -> str | None:
+    """What is wrong with an acceptance model for ``k`` proposals (None: nothing). The models
+    themselves are :func:`simdecode.costmodel.speculative.acceptance_for`'s."""
+    if isinstance(acc, list):
+        if tree:
+            return "a token tree takes one per-candidate acceptance probability"
+        if len(acc) < k:
+            return f"acceptance lists {len(acc)} positions, speculative_tokens is {k}"
+        return None
+    histogram = getattr(acc, "histogram", None)
+    if histogram is not None:
+        if len(histogram) != k + 1:
+            return f"the histogram needs k + 1 = {k + 1} entries (0..{k} accepted), got {len(histogram)}"
+        if any(c < 0 for c in histogram) or sum(histogram) <= 0:
+            return "histogram entries must be non-negative and not all zero"
+        return None
+    mean = getattr(acc, "mean_tokens", None)
+    if mean is not None and not 1.0 <= mean <= k + 1:
+        return f"a mean of {mean} tokens per verify step is impossible with k = {k} (1..{k + 1})"
+    return None
 
 
 def _check_size(s: Scenario) -> None:

@@ -38,6 +38,8 @@ def load_scenario(
     ``overrides`` are ``key.path=value`` strings (``--set``); relative paths inside the file
     (``model: {hf_config: ...}``) are taken from ``base_dir``, by default the file's folder.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ScenarioError(f"load_scenario() needs the path of a scenario file, got {type(path).__name__}")
     name = str(path)
     text = read_text(path)
     try:
@@ -65,12 +67,16 @@ def scenario_from_dict(
     data, origins = _apply(data, overrides)  # its errors name the override, not the file
     lines = {key: line for key, line in (lines or {}).items()
              if not any(len(key) > len(p) and key[: len(p)] == p for p in origins)}
+    if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
+        raise ScenarioError(f"base_dir must be a folder's path, got {type(base_dir).__name__}", file=file)
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}
     try:
-        return Scenario.model_validate(data, context=context)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         problems = [problem_from_error(err, file, lines, origins) for err in exc.errors(include_url=False)[:MAX_ERRORS]]
-    raise ScenarioError.from_problems(merge_problems(problems)) from None
+        raise ScenarioError.from_problems(merge_problems(problems)) from None
+    scenario.remember_source(file, lines, origins)  # later checks (does it fit memory?) name the line
+    return scenario
 
 
 # --------------------------------------------------------------------------- overrides
@@ -90,7 +96,16 @@ def _apply(data: Mapping[str, Any], overrides: Iterable[str]) -> tuple[dict[str,
     origins: dict[Path_, str] = {}
     if isinstance(overrides, str):  # one override, not its characters
         overrides = [overrides]
+    if overrides is None:
+        overrides = ()
+    try:
+        overrides = list(overrides)
+    except TypeError:
+        raise ScenarioError(f"overrides must be a list of 'key.path=value' strings, got {type(overrides).__name__}") \
+            from None
     for override in overrides:
+        if not isinstance(override, str):
+            raise ScenarioError(f"an override must be a 'key.path=value' string, got {type(override).__name__}")
         origin = f"--set {override}"
         key_text, sep, value_text = str(override).partition("=")
         key_text = key_text.strip()

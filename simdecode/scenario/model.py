@@ -51,13 +51,15 @@ class ModelSpec(Spec):
     qk_nope_head_dim: int | None = Field(None, ge=0, le=16384, description="MLA non-rotary part of q/k heads")
     v_head_dim: int | None = Field(None, ge=1, le=16384, description="MLA value head width")
     # sliding-window attention (GPT-OSS alternates sliding and full layers)
-    sliding_window: int | None = Field(None, ge=1, description="window of sliding-attention layers, tokens")
+    sliding_window: int | None = Field(None, ge=1, le=100_000_000,
+                                       description="window of sliding-attention layers, tokens")
     layer_types: tuple[str, ...] | None = Field(
         None, description="per layer 'sliding_attention' or 'full_attention' (default: all full)"
     )
     # multi-token prediction (DeepSeek-V3)
     num_nextn_predict_layers: int = Field(0, ge=0, le=16, description="MTP modules (one extra block each)")
-    max_position_embeddings: int | None = Field(None, ge=1, description="longest context the model supports")
+    max_position_embeddings: int | None = Field(None, ge=1, le=100_000_000,
+                                                description="longest context the model supports")
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:

@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationInfo, field_validator, model_validator
 
+from simdecode import tp_schedules
+from simdecode.errors import ScenarioError
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec, Spec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.types import DType, Duration, Fraction, Rate
 
-MAX_REQUESTS = 1_000_000
-MAX_TOKENS = 2_000_000  # per request, prompt or output
-MAX_GPUS = 4096
+from simdecode.scenario.limits import MAX_GPUS, MAX_REQUESTS, MAX_TOKENS  # noqa: F401 (re-exported)
 
 
 class PrecisionSpec(Spec):
@@ -75,7 +75,7 @@ class ParallelismSpec(Spec):
     pp: int = Field(1, ge=1, le=MAX_GPUS, description="pipeline (layer) stages")
     dp: int = Field(1, ge=1, le=MAX_GPUS, description="independent replicas")
     ep: int = Field(1, ge=1, le=MAX_GPUS, description="expert-parallel degree for MoE layers")
-    tp_mode: Literal["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"] = "megatron"
+    tp_mode: Literal[tp_schedules.names()] = tp_schedules.DEFAULT  # type: ignore[valid-type]
     tp_delay: int = Field(1, ge=0, le=64, description="delayed mode: modules of delay")
     tp_delay_start: Literal["sync", "local"] = Field(
         "sync", description="delayed mode, first tp_delay modules: blocking all-reduce, or local only (no exchange)"
@@ -94,11 +94,21 @@ class ParallelismSpec(Spec):
 
 
 class AcceptanceHistogram(Spec):
-    histogram: list[float] = Field(description="counts or shares of 0, 1, ..., k accepted proposals per verify step")
+    histogram: list[Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]] = Field(
+        max_length=65, description="counts or shares of 0, 1, ..., k accepted proposals per verify step "
+        "(each at most 1e15)")
+
+    @field_validator("histogram")
+    @classmethod
+    def _some_counts(cls, value: list[float]) -> list[float]:
+        if not any(v > 0 for v in value):
+            raise ValueError("histogram entries must not all be zero")
+        return value
 
 
 class AcceptanceMean(Spec):
-    mean_tokens: float = Field(ge=1.0, description="published mean tokens per verify step (bonus token included)")
+    mean_tokens: float = Field(ge=1.0, le=65.0, description="published mean tokens per verify step (bonus token "
+                               "included)")
 
 
 class TreeSpec(Spec):
@@ -127,6 +137,29 @@ class DecodingSpec(Spec):
         None, ge=1, description="speculate only while a step decodes at most this many sequences"
     )
 
+    @property
+    def proposals(self) -> int:
+        """Tokens the drafter proposes per sequence and step along one path: k, or a tree's depth."""
+        return self.tree.depth if self.tree else self.speculative_tokens
+
+    @property
+    def verify_positions(self) -> int:
+        """Positions one speculating sequence verifies per step: k + 1 (the proposals and the
+        target's own), or every node of a full token tree, 1 + w + w^2 + ... + w^depth (Medusa,
+        Cai et al. 2024, arXiv 2401.10774: tree attention verifies all of them at once); 1 for
+        standard decoding."""
+        if self.method == "standard":
+            return 1
+        if self.tree:
+            return sum(self.tree.width**level for level in range(self.tree.depth + 1))
+        return self.speculative_tokens + 1
+
+    @property
+    def draft_widths(self) -> tuple[int, ...]:
+        """Candidates one draft pass proposes per sequence, level by level: 1 per pass for a
+        chain; width^level for a tree's frontier."""
+        return tuple(self.tree.width**level if self.tree else 1 for level in range(self.proposals))
+
     @field_validator("draft_model", mode="before")
     @classmethod
     def _draft_preset(cls, value: Any, info: ValidationInfo) -> Any:
@@ -138,6 +171,8 @@ class DecodingSpec(Spec):
     @classmethod
     def _rates_are_probabilities(cls, value: Any) -> Any:
         rates = [value] if isinstance(value, float) else value if isinstance(value, list) else []
+        if len(rates) > 64:
+            raise ValueError("at most 64 per-position acceptance probabilities (one per proposed token)")
         if any(not 0.0 <= r <= 1.0 for r in rates):
             raise ValueError("acceptance probabilities must be between 0 and 1")
         return value
@@ -153,9 +188,16 @@ class ClosedArrival(Spec):
     )
 
 
+#: arrival rates the samplers draw meaningfully: a gap of 1 / rate must be finite and the run end
+MIN_RATE_PER_S, MAX_RATE_PER_S = 1e-6, 1e9
+#: the smallest coefficient of variation of bursty gaps: gamma shape 1 / cv^2 = 1e6
+MIN_CV = 1e-3
+
+
 class PoissonArrival(Spec):
     kind: Literal["poisson"]
-    rate_per_s: Rate = Field(alias="rate", description="mean arrivals per second, e.g. '2/s'")
+    rate_per_s: Rate = Field(alias="rate", ge=MIN_RATE_PER_S, le=MAX_RATE_PER_S,
+                             description="mean arrivals per second, e.g. '2/s'")
 
 
 class BurstyArrival(Spec):
@@ -163,13 +205,15 @@ class BurstyArrival(Spec):
     (shape k = 1 / cv^2, scale 1 / (rate k)); cv = 1 is a Poisson process."""
 
     kind: Literal["bursty"]
-    rate_per_s: Rate = Field(alias="rate", description="mean arrivals per second, e.g. '2/s'")
-    cv: float = Field(gt=0, le=10, description="coefficient of variation (std / mean) of the gaps between "
-                      "arrivals: > 1 bursty, 1 Poisson, < 1 more regular")
+    rate_per_s: Rate = Field(alias="rate", ge=MIN_RATE_PER_S, le=MAX_RATE_PER_S,
+                             description="mean arrivals per second, e.g. '2/s'")
+    cv: float = Field(ge=MIN_CV, le=10, description="coefficient of variation (std / mean) of the gaps between "
+                      f"arrivals: > 1 bursty, 1 Poisson, < 1 more regular (at least {MIN_CV}: the gamma shape "
+                      "1 / cv^2 must stay finite)")
 
 
 class TraceArrival(Spec):
-    """Replay a trace file (:mod:`simdecode.workloads.traces`): each row one request, with its
+    """Replay a trace file (:mod:`simdecode.scenario.traces`): each row one request, with its
     arrival time and its prompt and output lengths. The file is read and checked once, here."""
 
     kind: Literal["trace"]
@@ -182,20 +226,20 @@ class TraceArrival(Spec):
     @field_validator("path")
     @classmethod
     def _exists(cls, value: str, info: ValidationInfo) -> str:
-        from simdecode.workloads.traces import resolve
+        from simdecode.scenario.traces import resolve
 
         resolve(value, (info.context or {}).get("base_dir"))
         return value
 
     @model_validator(mode="after")
     def _read(self, info: ValidationInfo) -> TraceArrival:
-        from simdecode.workloads.traces import read_trace
+        from simdecode.scenario.traces import read_trace
 
         self._trace = read_trace(self.path, (info.context or {}).get("base_dir"), self.limit)
         return self
 
     @property
-    def trace(self):  # noqa: ANN201 - a simdecode.workloads.traces.Trace
+    def trace(self):  # noqa: ANN201 - a simdecode.scenario.traces.Trace
         """The rows replayed (``limit`` applied), as read-only arrays."""
         return self._trace
 
@@ -277,14 +321,14 @@ class EmpiricalLength(Spec):
     @field_validator("path")
     @classmethod
     def _exists(cls, value: str, info: ValidationInfo) -> str:
-        from simdecode.workloads.traces import resolve
+        from simdecode.scenario.traces import resolve
 
         resolve(value, (info.context or {}).get("base_dir"), what="length file")
         return value
 
     @model_validator(mode="after")
     def _read(self, info: ValidationInfo) -> EmpiricalLength:
-        from simdecode.workloads.traces import read_column
+        from simdecode.scenario.traces import read_column
 
         self._column = read_column(self.path, self.column, (info.context or {}).get("base_dir"))
         return self
@@ -458,6 +502,27 @@ class SimulationSpec(Spec):
     fidelity: Literal["step", "layer", "op"] = "layer"
 
 
+class _Source:
+    """Where a scenario was read from. Provenance, not content: it never makes two scenarios
+    unequal (pydantic compares private attributes too)."""
+
+    __slots__ = ("file", "lines", "origins")
+
+    def __init__(self, file: str, lines: dict, origins: dict):
+        self.file, self.lines, self.origins = file, lines, origins
+
+    def __getstate__(self):
+        return self.file, self.lines, self.origins
+
+    def __setstate__(self, state) -> None:
+        self.file, self.lines, self.origins = state
+
+    def __eq__(self, other: object) -> bool:
+        return other is None or isinstance(other, _Source)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Scenario(Spec):
     """A whole experiment: what runs, on what, under which traffic."""
 
@@ -474,6 +539,24 @@ class Scenario(Spec):
     slo: SloSpec | None = None
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     sweep: dict[str, list[Any]] | None = None
+    #: where the scenario came from: (file, {key path: line}, {key path: "--set ..."}), set by the loader
+    _source: Any = PrivateAttr(default=None)
+
+    def remember_source(self, file: str, lines: dict, origins: dict) -> None:
+        """Record the file and the line of each key, so a check run after validation (e.g.
+        :func:`simdecode.costmodel.feasibility.check_fits`) can point at them."""
+        self._source = _Source(file, dict(lines), dict(origins))
+
+    def error_at(self, key_path: str, message: str, hint: str | None = None) -> ScenarioError:
+        """A :class:`~simdecode.errors.ScenarioError` about ``key_path`` of this scenario, with the
+        file and line it was read from (or the ``--set`` override that set it) when known."""
+        if self._source is None:
+            return ScenarioError(message, key_path=key_path, hint=hint)
+        file, lines, origins = self._source.file, self._source.lines, self._source.origins
+        path = tuple(key_path.split("."))
+        origin = next((o for p, o in origins.items() if path[: len(p)] == p), None)
+        line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), None)
+        return ScenarioError(message, file=file, line=line, key_path=key_path, hint=hint, origin=origin)
 
     @field_validator("model", mode="before")
     @classmethod

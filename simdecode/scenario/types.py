@@ -1,7 +1,9 @@
 """Annotated field types for the scenario schema: quantities with units and dtypes.
 
 A field typed ``Bandwidth`` accepts ``"450 GB/s"``, ``"400 Gb/s"`` or a plain number of bytes per
-second and stores the SI float; see :mod:`simdecode.units`.
+second and stores the SI float; see :mod:`simdecode.units`. Values no hardware has (a bandwidth
+under 1 GB/s, a plain ``3350`` meant as GB/s) are refused with a hint
+(:mod:`simdecode.scenario.plausible`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from simdecode.scenario.plausible import check_plausible
 from simdecode.units import parse_quantity
 
 
 def _quantity(kind: str):
     def parse(value: object) -> float:
-        return parse_quantity(value, kind)
+        return check_plausible(value, parse_quantity(value, kind), kind)
 
     return BeforeValidator(parse)
 

@@ -3,7 +3,10 @@
 The YAML is parsed with a :class:`yaml.SafeLoader` subclass that bounds what a hostile file can
 cost: size (:data:`MAX_FILE_BYTES`), nesting (:data:`MAX_DEPTH`), aliases (:data:`MAX_ALIASES`)
 and nodes after alias expansion (:data:`MAX_NODES`, so no "billion laughs"). Duplicate keys are
-errors. While composing, the line of every mapping key is recorded by key path.
+errors. Only plain YAML is accepted: an explicit tag (``!!bool``, ``!!timestamp``, ``!!binary``,
+``!custom``) is an error, and a plain scalar resolves to null, a boolean, an integer, a float or a
+string (never a date). While composing, the line of every mapping key is recorded by key path.
+The same parser reads ``--set`` values.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import yaml
 
 from simdecode.errors import Problem, ScenarioError
 from simdecode.scenario.text import Path_, render_path, short
+from simdecode.userfiles import UserFileError, read_user_file
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a scenario is a short hand-written file
 MAX_DEPTH = 20  # nested mappings / lists
@@ -42,6 +46,11 @@ class _BoundedLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
         event = self.peek_event()
         line = event.start_mark.line + 1
+        tag = getattr(event, "tag", None)
+        if tag is not None:  # "!!bool yes", "!!timestamp ...", "!!python/...": plain values only
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Limit(f"YAML tag {short(shown)} is not accepted in a scenario", line,
+                         "write the plain value (a number, true/false, a string in quotes)")
         if isinstance(event, yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
@@ -61,8 +70,17 @@ class _BoundedLoader(yaml.SafeLoader):
     def construct_object(self, node, deep=False):  # noqa: ANN001
         try:
             return super().construct_object(node, deep)
-        except (ValueError, TypeError, OverflowError) as exc:  # 2024-13-45, a 5000-digit integer
+        except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:  # a 5000-digit integer
             raise _Limit(f"unreadable value {short(node.value)}: {exc}", node.start_mark.line + 1) from None
+
+
+#: implicit types a plain scalar may resolve to: no timestamps (``2024-01-01`` stays a string) and
+#: no ``=`` value type, which PyYAML's safe constructor cannot build
+_BoundedLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
@@ -158,16 +176,13 @@ def read_text(path: str | os.PathLike[str]) -> str:
         raise ScenarioError("is a directory: expected a scenario YAML file", file=str(path))
     if not stat.S_ISREG(info.st_mode):
         raise ScenarioError("not a regular file: expected a scenario YAML file", file=str(path))
-    too_big = f"file is larger than {MAX_FILE_BYTES // 1024} KiB: a scenario is a short YAML file"
     if info.st_size > MAX_FILE_BYTES:
-        raise ScenarioError(too_big, file=str(path))
-    try:
-        with open(file, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(too_big, file=str(path))
+        raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB: a scenario is a short YAML file",
+                            file=str(path))
+    try:  # the checks again, on the opened file: it may have changed since
+        raw = read_user_file(path, None, what="scenario file", max_bytes=MAX_FILE_BYTES).data
+    except UserFileError as exc:
+        raise ScenarioError(str(exc)) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -41,7 +41,7 @@ class Outcome:
 
 def _summary_value(path: str) -> Callable:
     def read(result, job):
-        value = result.summary()
+        value = result.summary(baseline=path.startswith("speculative."))
         for key in path.split("."):
             value = value[key] if value is not None else None
         return math.nan if value is None else float(value)
@@ -101,6 +101,7 @@ def run_job(job: Job) -> list[Outcome]:
     from pydantic import ValidationError
 
     from simdecode import simulate
+    from simdecode.errors import ScenarioError
     from simdecode.scenario.schema import Scenario
 
     started = time.perf_counter()
@@ -109,12 +110,14 @@ def run_job(job: Job) -> list[Outcome]:
         if job.ramp_from_single:
             data = _ramped(data)
         scenario = Scenario.model_validate(data)
+        result = simulate(scenario)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(x) for x in first["loc"])
         reason = f"scenario rejected: {where + ': ' if where else ''}{first['msg']}"
         return [Outcome(replace(p, reason=reason)) for p in job.points]
-    result = simulate(scenario)
+    except ScenarioError as exc:  # e.g. the model does not fit the GPUs' memory
+        return [Outcome(replace(p, reason=f"scenario rejected: {str(exc).splitlines()[0]}")) for p in job.points]
     wall = time.perf_counter() - started
     return [Outcome(p, PROBES[p.probe](result, job), wall / len(job.points)) for p in job.points]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from simdecode.scenario.schema import MAX_TOKENS
+from simdecode.scenario.limits import MAX_TOKENS
 
 
 def exponential_gaps(rng: np.random.Generator, rate_per_s: float, n: int) -> np.ndarray:

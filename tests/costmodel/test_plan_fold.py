@@ -18,10 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simdecode import tp_schedules
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.fold import Fold, fold
-from simdecode.costmodel.plan import StepPlan, Stream, build_stage_plan
+from simdecode.costmodel.fold import Fold, fold, timeline
+from simdecode.costmodel.plan import OpCost, OpSlot, PlanTemplate, StepPlan, Stream, build_stage_plan
 from simdecode.scenario.schema import Scenario
 
 REL = 1e-12  # summing the same float durations in two orders
@@ -55,7 +56,7 @@ contexts = st.lists(st.integers(0, 4000), min_size=1, max_size=12)
 
 
 # ---- tp = 1 ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("tp_mode", ["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"])
+@pytest.mark.parametrize("tp_mode", list(tp_schedules.names()))
 def test_tp1_moves_no_network_bytes(tp_mode: str) -> None:
     dep = deployment(tp=1, tp_mode=tp_mode)
     plan = build_stage_plan(dep, 0, BatchShape.decode([0, 500, 3000]))
@@ -230,7 +231,7 @@ def test_parallel_block_has_one_collective_per_layer_megatron_two() -> None:
 # ---- fold bookkeeping --------------------------------------------------------------------------
 @given(
     tp=st.sampled_from([1, 2, 4, 8]),
-    mode=st.sampled_from(["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"]),
+    mode=st.sampled_from(list(tp_schedules.names())),
     delay=st.integers(0, 3),
     ctx=contexts,
     runtime=st.sampled_from(["default", "vllm", "gpt-fast", "monokernel"]),
@@ -264,10 +265,39 @@ def test_host_overhead_is_reported_apart() -> None:
     assert f.makespan_s >= 300e-6
 
 
-def test_fold_of_a_fold_is_deterministic() -> None:
-    plan = build_stage_plan(deployment(tp=8, tp_mode="ladder"), 0, BatchShape.decode([5, 6]))
-    assert fold(plan) == fold(plan)
-    assert isinstance(fold(plan), Fold)
+def _toy_plan(ladder: bool) -> StepPlan:
+    """Four modules of 2 ms, each followed by a 3 ms all-reduce (1 ms of it latency), then a 1 ms
+    head that waits for every all-reduce. Megatron: module m waits for the all-reduce of m - 1;
+    ladder: of m - 2."""
+    slots: list[OpSlot] = []
+    compute: list[int] = []
+    exchange: list[int] = []
+    for m in range(4):
+        back = 2 if ladder else 1
+        waits = [exchange[m - back]] if m - back >= 0 else []
+        slots.append(OpSlot(f"m{m}", m, Stream.COMPUTE, "module", tuple(sorted(compute[-1:] + waits))))
+        compute.append(len(slots) - 1)
+        slots.append(OpSlot(f"a{m}", m, Stream.COMM, "allreduce", (compute[-1],)))
+        exchange.append(len(slots) - 1)
+    slots.append(OpSlot("head", -1, Stream.COMPUTE, "head", tuple(sorted(compute[-1:] + exchange))))
+    costs = {"module": OpCost(2e-3, hbm_bytes=1.0), "allreduce": OpCost(3e-3, alpha_s=1e-3), "head": OpCost(1e-3, memory_bound=False)}
+    template = PlanTemplate(0, 1, tuple(slots), frozenset(costs))
+    return StepPlan(0, BatchShape.decode([1]), template, costs, tp=2)
+
+
+def test_fold_schedules_a_toy_plan_as_by_hand() -> None:
+    """By hand, in ms. Megatron: m0 0-2, a0 2-5, m1 5-7, a1 7-10, m2 10-12, a2 12-15, m3 15-17,
+    a3 17-20, head 20-21: makespan 21, compute busy 9, exposed 12 = all 4 all-reduces.
+    Ladder: m0 0-2, a0 2-5, m1 2-4, a1 5-8 (the comm stream is busy until 5), m2 waits a0: 5-7,
+    a2 8-11, m3 waits a1: 8-10, a3 11-14, head waits a3: 14-15: makespan 15, exposed 6."""
+    megatron, ladder = fold(_toy_plan(False)), fold(_toy_plan(True))
+    assert isinstance(megatron, Fold)
+    assert (megatron.makespan_s, megatron.exposed_comm_s) == pytest.approx((21e-3, 12e-3), rel=1e-12)
+    assert (ladder.makespan_s, ladder.exposed_comm_s) == pytest.approx((15e-3, 6e-3), rel=1e-12)
+    assert (ladder.compute_s, ladder.memory_s, ladder.comm_s) == pytest.approx((9e-3, 8e-3, 12e-3), rel=1e-12)
+    # the exposed time splits like the collectives: 1 ms of each 3 ms is latency
+    assert (ladder.exposed_alpha_s, ladder.exposed_beta_s) == pytest.approx((2e-3, 4e-3), rel=1e-12)
+    assert [end for _, _, end in timeline(_toy_plan(True))][-1] == pytest.approx(15e-3, rel=1e-12)
 
 
 def test_vocab_parallel_embedding_is_all_reduced() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from simdecode import simulate
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.scaling import analytic_crossover, tp_scaling, valid_tp_degrees
+from simdecode.analysis.scaling import tp_scaling, valid_tp_degrees
+from simdecode.costmodel.scaling import analytic_crossover
 from simdecode.scenario.schema import Scenario
 
 

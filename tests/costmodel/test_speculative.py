@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdecode.costmodel import speculative as spec
+from simdecode.scenario.schema import DecodingSpec
 
 
 def test_leviathan_expectations_by_hand():
@@ -55,9 +56,12 @@ def test_rate_for_a_published_accepted_length(k, published):
         spec.iid_rate_for_mean_tokens(k + 1.5, k)
 
 
-def test_tree_size_and_level_acceptance():
-    assert spec.tree_size(1, 4) == 5          # a chain: root + 4 proposals
-    assert spec.tree_size(2, 3) == 1 + 2 + 4 + 8
+def test_verify_positions_and_level_acceptance():
+    tree = DecodingSpec(method="mtp", tree={"width": 2, "depth": 3})
+    assert (tree.proposals, tree.verify_positions, tree.draft_widths) == (3, 1 + 2 + 4 + 8, (1, 2, 4))
+    chain = DecodingSpec(method="mtp", speculative_tokens=4)
+    assert (chain.proposals, chain.verify_positions, chain.draft_widths) == (4, 5, (1, 1, 1, 1))  # root + 4
+    assert DecodingSpec().verify_positions == 1
     assert spec.tree_level_acceptance(0.6, 1) == pytest.approx(0.6)
     assert spec.tree_level_acceptance(0.6, 3) == pytest.approx(1 - 0.4**3)
 

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from simdecode import tp_schedules
 from simdecode import simulate
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -156,7 +157,7 @@ def test_step_fidelity_ignores_shared_links():
     model=st.sampled_from(["llama-3.2-1b", "llama-2-7b"]),
     tp=st.sampled_from([1, 2, 4, 8]),
     pp=st.sampled_from([1, 2]),
-    tp_mode=st.sampled_from(["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"]),
+    tp_mode=st.sampled_from(list(tp_schedules.names())),
     tp_delay=st.integers(min_value=0, max_value=3),
     allreduce=st.sampled_from(["auto", "ring", "tree", "one-shot", "two-shot"]),
     batch=st.integers(min_value=1, max_value=16),
@@ -196,7 +197,7 @@ def test_shared_host_path_contention_shows_in_a_simulation():
                                "prompt_tokens": 16, "output_tokens": 4})
         result = simulate(s)
         assert {r.replica for r in result.requests} == {0, 1}
-        return result.recorder.gpu.contention_s
+        return result.gpu.contention_s
 
     assert contention("rtx-4090", "layer") > 0
     assert contention("rtx-4090", "op") > 0

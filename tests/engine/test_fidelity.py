@@ -8,6 +8,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simdecode import tp_schedules
 from simdecode import simulate
 from simdecode.scenario.schema import Scenario
 
@@ -22,7 +23,7 @@ def run(data: dict, fidelity: str):
     gpu=st.sampled_from(["h100-sxm", "mi300x", "h100-pcie"]),  # NVSwitch, xGMI mesh, PCIe
     tp=st.sampled_from([1, 2, 4, 8]),
     pp=st.sampled_from([1, 2]),
-    tp_mode=st.sampled_from(["megatron", "parallel-block", "ladder", "delayed", "chunked-overlap"]),
+    tp_mode=st.sampled_from(list(tp_schedules.names())),
     tp_delay=st.integers(min_value=0, max_value=2),
     requests=st.integers(min_value=1, max_value=3),
     prompt=st.integers(min_value=1, max_value=64),
@@ -48,6 +49,6 @@ def test_fidelities_agree_per_request(model, gpu, tp, pp, tp_mode, tp_delay, req
             assert math.isclose(a.ttft_s, b.ttft_s, rel_tol=1e-9)
             assert math.isclose(a.tpot_s, b.tpot_s, rel_tol=1e-9)
             assert math.isclose(a.finished_s, b.finished_s, rel_tol=1e-9)
-        assert fine.recorder.gpu.contention_s == 0.0
+        assert fine.gpu.contention_s == 0.0
         assert math.isclose(step.simulated_s, fine.simulated_s, rel_tol=1e-9)
         assert fine.events >= step.events  # finer executors spend more events, never fewer

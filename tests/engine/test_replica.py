@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from pydantic import ValidationError
 
 from simdecode import simulate
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.feasibility import check_fits
 from simdecode.costmodel.memory import activation_workspace_bytes
+from simdecode.errors import ScenarioError
 from simdecode.scenario.schema import Scenario
 
 
@@ -76,7 +77,7 @@ def test_requests_go_to_replicas_round_robin():
 
 def test_tensor_parallel_one_has_no_network_time():
     result = simulate(scenario(simulation={"fidelity": "layer"}))
-    g = result.recorder.gpu
+    g = result.gpu
     assert g.comm_s == 0.0 and g.contention_s == 0.0
     assert result.summary()["allreduce_share"] == 0.0
 
@@ -102,7 +103,7 @@ def test_requests_longer_than_the_kv_cache_are_rejected_and_counted():
     result = simulate(Scenario.model_validate(_cache_of(6000, 16, {"dist": "uniform", "low": 1000, "high": 9000})))
     counts = result.summary()["requests"]
     capacity = result.kv_capacity_blocks * 16
-    too_long = [r for r in result.recorder.rejected]
+    too_long = [r for r in result.rejected]
     assert 0 < counts["rejected"] < counts["submitted"] == 40
     assert counts["completed"] + counts["rejected"] == counts["submitted"]
     assert all(reason == "longer than the whole KV cache" for _, reason in too_long)
@@ -112,8 +113,12 @@ def test_requests_longer_than_the_kv_cache_are_rejected_and_counted():
 def test_the_memory_check_counts_whole_kv_blocks():
     """4,000 + 98 tokens need 4,097 slots: two blocks of 4,096 tokens, while ~6,000 tokens of room
     hold one. The check refuses it; the same room in 16-token blocks serves every request."""
-    with pytest.raises(ValidationError, match="does not fit"):
-        Scenario.model_validate(_cache_of(6000, 4096, 4000))
+    refused = Scenario.model_validate(_cache_of(6000, 4096, 4000))  # valid as a file says it
+    with pytest.raises(ScenarioError, match="does not fit") as info:
+        check_fits(refused)
+    assert info.value.key_path == "model"
+    with pytest.raises(ScenarioError, match="does not fit"):
+        simulate(refused)  # simulate checks before it builds anything
     result = simulate(Scenario.model_validate(_cache_of(6000, 16, 4000)))
     assert result.summary()["requests"]["rejected"] == 0
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from simdecode import simulate
+from simdecode.errors import ScenarioError
 from simdecode.scenario.schema import Scenario
 
 
@@ -46,7 +46,7 @@ def test_per_request_tps_never_exceeds_roofline(model, gpu, tp, pp, runtime, pro
     try:
         s = run(model=model, gpu=gpu, tp=tp, pp=pp, runtime=runtime, prompt=prompt, output=8,
                 requests=concurrency, concurrency=concurrency)
-    except ValidationError as exc:
+    except ScenarioError as exc:
         assert "does not fit" in str(exc)
         assume(False)
     assert s["per_request_tps"]["p99"] <= s["roofline_tps"] * (1 + 1e-9)

@@ -22,14 +22,14 @@ def test_spec02_mtp_speedups_within_20_percent(k, accepted_length, published):
     the published mean accepted lengths."""
     s = load_scenario(SCENARIOS / "mtp-deepseek-v3-8xb200.yaml",
                       [f"decoding.speculative_tokens={k}", f"decoding.acceptance={{mean_tokens: {accepted_length}}}"])
-    speedup = simulate(s).summary()["speculative"]["speedup_vs_standard"]
+    speedup = simulate(s).summary(baseline=True)["speculative"]["speedup_vs_standard"]
     assert speedup == pytest.approx(published, rel=0.20)
 
 
 def test_spec01_mtp_at_acceptance_085_gives_about_18x_and_explains_it():
     s = load_scenario(SCENARIOS / "mtp-deepseek-v3-8xb200.yaml")
     assert (s.decoding.speculative_tokens, s.decoding.acceptance) == (1, 0.85)
-    result = simulate(s).summary()["speculative"]
+    result = simulate(s).summary(baseline=True)["speculative"]
     assert result["speedup_vs_standard"] == pytest.approx(1.8, rel=0.15)
     assert result["mean_accepted_tokens"] == pytest.approx(1.85, rel=0.05)
     text = explain(s)["speculation"]["sentence"]
@@ -42,7 +42,7 @@ def test_speculation_gains_less_at_a_compute_bound_batch_and_says_why():
     def speedup(c: int) -> float:
         s = load_scenario(spec_vs_batch, [f"workload.arrival.concurrency={c}", f"workload.requests={2 * c}",
                                           f"workload.warmup_requests={c}"])
-        return simulate(s).summary()["speculative"]["speedup_vs_standard"]
+        return simulate(s).summary(baseline=True)["speculative"]["speedup_vs_standard"]
 
     alone, crowded = speedup(1), speedup(256)
     assert crowded < alone and alone > 2.0 and crowded < 1.2
@@ -52,7 +52,7 @@ def test_speculation_gains_less_at_a_compute_bound_batch_and_says_why():
 
 def test_max_batch_size_turns_speculation_off_for_large_batches():
     s = load_scenario(SCENARIOS / "spec-vs-batch.yaml", ["decoding.max_batch_size=8"])
-    summary = simulate(s).summary()["speculative"]
+    summary = simulate(s).summary(baseline=True)["speculative"]
     assert summary["verify_steps"] < 10            # only while the batch was filling or draining
     assert summary["speedup_vs_standard"] == pytest.approx(1.0, abs=0.05)
 
@@ -71,7 +71,7 @@ def test_engine_mean_tokens_per_verify_step_matches_leviathan_within_2_percent(a
                      "output_tokens": output},
         "simulation": {"fidelity": "step"},
     })
-    result = simulate(s).summary()["speculative"]
+    result = simulate(s).summary(baseline=True)["speculative"]
     assert result["verify_steps"] >= 20_000
     assert result["mean_accepted_tokens"] == pytest.approx(expected, rel=0.02)
     assert result["acceptance_rate"] == pytest.approx((expected - 1) / k, rel=0.03)

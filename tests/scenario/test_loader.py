@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdecode.errors import MAX_SHOWN, Problem, ScenarioError
+from simdecode.costmodel.feasibility import check_fits
 from simdecode.scenario.loader import (
     MAX_ALIASES,
     MAX_FILE_BYTES,
@@ -109,10 +110,10 @@ def test_inline_gpu_and_yaml_anchors(write) -> None:
 def test_hf_config_is_read_relative_to_the_scenario_file(write, tmp_path: Path, monkeypatch) -> None:
     config = {"num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "num_key_value_heads": 2,
               "intermediate_size": 1024, "vocab_size": 1000, "torch_dtype": "bfloat16", "model_type": "llama"}
-    (tmp_path / "models" / "tiny").mkdir(parents=True)
-    (tmp_path / "models" / "tiny" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    path = write("model: {hf_config: ../models/tiny/config.json}\nhardware: {gpu: h100-sxm}\n", "scen/x.yaml")
-    monkeypatch.chdir(tmp_path / "models")  # not the scenario's folder
+    (tmp_path / "scen" / "models" / "tiny").mkdir(parents=True)
+    (tmp_path / "scen" / "models" / "tiny" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    path = write("model: {hf_config: models/tiny/config.json}\nhardware: {gpu: h100-sxm}\n", "scen/x.yaml")
+    monkeypatch.chdir(tmp_path / "scen" / "models")  # not the scenario's folder
     s = load_scenario(path)
     assert (s.model.num_hidden_layers, s.model.hidden_size, s.model.kv_heads) == (4, 256, 2)
     assert s.model.name == "tiny"
@@ -281,8 +282,13 @@ def test_tp_must_divide_heads(write) -> None:
 
 
 def test_model_that_does_not_fit(write) -> None:
+    """Loading validates what the file says; whether it fits memory is checked where the scenario
+    becomes a deployment, with the same located error."""
     path = write("model: llama-3.1-405b\nhardware:\n  gpu: a100-80gb\n  gpus_per_node: 1\n")
-    err = load_error(path)
+    scenario = load_scenario(path)
+    with pytest.raises(ScenarioError) as info:
+        check_fits(scenario)
+    err = info.value
     text = assert_names(err, path, 1, "model")
     assert "does not fit" in text and "llama-3.1-405b" in text
 
@@ -379,12 +385,13 @@ def test_python_tags_are_not_constructed(write, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     path = write(MINIMAL + f"name: !!python/object/apply:os.system ['touch {marker}']\n")
     err = load_error(path)
-    assert err.line == 4 and not marker.exists() and "YAML value not accepted" in str(err)
+    assert err.line == 4 and not marker.exists() and "YAML tag '!!python/object/apply:os.system' is not accepted" in str(err)
 
 
 def test_unreadable_scalar_values(write) -> None:
-    err = load_error(write(MINIMAL + "seed: 2024-13-45\n"))
-    assert err.line == 4 and "unreadable value" in str(err)
+    err = load_error(write(MINIMAL + "seed: 2024-13-45\n"))  # not a date: plain YAML has none
+    assert err.line == 4 and "seed: expected an integer, got '2024-13-45'" in str(err)
+    assert load_scenario(write(MINIMAL + "name: 2024-01-31\n")).name == "2024-01-31"
     err = load_error(write(MINIMAL + "seed: " + "9" * 5000 + "\n"))
     assert err.line == 4 and len(str(err)) < 400
 

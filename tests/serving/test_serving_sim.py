@@ -14,9 +14,9 @@ import math
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from simdecode import simulate
+from simdecode.errors import ScenarioError
 from simdecode.scenario.schema import Scenario
 
 # 0.9 x 4.813 GB - 2.47 GB of weights - 1.81 GB of workspace (8192-token steps) = ~1,660 KV tokens
@@ -50,12 +50,12 @@ def check_serving_invariants(result) -> dict:
     counts = summary["requests"]
     assert counts["completed"] + counts["rejected"] == counts["submitted"]
     capacity = result.kv_capacity_blocks
-    for kv, monitor in zip(result.recorder.kv_caches, result.recorder.monitors["kv_blocks"]):
+    for kv, monitor in zip(result.kv_ledgers, result.monitors["kv_blocks"]):
         assert kv.capacity_blocks == capacity
         assert 0 <= monitor.max <= capacity
         assert kv.used_blocks == 0 and kv.holders == 0  # drained
         assert kv.allocated_total == kv.freed_total     # every block freed exactly once
-    for monitor in result.recorder.monitors["queue"] + result.recorder.monitors["batch_size"]:
+    for monitor in result.monitors["queue"] + result.monitors["batch_size"]:
         assert monitor.value == 0
     assert counts["preempted"] == sum(r.preemptions for r in result.requests)
     for r in result.requests:
@@ -63,7 +63,7 @@ def check_serving_invariants(result) -> dict:
         if r.token_times_s:
             assert len(r.token_times_s) == r.output_tokens
             assert all(a < b for a, b in zip(r.token_times_s, r.token_times_s[1:]))
-    assert all(reason == "longer than the whole KV cache" for _, reason in result.recorder.rejected)
+    assert all(reason == "longer than the whole KV cache" for _, reason in result.rejected)
     kv = summary["kv_cache"]
     assert 0.0 <= kv["occupancy_mean"] <= kv["occupancy_max"] * (1 + 1e-12) and kv["occupancy_max"] <= 1.0
     shares = summary["time_breakdown"]
@@ -136,7 +136,7 @@ def test_monitor_means_match_the_batch_on_a_single_request():
     """One request alone: the batch is 1 from its admission to its last token, queue 0 after it."""
     result = simulate(tiny(workload={"arrival": {"kind": "closed", "concurrency": 1}, "requests": 1}))
     (record,) = result.requests
-    batch = result.recorder.monitors["batch_size"][0]
+    batch = result.monitors["batch_size"][0]
     assert batch.max == 1
     assert batch.integral() == pytest.approx(record.finished_s - record.scheduled_s)
     assert result.summary()["queue"]["max"] == 0
@@ -184,11 +184,11 @@ def pressured(draw) -> dict:
 @given(data=pressured())
 def test_serving_invariants_hold_under_kv_pressure(data):
     try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:  # the mean request alone overflows the tiny GPU: a valid refusal
+        result = simulate(Scenario.model_validate(data))
+    except ScenarioError as exc:  # the mean request alone overflows the tiny GPU: a valid refusal
         assert "does not fit" in str(exc)
         assume(False)
-    check_serving_invariants(simulate(scenario))
+    check_serving_invariants(result)
 
 
 def test_requests_longer_than_the_cache_are_rejected_with_their_reason():
@@ -199,7 +199,7 @@ def test_requests_longer_than_the_cache_are_rejected_with_their_reason():
                                      "output_tokens": 20}))
     summary = check_serving_invariants(result)
     assert 0 < summary["requests"]["rejected"] < 30 and summary["requests"]["completed"] > 0
-    assert {reason for _, reason in result.recorder.rejected} == {"longer than the whole KV cache"}
+    assert {reason for _, reason in result.rejected} == {"longer than the whole KV cache"}
 
 
 # ---- plots -----------------------------------------------------------------------------------------

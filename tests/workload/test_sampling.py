@@ -130,9 +130,9 @@ def test_lognormal_spec_needs_exactly_one_of_mean_and_median():
 
 @pytest.mark.parametrize("column", ["num_prefill_tokens", "num_decode_tokens", "prompt_tokens"])
 def test_empirical_lengths_take_only_values_of_the_column(column):
-    spec = _length({"dist": "empirical", "path": "traces/splitwise_conv.csv", "column": column})
+    spec = _length({"dist": "empirical", "path": "scenarios/traces/splitwise_conv.csv", "column": column})
     file_column = {"prompt_tokens": 1, "num_prefill_tokens": 1, "num_decode_tokens": 2}[column]
-    values = np.loadtxt(_ROOT / "traces" / "splitwise_conv.csv", delimiter=",", skiprows=1)[:, file_column]
+    values = np.loadtxt(_ROOT / "scenarios" / "traces" / "splitwise_conv.csv", delimiter=",", skiprows=1)[:, file_column]
     x = draw_lengths(spec, np.random.default_rng(5), 50_000)
     assert set(x.tolist()) <= set(values.astype(int).tolist())
     assert len(set(x.tolist())) > 500  # many distinct values, not a few

@@ -16,14 +16,14 @@ from simdecode.scenario.schema import Scenario
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _scenario(workload: dict, seed: int = 0, **sections) -> Scenario:
+def _scenario(workload: dict, seed: int = 0, base_dir: Path = ROOT, **sections) -> Scenario:
     data = {"seed": seed, "model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm", "gpus_per_node": 2},
             "workload": workload, "simulation": {"fidelity": "step"}, **sections}
-    return scenario_from_dict(data, base_dir=ROOT)
+    return scenario_from_dict(data, base_dir=base_dir)
 
 
 POISSON = {"arrival": {"kind": "poisson", "rate": "50/s"}, "requests": 40,
-           "prompt_tokens": {"dist": "empirical", "path": "traces/splitwise_conv.csv", "column": "prompt_tokens"},
+           "prompt_tokens": {"dist": "empirical", "path": "scenarios/traces/splitwise_conv.csv", "column": "prompt_tokens"},
            "output_tokens": {"dist": "lognormal", "median": 20, "sigma": 0.5}}
 
 
@@ -97,7 +97,7 @@ def _skewed_trace(tmp_path: Path, n: int = 40) -> Path:
 
 @pytest.mark.parametrize("router", ["round-robin", "least-outstanding"])
 def test_routers_conserve_requests(tmp_path, router):
-    s = _scenario({"arrival": {"kind": "trace", "path": str(_skewed_trace(tmp_path))}},
+    s = _scenario({"arrival": {"kind": "trace", "path": _skewed_trace(tmp_path).name}}, base_dir=tmp_path,
                   parallelism={"dp": 2}, scheduler={"router": router})
     result = simulate(s)
     assert sorted(r.id for r in result.requests) == list(range(40))
@@ -106,10 +106,10 @@ def test_routers_conserve_requests(tmp_path, router):
 
 
 def test_least_outstanding_balances_a_skewed_workload_better_than_round_robin(tmp_path):
-    trace = str(_skewed_trace(tmp_path))
+    trace = _skewed_trace(tmp_path).name
 
     def run(router: str):
-        s = _scenario({"arrival": {"kind": "trace", "path": trace}}, parallelism={"dp": 2},
+        s = _scenario({"arrival": {"kind": "trace", "path": trace}}, base_dir=tmp_path, parallelism={"dp": 2},
                       scheduler={"router": router})
         result = simulate(s)
         tokens = [sum(r.output_tokens for r in result.requests if r.replica == k) for k in (0, 1)]

@@ -13,10 +13,10 @@ import pytest
 from simdecode import simulate
 from simdecode.errors import ScenarioError
 from simdecode.scenario.loader import load_scenario, scenario_from_dict
-from simdecode.workloads import traces
+from simdecode.scenario import traces
 
 ROOT = Path(__file__).resolve().parents[2]
-CONV = ROOT / "traces" / "splitwise_conv.csv"
+CONV = ROOT / "scenarios" / "traces" / "splitwise_conv.csv"
 
 
 def _rows(path: Path, n: int) -> list[tuple[float, int, int]]:
@@ -33,7 +33,7 @@ def _scenario(arrival: dict, **workload) -> dict:
 
 def test_replay_gives_the_first_rows_of_the_splitwise_trace():
     n = 120
-    s = scenario_from_dict(_scenario({"kind": "trace", "path": "traces/splitwise_conv.csv", "limit": n}),
+    s = scenario_from_dict(_scenario({"kind": "trace", "path": "scenarios/traces/splitwise_conv.csv", "limit": n}),
                            base_dir=ROOT)
     assert s.workload.total_requests == n
     records = sorted(simulate(s).requests, key=lambda r: r.id)
@@ -45,9 +45,9 @@ def test_replay_gives_the_first_rows_of_the_splitwise_trace():
 
 
 def test_whole_trace_is_read_and_requests_caps_it():
-    s = scenario_from_dict(_scenario({"kind": "trace", "path": "traces/splitwise_conv.csv"}), base_dir=ROOT)
+    s = scenario_from_dict(_scenario({"kind": "trace", "path": "scenarios/traces/splitwise_conv.csv"}), base_dir=ROOT)
     assert len(s.workload.arrival.trace) == 19_366 == s.workload.total_requests  # default requests: 20 ignored
-    capped = scenario_from_dict(_scenario({"kind": "trace", "path": "traces/splitwise_conv.csv", "limit": 50},
+    capped = scenario_from_dict(_scenario({"kind": "trace", "path": "scenarios/traces/splitwise_conv.csv", "limit": 50},
                                           requests=30), base_dir=ROOT)
     assert capped.workload.total_requests == 30
 
@@ -145,17 +145,18 @@ def test_too_large_and_not_a_file(tmp_path, monkeypatch):
 
 def test_empirical_length_errors(tmp_path):
     text = str(_load(tmp_path, "{kind: poisson, rate: 1/s}",
-                     "  prompt_tokens: {dist: empirical, path: ../../nowhere.csv, column: x}\n"))
-    assert "workload.prompt_tokens.path: length file not found: ../../nowhere.csv" in text
+                     "  prompt_tokens: {dist: empirical, path: sub/nowhere.csv, column: x}\n"))
+    assert "workload.prompt_tokens.path: length file not found: sub/nowhere.csv" in text
     (tmp_path / "l.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     text = str(_load(tmp_path, "{kind: poisson, rate: 1/s}",
                      "  prompt_tokens: {dist: empirical, path: l.csv, column: num_prefill_tokens}\n"))
     assert ":6: workload.prompt_tokens: " in text
-    assert "no num_prefill_tokens or prompt_tokens column in the header (line 1: a, b)" in text
+    assert "no num_prefill_tokens or prompt_tokens column in the header (line 1: 'a, b')" in text
 
 
 def test_trace_lengths_cannot_be_overridden(tmp_path):
-    text = str(_load(tmp_path, f"{{kind: trace, path: {CONV}}}", "  output_tokens: 5\n"))
+    (tmp_path / "conv.csv").write_bytes(CONV.read_bytes())
+    text = str(_load(tmp_path, "{kind: trace, path: conv.csv}", "  output_tokens: 5\n"))
     assert "workload: output_tokens cannot be given with a trace arrival" in text
 
 
@@ -169,9 +170,9 @@ def _write(tmp_path: Path, arrival: str) -> Path:
 def test_scenarios_holding_trace_data_compare_and_pickle():
     import pickle
 
-    data = _scenario({"kind": "trace", "path": "traces/splitwise_code.csv", "limit": 30})
+    data = _scenario({"kind": "trace", "path": "scenarios/traces/splitwise_code.csv", "limit": 30})
     with_lengths = _scenario({"kind": "poisson", "rate": 1.0}, prompt_tokens={
-        "dist": "empirical", "path": "traces/splitwise_code.csv", "column": "num_prefill_tokens"})
+        "dist": "empirical", "path": "scenarios/traces/splitwise_code.csv", "column": "num_prefill_tokens"})
     for d in (data, with_lengths):
         a = scenario_from_dict(d, base_dir=ROOT)
         traces._load.cache_clear()  # b gets its own arrays, equal but not the same objects

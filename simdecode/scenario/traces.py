@@ -11,7 +11,7 @@ object per line). The columns (keys), either spelling:
 
 Other columns are ignored. Arrival times must be finite, >= 0 and non-decreasing (sort the file
 by arrival); token counts positive integers (``12`` or ``12.0``) up to
-:data:`~simdecode.scenario.schema.MAX_TOKENS`.
+:data:`~simdecode.scenario.limits.MAX_TOKENS`.
 
 A trace file is untrusted input. It is read only where a scenario names it, relative to the
 scenario file's folder; it must be a regular UTF-8 file of at most :data:`MAX_TRACE_BYTES` with at
@@ -33,14 +33,14 @@ import io
 import json
 import math
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
-from simdecode.scenario.schema import MAX_REQUESTS, MAX_TOKENS
+from simdecode.scenario.limits import MAX_REQUESTS, MAX_TOKENS
+from simdecode.userfiles import UserFileError, check_user_file, excerpt, file_key, read_user_file
 
 MAX_TRACE_BYTES = 64 * 2**20
 #: rows read from one file at most: a trace longer than a scenario's requests is of no use
@@ -101,33 +101,25 @@ class Column:
 
 
 def resolve(path: Any, base_dir: str | os.PathLike[str] | None = None, what: str = "trace file") -> Path:
-    """The file ``path`` names (relative to ``base_dir``), checked to be a small regular file."""
+    """The file ``path`` names (relative to ``base_dir``, and confined to it: see
+    :mod:`simdecode.userfiles`), checked to exist as a small regular file."""
     if not isinstance(path, str) or not path.strip():
-        raise TraceError(f"{what}: expected a path to a CSV or JSON-lines file, got {path!r}")
-    file = Path(path)
-    if not file.is_absolute():
-        file = Path(base_dir if base_dir is not None else ".") / file
-    where = "" if str(file) == path else f" (looked for {file})"
+        raise TraceError(f"{what}: expected a path to a CSV or JSON-lines file, got {excerpt(path)}")
     try:
-        info = file.stat()
-    except FileNotFoundError:
-        raise TraceError(f"{what} not found: {path}{where}") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
-        raise TraceError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise TraceError(f"{what} {path} is a directory: expected a CSV or JSON-lines file")
-    if not stat.S_ISREG(info.st_mode):
-        raise TraceError(f"{what} {path} is not a regular file")
-    if info.st_size > MAX_TRACE_BYTES:
-        raise TraceError(f"{what} {path} is larger than {MAX_TRACE_BYTES // 2**20} MiB")
-    return file
+        return check_user_file(path, _root(base_dir), what=what, max_bytes=MAX_TRACE_BYTES)
+    except UserFileError as exc:
+        raise TraceError(str(exc)) from None
+
+
+def _root(base_dir: str | os.PathLike[str] | None) -> Path:
+    """The folder a scenario's files are confined to: its own folder (the working folder if none)."""
+    return Path(base_dir if base_dir is not None else ".")
 
 
 def read_trace(path: str, base_dir: str | os.PathLike[str] | None = None, limit: int | None = None) -> Trace:
     """The first ``limit`` rows (all if None) of the trace file ``path``, checked row by row."""
-    file = resolve(path, base_dir)
     columns = (("arrival", ARRIVAL_COLUMNS), ("prompt", PROMPT_COLUMNS), ("output", OUTPUT_COLUMNS))
-    arrival, prompt, output = _load(*_key(file), columns, limit, path)
+    arrival, prompt, output = _load(*_key(path, base_dir, "trace file"), columns, limit, path)
     return Trace(path, arrival, prompt, output)
 
 
@@ -139,23 +131,30 @@ def read_column(path: str, column: str, base_dir: str | os.PathLike[str] | None 
     """
     if not isinstance(column, str) or not column.strip():
         raise TraceError(f"column: expected a column name, got {column!r}")
-    file = resolve(path, base_dir, what="length file")
     names = (column, *(n for n in _SAME.get(column, ()) if n != column))
-    (values,) = _load(*_key(file), (("tokens", names),), None, path)
+    (values,) = _load(*_key(path, base_dir, "length file"), (("tokens", names),), None, path)
     return Column(path, column, values)
 
 
-def _key(file: Path) -> tuple[str, int, int]:
-    info = file.stat()
-    return str(file.resolve()), info.st_size, info.st_mtime_ns
+def _key(path: str, base_dir: str | os.PathLike[str] | None, what: str) -> tuple[str, str, int, int, str]:
+    """(root, resolved path, size, mtime_ns, what): the cache key of a file (confinement checked)."""
+    try:
+        resolved, size, mtime_ns = file_key(path, _root(base_dir), what)
+    except UserFileError as exc:
+        raise TraceError(str(exc)) from None
+    return str(_root(base_dir)), resolved, size, mtime_ns, what
 
 
 @functools.lru_cache(maxsize=4)
-def _load(file: str, size: int, mtime_ns: int, columns: tuple[tuple[str, tuple[str, ...]], ...],
-          limit: int | None, shown: str) -> tuple[np.ndarray, ...]:
-    """Columns of ``file`` as read-only arrays: ``arrival`` as float seconds, others as tokens."""
+def _load(root: str, file: str, size: int, mtime_ns: int, what: str,
+          columns: tuple[tuple[str, tuple[str, ...]], ...], limit: int | None, shown: str) -> tuple[np.ndarray, ...]:
+    """Columns of the file ``shown`` (relative to ``root``) as read-only arrays: ``arrival`` as
+    float seconds, others as tokens. ``file``, ``size`` and ``mtime_ns`` are the cache key."""
     del size, mtime_ns  # cache key only: a changed file is read again
-    text = _read_text(Path(file), shown)
+    try:
+        text = read_user_file(shown, root, what=what, max_bytes=MAX_TRACE_BYTES).text(what)
+    except UserFileError as exc:
+        raise TraceError(str(exc)) from None
     values: list[list[float | int]] = [[] for _ in columns]
     previous = 0.0
     for row, line, raw in _records(text, file, shown, columns, limit):
@@ -164,7 +163,7 @@ def _load(file: str, size: int, mtime_ns: int, columns: tuple[tuple[str, tuple[s
                 t = _seconds(value)
                 if t is None:
                     raise _row_error(shown, row, line, f"{name} must be a finite number of seconds >= 0, "
-                                     f"got {value!r}")
+                                     f"got {excerpt(value)}")
                 if t < previous:
                     raise _row_error(shown, row, line, f"{name} {t:g} s is earlier than the row before "
                                      f"({previous:g} s): sort the trace by arrival time")
@@ -173,7 +172,7 @@ def _load(file: str, size: int, mtime_ns: int, columns: tuple[tuple[str, tuple[s
             else:
                 n = _tokens(value)
                 if n is None:
-                    raise _row_error(shown, row, line, f"{name} must be a positive integer, got {value!r}")
+                    raise _row_error(shown, row, line, f"{name} must be a positive integer, got {excerpt(value)}")
                 if n > MAX_TOKENS:
                     raise _row_error(shown, row, line, f"{name} must be at most {MAX_TOKENS:,}, got {n:,}")
                 values[i].append(n)
@@ -189,21 +188,6 @@ def _load(file: str, size: int, mtime_ns: int, columns: tuple[tuple[str, tuple[s
 
 def _row_error(shown: str, row: int, line: int, message: str) -> TraceError:
     return TraceError(f"trace file {shown}: row {row}: {message} (line {line})")
-
-
-def _read_text(file: Path, shown: str) -> str:
-    try:
-        with open(file, "rb") as handle:
-            raw = handle.read(MAX_TRACE_BYTES + 1)
-    except OSError as exc:
-        raise TraceError(f"cannot read trace file {shown}: {exc.strerror}") from None
-    if len(raw) > MAX_TRACE_BYTES:
-        raise TraceError(f"trace file {shown} is larger than {MAX_TRACE_BYTES // 2**20} MiB")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise TraceError(f"trace file {shown} is not UTF-8 text (line {line})") from None
 
 
 def _is_jsonl(file: str, text: str) -> bool:
@@ -265,7 +249,7 @@ def _records(text: str, file: str, shown: str, columns: tuple[tuple[str, tuple[s
                     found = next((n for n in names if n in header), None)
                     if found is None:
                         raise TraceError(f"trace file {shown}: no {' or '.join(names)} column in the header "
-                                         f"(line {reader.line_num}: {', '.join(header)[:200]})")
+                                         f"(line {reader.line_num}: {excerpt(', '.join(header))})")
                     index.append((found, header.index(found)))
                 continue
             if full():

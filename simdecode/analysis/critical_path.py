@@ -1,0 +1,118 @@
+"""One decode token's critical path (what ``simdecode explain`` reports), from a scenario.
+
+:func:`critical_path` builds the batch-``B`` decode step of every pipeline stage (the same step
+plans the engine runs), folds each on its two streams (compute, communication) and splits the
+per-token time into memory-bound compute, math-bound compute, kernel launches, host time, exposed
+communication and pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck. No
+simulation, no simpy: every number comes from the plan, its fold and the collective cost model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from simdecode.analysis.scaling import TpScaling, tp_scaling
+from simdecode.costmodel import collectives
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel.fold import fold
+from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
+
+#: part of the per-token time -> bottleneck label (the labels of the summary's ``bottleneck``)
+LABELS = {"memory": "memory-bandwidth", "compute": "compute", "launch": "launch-overhead",
+          "host": "launch-overhead", "communication": "all-reduce", "pipeline": "pipeline"}
+COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-reduce (lane average)",
+                    "allreduce.embed": "embedding all-reduce", "gather": "all-gather of the logits"}
+
+
+def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
+                  scaling: TpScaling | None = None) -> dict[str, Any]:
+    """One decode step of ``batch`` sequences, each with ``context_tokens`` cached (default: the
+    workload's prompt length), on ``scenario``'s deployment: where one token's time goes.
+
+    Returns plain numbers (seconds, bytes, FLOPs): the setup, each stage's parts, the pipeline
+    hops, ``parts_s`` and ``total_s`` of one token, ``shares`` by bottleneck label, the
+    ``bottleneck`` (with ``parts_by_label_s``, seconds by bottleneck label), the roofline and
+    ``tp_scaling`` (``scaling``: a :func:`tp_scaling` already computed for this context)."""
+    if context_tokens is None:
+        context_tokens = scenario.workload.prompt_tokens
+    dep = Deployment.from_scenario(scenario)
+    check_fits(scenario, dep)
+    rates, par, hw = dep.rates, scenario.parallelism, scenario.hardware
+    window = dep.model.sliding_window if dep.model.layer_types else None
+    shape = BatchShape.decode([context_tokens] * batch, window)
+
+    stages, hops, chosen = [], [], None
+    for s in range(dep.pp):
+        plan = build_stage_plan(dep, s, shape)
+        f = fold(plan)
+        mem_bytes = flops = launch = 0.0
+        coll: Counter[str] = Counter()
+        for op in plan:
+            if op.stream is Stream.COMM:
+                coll[op.kind] += 1
+            elif op.kind != "host":
+                launch += op.cost.launch_s
+                if op.cost.memory_bound:
+                    mem_bytes += op.cost.hbm_bytes
+                else:
+                    flops += op.cost.flops
+        groups = []
+        for kind, count in coll.items():
+            c = plan.costs[kind]
+            groups.append({"kind": kind, "name": COLLECTIVE_NAMES.get(kind, kind), "count": count, "bytes": c.net_bytes,
+                           "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.time_s - c.alpha_s,
+                           "algorithm": c.algorithm, "protocol": c.protocol})
+            if kind.startswith("allreduce") and (chosen is None or kind == "allreduce"):
+                chosen = groups[-1]  # the per-module all-reduce when there is one
+        layers = dep.stage_layers(s)
+        stages.append({
+            "stage": s, "first_layer": layers.start, "last_layer": layers.stop - 1, "layers": len(layers),
+            "weight_bytes_per_gpu": dep.weight_bytes_per_gpu(s),
+            "kv_bytes_per_gpu": dep.kv_bytes_per_token_per_gpu(s) * shape.kv_read_tokens,
+            "hbm_bytes": f.hbm_bytes, "memory_bytes": mem_bytes, "memory_s": f.memory_s,
+            "math_flops": flops, "math_s": f.compute_s - f.memory_s,
+            "kernels": round(launch / rates.kernel_s) if rates.kernel_s > 0 else 0, "kernel_s": rates.kernel_s,
+            "launch_s": f.launch_s, "host_s": f.host_s, "collectives": groups, "comm_s": f.comm_s,
+            "hidden_comm_s": max(0.0, f.comm_s - f.exposed_comm_s), "exposed_comm_s": f.exposed_comm_s,
+            "exposed_alpha_s": f.exposed_alpha_s, "exposed_beta_s": f.exposed_beta_s,
+            "ideal_s": f.ideal_s, "time_s": f.makespan_s,
+        })
+        if s + 1 < dep.pp:
+            msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
+            c = collectives.p2p(msg, dep.pp_link, dep.runtime)
+            hops.append({"from_stage": s, "to_stage": s + 1, "bytes": msg, "link": dep.pp_link.name,
+                         "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.beta_s})
+
+    parts = {
+        "memory": sum(st["memory_s"] for st in stages), "compute": sum(st["math_s"] for st in stages),
+        "launch": sum(st["launch_s"] for st in stages), "host": sum(st["host_s"] for st in stages),
+        "communication": sum(st["exposed_comm_s"] for st in stages), "pipeline": sum(h["time_s"] for h in hops),
+    }
+    total = sum(st["time_s"] for st in stages) + parts["pipeline"]
+    ideal = sum(st["ideal_s"] for st in stages)
+    grouped = Counter()
+    for key, value in parts.items():
+        grouped[LABELS[key]] += value
+    bottleneck = max(grouped, key=grouped.get)
+    if scaling is None:
+        scaling = tp_scaling(scenario, context_tokens)
+    data = {
+        "scenario": scenario.name, "context_tokens": context_tokens, "batch": batch,
+        "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
+                  "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
+                  "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
+                  "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
+                  "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
+                  "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
+        "stages": stages, "hops": hops, "parts_s": parts, "total_s": total,
+        "shares": {k: v / total for k, v in grouped.items()},
+        "tokens_per_s_per_request": 1.0 / total, "aggregate_tokens_per_s": batch / total,
+        "roofline_tokens_per_s": 1.0 / ideal, "roofline_fraction": ideal / total,
+        "bottleneck": bottleneck,
+        "tp_scaling": scaling.as_dict(),
+        "parts_by_label_s": dict(grouped),
+    }
+    return data

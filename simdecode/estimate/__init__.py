@@ -1,0 +1,17 @@
+"""``simdecode estimate``: from an observed per-user tokens/s to active parameters and cost.
+
+    from simdecode.estimate import estimate
+    result = estimate(42, hardware="h200x8", references=["llama-3.1-70b:70"])
+    result["interval"]["active_params"]      # [low, high], parameters
+
+Modules: :mod:`.space` (the assumption axes), :mod:`.shapes` (synthetic models of a given size),
+:mod:`.evaluate` (per-user speed from the step plans ``run`` executes), :mod:`.search` (per
+combination, the sizes that give the observed speed), :mod:`.core` (the whole estimate),
+:mod:`.ratio` (the ratio method for reference models), :mod:`.cost` ($ per million tokens),
+:mod:`.report` (the terminal text), :mod:`.plot` (the figure), :mod:`.cli` (the subcommand).
+"""
+
+from simdecode.estimate.core import estimate
+from simdecode.estimate.space import EstimateError
+
+__all__ = ["estimate", "EstimateError"]
