@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from simdecode.scenario.engines import EngineDefaults, engine_defaults
+from simdecode.scenario.engines import engine_of
 
 if TYPE_CHECKING:
     from simdecode.costmodel.deployment import Deployment
@@ -49,12 +49,6 @@ def activation_workspace_bytes(dep: Deployment, max_batched_tokens: int, max_bat
     per_token = dep.act_bytes * (2 * m.hidden_size + 3 * width / dep.tp)
     logits = max_batch_size * m.vocab_size * LOGIT_BYTES
     return FIXED_WORKSPACE_BYTES + max_batched_tokens * per_token + logits
-
-
-def engine_of(scenario) -> EngineDefaults:
-    """The engine defaults of ``scenario``'s runtime on its GPU and layout."""
-    hw, par = scenario.hardware, scenario.parallelism
-    return engine_defaults(scenario.runtime.engine, hw.gpu.name, hw.gpu.memory_bytes, par.tp, par.pp)
 
 
 def kv_budget_bytes(scenario, dep: Deployment, stage: int = 0) -> float:

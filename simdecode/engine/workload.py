@@ -61,8 +61,7 @@ class Workload:
             case "closed":
                 first = min(arrival.concurrency, self.total)
                 if arrival.ramp_up_s > 0 and first > 1:
-                    gap = arrival.ramp_up_s / first
-                    self.env.process(self._gaps(np.concatenate(([0.0], np.full(first - 1, gap)))))
+                    self.env.process(self._ramp(first, arrival.ramp_up_s / first))
                 else:
                     self._due = first
                     self._drain()
@@ -104,6 +103,16 @@ class Workload:
                 self._submit(self.env.now)
         finally:
             self._submitting = False
+
+    def _ramp(self, users: int, gap_s: float):
+        """Process: start ``users`` closed-loop users ``gap_s`` apart (the first at once). Each
+        user's later requests follow its own completions (:meth:`request_done`), so at most
+        ``users`` are in flight; the total stays ``spec.total_requests``."""
+        for user in range(users):
+            if user:
+                yield self.env.timeout(gap_s)
+            if self.submitted < self.total:
+                self._submit(self.env.now)
 
     def _gaps(self, gaps: np.ndarray):
         """Process: one request after each gap (seconds)."""

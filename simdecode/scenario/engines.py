@@ -91,3 +91,9 @@ def engine_defaults(engine: str, gpu_name: str, gpu_memory_bytes: float, tp: int
     # generic engines, gpt-fast and FasterTransformer: vLLM-like continuous batching, the
     # scheduler section's historical defaults
     return EngineDefaults(max_batch_size=256, max_batched_tokens=8192, kv_block_tokens=16, memory_utilization=0.9)
+
+
+def engine_of(scenario) -> EngineDefaults:
+    """The engine defaults of ``scenario``'s runtime on its GPU and layout."""
+    hw, par = scenario.hardware, scenario.parallelism
+    return engine_defaults(scenario.runtime.engine, hw.gpu.name, hw.gpu.memory_bytes, par.tp, par.pp)

@@ -583,7 +583,7 @@ class Scenario(Spec):
     def _fill_engine_defaults(self) -> None:
         """Scheduler keys not given take the runtime's engine defaults (for this GPU and layout).
         Validation is the only place a Scenario changes: the section is replaced once, here."""
-        from simdecode.costmodel.memory import engine_of
+        from simdecode.scenario.engines import engine_of
 
         sched = self.scheduler
         missing = [k for k in ENGINE_KEYS if getattr(sched, k) is None]

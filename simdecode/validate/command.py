@@ -24,6 +24,7 @@ def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
     p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="worker processes")
     p.add_argument("--out", type=Path, metavar="DIR", help="write validation.{md,csv,json,png} to DIR")
+    p.add_argument("--force", action="store_true", help="let --out replace a folder that holds other files")
     p.add_argument("--check", action="store_true", help="exit 1 if a group misses its tolerance")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_validate)
@@ -59,20 +60,21 @@ def select(args: argparse.Namespace):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simdecode.cli import UserError, _check_out_dir
-    from simdecode.validate.runner import Outcome, run_jobs
+    from simdecode.cli import UserError
+    from simdecode.outfiles import prepare_out_dir
+    from simdecode.validate.runner import Outcome
     from simdecode.validate.table import group_summary, to_markdown
 
     if args.jobs < 1:
         raise UserError(f"--jobs {args.jobs}: expected at least 1")
-    out_dir = _check_out_dir(args.out) if args.out is not None else None
+    out_dir = prepare_out_dir(args.out, args.force) if args.out is not None else None  # before simulating
     cases = select(args)
     outcomes = run_with_progress(cases.jobs, args.jobs, quiet=args.quiet)
     outcomes += [Outcome(p) for p in cases.skipped]
     sys.stdout.write(to_markdown(outcomes))
     sys.stdout.flush()
     if out_dir is not None:
-        write(outcomes, out_dir)
+        write(outcomes, args.out, args.force)
         print(f"wrote {out_dir}/validation.md, .csv, .json, .png", file=sys.stderr)
     if args.check:
         failed = [name for name, g in group_summary(outcomes).items() if not within(g)]
@@ -111,16 +113,15 @@ def run_with_progress(jobs, workers: int, quiet: bool = False):
         return run_jobs(jobs, workers, tick)
 
 
-def write(outcomes, out_dir: Path) -> list[Path]:
-    from simdecode.output import write_atomic
+def write(outcomes, out_dir: Path, force: bool = False) -> list[str]:
+    """Render every file in memory, then swap them in as ``out_dir`` at once (simdecode.outfiles)."""
+    from simdecode.outfiles import atomic_out_dir
     from simdecode.validate.figure import figure_png
     from simdecode.validate.table import to_csv, to_json, to_markdown
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     files = {"validation.md": to_markdown(outcomes).encode(), "validation.csv": to_csv(outcomes).encode(),
              "validation.json": to_json(outcomes).encode(), "validation.png": figure_png(outcomes)}
-    written = []
-    for name, data in files.items():
-        write_atomic(out_dir / name, data)
-        written.append(out_dir / name)
-    return written
+    with atomic_out_dir(out_dir, force) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return sorted(files)

@@ -139,7 +139,7 @@ def test_cli_validates_a_users_file_and_writes_four_files(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["validate", str(path), "--jobs", "1", "--out", str(out), "-q"]) == 0
     assert "| DEC-1 | DEC |" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["validation.csv", "validation.json", "validation.md",
+    assert sorted(p.name for p in out.iterdir() if p.name != ".simdecode-output") == ["validation.csv", "validation.json", "validation.md",
                                                      "validation.png"]
 
 
