@@ -101,7 +101,12 @@ def groups_markdown(outcomes: list[Outcome]) -> str:
         smed, sworst = _summary_pct(g["serving"])
         tol = g["tolerance"]
         tol_text = f"{100 * tol[0]:.0f}% / {100 * tol[1]:.0f}%" if tol else ""
-        serving = f"{g['serving']['n']}, {smed}, {sworst}" if g["serving"]["n"] != g["all"]["n"] else "same"
+        if g["serving"]["n"] == g["all"]["n"]:
+            serving = "same"
+        elif g["serving"]["n"] == 0:
+            serving = "none (all kernel-side)"
+        else:
+            serving = f"{g['serving']['n']}, {smed}, {sworst}"
         lines.append(f"| {name} | {g['all']['n']} | {med} | {worst} | {serving} | {tol_text} | "
                      f"{len(g['not_expressible'])} |")
     return "\n".join(lines) + "\n"
