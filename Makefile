@@ -14,7 +14,7 @@ VPY    := $(BIN)/python
 
 help:
 	@echo "make demo       install simdecode into .venv and run scenarios/quickstart.yaml -> out/quickstart"
-	@echo "make test       install simdecode[test] into .venv and run the test suite"
+	@echo "make test       install simdecode[test,notebooks,ray,parquet] into .venv and run the test suite"
 	@echo "make bench      run benchmarks/run.py"
 	@echo "make clean      remove outputs and caches (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv"
@@ -30,9 +30,10 @@ $(VENV)/.stamp-base: pyproject.toml | $(VPY)
 	$(VPY) -m pip install --quiet -e .
 	@touch $@
 
-# test install: the base dependencies plus pytest and hypothesis
+# test install: the base dependencies plus pytest and hypothesis, and every optional extra the
+# tests exercise (notebooks run through nbclient, the Ray executor, Parquet tables)
 $(VENV)/.stamp-test: pyproject.toml | $(VPY)
-	$(VPY) -m pip install --quiet -e '.[test]'
+	$(VPY) -m pip install --quiet -e '.[test,notebooks,ray,parquet]'
 	@touch $@
 
 demo: $(VENV)/.stamp-base

@@ -4,11 +4,14 @@
                   [--no-limit] [--baseline] [--quiet]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
+    simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
+    simdecode plot PATH [--figure NAME] [--out FILE]                                      (simdecode.plots.cli)
+    simdecode compare RESULT RESULT [...] [--json]                                        (simdecode.compare)
     simdecode presets [models|gpus|links|runtimes]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
-else); progress and errors go to stderr. ``--out DIR`` and ``--trace FILE`` are the only things
-that write files.
+else); progress and errors go to stderr. ``--out DIR``, ``--trace FILE`` and ``plot`` are the
+only things that write files.
 
 Exit codes (docs/scenario-format): 0 success; 2 the user's input is wrong (scenario file,
 override, missing file, unwritable ``--out``): one ``error: ...`` line, no traceback; 1 a bug
@@ -117,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-limit", action="store_true",
                      help="run even when the work estimated beforehand exceeds the budget (docs/scenario-format)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
+    run.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                     help="split the replicas over N processes (identical results; only where replicas are "
+                          "independent: round-robin router, open-loop arrivals; stderr says when not)")
+    run.add_argument("--executor", choices=("process", "ray"), default="process",
+                     help="where --jobs runs: local processes (default) or Ray workers (needs simdecode[ray])")
     run.set_defaults(func=cmd_run)
 
     explain = commands.add_parser(
@@ -133,8 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(func=cmd_explain)
 
     from simdecode.estimate.cli import add_parser as add_estimate
+    from simdecode.sweep.cli import add_parser as add_sweep
+    from simdecode.plots.cli import add_parser as add_plot
+    from simdecode.compare import add_parser as add_compare
 
     add_estimate(commands)
+    add_sweep(commands, _override, _positive)
+    add_plot(commands)
+    add_compare(commands)
 
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
@@ -193,11 +207,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         from simdecode import simulate
         from simdecode import budget
 
-        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file)  # before anything runs
+        budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file,  # before anything runs
+                          baseline=args.baseline, jobs=1 if args.trace else args.jobs)  # a trace: one process
         from simdecode.costmodel.feasibility import check_fits
 
         check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
         from simdecode.output import summary_json, write_outputs
+        from simdecode.provenance import describe
+
+        if scenario.sweep:
+            keys = ", ".join(scenario.sweep)
+            log(f"note: {args.file} has a sweep: block ({keys}); run simulates the base scenario only. "
+                f"For the grid: simdecode sweep {args.file} --out DIR")
 
         log(f"simulating {scenario.name} (fidelity {scenario.simulation.fidelity}, seed {scenario.seed}) ...")
         started = time.perf_counter()
@@ -206,12 +227,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             from simdecode.metrics.trace import Tracer
 
             tracer = Tracer()
-        result = simulate(scenario, tracer=tracer)
+        progress = None if args.quiet else _ProgressLine()
+        result = simulate(scenario, tracer=tracer, jobs=args.jobs, executor=args.executor,
+                          log=lambda message: print(f"note: {message}", file=sys.stderr), progress=progress)
+        if progress is not None:
+            progress.finish()
         log(f"simulated in {time.perf_counter() - started:.2f} s")
-        summary = result.summary(baseline=args.baseline)
+        summary = describe(result.summary(baseline=args.baseline), scenario, overrides)
         if out_dir is not None:
             try:
-                written = write_outputs(result, out_dir, force=args.force)
+                written = write_outputs(result, out_dir, force=args.force, summary=summary)
             except OSError as exc:
                 raise UserError(f"--out {out_dir}: {exc.strerror or exc}") from exc
             log("wrote " + ", ".join(str(path) for path in written))
@@ -235,6 +260,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         render_summary(summary, Console())
     return EXIT_OK
+
+
+class _ProgressLine:
+    """Progress of a long run on stderr: simulated time and requests done (one line updated in
+    place on a terminal, else one line per report)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, simulated_s: float, done: int, total: int) -> None:
+        text = f"  simulated {simulated_s:,.3f} s, {done:,} of {total:,} requests done"
+        print(f"\r{text}" if self.tty else text, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown and self.tty:
+            print(file=sys.stderr, flush=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -81,6 +81,9 @@ def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict
     data["verdict"] = _verdict(data, grouped)
     data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
     data["pipeline_note"] = _pipeline_note(data) if data["setup"]["pp"] > 1 else None
+    from simdecode.analysis.pipeline import pipeline_lesson
+
+    data["pipeline"] = pipeline_lesson(scenario)
     data["speculation"] = _speculation(scenario, context_tokens, batch)
     return data
 
@@ -289,6 +292,8 @@ def render_explanation(d: dict[str, Any]) -> str:
             _para(f"TP scaling: {d['tp_scaling']['sentence']}")]
     if d["pipeline_note"]:
         out += ["", _para(f"Pipeline: {d['pipeline_note']}")]
+    if d.get("pipeline"):
+        out += ["", _para(f"Pipeline depth: {d['pipeline']['sentence']}")]
     if d.get("speculation"):
         out += ["", _para(f"Speculation: {d['speculation']['sentence']}")]
     return "\n".join(out) + "\n"

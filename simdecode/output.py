@@ -103,11 +103,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     write_file_atomic(path, data)
 
 
-def render_outputs(result: Any) -> dict[str, bytes]:
+def render_outputs(result: Any, summary: dict[str, Any] | None = None) -> dict[str, bytes]:
     """The files of ``--out``, by name, rendered in memory: summary.json, requests.csv,
-    timeline.png (and kv_occupancy.png for a run of more than one request)."""
+    timeline.png (and kv_occupancy.png for a run of more than one request). ``summary``: what
+    summary.json holds (default ``result.summary()``; the CLI adds the overrides and the resolved
+    scenario, :func:`simdecode.provenance.describe`)."""
     files = {
-        "summary.json": summary_json(result.summary()).encode("utf-8"),
+        "summary.json": summary_json(result.summary() if summary is None else summary).encode("utf-8"),
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
         "timeline.png": timeline_png(result),
     }
@@ -116,14 +118,15 @@ def render_outputs(result: Any) -> dict[str, bytes]:
     return files
 
 
-def write_outputs(result: Any, out_dir: str | os.PathLike[str], force: bool = False) -> list[Path]:
+def write_outputs(result: Any, out_dir: str | os.PathLike[str], force: bool = False,
+                  summary: dict[str, Any] | None = None) -> list[Path]:
     """Write :func:`render_outputs` into ``out_dir`` (created if needed), replacing it whole.
 
     Returns the paths written. Raises :class:`~simdecode.outfiles.OutputError` when ``out_dir``
     may not be replaced (a folder of other files, without ``force``) and :class:`OSError` when it
     cannot be written (the CLI reports both as user errors, exit code 2).
     """
-    files = render_outputs(result)
+    files = render_outputs(result, summary)
     out = Path(out_dir)
     with atomic_out_dir(out, force) as tmp:
         for name, data in files.items():

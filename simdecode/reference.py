@@ -85,8 +85,9 @@ FALLBACK: dict[tuple[type[BaseModel], str], str] = {
     (Scenario, "seed"): "seed of every random stream (arrivals, lengths, routing)",
     (Scenario, "model"): "the model to serve",
     (Scenario, "runtime"): "the serving engine's efficiencies and overheads",
-    (Scenario, "sweep"): "a grid of values per key path (e.g. `parallelism.pp: [1, 2, 4]`); key paths are "
-    "checked, but `simdecode run` simulates the base scenario only",
+    (Scenario, "sweep"): "a grid of values per key path (e.g. `parallelism.pp: [1, 2, 4]`), or per section "
+    "a list of linked settings (`parallelism: [{tp: 8, pp: 1}, {tp: 4, pp: 2}]`); `simdecode sweep` runs the "
+    "product of the axes, `simdecode run` the base scenario only",
     (HardwareSpec, "gpus_per_node"): "GPUs in one node (one NVLink / PCIe domain)",
     (HardwareSpec, "nodes"): "nodes in the cluster",
     (HardwareSpec, "inter_node_link"): "link between nodes (one NIC per GPU)",

@@ -1,6 +1,6 @@
 """Smoke test of benchmarks/run.py: its workloads validate and the script prints JSON.
 
-Fast: no workload but ``quickstart`` is simulated (the 70B ones are for ``make bench``).
+Fast: no workload but ``quickstart`` is simulated (the others are for ``make bench``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _load_run_module():
 bench = _load_run_module()
 
 
-@pytest.mark.parametrize("name", bench.WORKLOADS)
+@pytest.mark.parametrize("name", bench.WORKLOADS + bench.EXTRA_WORKLOADS)
 def test_workload_scenarios_validate(name: str) -> None:
     runs = bench.build_workload(name)
     assert runs
@@ -50,6 +50,43 @@ def test_requirement_workload_is_the_specified_one() -> None:
     assert s.simulation.fidelity == "layer"
     ((_, step),) = bench.build_workload("llama-3.1-70b-tp8-64x512-step")
     assert step.simulation.fidelity == "step"
+
+
+def test_vidur_workloads_are_vidurs_default_run_per_replica() -> None:
+    for name, replicas, requests in (("vidur", 1, 128), ("vidur-x16-10k-step", 16, 10_000)):
+        for _, s in bench.build_workload(name):
+            assert (s.model.name, s.hardware.gpu.name, s.parallelism.tp) == ("llama-2-70b", "a100-80gb", 2)
+            assert s.parallelism.dp == replicas and s.workload.requests == requests
+            assert s.workload.arrival.kind == "poisson"
+            assert s.workload.arrival.rate_per_s == pytest.approx(0.5 * replicas)
+            assert s.scheduler.chunked_prefill and s.scheduler.max_batched_tokens == 512
+
+
+def test_cluster_workloads_split_over_two_jobs() -> None:
+    from simdecode.engine.parallel import split_reason
+
+    runs = bench.workload_runs("cluster-10k-128x8")
+    assert [jobs for _, _, jobs in runs] == [1, 2]
+    ((_, big),) = bench.build_workload("cluster-1m-128x8")
+    assert big.workload.requests == 1_000_000 and big.parallelism.dp == 128 and big.parallelism.tp == 8
+    assert big.scheduler.router == "round-robin" and split_reason(big, None, 2) is None
+
+
+def test_checks_flag_a_slow_layer_run_and_a_split_that_differs() -> None:
+    root = str(bench.ROOT)
+    rows = [
+        {"workload": bench.REQUIREMENT, "tree": root, "cpu_s": 3.0},
+        {"workload": "llama-3.1-70b-tp8-64x512-step", "tree": root, "cpu_s": 1.0},
+        {"workload": "cluster-10k-128x8 jobs 1", "tree": root, "summary_exact": "a"},
+        {"workload": "cluster-10k-128x8 jobs 2", "tree": root, "summary_exact": "b"},
+    ]
+    bench.checks(rows, root)
+    assert rows[0]["pass"] is False and rows[0]["layer_over_step"] == 3.0  # 3x step > 2x
+    assert rows[3]["pass"] is False
+
+
+def test_bare_simpy_rate_is_positive() -> None:
+    assert bench.bare_simpy_rate(1000) > 0
 
 
 def test_linearity_workload_varies_layers_and_steps() -> None:
@@ -72,3 +109,4 @@ def test_run_py_only_quickstart_json() -> None:
     (row,) = data["rows"]
     assert row["workload"] == "quickstart"
     assert row["events"] > 0 and row["wall_s"] > 0 and row["simulated_s"] > 0
+    assert row["cpu_s"] > 0 and row["events_per_cpu_s"] > 0 and data["bare_simpy_events_per_cpu_s"] > 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from simdecode import simulate
-from simdecode.plots_parallel import pipeline_depth, tp_scaling
+from simdecode.plots.parallel import pipeline_depth, tp_scaling
 from simdecode.scenario.schema import Scenario
 
 
@@ -34,3 +34,10 @@ def test_pipeline_depth_plot_orders_by_depth():
     assert list(speed.get_xdata()) == [1, 2, 4]
     ttft = ax.right_ax.get_lines()[0].get_ydata()
     assert list(ttft) == sorted(ttft)            # TTFT does not fall with depth
+
+
+def test_pipeline_depth_plot_starts_at_zero_with_a_legend_and_says_what_was_fixed():
+    ax = pipeline_depth([run(tp=1, pp=pp) for pp in (1, 2)])
+    assert ax.get_ylim()[0] == 0 and ax.right_ax.get_ylim()[0] == 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["tokens/s per request (left)", "TTFT (right)"]
+    assert "tp 1 per stage held fixed" in ax.get_title()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from simdecode import simulate
-from simdecode.plots_speculative import accepted_histogram, speculation_speedup
+from simdecode.plots.speculative import accepted_histogram, speculation_speedup
 from simdecode.scenario.schema import Scenario
 
 

@@ -1,6 +1,10 @@
 """Regenerate the figures in docs/figures from the curated scenarios:
 
     PYTHONPATH=. .venv/bin/python docs/figures/make_figures.py
+
+Each figure is drawn by the same function ``simdecode plot`` uses, from the same sweep that
+``simdecode sweep`` runs, so a reader can reproduce any of them from the command line (the
+command is in each entry of FIGURES).
 """
 
 from __future__ import annotations
@@ -8,28 +12,34 @@ from __future__ import annotations
 from pathlib import Path
 
 from simdecode import load_scenario, simulate
-from simdecode.plots import save_figure, token_timeline
-from simdecode.plots_parallel import pipeline_depth, tp_scaling
+from simdecode.plots import save_figure, token_gantt, token_timeline
+from simdecode.plots.choose import draw
+from simdecode.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
+SCENARIOS = ROOT / "scenarios"
+
+#: file -> (scenario, --vary axes, --set overrides, figure); the shell equivalent is
+#: simdecode sweep scenarios/<scenario> [--vary ...] [--set ...] --out DIR && simdecode plot DIR --figure <figure>
+FIGURES = {
+    "pipeline-depth-vs-ttft.png": ("pipeline-depth-vs-ttft.yaml",
+                                   ["parallelism.pp=1,2,4,8", "workload.arrival.concurrency=1,4,16"], [], "pipeline"),
+    "tp-scaling-pcie-vs-nvlink.png": ("tp-scaling-pcie-vs-nvlink.yaml", [], [], "tp"),
+    "concurrency-per-user-vs-per-gpu.png": ("concurrency-sweep-llama-70b-fp8-2xh100.yaml", [], [], "pareto"),
+    "speculative-vs-batch.png": ("spec-vs-batch.yaml", [], [], "speculative"),
+}
 
 
 def main() -> None:
-    scenarios = ROOT / "scenarios"
-    ax = token_timeline(simulate(load_scenario(scenarios / "quickstart.yaml")))
+    ax = token_timeline(simulate(load_scenario(SCENARIOS / "quickstart.yaml")))
     save_figure(ax.figure, OUT / "quickstart-timeline.png")
-
-    tp = scenarios / "tp-scaling-pcie-vs-nvlink.yaml"
-    runs = [simulate(load_scenario(tp, [f"hardware.intra_node_link={link}"])) for link in ("nvlink4", "pcie5")]
-    ax = tp_scaling(runs, labels=["Llama-3.2-1B on 8x H100, NVLink4", "the same over PCIe Gen5"])
-    save_figure(ax.figure, OUT / "tp-scaling-pcie-vs-nvlink.png")
-
-    pp = scenarios / "pipeline-depth-vs-ttft.yaml"
-    runs = [simulate(load_scenario(pp, [f"parallelism.tp={8 // depth}", f"parallelism.pp={depth}"]))
-            for depth in (1, 2, 4, 8)]
-    ax = pipeline_depth(runs)
-    save_figure(ax.figure, OUT / "pipeline-depth-vs-ttft.png")
+    ax = token_gantt(load_scenario(SCENARIOS / "pipeline-depth-vs-ttft.yaml"))
+    save_figure(ax.figure, OUT / "token-gantt-tp2-pp2.png")
+    for name, (scenario, vary, overrides, figure) in FIGURES.items():
+        result = sweep(SCENARIOS / scenario, vary=vary, overrides=overrides, jobs=2)
+        save_figure(draw(figure, result.rows), OUT / name)
+        print("wrote", OUT / name)
 
 
 if __name__ == "__main__":

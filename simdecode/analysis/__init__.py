@@ -6,6 +6,8 @@
 - :mod:`~simdecode.analysis.roofline`: the roofline bound on one request's speed (a scenario);
 - :mod:`~simdecode.analysis.scaling`: where tensor parallelism stops paying (a scenario);
 - :mod:`~simdecode.analysis.critical_path`: one decode token's critical path (``simdecode explain``);
+- :mod:`~simdecode.analysis.pipeline`: pipeline depth against pp 1 for one request, many requests
+  and TTFT (a scenario; ``simdecode explain``'s "Pipeline depth");
 - :mod:`~simdecode.analysis.speculative`: speculative decoding's yield, its analytic speed-up, and
   the measured standard-decoding baseline, computed only when asked.
 

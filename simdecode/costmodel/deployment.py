@@ -75,6 +75,8 @@ class Deployment:
     kv_bytes: float                # bytes per cached element
     act_bytes: float               # bytes per activation element (collectives, p2p)
     templates: dict = field(default_factory=dict, compare=False, repr=False)  # plan templates by (stage, chunks)
+    #: op costs that do not read the step's context, by (stage, chunks, seqs, new, logit tokens): costmodel.plan
+    step_costs: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from simdecode.costmodel.plan import StepPlan, Stream
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fold:
     """Timing of one stage's step, in seconds.
 
@@ -25,6 +25,9 @@ class Fold:
     comm_s:             total collective time, hidden or not
     exposed_alpha_s / exposed_beta_s: the exposed part split by the collectives' alpha/beta shares
     ideal_s:            sum of compute ops at 100% of peak, no launch: the roofline bound
+
+    Treated as immutable (not frozen only because a frozen dataclass takes three times as long
+    to build, and one is built per step).
     """
 
     makespan_s: float
@@ -43,22 +46,93 @@ class Fold:
 
 
 def fold(plan: StepPlan) -> Fold:
-    """Critical-path timing of ``plan`` on its two streams, nothing else running."""
+    """Critical-path timing of ``plan`` on its two streams, nothing else running.
+
+    One pass over the plan's op kinds, not its ops: every sum is a count of slots times the
+    kind's cost (the template counts them once), and where the plan is a chain (every op waits
+    for the one before it, :attr:`PlanTemplate.is_chain`: megatron, parallel-block, no TP) the
+    makespan is the sum of every op's time. Other plans list-schedule their ops for the makespan
+    (:func:`fold_slots` does the whole fold that way; a test checks the two agree). The sums over
+    the kinds whose costs are cached (``plan.base``) are kept per cached dict: a step adds only
+    the kinds costed for it (attention).
+    """
+    template = plan.template
+    base = plan.base
+    if base is None:
+        sums = _sums(template.kind_counts, plan.costs, [0.0] * 10)
+    else:
+        memo = template.fold_memo
+        entry = memo.get(id(base))
+        if entry is None:
+            cached = tuple(row for row in template.kind_counts if row[0] in base)
+            rest = tuple(row for row in template.kind_counts if row[0] not in base)
+            entry = memo[id(base)] = (base, _sums(cached, base, [0.0] * 10), rest)  # base kept alive
+        sums = _sums(entry[2], plan.costs, list(entry[1]))
+    compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net = sums
+    if template.is_chain:
+        makespan = compute + launch + host + comm
+    else:
+        makespan = _makespan(plan)
+    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
+
+
+def _sums(rows, costs, sums: list[float]) -> list[float]:
+    """Add the kinds of ``rows`` ((kind, stream, count) of a template) to ``sums``: compute,
+    memory, launch, host, comm, alpha, ideal, hbm, flops, net."""
+    for kind, stream, n in rows:
+        cost = costs[kind]
+        if stream is Stream.COMM:
+            sums[4] += n * cost.time_s
+            sums[5] += n * cost.alpha_s
+            sums[9] += n * cost.net_bytes
+            continue
+        if kind == "host":
+            sums[3] += n * cost.time_s
+        else:
+            busy = n * (cost.time_s - cost.launch_s)
+            sums[0] += busy
+            sums[2] += n * cost.launch_s
+            if cost.memory_bound:
+                sums[1] += busy
+        sums[6] += n * cost.ideal_s
+        sums[7] += n * cost.hbm_bytes
+        sums[8] += n * cost.flops
+    return sums
+
+
+def _makespan(plan: StepPlan) -> float:
+    """List scheduling of ``plan``'s ops on the two streams: when the last op ends."""
     costs = plan.costs
     end: list[float] = []
     free = [0.0, 0.0]
-    compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
     for slot in plan.template.slots:
-        cost = costs[slot.kind]
         stream = slot.stream
         start = free[stream]
         for dep in slot.after:
             if end[dep] > start:
                 start = end[dep]
-        finish = start + cost.time_s
+        finish = start + costs[slot.kind].time_s
         end.append(finish)
         free[stream] = finish
-        if stream is Stream.COMPUTE:
+    return max(end) if end else 0.0
+
+
+def _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net) -> Fold:
+    exposed = makespan - (compute + launch + host)
+    if exposed <= 1e-12 * makespan:  # float noise of summing the same durations two ways
+        exposed = 0.0
+    a_share = alpha / comm if comm > 0 else 0.0
+    return Fold(makespan, compute, memory, launch, host, exposed, comm, exposed * a_share, exposed * (1 - a_share),
+                ideal, hbm, flops, net)
+
+
+def fold_slots(plan: StepPlan) -> Fold:
+    """The same timing as :func:`fold`, op by op: the reference the one-pass fold is tested against."""
+    costs = plan.costs
+    compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
+    for slot in plan.template.slots:
+        cost = costs[slot.kind]
+        if slot.stream is Stream.COMPUTE:
             if slot.kind == "host":
                 host += cost.time_s
             else:
@@ -74,13 +148,7 @@ def fold(plan: StepPlan) -> Fold:
             comm += cost.time_s
             alpha += cost.alpha_s
             net += cost.net_bytes
-    makespan = max(end) if end else 0.0
-    exposed = makespan - (compute + launch + host)
-    if exposed <= 1e-12 * makespan:  # float noise of summing the same durations two ways
-        exposed = 0.0
-    a_share = alpha / comm if comm > 0 else 0.0
-    return Fold(makespan, compute, memory, launch, host, exposed, comm, exposed * a_share, exposed * (1 - a_share),
-                ideal, hbm, flops, net)
+    return _finish(_makespan(plan), compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
 
 
 def timeline(plan: StepPlan) -> list[tuple[int, float, float]]:

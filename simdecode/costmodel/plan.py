@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import cached_property
 from typing import Iterator
 
 from simdecode import tp_schedules
@@ -101,6 +102,32 @@ class PlanTemplate:
     slots: tuple[OpSlot, ...]
     kinds: frozenset[str]
 
+    @cached_property
+    def kind_counts(self) -> tuple[tuple[str, Stream, int], ...]:
+        """(kind, its stream, number of slots of that kind), in order of first appearance."""
+        counts: dict[tuple[str, Stream], int] = {}
+        for slot in self.slots:
+            counts[slot.kind, slot.stream] = counts.get((slot.kind, slot.stream), 0) + 1
+        return tuple((kind, stream, n) for (kind, stream), n in counts.items())
+
+    @cached_property
+    def context_kinds(self) -> frozenset[str]:
+        """The kinds whose cost reads the step's context (costed every step)."""
+        return self.kinds & CONTEXT_KINDS
+
+    @cached_property
+    def fold_memo(self) -> dict:
+        """costmodel.fold's sums over the cached op costs, by the cached dict's id."""
+        return {}
+
+    @cached_property
+    def is_chain(self) -> bool:
+        """Does every op start when the op before it ends (each waits for its predecessor, or
+        shares its stream)? Then list scheduling is a plain sum: the makespan is the total of
+        every op's time (costmodel.fold uses it)."""
+        slots = self.slots
+        return all(slots[i].stream is slots[i - 1].stream or (i - 1) in slots[i].after for i in range(1, len(slots)))
+
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -109,6 +136,8 @@ class StepPlan:
     template: PlanTemplate
     costs: dict[str, OpCost] = field(repr=False)
     tp: int = 1
+    #: the shared, cached part of ``costs`` (kinds that do not read the context), or None
+    base: dict[str, OpCost] | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Op]:
         costs = self.costs
@@ -128,18 +157,44 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
     template = dep.templates.get(key)
     if template is None:
         template = dep.templates[key] = _template(dep, stage, chunks)
-    return StepPlan(stage, shape, template, _costs(dep, template, shape), dep.tp)
+    costs, base = _costs(dep, template, shape)
+    return StepPlan(stage, shape, template, costs, dep.tp, base)
 
 
 # ---- costs ---------------------------------------------------------------------------------
 
 
-def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> dict[str, OpCost]:
+#: op kinds whose cost reads the step's context sums (kv_read_tokens, attn_pairs and their window
+#: forms); every other kind depends on the shape only through (seqs, new_tokens, logit_tokens)
+CONTEXT_KINDS = frozenset({"attn", "attn.sliding"})
+
+
+def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> tuple[dict[str, OpCost], dict[str, OpCost]]:
+    """The cost of every op kind of ``template`` for a step of ``shape``, and the cached part of it.
+
+    Kinds that do not read the context (MLP, all-reduces, embedding, head, host) are computed once
+    per (stage, chunks, seqs, new tokens, logit tokens) and kept on the deployment (which also
+    chooses each all-reduce's algorithm once per message size); attention is computed every step.
+    ``tests/costmodel/test_step_cache.py`` checks cached against uncached over random shapes."""
+    key = (template.stage, template.chunks, shape.seqs, shape.new_tokens, shape.logit_tokens)
+    fixed = dep.step_costs.get(key)
+    if fixed is None:
+        fixed = dep.step_costs[key] = _kind_costs(dep, template, shape, template.kinds - CONTEXT_KINDS)
+    context = template.context_kinds
+    if not context:
+        return fixed, fixed
+    costs = dict(fixed)
+    costs.update(_kind_costs(dep, template, shape, context))
+    return costs, fixed
+
+
+def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kinds) -> dict[str, OpCost]:
+    """The cost of each kind of ``kinds`` for a step of ``shape`` (no caching)."""
     rates, h = dep.rates, dep.model.hidden_size
     chunk = shape.split(template.chunks)
     half = dep.runtime.kernels_per_layer / 2
     costs: dict[str, OpCost] = {}
-    for kind in template.kinds:
+    for kind in kinds:
         match kind:
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
@@ -179,13 +234,28 @@ def _compute(rates, hbm: float, flops: float, kernels: float) -> OpCost:
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:
+    """An all-reduce of ``nbytes`` per rank, its algorithm chosen once per message size."""
+    cost = dep.step_costs.get(("all-reduce", nbytes))
+    if cost is None:
+        cost = dep.step_costs["all-reduce", nbytes] = _choose_all_reduce(dep, nbytes)
+    return cost
+
+
+def _choose_all_reduce(dep: Deployment, nbytes: float) -> OpCost:
     c = collectives.all_reduce(nbytes, dep.tp, dep.link, dep.runtime, dep.allreduce, dep.tp_nodes, dep.inter_link,
                                dep.nics_per_node)
     return OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm, protocol=c.protocol)
 
 
 def _layer_of(dep: Deployment, kind: str) -> int:
-    """A representative layer of a kind (module costs depend only on the kind)."""
+    """A representative layer of a kind (module costs depend only on the kind), found once."""
+    layer = dep.step_costs.get(("layer of", kind))
+    if layer is None:
+        layer = dep.step_costs["layer of", kind] = _find_layer_of(dep, kind)
+    return layer
+
+
+def _find_layer_of(dep: Deployment, kind: str) -> int:
     m = dep.model
     for layer in range(m.num_hidden_layers):
         if kind.startswith("attn") and layer_is_sliding(m, layer) == kind.endswith("sliding"):

@@ -3,15 +3,21 @@
 | fidelity | how time passes                                                          | events/step   |
 |----------|--------------------------------------------------------------------------|---------------|
 | step     | one timeout of the plan's analytic critical path (costmodel.fold)        | 1             |
-| layer    | one timeout per module on the compute stream; each collective one        | O(layers)     |
-|          | process on the communication stream, holding the shared links it crosses |               |
-| op       | every op a process waiting on its dependencies; a ring all-reduce is its | O(ops x ranks)|
-|          | 2(p-1) rounds of p transfers, each holding its own path of links         |               |
+| layer    | private links: the same one timeout. Links another group may hold: one   | 1, or         |
+|          | timeout per module on the compute stream; each collective one process on | O(layers)     |
+|          | the communication stream, holding the shared links it crosses            |               |
+| op       | every op a process waiting on its dependencies; where another group or a | O(ops), or    |
+|          | pipeline transfer may share its links, a ring all-reduce is its 2(p-1)   | O(ops x ranks)|
+|          | rounds of p transfers, each holding its own path of links                |               |
 
 All three follow the list-scheduling rule of :func:`simdecode.costmodel.fold.fold`: a compute op
 starts when the previous compute op and the collectives it waits for are done; a collective
 starts when the module before it is done and the previous collective has left the stream. With
-nothing else contending the three give identical step times (a property test checks it).
+nothing else contending the three give identical step times (a property test checks it), which is
+why events are spent only where something can contend: when no other group can touch a group's
+links, its layer-fidelity step is one event and its op-fidelity collectives are one event each,
+and when and where each collective ran is still known without an event
+(:meth:`Stage.private_collectives`, which the trace uses).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from simdecode.costmodel.collectives import ring_schedule
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import Fold, fold, timeline
 from simdecode.costmodel.plan import OpCost, StepPlan, Stream
+from simdecode.engine.eventpaths import expands_rings, one_event_step
 from simdecode.engine.topology import Fabric, transfer
 
 
@@ -34,43 +41,74 @@ class Stage:
         self.fabric, self.fidelity, self.dep = fabric, fidelity, dep
         self.tracer, self.name = tracer, name  # tracer: simdecode.metrics.trace.Tracer or None
         self.gpus = simpy.Resource(env, capacity=1)  # one step at a time (a micro-batch holds it)
+        #: several lanes (micro-batches) or a drafter take turns on this stage; the owner clears it
+        #: when one lane alone runs steps here, one after another
+        self.shared_by_lanes = True
         self.busy_s = 0.0
         self.contention_s = 0.0
-        # ring transfers are expanded only inside one node, where the ring's hops are uniform
-        self._expand_rings = fidelity == "op" and dep.tp_nodes == 1
+        # ring transfers are expanded only inside one node, where the ring's hops are uniform, and
+        # only where something else may use the ring's links: another group, or (pp > 1) the
+        # activations sent to the next stage from this group's first GPU
+        self._expand_rings = expands_rings(fidelity, dep.tp_nodes, dep.pp, fabric.private)
+        # layer fidelity on links no other group holds: the step is its fold, one event
+        self._one_event = one_event_step(fidelity, fabric.private)
         # the links this group's collectives cross (its ring), each once: their trace tracks
         self._ring_links = tuple(sorted({link for path in fabric.ring for link in path}, key=lambda l: l.order))
 
     def run(self, plan: StepPlan, timing: Fold):
         """Process: occupy this stage for one step of ``plan``; returns when its last op ends.
 
-        The process's value is the time the step ran, not counting the wait for the stage.
+        The process's value is the time the step ran, not counting the wait for the stage. A
+        stage only one lane uses (:attr:`shared_by_lanes` False) is never waited for, so it skips
+        the request for its GPUs (two events a step fewer).
         """
+        if not self.shared_by_lanes:
+            return self._step(plan, timing)
+        return self._run_shared(plan, timing)
+
+    def _run_shared(self, plan: StepPlan, timing: Fold):
         with self.gpus.request() as req:
             yield req
-            start = self.env.now
-            if self.fidelity == "step":
-                yield self.env.timeout(timing.makespan_s)
-                if self.tracer is not None:
-                    self._trace_synthetic(plan, start)
-            elif self.fidelity == "layer":
-                yield from self._run_streams(plan)
-            else:
-                yield from self._run_graph(plan)
-            elapsed = self.env.now - start
-            self.busy_s += elapsed
-            if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
-                self.contention_s += elapsed - timing.makespan_s
+            return (yield from self._step(plan, timing))
+
+    def _step(self, plan: StepPlan, timing: Fold):
+        start = self.env.now
+        if self._one_event:
+            yield self.env.timeout(timing.makespan_s)
+            if self.tracer is not None:
+                self._trace_folded(plan, start)
+        elif self.fidelity == "layer":
+            yield from self._run_streams(plan)
+        else:
+            yield from self._run_graph(plan)
+        elapsed = self.env.now - start
+        self.busy_s += elapsed
+        if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
+            self.contention_s += elapsed - timing.makespan_s
         return elapsed
 
-    def _trace_synthetic(self, plan: StepPlan, start: float) -> None:
+    def _trace_folded(self, plan: StepPlan, start: float) -> None:
+        """Trace spans of a step run as one event: at step fidelity marked ``synthetic`` (the fold's
+        view of a step); at layer fidelity on private links they are what the events would have
+        given, since nothing could have delayed any op."""
         slots = plan.template.slots
+        args = {"synthetic": True} if self.fidelity == "step" else None
         for i, begin, end in timeline(plan):
             slot = slots[i]
-            self.tracer.span(self.name, _STREAM[slot.stream], slot.name, start + begin, start + end,
-                             {"synthetic": True})
-            if slot.stream is Stream.COMM:
-                self._trace_links(slot.name, start + begin, start + end, {"synthetic": True})
+            self.tracer.span(self.name, _STREAM[slot.stream], slot.name, start + begin, start + end, args)
+            if slot.stream is Stream.COMM:  # the same start and end draw the links
+                self._trace_links(slot.name, start + begin, start + end, args)
+
+    def private_collectives(self, plan: StepPlan, start: float):
+        """(slot, start_s, end_s, links) of each collective of a step of ``plan`` that began at
+        ``start`` (seconds) on this group's ring, when the step ran as one event: the fold's
+        arithmetic gives when each ran, and ``links`` is every link of the group's ring (each
+        held by this group alone). What the trace's link tracks are drawn from."""
+        slots = plan.template.slots
+        links = list(self._ring_links)
+        for i, begin, end in timeline(plan):
+            if slots[i].stream is Stream.COMM:
+                yield slots[i], start + begin, start + end, links
 
     def _trace(self, stream: Stream, name: str, start: float) -> None:
         self.tracer.span(self.name, _STREAM[stream], name, start, self.env.now)
@@ -83,9 +121,6 @@ class Stage:
 
     # ---- fidelity layer: two stream walkers --------------------------------------------
     def _run_streams(self, plan: StepPlan):
-        if self.fabric.private:
-            yield from self._run_streams_private(plan)
-            return
         env, costs = self.env, plan.costs
         slots = plan.template.slots
         done: list[simpy.Event | None] = [None] * len(slots)
@@ -108,38 +143,6 @@ class Stage:
                 comm_tail = event
         if comm_tail is not None and not comm_tail.processed:
             yield comm_tail
-
-    def _run_streams_private(self, plan: StepPlan):
-        """The same two streams when no other group can touch this group's links: a collective's
-        start and end follow from the stream rule alone (the fold's arithmetic), so only the
-        compute stream needs events: one per module, plus one wait when a module needs an
-        exchange that has not landed yet."""
-        env, costs, tracer = self.env, plan.costs, self.tracer
-        slots = plan.template.slots
-        done_at = [0.0] * len(slots)
-        comm_free = env.now
-        for i, slot in enumerate(slots):
-            cost = costs[slot.kind]
-            if slot.stream is Stream.COMPUTE:
-                ready = env.now
-                for dep in slot.after:
-                    if slots[dep].stream is Stream.COMM and done_at[dep] > ready:
-                        ready = done_at[dep]
-                if ready > env.now:
-                    yield env.timeout(ready - env.now)
-                begin = env.now
-                yield env.timeout(cost.time_s)
-                if tracer is not None:
-                    self._trace(Stream.COMPUTE, slot.name, begin)
-            else:
-                start = comm_free if comm_free > env.now else env.now  # after the module before it
-                comm_free = start + cost.time_s
-                done_at[i] = comm_free
-                if tracer is not None:  # the same start and end draw the stream and the links
-                    tracer.span(self.name, _STREAM[Stream.COMM], slot.name, start, comm_free)
-                    self._trace_links(slot.name, start, comm_free)
-        if comm_free > env.now:
-            yield env.timeout(comm_free - env.now)
 
     def _stream_collective(self, cost: OpCost, previous: simpy.Event | None, finished: simpy.Event, name: str):
         """Process: one collective on the communication stream."""

@@ -37,6 +37,35 @@ class Recorder:
     #: the replicas' KV ledgers (:class:`~simdecode.schedulers.kv.KVCache`), for invariant checks
     kv_caches: list = field(default_factory=list)
 
+    @classmethod
+    def merged(cls, front: Recorder, replicas: list[Recorder]) -> Recorder:
+        """One run's recorder from the arrivals' (``front``: submissions, first arrival) and one
+        recorder per replica, in replica order (``replicas[r]`` recorded replica r alone).
+
+        Sums are added replica by replica in index order, so the result does not depend on which
+        process ran which replica. Records are ordered by completion time, ties by replica and
+        then in the order the replica recorded them; rejections by request id (the order they
+        were submitted in)."""
+        out = cls(gpus_per_stage=front.gpus_per_stage, first_arrival_s=front.first_arrival_s,
+                  submitted=front.submitted)
+        records: list[RequestRecord] = []
+        for r, part in enumerate(replicas):
+            records += part.records
+            out.rejected += part.rejected
+            _add_sums(out.gpu, part.gpu)
+            _add_sums(out.decode, part.decode)
+            out.preemptions += part.preemptions
+            out.swap_s.update(part.swap_s)
+            out.queued_s += part.queued_s
+            out.kv_blocked_s += part.kv_blocked_s
+            for name, monitors in part.monitors.items():
+                out.monitors.setdefault(name, []).append(monitors[r])
+            out.kv_caches += part.kv_caches
+        records.sort(key=_finished_s)  # stable: ties keep replica order
+        out.records = records
+        out.rejected.sort()
+        return out
+
     def monitor(self, name: str, replica: int) -> LevelMonitor:
         """The ``name`` monitor of ``replica`` (created at 0 on first use)."""
         per_replica = self.monitors.setdefault(name, [])
@@ -94,6 +123,16 @@ class Recorder:
             server_arrival_s=None if request.server_arrival_s < 0 else request.server_arrival_s,
             output_delay_s=self.output_delay_s,
         ))
+
+
+def _add_sums(into: TimeSums, other: TimeSums) -> None:
+    """Add ``other``'s sums to ``into``'s (one replica's into a run's)."""
+    for name in TimeSums.__dataclass_fields__:
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+
+
+def _finished_s(record: RequestRecord) -> float:
+    return record.finished_s
 
 
 def _merge(timings: list[Fold]) -> Fold:

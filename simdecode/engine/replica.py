@@ -24,7 +24,8 @@ import simpy
 from simdecode.costmodel import collectives
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.engine.executor import Stage, step_timing
+from simdecode.costmodel.fold import fold
+from simdecode.engine.executor import Stage
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.topology import Topology, transfer
 from simdecode.metrics.trace import group_name
@@ -40,11 +41,14 @@ class Replica:
         self.recorder, self.on_finish = recorder, on_finish
         self.stages = [Stage(env, index, s, topology.fabric(index, s), fidelity, dep, topology.tracer,
                              group_name(index, s, topology.group_gpus(index, s))) for s in range(dep.pp)]
+        for stage in self.stages:
+            stage.shared_by_lanes = policy.lanes > 1
         # activations go from each stage's first GPU to the next stage's first GPU
         self.paths = [topology.path(topology.group_gpus(index, s)[0], topology.group_gpus(index, s + 1)[0])
                       for s in range(dep.pp - 1)]
         self.window = dep.window
         self._wakeup = env.event()
+        self._idle_lanes = 0  # lanes waiting on _wakeup
         self.outstanding = 0
         self.active_s = 0.0  # time with at least one request in the replica
         self._active_since = 0.0
@@ -94,28 +98,36 @@ class Replica:
         self._notify()
 
     def _notify(self) -> None:
+        """Wake the lanes waiting for work (none waiting: nothing to do, and no event spent)."""
+        if not self._idle_lanes:
+            return
         if not self._wakeup.triggered:
             self._wakeup.succeed()
         self._wakeup = self.env.event()
 
     def _lane(self, lane: int):
         """Process: the engine loop of one micro-batch lane."""
-        env, dep, policy = self.env, self.dep, self.policy
+        env, dep, policy, recorder = self.env, self.dep, self.policy, self.recorder
+        stages, last_stage = self.stages, len(self.stages) - 1
+        queue_record = self.queue_monitor.record
         act_bytes = dep.model.hidden_size * dep.act_bytes
         while True:
-            work = policy.next_step(lane, env.now)
-            self.queue_monitor.record(env.now, policy.queued)
+            now = env.now
+            work = policy.next_step(lane, now)
+            queue_record(now, policy.queued)
             if work is None:
                 self._set_batch(lane, 0)
+                self._idle_lanes += 1
                 yield self._wakeup
+                self._idle_lanes -= 1
                 continue
-            step_start = env.now
+            step_start = now
             if work.swap_s > 0:  # KV to or from host memory before the step can run
                 self._set_batch(lane, len(work.items))
-                self.recorder.swapped(self.index, work.swap_s)
+                recorder.swapped(self.index, work.swap_s)
                 yield env.timeout(work.swap_s)
                 if not work.items:
-                    self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
+                    recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
                     continue
             self._set_batch(lane, len(work.items))
             shape = work.shape(self.window)
@@ -127,32 +139,34 @@ class Replica:
                     timings.append(timing)
                     run_s += elapsed
                     if self.speculator.on_target_gpus:
-                        self.recorder.stage_step(timing, elapsed)
-            for s, stage in enumerate(self.stages):
+                        recorder.stage_step(timing, elapsed)
+            for s, stage in enumerate(stages):
                 plan = build_stage_plan(dep, s, shape)
-                timing = step_timing(plan)
+                timing = fold(plan)  # executor.step_timing
                 timings.append(timing)
                 elapsed = yield from stage.run(plan, timing)
                 run_s += elapsed
-                self.recorder.stage_step(timing, elapsed)
-                if s + 1 < len(self.stages):
+                recorder.stage_step(timing, elapsed)
+                if s < last_stage:
                     cost = collectives.p2p(shape.new_tokens * act_bytes, dep.pp_link, dep.runtime)
                     yield from transfer(self.paths[s], cost.beta_s, cost.alpha_s)
-            self.recorder.lane_step(timings, run_s, env.now - start - run_s, work.decode_seqs)
-            self.recorder.admission(env.now - step_start, work.queued, work.kv_blocked)
+            now = env.now
+            recorder.lane_step(timings, run_s, now - start - run_s, work.decode_seqs)
+            recorder.admission(now - step_start, work.queued, work.kv_blocked)
             accepted = None
             if verifying:
                 accepted = self.speculator.sample([req.id for req, _, _ in verifying])
                 before = {req.id: req.generated for req, _, _ in verifying}
-            finished = policy.complete_step(work, env.now, accepted)
+            finished = policy.complete_step(work, now, accepted)
             if verifying:
                 self.speculator.record(accepted, {req.id: req.generated - before[req.id] for req, _, _ in verifying})
             for request in finished:
                 self.outstanding -= 1
                 if self.outstanding == 0:
-                    self.active_s += env.now - self._active_since
-                self.recorder.finished(request, warmup=request.warmup)
+                    self.active_s += now - self._active_since
+                recorder.finished(request, warmup=request.warmup)
                 self.on_finish(request)
-            self.queue_monitor.record(env.now, policy.queued)
-            if policy.queued:
+            queued = policy.queued
+            queue_record(now, queued)
+            if queued:
                 self._notify()  # room may have opened for other lanes

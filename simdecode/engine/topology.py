@@ -98,6 +98,17 @@ class Topology:
             for group, ring in self._fabrics.items()
         }
 
+    def users(self) -> dict[Link, set[tuple[int, int]]]:
+        """Every link a group's collectives or its activations to the next stage cross, with the
+        (replica, stage) groups using it (links created on the way are the ones the run makes)."""
+        users = {link: set(groups) for link, groups in self._users.items()}
+        for replica in range(self.dp):
+            for stage in range(self.pp - 1):
+                src, dst = self.group_gpus(replica, stage)[0], self.group_gpus(replica, stage + 1)[0]
+                for link in self.path(src, dst):
+                    users.setdefault(link, set()).add((replica, stage))
+        return users
+
     def group_gpus(self, replica: int, stage: int) -> range:
         first = (replica * self.pp + stage) * self.tp
         return range(first, first + self.tp)

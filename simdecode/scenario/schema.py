@@ -477,9 +477,10 @@ class SchedulerSpec(Spec):
         "preempt when the cache is full (vLLM, SGLang); reserve: admit only when blocks for prompt + all outputs "
         "are free, never preempt (TensorRT-LLM GUARANTEED_NO_EVICT, llama.cpp slots); default: the engine's"
     )
-    router: Literal["round-robin", "least-outstanding"] = Field(
-        "round-robin", description="which of the dp replicas serves an arriving request: in turn, or the one "
-        "with the fewest requests in the system (ties to the lowest index)"
+    router: Literal["round-robin", "random", "least-outstanding"] = Field(
+        "round-robin", description="which of the dp replicas serves an arriving request: in turn, one drawn "
+        "uniformly at random (the run's routing stream), or the one with the fewest requests in the system "
+        "(ties to the lowest index)"
     )
     preemption: Literal["recompute", "swap"] = Field(
         "recompute", description="when a running sequence needs a KV block and none is free, the most recently "

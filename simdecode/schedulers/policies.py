@@ -66,17 +66,48 @@ class StepWork:
     swap_s: float = 0.0
     kv_blocked: bool = False
     queued: bool = False
+    _decode_count: int = -1  # decoding sequences, once :meth:`shape` has counted them
+    #: (k, kv, pairs): the first k items are one-token decodes with these BatchShape sums (policy)
+    _decode_sums: tuple[int, float, float] | None = None
 
     def shape(self, window: int | None = None) -> BatchShape:
         """The step's batch shape; a speculative verify item needs logits at all its positions."""
+        if window is None:
+            return self._decode_shape()
         return BatchShape.mixed(
             ((cached, new, new if cached >= req.prefill_tokens else cached + new >= req.prefill_tokens)
              for req, new, cached in self.items), window
         )
 
+    def _decode_shape(self) -> BatchShape:
+        """:meth:`BatchShape.mixed` without a window, in one pass: the same sums in the same order,
+        starting from the policy's sums over the one-token decodes the step begins with
+        (:attr:`_decode_sums`); counts the decoding sequences on the way (:attr:`decode_seqs`)."""
+        items = self.items
+        if self._decode_sums is None:
+            first, kv, pairs = 0, 0.0, 0.0
+        else:
+            first, kv, pairs = self._decode_sums
+        logits = decodes = new_tokens = first
+        for i in range(first, len(items)):
+            req, new, cached = items[i]
+            prefill = req.prompt_tokens + req.recompute_tokens
+            new_tokens += new
+            if cached >= prefill:
+                decodes += 1
+                logits += new  # a speculative verify needs logits at every position
+            else:
+                logits += cached + new >= prefill
+            kv += cached
+            pairs += cached + 1.0 if new == 1 else new * cached + new * (new + 1) / 2
+        self._decode_count = decodes
+        return BatchShape(len(items), new_tokens, logits, kv, pairs, kv, pairs)
+
     @property
     def decode_seqs(self) -> int:
-        return sum(1 for req, new, cached in self.items if cached >= req.prefill_tokens)
+        if self._decode_count >= 0:
+            return self._decode_count
+        return sum(1 for req, new, cached in self.items if cached >= req.prompt_tokens + req.recompute_tokens)
 
     def verify_items(self) -> list[tuple[Request, int, int]]:
         """Decoding sequences verifying speculative proposals in this step."""
@@ -124,6 +155,10 @@ class BatchingPolicy:
         self._swap_s = 0.0
         self._kv_blocked = False
         self._now = 0.0
+        # the step being formed, as _decodes walks it (see _decodes, _note_decodes, StepWork.shape)
+        self._decoded = self._decode_walk = None
+        self._decode_noted = 0
+        self._prefilling: list[Request] = []
 
     # ---- queue ----------------------------------------------------------------------------
     def submit(self, request: Request) -> bool:
@@ -150,12 +185,13 @@ class BatchingPolicy:
     # ---- KV blocks and preemption -------------------------------------------------------------
     def _reserve(self, req: Request, tokens: int) -> bool:
         """Make ``req`` hold blocks for ``tokens`` tokens; False (nothing taken) if too few are free."""
-        need = self.kv.blocks_for(tokens) - self.kv.held(req.id)
+        kv = self.kv
+        need = kv.blocks_for(tokens) - kv.held(req.id)
         if need <= 0:
             return True
-        if not self.kv.can_allocate(need):
+        if not kv.can_allocate(need):
             return False
-        self.kv.grow(req.id, need)
+        kv.grow(req.id, need)
         return True
 
     def _schedule(self, lane: int, req: Request, new: int, cached: int, scheduled: set[int]) -> bool:
@@ -164,11 +200,20 @@ class BatchingPolicy:
         that victim had to be ``req`` itself."""
         running = self.running[lane]
         while not self._reserve(req, cached + new):
+            self._note_decodes(scheduled)
             victim = next(r for r in reversed(running) if r.id not in scheduled)  # req qualifies
             self._preempt(lane, victim)
             if victim is req:
                 return False
         return True
+
+    def _note_decodes(self, scheduled: set[int]) -> None:
+        """Put the decodes :meth:`_decodes` has taken into this step so far into ``scheduled``
+        (it does not add them one by one: only a preemption needs to know them)."""
+        items = self._decode_walk
+        if items is not None and self._decode_noted < len(items):
+            scheduled.update(req.id for req, _, _ in items[self._decode_noted:])
+            self._decode_noted = len(items)
 
     def _preempt(self, lane: int, req: Request) -> None:
         """Evict ``req`` from ``lane``: free its blocks; requeue it (recompute) or swap it out."""
@@ -251,12 +296,16 @@ class BatchingPolicy:
     def next_step(self, lane: int, now: float) -> StepWork | None:
         """The lane's next step (None: nothing to do). Reserves the KV blocks it needs."""
         self._gone, self._swap_s, self._kv_blocked, self._now = set(), 0.0, False, now
+        self._decoded = self._decode_walk = None
         items = self._form_step(lane, now)
         swap_s, self._swap_s = self._swap_s, 0.0
         if not items and swap_s == 0.0:
             return None
-        return StepWork(lane, items, swap_s=swap_s, kv_blocked=self._kv_blocked or bool(self._gone),
+        work = StepWork(lane, items, swap_s=swap_s, kv_blocked=self._kv_blocked or bool(self._gone),
                         queued=bool(self.waiting or self.swapped))
+        if self._decoded is not None and self._decoded[0] is items:  # the step's list begins with them
+            work._decode_sums = self._decoded[1:]
+        return work
 
     def _form_step(self, lane: int, now: float) -> list[tuple[Request, int, int]]:
         raise NotImplementedError
@@ -265,16 +314,35 @@ class BatchingPolicy:
         """One decode token (or ``verify_tokens`` speculative positions) for each running sequence
         past its prefill, oldest first; returns the items and the tokens they take."""
         items = []
-        gone, covers = self._gone, self.kv.covers
+        cache = self.kv
+        gone, held, block = self._gone, cache._held, cache.block_tokens
         n = self._verify_width(lane)
+        schedule, append, get = self._schedule, items.append, held.get
+        self._decode_walk, self._decode_noted = items, 0  # in this step: noted in `scheduled` on demand
+        kv = pairs = 0.0  # the items' BatchShape sums, in its order (StepWork.shape)
+        prefilling = self._prefilling = []  # running requests still in their prefill, in order
         for req in list(self.running[lane]):
-            if req.id in gone or req.in_prefill:
+            rid = req.id
+            prompt = req.prompt_tokens
+            if req.prefilled < prompt + req.recompute_tokens:
+                prefilling.append(req)
                 continue
-            cached = req.prompt_tokens + req.generated - 1  # context_tokens past the prefill
-            # fast path: most decodes write into a block they already hold
-            if covers(req.id, cached + n) or self._schedule(lane, req, n, cached, scheduled):
-                items.append((req, n, cached))
-                scheduled.add(req.id)
+            if gone and rid in gone:
+                continue
+            cached = prompt + req.generated - 1  # context_tokens past the prefill
+            # fast paths (KVCache.covers and _reserve inlined): most decodes write into a block
+            # they already hold; most others take the blocks they need from free ones
+            has = get(rid, 0)
+            if has * block < cached + n:
+                need = -(-(cached + n) // block) - has
+                if cache.can_allocate(need):
+                    cache.grow(rid, need)
+                elif not schedule(lane, req, n, cached, scheduled):
+                    continue
+            append((req, n, cached))
+            kv += cached
+            pairs += cached + 1.0
+        self._decoded = (items, len(items), kv, pairs) if n == 1 else None
         return items, n * len(items)
 
     def _verify_width(self, lane: int) -> int:
@@ -285,12 +353,15 @@ class BatchingPolicy:
             return 1  # a large batch is compute-bound: speculation would cost more than it saves
         return self.verify_tokens
 
-    def _prefills(self, lane: int, scheduled: set[int], budget: int, whole: bool) -> list[tuple[Request, int, int]]:
+    def _prefills(self, lane: int, scheduled: set[int], budget: int, whole: bool,
+                  candidates: list[Request] | None = None) -> list[tuple[Request, int, int]]:
         """Prefill chunks of running requests in admission order within ``budget`` tokens (``whole``:
-        whole prompts only; the first always runs, however long)."""
+        whole prompts only; the first always runs, however long). ``candidates``: the lane's
+        running requests that were in prefill when :meth:`_decodes` walked them (a preempted one
+        is skipped as gone), so the walk is not repeated."""
         items = []
-        for req in list(self.running[lane]):
-            if req.id in self._gone or req.id in scheduled or not req.in_prefill:
+        for req in list(self.running[lane]) if candidates is None else candidates:
+            if req.id in self._gone or req.id in scheduled or not req.in_prefill:  # (decodes are not in prefill)
                 continue
             remaining = req.prefill_tokens - req.prefilled
             if whole:
@@ -314,11 +385,30 @@ class BatchingPolicy:
         the proposals accepted by request id; the step emits them plus the bonus token, and the
         KV blocks of the rejected positions are given back."""
         finished = []
-        for req, new, cached in work.items:
+        items = work.items
+        first = 0
+        if accepted is None and work._decode_sums is not None:
+            # the one-token decodes the step begins with: one more token each (the loop below,
+            # for them alone: past their prefill, not their first token)
+            first = work._decode_sums[0]
+            running = self.running[work.lane]
+            for req, _, _ in items[:first]:
+                req.generated += 1
+                if req.keep_token_times:
+                    req.token_times_s.append(now)
+                if req.generated >= req.output_tokens:  # Request.done
+                    req.finished_s = now
+                    self.kv.free(req.id)
+                    running.remove(req)
+                    self._frozen = False
+                    finished.append(req)
+        for i in range(first, len(items)):
+            req, new, cached = items[i]
             emitted = 1
-            if req.in_prefill:
+            prefill = req.prompt_tokens + req.recompute_tokens  # Request.prefill_tokens, inlined
+            if req.prefilled < prefill:
                 req.prefilled += new
-                if req.in_prefill:
+                if req.prefilled < prefill:
                     continue  # a chunk of a longer prompt: no token yet
             elif new > 1:
                 emitted = min(1 + (accepted or {}).get(req.id, 0), req.output_tokens - req.generated)
@@ -330,7 +420,7 @@ class BatchingPolicy:
                 req.first_token_s = now
             if req.keep_token_times:
                 req.token_times_s.extend([now] * emitted)
-            if req.done:
+            if req.generated >= req.output_tokens:  # Request.done
                 req.finished_s = now
                 self.kv.free(req.id)  # every block it holds, once
                 self.running[work.lane].remove(req)
@@ -354,7 +444,7 @@ class ContinuousBatching(BatchingPolicy):
         # decodes first (one token each), then prefill chunks in admission order, then newcomers
         items, spent = self._decodes(lane, scheduled)
         budget = self.max_batched_tokens - spent
-        chunks = self._prefills(lane, scheduled, budget, whole=False)
+        chunks = self._prefills(lane, scheduled, budget, whole=False, candidates=self._prefilling)
         items += chunks
         budget -= sum(new for _, new, _ in chunks)
         items += self._admit(lane, self._fair_share(lane), now, max(0, budget))

@@ -64,15 +64,15 @@ def test_result_imports_nothing_of_the_engine(tmp_path: Path) -> None:
 
 
 def _count_simulations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count SimPy environments built: one per simulation."""
+    """Count simulations run (one environment each)."""
     built: list[int] = []
-    init = simulation.CountingEnvironment.__init__
+    run = simulation.run_replicas
 
-    def counting(self) -> None:
+    def counting(*args, **kwargs):
         built.append(1)
-        init(self)
+        return run(*args, **kwargs)
 
-    monkeypatch.setattr(simulation.CountingEnvironment, "__init__", counting)
+    monkeypatch.setattr(simulation, "run_replicas", counting)
     return built
 
 

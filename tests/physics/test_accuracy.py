@@ -1,4 +1,4 @@
-"""Accuracy against published measurements (shared/validation/published-measurements.yaml).
+"""Accuracy against published measurements (the published-measurements table, docs/assumptions.md).
 
 gpt-fast's README table (DEC-01..DEC-04): batch-1 decode of Llama-2 in bf16 on 8x A100-80GB SXM
 power-limited to 330 W, torch.compile with CUDA graphs, ENABLE_INTRA_NODE_COMM=1, prompt 5 tokens,

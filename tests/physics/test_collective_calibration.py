@@ -1,4 +1,4 @@
-"""All-reduce times against published NCCL measurements (shared/validation, group 2_collectives).
+"""All-reduce times against published NCCL measurements (the published-measurements table, group 2_collectives).
 
 Every figure comes from the presets and the cost model's defaults; the tolerances are the
 interconnect issue's acceptance bands.

@@ -1,56 +1,17 @@
-"""Figures of a simulation result: functions ``(result, ax=None) -> Axes``.
-
-Plots never run a simulation and the engine never plots. Everything here uses matplotlib's
-object-oriented API (:class:`matplotlib.figure.Figure` with the Agg canvas), not ``pyplot``, so
-importing this module changes no global state and works without a display::
-
-    fig = Figure(figsize=(8, 4.5))
-    token_timeline(result, ax=fig.add_subplot())
-    save_figure(fig, "timeline.png")
-
-In a notebook, ``token_timeline(result)`` returns an ``Axes`` whose ``.figure`` displays inline.
-"""
+"""Figures of one simulation result: functions ``(result, ax=None) -> Axes`` (token timeline,
+KV occupancy) and the per-user against per-GPU view of several results."""
 
 from __future__ import annotations
 
-import os
-from typing import IO, Any
+from typing import Any
 
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from simdecode.plots.base import _scenario_name, _titled, new_figure
 
 #: more lines than this stop being readable; the first requests (by arrival) are drawn
 MAX_REQUESTS_DRAWN = 50
-
-
-def new_figure(width_in: float = 8.0, height_in: float = 4.5) -> Figure:
-    """A figure attached to an Agg canvas, independent of pyplot."""
-    fig = Figure(figsize=(width_in, height_in), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig: Figure, path: str | os.PathLike[str] | IO[bytes], dpi: int = 150) -> None:
-    """Write ``fig`` to ``path`` (a file name or a binary file object; PNG unless the name says otherwise)."""
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    kwargs: dict[str, Any] = {"dpi": dpi}
-    if not isinstance(path, (str, os.PathLike)):
-        kwargs["format"] = "png"
-    fig.savefig(path, **kwargs)
-
-
-def _scenario_name(result: Any) -> str | None:
-    scenario = getattr(result, "scenario", None)
-    return getattr(scenario, "name", None)
-
-
-def _titled(result: Any, title: str) -> str:
-    """``"<scenario>: <title>"``, or the bare title when the result has no scenario name."""
-    name = _scenario_name(result)
-    return f"{name}: {title}" if name else title
 
 
 def token_timeline(result: Any, ax: Axes | None = None, max_requests: int = MAX_REQUESTS_DRAWN) -> Axes:

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from matplotlib.axes import Axes
 
-from simdecode.plots import new_figure
+from simdecode.plots.base import new_figure
 
 #: what each x axis reads from a result's scenario
 X_AXES = {

@@ -1,0 +1,73 @@
+"""``simdecode plot`` and ``simdecode compare`` on real output folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from simdecode import cli
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_a_sweep_folder_picks_the_pipeline_figure(tiny_sweep: Path, tmp_path: Path, capsys):
+    out = tmp_path / "s"
+    assert cli.main(["sweep", str(tiny_sweep), "--out", str(out), "-q", "--jobs", "1"]) == 0
+    assert cli.main(["plot", str(out)]) == 0
+    assert (out / "pipeline.png").read_bytes().startswith(PNG_MAGIC)
+    assert b"<svg" in (out / "pipeline.svg").read_bytes()[:400]
+    assert "pipeline figure" in capsys.readouterr().err
+    assert cli.main(["plot", str(out), "--figure", "pareto", "--out", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p.png").exists()
+
+
+def test_plot_a_run_folder_or_scenario_draws_the_token_gantt(tiny_sweep: Path, tmp_path: Path):
+    run = tmp_path / "run"
+    assert cli.main(["run", str(tiny_sweep), "--out", str(run), "-q", "--set", "parallelism.pp=2"]) == 0
+    assert cli.main(["plot", str(run)]) == 0
+    assert (run / "gantt.png").read_bytes().startswith(PNG_MAGIC)
+    assert cli.main(["plot", str(tiny_sweep), "--out", str(tmp_path / "g")]) == 0
+    assert (tmp_path / "g.svg").exists()
+
+
+def test_plot_refuses_what_it_cannot_draw(tmp_path: Path, capsys):
+    assert cli.main(["plot", str(tmp_path / "missing")]) == 2
+    assert cli.main(["plot", str(tmp_path)]) == 2            # empty folder: neither kind
+    err = capsys.readouterr().err
+    assert err.count("error:") == 2 and "Traceback" not in err
+
+
+def test_compare_prints_two_runs_side_by_side_with_ratios(tiny_sweep: Path, tmp_path: Path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli.main(["run", str(tiny_sweep), "--out", str(a), "-q"]) == 0
+    assert cli.main(["run", str(tiny_sweep), "--out", str(b), "-q", "--set", "workload.arrival.concurrency=4"]) == 0
+    capsys.readouterr()
+    assert cli.main(["compare", str(a), str(b / "summary.json"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    sa, sb = (json.loads((p / "summary.json").read_text()) for p in (a, b))
+    assert rows["concurrency"] == ["1", "4"]
+    ratio = sb["aggregate_tps"] / sa["aggregate_tps"]
+    assert rows["aggregate tokens/s"][1].endswith(f"(x{ratio:.3g})")
+    assert rows["overrides"][1] == "workload.arrival.concurrency=4"
+    assert cli.main(["compare", str(a), str(b)]) == 0
+    table = capsys.readouterr().out
+    assert "TTFT mean (ms)" in table and "bottleneck" in table
+
+
+def test_compare_needs_summaries(tmp_path: Path, capsys):
+    (tmp_path / "x.json").write_text("{}")
+    assert cli.main(["compare", str(tmp_path / "x.json"), str(tmp_path / "x.json")]) == 2
+    assert cli.main(["compare", str(tmp_path / "x.json")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_plot_default_name_comes_from_the_command_line_not_the_scenario(tiny_sweep: Path, tmp_path: Path,
+                                                                        monkeypatch):
+    hostile = tmp_path / "h.yaml"
+    hostile.write_text(tiny_sweep.read_text().replace("name: tiny-sweep", "name: ../../escaped"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert cli.main(["plot", str(hostile)]) == 0
+    assert sorted(p.name for p in work.iterdir()) == ["h-gantt.png", "h-gantt.svg"]
+    assert not (tmp_path.parent / "escaped-gantt.png").exists()
