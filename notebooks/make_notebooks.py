@@ -318,10 +318,11 @@ tp8 = infer(8, ["llama-3.1-8b", "mixtral-8x7b", "llama-3.1-70b", "qwen3-235b-a22
     ("md", """\
 ## Compare
 
-On one GPU the weight stream is most of the token time and the tps ratio is a fair proxy (within about a third
-for the 8B model, better for the bigger ones). At tp 8 each GPU streams only an eighth of the weights while the
-per-layer launches and all-reduce latencies stay: the step is launch-bound, the tps ratio is compressed, and a
-22B-active MoE looks like a ~60B dense model. The weight-stream part of the token time — which `simdecode explain`
+On one GPU the weight stream is most of the token time and the tps ratio is a rough proxy (it overestimates the
+8B model by about half and Mixtral by a third: their per-layer kernel costs weigh more against a smaller weight
+stream, and an MoE layer launches more kernels than a dense one). At tp 8 each GPU streams only an eighth of the
+weights while the per-layer launches and all-reduce latencies stay: the step is launch-bound, the tps ratio is
+compressed, and a 22B-active MoE looks like a ~75B dense model. The weight-stream part of the token time — which `simdecode explain`
 reports — still tracks the active parameters. So tps ratios say something about active parameters only between
 models served the same way *and* dominated by their weight stream; speculative decoding or MTP (notebook 03)
 would inflate tps further."""),
@@ -358,7 +359,8 @@ KEY_NUMBERS = {
     "tp8_bottleneck_70b": tp8[REFERENCE]["bottleneck"],
     "estimate_qwen_low_B": low / 1e9, "estimate_qwen_high_B": high / 1e9, "qwen_layers": layers,
 }
-assert error(one_gpu["llama-3.1-8b"], "from_tps_B") < 0.4 and error(one_gpu["mixtral-8x7b"], "from_tps_B") < 0.25
+assert error(one_gpu["llama-3.1-8b"], "from_tps_B") < 0.6 and error(one_gpu["mixtral-8x7b"], "from_tps_B") < 0.4
+assert error(one_gpu["llama-3.1-8b"], "from_tps_B") < error(tp8["llama-3.1-8b"], "from_tps_B")
 assert error(tp8["llama-3.1-8b"], "from_tps_B") > 1.0 and error(tp8["qwen3-235b-a22b"], "from_tps_B") > 1.0
 assert all(error(e, "from_memory_B") < 0.1 for name, e in tp8.items() if name != "deepseek-v3")
 assert low / 1e9 > qwen["true_B"]   # the typical-shape search overshoots a many-layer model

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -48,7 +49,7 @@ def _resolved(summary: Mapping[str, Any], *path: str) -> Any:
 
 def _layout(summary: Mapping[str, Any]) -> str | None:
     par = _resolved(summary, "parallelism")
-    return f"{par['tp']} x {par['pp']} x {par['dp']}" if isinstance(par, Mapping) else None
+    return " x ".join(str(par.get(k, "?")) for k in ("tp", "pp", "dp")) if isinstance(par, Mapping) else None
 
 
 #: the largest summary.json :func:`load_summary` reads
@@ -57,23 +58,27 @@ MAX_SUMMARY_BYTES = 64 * 2**20
 
 def load_summary(path: str | Path) -> dict[str, Any]:
     """The summary in ``path`` (a summary.json file or a folder holding one): a regular file of at
-    most :data:`MAX_SUMMARY_BYTES`; anything else, or malformed JSON, is a ``ValueError``."""
-    from simdecode.userfiles import read_user_file
+    most :data:`MAX_SUMMARY_BYTES` passing :func:`simdecode.sweep.readback.check_summary`; anything
+    else is a :class:`simdecode.userfiles.UserFileError` (a ``ValueError``) naming the file."""
+    from simdecode.sweep.readback import check_summary, load_json
+    from simdecode.userfiles import UserFileError
 
     path = Path(path)
     if path.is_dir():
+        if (path / "sweep.json").exists() and not (path / "summary.json").exists():
+            raise UserFileError(f"{path} is a sweep folder, not one result: compare its points, e.g. "
+                                f"{path / 'points' / '<label>'}")
         path = path / "summary.json"
-    data = json.loads(read_user_file(path, None, what="summary", max_bytes=MAX_SUMMARY_BYTES).text("summary"))
-    if not isinstance(data, dict) or "scenario" not in data:
-        raise ValueError(f"{path}: not a simdecode summary (no 'scenario' key)")
-    return data
+    return check_summary(load_json(path, "summary", MAX_SUMMARY_BYTES), str(path))
 
 
 def _cell(value: Any, fmt: str, first: Any) -> str:
     if value is None:
         return "-"
-    if fmt == "s":
-        return str(value)
+    if fmt == "s":  # text from a file: control characters escaped (no terminal escapes), kept short
+        text = str(value)
+        text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text[:200])
+        return text + ("..." if len(str(value)) > 200 else "")
     if fmt == "d":
         return f"{value:,}" if isinstance(value, int) else str(value)
     text = f"{100 * value:.1f}%" if fmt == "%" else f"{value:,.4g}"
@@ -105,15 +110,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from simdecode.cli import UserError
 
     if len(args.paths) < 2:
-        raise UserError("compare needs at least two results")
-    summaries = []
+        raise UserError(f"compare needs at least two results, got one ({args.paths[0]}): e.g. simdecode compare "
+                        f"{args.paths[0]} OTHER_RUN_DIR")
+    summaries, seen = [], {}
     for path in args.paths:
         try:
             summaries.append(load_summary(path))
         except OSError as exc:
             raise UserError(f"{path}: {exc.strerror or exc}") from None
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            raise UserError(f"{path}: not a simdecode summary ({exc})") from None
+        except ValueError as exc:  # UserFileError: the message names the file and what was expected
+            raise UserError(str(exc)) from None
+        real = os.path.realpath(Path(path) / "summary.json" if Path(path).is_dir() else path)
+        if real in seen:
+            raise UserError(f"{path} and {seen[real]} are the same result ({real}): give two different "
+                            "results, e.g. two run folders or DIR/points/<label> of a sweep")
+        seen[real] = path
     table = comparison(summaries)
     if args.json:
         sys.stdout.write(json.dumps({"results": list(args.paths), "rows": {k: v for k, v in table}}, indent=2) + "\n")
@@ -123,9 +134,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     out = Table(show_header=True, header_style="bold")
     out.add_column("")
+    from rich.text import Text
+
     for i, path in enumerate(args.paths):
-        out.add_column(f"[{i + 1}] {path}", overflow="fold")
+        out.add_column(Text(f"[{i + 1}] {path}"), overflow="fold")
     for label, cells in table:
-        out.add_row(label, *cells)
+        out.add_row(label, *(Text(cell) for cell in cells))  # Text: a '[' in a file is not rich markup
     Console().print(out)
     return 0

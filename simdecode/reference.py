@@ -56,7 +56,14 @@ REGENERATE = (
 #: (heading, model or models of a ``kind`` union, introduction or ""); the order of the document
 SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("Top level", Scenario, ""),
-    ("precision", PrecisionSpec, "Bytes per value: fp32 4, bf16 and fp16 2, fp8 and int8 1, fp4 and int4 0.5."),
+    ("precision", PrecisionSpec, (
+        "Bytes per stored weight, block scales included: fp32 4, bf16 and fp16 2, fp8 1.00024 (one fp32 per "
+        "128 x 128 block), int8 1 (per-channel), fp4 = nvfp4 0.5625 (one e4m3 per 16), mxfp4 0.53125 (one "
+        "e8m0 per 32), int4 0.5 + 4 / group_size (a bf16 scale and zero per group). `precision: {weights: "
+        "fp8}` sets every module; a module key (`attention`, `mlp`, `experts`, `embeddings`) overrides it "
+        "for that module; a module the scenario does not set takes the model's `native_precision`. Matrix "
+        "multiplies run in the weights' format when the GPU has tensor cores for it, else the weights are "
+        "dequantised to `activations` (W8A16, W4A16). See docs/physics-moe-precision.md.")),
     ("hardware", HardwareSpec, ""),
     ("hardware.gpu", GpuSpec, ""),
     ("hardware.intra_node_link, hardware.inter_node_link", LinkSpec, ""),

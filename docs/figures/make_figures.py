@@ -12,8 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from simdecode import load_scenario, simulate
+from simdecode.explain import explain
 from simdecode.plots import save_figure, token_gantt, token_timeline
 from simdecode.plots.choose import draw
+from simdecode.plots.step import step_terms
+from simdecode.scenario.schema import Scenario
 from simdecode.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +43,20 @@ def main() -> None:
         result = sweep(SCENARIOS / scenario, vary=vary, overrides=overrides, jobs=2)
         save_figure(draw(figure, result.rows), OUT / name)
         print("wrote", OUT / name)
+
+    save_figure(deepseek_step_terms().figure, OUT / "deepseek-v3-step-terms.png")
+
+
+def deepseek_step_terms():
+    """One DeepSeek-V3 decode step at batch 1, 16 and 128 split into its terms (docs/physics-moe-precision.md)."""
+    scenario = Scenario.model_validate({
+        "name": "deepseek-v3-h200-step", "model": "deepseek-v3", "runtime": "vllm",
+        "hardware": {"gpu": "h200", "gpus_per_node": 8}, "parallelism": {"tp": 8},
+        "precision": {"kv_cache": "bf16"},
+    })
+    runs = [explain(scenario, context_tokens=1024, batch=b) for b in (1, 16, 128)]
+    return step_terms(runs, "One DeepSeek-V3 decode step split into its terms, by batch size\n"
+                            "held fixed: 8x H200, tp 8, vllm runtime, fp8 weights, bf16 KV, 1,024-token context")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ LABELS = {"memory": "memory-bandwidth", "compute": "compute", "launch": "launch-
           "host": "launch-overhead", "communication": "all-reduce", "pipeline": "pipeline"}
 COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-reduce (lane average)",
                     "allreduce.embed": "embedding all-reduce", "gather": "all-gather of the logits"}
+#: a compute op's named parts (costmodel/efficiency.Part.term) in words, in display order
+TERM_NAMES = {"attention": "attention", "mlp": "dense MLP", "experts": "MoE experts",
+              "routing": "MoE routing and permute", "embedding": "embedding", "lm_head": "LM head and sampler"}
 
 
 def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
@@ -34,7 +37,8 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
 
     Returns plain numbers (seconds, bytes, FLOPs): the setup, each stage's parts, the pipeline
     hops, ``parts_s`` and ``total_s`` of one token, ``shares`` by bottleneck label, the
-    ``bottleneck`` (with ``parts_by_label_s``, seconds by bottleneck label), the roofline and
+    ``bottleneck`` (with ``parts_by_label_s``, seconds by bottleneck label), ``terms_s`` (compute
+    seconds by module: attention, MoE experts, MoE routing and permute, ..., each busy and launch), the roofline and
     ``tp_scaling`` (``scaling``: a :func:`tp_scaling` already computed for this context)."""
     if context_tokens is None:
         context_tokens = scenario.workload.prompt_tokens
@@ -50,10 +54,15 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         f = fold(plan)
         mem_bytes = flops = launch = 0.0
         coll: Counter[str] = Counter()
+        busy_by_term: Counter[str] = Counter()
+        launch_by_term: Counter[str] = Counter()
         for op in plan:
             if op.stream is Stream.COMM:
                 coll[op.kind] += 1
             elif op.kind != "host":
+                for term, busy, kernels_s in op.cost.terms:
+                    busy_by_term[term] += busy
+                    launch_by_term[term] += kernels_s
                 launch += op.cost.launch_s
                 if op.cost.memory_bound:
                     mem_bytes += op.cost.hbm_bytes
@@ -79,6 +88,8 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
             "hidden_comm_s": max(0.0, f.comm_s - f.exposed_comm_s), "exposed_comm_s": f.exposed_comm_s,
             "exposed_alpha_s": f.exposed_alpha_s, "exposed_beta_s": f.exposed_beta_s,
             "ideal_s": f.ideal_s, "time_s": f.makespan_s,
+            "terms": {term: {"busy_s": busy_by_term[term], "launch_s": launch_by_term[term]}
+                      for term in TERM_NAMES if term in busy_by_term},
         })
         if s + 1 < dep.pp:
             msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
@@ -93,6 +104,12 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
     }
     total = sum(st["time_s"] for st in stages) + parts["pipeline"]
     ideal = sum(st["ideal_s"] for st in stages)
+    terms: dict[str, dict[str, float]] = {}  # compute time by module over the stages (busy and launches)
+    for st in stages:
+        for term, v in st["terms"].items():
+            acc = terms.setdefault(term, {"busy_s": 0.0, "launch_s": 0.0})
+            acc["busy_s"] += v["busy_s"]
+            acc["launch_s"] += v["launch_s"]
     grouped = Counter()
     for key, value in parts.items():
         grouped[LABELS[key]] += value
@@ -107,7 +124,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
                   "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
                   "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
                   "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
-        "stages": stages, "hops": hops, "parts_s": parts, "total_s": total,
+        "stages": stages, "hops": hops, "parts_s": parts, "total_s": total, "terms_s": terms,
         "shares": {k: v / total for k, v in grouped.items()},
         "tokens_per_s_per_request": 1.0 / total, "aggregate_tokens_per_s": batch / total,
         "roofline_tokens_per_s": 1.0 / ideal, "roofline_fraction": ideal / total,

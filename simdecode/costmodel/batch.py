@@ -20,6 +20,9 @@ class BatchShape:
     kv_read_tokens:  cached context tokens read, summed over sequences (full-attention layers)
     attn_pairs:      (query, key) pairs scored, summed over new tokens (full-attention layers)
     window_kv_read_tokens, window_attn_pairs: the same for sliding-window layers
+    prefill_attn_pairs: the part of attn_pairs scored by prefill chunks (several new tokens that are not
+                     a speculative verify); MLA runs them in its expanded form (costmodel/mla.py)
+    prefill_cached_tokens: cached tokens before the step of those prefill chunks (MLA decompresses them)
     """
 
     seqs: int
@@ -29,6 +32,8 @@ class BatchShape:
     attn_pairs: float
     window_kv_read_tokens: float = 0.0
     window_attn_pairs: float = 0.0
+    prefill_attn_pairs: float = 0.0
+    prefill_cached_tokens: float = 0.0
 
     def split(self, chunks: int) -> BatchShape:
         """The mean of ``chunks`` token chunks of this step (chunked-overlap TP): every sum
@@ -37,7 +42,8 @@ class BatchShape:
             return self
         k = float(chunks)
         return BatchShape(self.seqs / k, self.new_tokens / k, self.logit_tokens / k, self.kv_read_tokens / k,
-                          self.attn_pairs / k, self.window_kv_read_tokens / k, self.window_attn_pairs / k)
+                          self.attn_pairs / k, self.window_kv_read_tokens / k, self.window_attn_pairs / k,
+                          self.prefill_attn_pairs / k, self.prefill_cached_tokens / k)
 
     @classmethod
     def decode(cls, contexts: Iterable[int], window: int | None = None) -> BatchShape:
@@ -55,19 +61,23 @@ class BatchShape:
         keys, so a chunk of n scores n c + n (n + 1) / 2 pairs.
         """
         seqs = new = logits = 0
-        kv = pairs = wkv = wpairs = 0.0
+        kv = pairs = wkv = wpairs = ppairs = pcached = 0.0
         for cached, n, needs_logits in parts:
             seqs += 1
             new += n
             logits += int(needs_logits)
             kv += cached
-            pairs += n * cached + n * (n + 1) / 2
+            seq_pairs = n * cached + n * (n + 1) / 2
+            pairs += seq_pairs
+            if n > 1 and int(needs_logits) <= 1:  # a prefill chunk, not a verify step
+                ppairs += seq_pairs
+                pcached += cached
             if window is not None:
                 wkv += min(cached, window)
                 wpairs += _capped_pairs(cached, n, window)
         if window is None:
             wkv, wpairs = kv, pairs
-        return cls(seqs, new, logits, kv, pairs, wkv, wpairs)
+        return cls(seqs, new, logits, kv, pairs, wkv, wpairs, ppairs, pcached)
 
 
 def _capped_pairs(cached: int, n: int, window: int) -> float:

@@ -24,8 +24,10 @@ from functools import cached_property
 
 from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
-from simdecode.costmodel.roofline import DeviceRates, dtype_bytes
-from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
+from simdecode.costmodel import precision as precision_mod
+from simdecode.costmodel.efficiency import Part, dequant_seconds
+from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
+from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
 
 
@@ -77,6 +79,8 @@ class Deployment:
     templates: dict = field(default_factory=dict, compare=False, repr=False)  # plan templates by (stage, chunks)
     #: op costs that do not read the step's context, by (stage, chunks, seqs, new, logit tokens): costmodel.plan
     step_costs: dict = field(default_factory=dict, compare=False, repr=False)
+    precision: precision_mod.ModulePrecision | None = None  # dtypes per module (None: weight_bytes everywhere)
+    gpu: GpuSpec | None = None
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -90,9 +94,11 @@ class Deployment:
         # a pipeline hop stays inside a node while a replica's GPUs fit in one
         stage_crosses_node = par.tp * par.pp > hw.gpus_per_node
         link = effective_link(hw.link, hw.gpu.peer_to_peer)
+        native = scenario.model.native_precision
+        modules = precision_mod.resolve(prec, native.model_dump(exclude_none=True) if native else None)
         return cls(
             model=scenario.model,
-            rates=DeviceRates.of(hw.gpu, scenario.runtime, prec.weights, prec.activations),
+            rates=DeviceRates.of(hw.gpu, scenario.runtime, modules.mlp, prec.activations),
             runtime=_runtime_as_run(scenario, link, tp_nodes),
             link=link,
             inter_link=hw.inter_node_link,
@@ -100,10 +106,37 @@ class Deployment:
             tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
             tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node, ep=par.ep,
             pp_link=hw.inter_node_link if stage_crosses_node else link,
-            weight_bytes=dtype_bytes(prec.weights),
-            kv_bytes=dtype_bytes(prec.kv_cache),
+            weight_bytes=precision_mod.weight_bytes_per_value(modules.mlp, prec.group_size),
+            kv_bytes=dtype_bytes(modules.kv_cache),
             act_bytes=dtype_bytes(prec.activations),
+            precision=modules,
+            gpu=hw.gpu,
         )
+
+    # ---- precision per module ----------------------------------------------------------------
+    def bytes_of(self, module: str) -> float:
+        """Bytes per stored weight of ``module`` (attention, mlp, experts, embeddings)."""
+        return self.precision.bytes_of(module) if self.precision else self.weight_bytes
+
+    def part(self, term: str, params: float, hbm_bytes: float, flops: float, kernels: float,
+             module: str | None, tile_share: float = 1.0) -> Part:
+        """A :class:`~simdecode.costmodel.efficiency.Part` whose math runs at ``module``'s dtype (None:
+        the activations'), charging the dequantisation of ``params`` weights if the format is weight-only;
+        ``tile_share`` is the useful share of the tensor-core tiles (thin GEMMs, efficiency.padded_rows)."""
+        gpu, prec = self.gpu, self.precision
+        if gpu is None or prec is None:
+            return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
+                        self.rates.peak_flops_per_s)
+        weights = getattr(prec, module) if module in precision_mod.MODULES else prec.activations
+        key = precision_mod.math_dtype(gpu, weights, prec.activations)
+        throttle = power_throttle(gpu)
+        peak = gpu.flops_per_s[key] * throttle
+        dequant = 0.0
+        if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
+            vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
+            dequant = dequant_seconds(params, vector * throttle)
+        return Part(term, hbm_bytes, flops, kernels, peak * self.runtime.compute_efficiency * tile_share, peak,
+                    dequant)
 
     @property
     def window(self) -> int | None:
@@ -174,13 +207,23 @@ class Deployment:
         return arch.mlp_params(m, m.intermediate_size) / self.tp
 
     def weight_bytes_per_gpu(self, stage: int) -> float:
-        """Bytes of weights one GPU of ``stage`` stores (all experts included)."""
-        params = sum(self.attention_params_per_gpu() + self.mlp_params_per_gpu(i) for i in self.stage_layers(stage))
+        """Bytes of weights one GPU of ``stage`` stores (all experts included), each module in its
+        own dtype with its block scales; the router in the activations' dtype (bf16)."""
+        nbytes = 0.0
+        for i in self.stage_layers(stage):
+            nbytes += self.attention_params_per_gpu() * self.bytes_of("attention")
+            if arch.layer_is_moe(self.model, i):
+                c = self.counts
+                nbytes += self.model.hidden_size * c.num_experts * self.act_bytes  # router, bf16
+                nbytes += c.num_experts * c.expert / self.tp * self.bytes_of("experts")
+                nbytes += c.shared_experts * c.expert / self.tp * self.bytes_of("mlp")
+            else:
+                nbytes += self.mlp_params_per_gpu(i) * self.bytes_of("mlp")
         if stage == 0:
-            params += self.embedding_params_per_gpu()
+            nbytes += self.embedding_params_per_gpu() * self.bytes_of("embeddings")
         if stage == self.pp - 1 and (not self.model.tie_word_embeddings or self.pp > 1):
-            params += self.lm_head_params_per_gpu()
-        return params * self.weight_bytes
+            nbytes += self.lm_head_params_per_gpu() * self.bytes_of("embeddings")
+        return nbytes
 
     def max_weight_bytes_per_gpu(self) -> float:
         return max(self.weight_bytes_per_gpu(s) for s in range(self.pp))

@@ -1,69 +1,94 @@
-"""Bytes and FLOPs of each module of one step on one GPU (physics.md 5.1).
+"""Bytes, FLOPs and kernels of each module of one step on one GPU (physics.md 5.1).
 
 A module is one attention block or one MLP / MoE block of one layer, plus the embedding and the
-LM head. Each function returns ``(hbm_bytes, flops)`` for ONE GPU of the TP group:
+LM head. ``*_parts`` return the module's :class:`~simdecode.costmodel.efficiency.Part` s (named runs
+of kernels, each costed at its own dtype); :func:`attention`, :func:`mlp`, :func:`embedding` and
+:func:`lm_head` return their sums ``(hbm_bytes, flops)`` for ONE GPU of the TP group:
 
-- weights are read once per step whatever the batch (decode is a GEMV that streams them);
+- weights are read once per step whatever the batch (decode is a GEMV that streams them), each
+  module in its own dtype with its block scales (costmodel/precision.py);
 - KV reads grow with the context of every sequence; KV writes with the new tokens;
 - FLOPs: 2 per weight per token (multiply-add), plus attention scores and values:
   4 d per (query, key) pair per head (QK^T and PV; Kaplan et al. 2020, arXiv 2001.08361 table 1);
-- MoE: the routed experts read are the union of those chosen by the step's tokens
-  (E (1 - (1 - k/E)^T), physics.md 4.4), with T shrunk by the routing correlation between a
-  sequence's consecutive tokens; each token computes only its k experts. Under expert
-  parallelism (ep GPUs each holding E/ep whole experts, split tp/ep ways) the busiest GPU sets
-  the time: it reads the expected maximum of the GPUs' local unions.
+  MLA: the absorbed form in decode, the expanded one in prefill (costmodel/mla.py);
+- MoE: router, permute/unpermute, the grouped GEMMs over the union of experts the step's tokens
+  chose (E (1 - (1 - k/E)^T), physics.md 4.4, T shrunk by the routing correlation), shared experts
+  (costmodel/moe.py). Under expert parallelism (ep GPUs each holding E/ep whole experts, split
+  tp/ep ways) the busiest GPU sets the time: it reads the expected maximum of the local unions.
+- kernels: the runtime's kernels_per_layer is a dense (GQA + MLP) layer's count, half per module;
+  MLA and MoE blocks add the kernels their architecture launches (mla.EXTRA_KERNELS, moe.py).
 """
 
 from __future__ import annotations
 
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import mla, moe
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.efficiency import Part
 
 
-def attention(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
+def _half(dep: Deployment) -> float:
+    return dep.runtime.kernels_per_layer / 2
+
+
+def _sum(parts: list[Part]) -> tuple[float, float]:
+    return sum(p.hbm_bytes for p in parts), sum(p.flops for p in parts)
+
+
+def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     m = dep.model
     params = dep.attention_params_per_gpu()
     sliding = arch.layer_is_sliding(m, layer)
     kv_tokens = shape.window_kv_read_tokens if sliding else shape.kv_read_tokens
     pairs = shape.window_attn_pairs if sliding else shape.attn_pairs
     kv_elems = dep.kv_elements_per_gpu_per_layer()
-    hbm = params * dep.weight_bytes + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes
+    hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes
     heads = m.num_attention_heads / dep.tp
+    kernels = _half(dep)
     if m.uses_mla:
-        # absorbed MLA decode (DeepSeek-V2 appendix): scores over r_kv + d_rope, values over r_kv
-        per_pair = heads * (2 * ((m.kv_lora_rank or 0) + (m.qk_rope_head_dim or 0)) + 2 * (m.kv_lora_rank or 0))
+        scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
+        kernels += mla.EXTRA_KERNELS
     else:
-        per_pair = heads * 4 * m.head_width
-    flops = 2 * params * shape.new_tokens + per_pair * pairs
-    return hbm, flops
+        scores = heads * 4 * m.head_width * pairs
+    return [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
 
 
-def mlp(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
-    m, c = dep.model, dep.counts
+def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
+    m = dep.model
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
-        return params * dep.weight_bytes, 2 * params * shape.new_tokens
-    router = m.hidden_size * c.num_experts  # replicated on every rank
-    draws = arch.effective_routing_tokens(shape.seqs, shape.new_tokens, m.routing_correlation)
-    if dep.ep > 1:
-        local = arch.expected_max_local_experts(c.num_experts, c.experts_per_token, draws, dep.ep)
-        routed = local * c.expert / (dep.tp / dep.ep)
-    else:
-        routed = arch.expected_distinct_experts(c.num_experts, c.experts_per_token, draws) * c.expert / dep.tp
-    read = router + routed + c.shared_experts * c.expert / dep.tp
-    per_token = router + (c.experts_per_token + c.shared_experts) * c.expert / dep.tp
-    return read * dep.weight_bytes, 2 * per_token * shape.new_tokens
+        return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, _half(dep),
+                         "mlp")]
+    return moe.parts(dep, shape, _half(dep))
 
 
-def embedding(dep: Deployment, shape: BatchShape) -> tuple[float, float]:
+def embedding_parts(dep: Deployment, shape: BatchShape) -> list[Part]:
     """Gather one row per new token (no FLOPs); a vocabulary-split table holds 1/tp of the rows,
     and the other ranks write zeros that the following all-reduce sums away."""
     rows = shape.new_tokens / dep.tp if dep.vocab_parallel else shape.new_tokens
-    return rows * dep.model.hidden_size * dep.weight_bytes, 0.0
+    return [dep.part("embedding", 0.0, rows * dep.model.hidden_size * dep.bytes_of("embeddings"), 0.0, 1, None)]
+
+
+def lm_head_parts(dep: Deployment, shape: BatchShape) -> list[Part]:
+    """The whole (or this rank's share of the) LM head, for the tokens that need logits; the head
+    and the sampler are 2 kernels."""
+    params = dep.lm_head_params_per_gpu()
+    return [dep.part("lm_head", params, params * dep.bytes_of("embeddings"), 2 * params * shape.logit_tokens, 2,
+                     "embeddings")]
+
+
+def attention(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
+    return _sum(attention_parts(dep, layer, shape))
+
+
+def mlp(dep: Deployment, layer: int, shape: BatchShape) -> tuple[float, float]:
+    return _sum(mlp_parts(dep, layer, shape))
+
+
+def embedding(dep: Deployment, shape: BatchShape) -> tuple[float, float]:
+    return _sum(embedding_parts(dep, shape))
 
 
 def lm_head(dep: Deployment, shape: BatchShape) -> tuple[float, float]:
-    """The whole (or this rank's share of the) LM head, for the tokens that need logits."""
-    params = dep.lm_head_params_per_gpu()
-    return params * dep.weight_bytes, 2 * params * shape.logit_tokens
+    return _sum(lm_head_parts(dep, shape))

@@ -34,7 +34,7 @@ from simdecode.costmodel import collectives, modules
 from simdecode.costmodel.architecture import layer_is_moe, layer_is_sliding
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.roofline import ideal_time, kernel_time
+from simdecode.costmodel.efficiency import ideal_seconds, part_seconds
 
 #: every TP schedule's name (simdecode.tp_schedules)
 MODES = tp_schedules.names()
@@ -77,6 +77,7 @@ class OpCost:
     memory_bound: bool = True
     algorithm: str = ""
     protocol: str = ""
+    terms: tuple[tuple[str, float, float], ...] = ()  # compute ops: (term, busy s, launch s) per named part
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,20 +193,19 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     """The cost of each kind of ``kinds`` for a step of ``shape`` (no caching)."""
     rates, h = dep.rates, dep.model.hidden_size
     chunk = shape.split(template.chunks)
-    half = dep.runtime.kernels_per_layer / 2
     costs: dict[str, OpCost] = {}
     for kind in kinds:
         match kind:
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(rates, *modules.embedding(dep, shape), 1)
+                costs[kind] = _compute(dep, modules.embedding_parts(dep, shape))
             case "attn" | "attn.sliding":
-                costs[kind] = _compute(rates, *modules.attention(dep, _layer_of(dep, kind), chunk), half)
+                costs[kind] = _compute(dep, modules.attention_parts(dep, _layer_of(dep, kind), chunk))
             case "mlp" | "mlp.moe":
-                costs[kind] = _compute(rates, *modules.mlp(dep, _layer_of(dep, kind), chunk), half)
+                costs[kind] = _compute(dep, modules.mlp_parts(dep, _layer_of(dep, kind), chunk))
             case "lm_head":
-                costs[kind] = _compute(rates, *modules.lm_head(dep, shape), 2)  # the head and the sampler
+                costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape))
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
             case "allreduce.final":
@@ -226,11 +226,25 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     return costs
 
 
-def _compute(rates, hbm: float, flops: float, kernels: float) -> OpCost:
-    launch = kernels * rates.kernel_s
-    return OpCost(kernel_time(hbm, flops, rates) + launch, launch_s=launch, flops=flops, hbm_bytes=hbm,
-                  ideal_s=ideal_time(hbm, flops, rates),
-                  memory_bound=hbm / rates.bandwidth_Bps >= flops / rates.flops_per_s)
+def _compute(dep: Deployment, parts) -> OpCost:
+    """One compute op made of ``parts`` run one after another (efficiency.py)."""
+    rates, overlap = dep.rates, dep.runtime.dequant_overlap
+    busy = launch = ideal = hbm = flops = memory_s = math_s = 0.0
+    terms: dict[str, list[float]] = {}
+    for p in parts:
+        b, k = part_seconds(p, rates.bandwidth_Bps, rates.kernel_s, overlap)
+        busy += b
+        launch += k
+        ideal += ideal_seconds(p, rates.peak_bandwidth_Bps)
+        hbm += p.hbm_bytes
+        flops += p.flops
+        memory_s += p.hbm_bytes / rates.bandwidth_Bps
+        math_s += p.flops / p.flops_per_s if p.flops else 0.0
+        acc = terms.setdefault(p.term, [0.0, 0.0])
+        acc[0] += b
+        acc[1] += k
+    return OpCost(busy + launch, launch_s=launch, flops=flops, hbm_bytes=hbm, ideal_s=ideal,
+                  memory_bound=memory_s >= math_s, terms=tuple((t, b, k) for t, (b, k) in terms.items()))
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:

@@ -21,7 +21,7 @@ from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
 #: Llama-3.1-8B on H100 decodes in 8.4 ms eager vs 5.1 ms with a CUDA graph: 3.3 ms over ~500
 #: kernels, ~6.6 us each)
 EAGER_LAUNCH_S = 5e-6
-from simdecode.scenario.types import DTYPE_BYTES, FLOAT_COMPUTE_DTYPES
+from simdecode.scenario.types import DTYPE_BYTES, FLOAT_COMPUTE_DTYPES, TENSOR_CORE_KEY
 
 
 def power_throttle(gpu: GpuSpec) -> float:
@@ -34,8 +34,9 @@ def power_throttle(gpu: GpuSpec) -> float:
 def compute_dtype(gpu: GpuSpec, weights: str, activations: str) -> str:
     """The dtype matrix multiplies run in: the weights' own float format when the GPU has tensor
     cores for it (fp8 on Hopper), else the activations' (weight-only int8/int4 are dequantised)."""
-    if weights in FLOAT_COMPUTE_DTYPES and weights in gpu.flops_per_s:
-        return weights
+    key = TENSOR_CORE_KEY.get(weights, weights)
+    if weights in FLOAT_COMPUTE_DTYPES and key in gpu.flops_per_s:
+        return key
     if activations in gpu.flops_per_s:
         return activations
     for fallback in ("bf16", "fp16", "fp32"):

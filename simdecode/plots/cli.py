@@ -8,6 +8,7 @@ one token of its resolved scenario) or a scenario file (the same Gantt chart).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,45 @@ def _scenario_of(path: Path):
     return load_scenario(path)
 
 
+def _out_base(out: str | None) -> Path | None:
+    """``--out``: the figure's path without extension (a given ``.png`` or ``.svg`` dropped); refused
+    when it names something that exists and is not a regular file (a folder, a device)."""
+    import stat
+
+    from simdecode.cli import UserError
+
+    if out is None:
+        return None
+    base = Path(out)
+    if base.suffix.lower() in (".png", ".svg"):
+        base = base.with_suffix("")
+    try:
+        info = os.stat(base)
+    except (OSError, ValueError):
+        return base  # absent (or unnamable): the checks of each target say why
+    if stat.S_ISDIR(info.st_mode):
+        raise UserError(f"--out {out}: is a folder: --out names the figure's file without extension, "
+                        f"did you mean --out {base / 'figure'}?")
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"--out {out}: exists and is not a regular file (a device, pipe or socket): "
+                        "--out names the figure's file without extension, e.g. --out plots/pipeline")
+    return base
+
+
+def _did_you_mean(path: Path) -> str:
+    """A hint for a folder that is neither a sweep nor a run: its parent, or a sub-folder, that is."""
+    def kind(p: Path) -> bool:
+        return (p / "sweep.json").exists() or (p / "summary.json").exists()
+
+    candidates = [path.parent] if path.parent != path and kind(path.parent) else []
+    if not candidates:
+        try:
+            candidates = sorted(p for p in path.iterdir() if p.is_dir() and kind(p))[:2]
+        except OSError:
+            candidates = []
+    return f"; did you mean {candidates[0]}?" if len(candidates) == 1 else ""
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from simdecode.cli import UserError
     from simdecode.plots.choose import choose_figure, draw
@@ -55,19 +95,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
-    is_sweep = path.is_dir() and (path / "sweep.json").is_file()
-    if path.is_dir() and not is_sweep and not (path / "summary.json").is_file():
-        raise UserError(f"{path}: neither a sweep folder (sweep.json) nor a run folder (summary.json)")
+    out = _out_base(args.out)
+    is_sweep = path.is_dir() and os.path.lexists(path / "sweep.json")  # a dangling link: "not found"
+    if path.is_dir() and not is_sweep and not os.path.lexists(path / "summary.json"):
+        raise UserError(f"{path}: neither a sweep folder (sweep.json) nor a run folder (summary.json)"
+                        + _did_you_mean(path))
     if is_sweep and args.figure != "gantt":
         from simdecode.sweep.table import read_table
 
         try:
             _, rows = read_table(path)
-        except (ValueError, KeyError) as exc:
-            raise UserError(f"{path / 'sweep.json'}: not a sweep table ({exc})") from None
+        except ValueError as exc:  # UserFileError: names the file, the row and column, what was expected
+            raise UserError(str(exc)) from None
         name = choose_figure(rows) if args.figure == "auto" else args.figure
         fig = draw(name, rows)
-        base = Path(args.out) if args.out else path / name
+        base = out or path / name
     else:
         if args.figure not in ("auto", "gantt"):
             raise UserError(f"--figure {args.figure} needs a sweep folder; {path} is one run")
@@ -81,7 +123,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         name = "gantt"
         fig = token_gantt(scenario).figure
         # the default name comes from the command line (the file's name), never from inside the scenario
-        base = Path(args.out) if args.out else (path / "gantt" if path.is_dir() else Path(f"{path.stem}-gantt"))
+        base = out or (path / "gantt" if path.is_dir() else Path(f"{path.stem}-gantt"))
     import io
 
     from simdecode.outfiles import check_file_target, write_file_atomic

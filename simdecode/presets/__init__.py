@@ -135,6 +135,12 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
         if isinstance(val, (dict, list)) and key != "layer_types":
             raise PresetError(f"hf_config file {path}: {key} must be a number or a string, got a JSON "
                               f"{_json_kind(val)} {excerpt(json.dumps(val))}")
+    if "quantization_config" in data:  # the checkpoint's dtypes per module (costmodel/precision.py)
+        from simdecode.costmodel.precision import native_from_hf
+
+        native = native_from_hf(data["quantization_config"])
+        if native is not None:
+            kept["native_precision"] = native
     name = Path(path).parent.name if Path(path).name == "config.json" else Path(path).stem
     kept.setdefault("name", name or "custom")
     return kept

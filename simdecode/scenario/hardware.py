@@ -28,6 +28,10 @@ class GpuSpec(Spec):
     flops_per_s: dict[DType, FlopRate] = Field(
         alias="flops", description="dense tensor FLOP/s per dtype, e.g. {bf16: '989 TFLOP/s'}"
     )
+    vector_flops_per_s: FlopRate | None = Field(
+        None, alias="vector_flops", description="non-tensor (CUDA-core / vector ALU) FP32 FLOP/s, which runs the "
+        "dequantisation of weight-only formats (default: the bf16 tensor peak / 16, as on A100 and H100)"
+    )
     tdp_W: Power = Field(alias="tdp", description="board power the peaks are quoted at")
     power_limit_W: Power | None = Field(
         None, alias="power_limit", description="a lower power cap; clocks (and so peaks) scale down with it"
@@ -100,4 +104,8 @@ class RuntimeSpec(Spec):
     output_overhead_s: Duration = Field(
         0.0, alias="output_overhead", description="time from a token's step to the client (detokenising, "
         "streaming); counted in client TTFT and E2E, not in TPOT"
+    )
+    dequant_overlap: bool = Field(
+        True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
+        "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
     )

@@ -11,9 +11,22 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, model_validator
 
 from simdecode.scenario.hardware import Spec
+from simdecode.scenario.types import DType
 
 MAX_LAYERS = 1000
 MAX_DIM = 1_000_000
+
+
+class NativePrecision(Spec):
+    """The dtypes a checkpoint ships in (from Hugging Face ``quantization_config`` or a preset);
+    used for every module the scenario's ``precision`` does not set."""
+
+    weights: DType | None = Field(None, description="default of every weight module")
+    attention: DType | None = None
+    mlp: DType | None = None
+    experts: DType | None = None
+    embeddings: DType | None = None
+    kv_cache: DType | None = None
 
 
 class ModelSpec(Spec):
@@ -60,6 +73,10 @@ class ModelSpec(Spec):
     num_nextn_predict_layers: int = Field(0, ge=0, le=16, description="MTP modules (one extra block each)")
     max_position_embeddings: int | None = Field(None, ge=1, le=100_000_000,
                                                 description="longest context the model supports")
+    native_precision: NativePrecision | None = Field(
+        None, description="simdecode extension: the checkpoint's dtypes per module (read from a config.json's "
+        "quantization_config), used where the scenario's precision does not say"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:

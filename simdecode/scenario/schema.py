@@ -25,9 +25,18 @@ from simdecode.scenario.limits import MAX_GPUS, MAX_REQUESTS, MAX_TOKENS  # noqa
 
 
 class PrecisionSpec(Spec):
-    weights: DType = Field("bf16", description="weight storage dtype")
+    """Dtypes of the weights (per module), the KV cache and the activations. A module without its
+    own key takes ``weights`` when the scenario gives it, else the model's ``native_precision``."""
+
+    weights: DType = Field("bf16", description="weight storage dtype: the default of every module below")
+    attention: DType | None = Field(None, description="attention projections (default: weights)")
+    mlp: DType | None = Field(None, description="dense MLPs and shared experts (default: weights)")
+    experts: DType | None = Field(None, description="routed MoE experts (default: weights)")
+    embeddings: DType | None = Field(None, description="embedding table and LM head (default: weights)")
     kv_cache: DType = Field("bf16", description="KV cache dtype")
-    activations: DType = Field("bf16", description="activation / all-reduce dtype")
+    activations: DType = Field("bf16", description="activation / all-reduce dtype; the math dtype of "
+                               "weight-only formats (int8, int4, and fp8/fp4 without tensor cores for them)")
+    group_size: int = Field(128, ge=1, le=65536, description="int4 weights: values per bf16 scale and zero")
 
 
 class HardwareSpec(Spec):

@@ -31,13 +31,19 @@ FlopRate = Annotated[float, _quantity("flops"), Field(gt=0)]
 Power = Annotated[float, _quantity("power"), Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
 
-DType = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+DType = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "nvfp4", "mxfp4", "int4"]
 
-#: bytes per element of each dtype (fp4 / int4 pack two values per byte; block scales ignored)
+#: bytes per element of each dtype (fp4 / int4 pack two values per byte). Block scales are NOT
+#: included here: simdecode.costmodel.precision adds them for weights (fp4 = nvfp4, one fp8 scale
+#: per 16 values; mxfp4 one e8m0 per 32; int4 a bf16 scale and zero per group).
 DTYPE_BYTES: dict[str, float] = {
-    "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5,
+    "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "nvfp4": 0.5, "mxfp4": 0.5,
+    "int4": 0.5,
 }
 
 #: dtypes whose matrix multiplies run natively on tensor cores (weight-only integer formats are
 #: dequantised and multiplied in the activation dtype)
-FLOAT_COMPUTE_DTYPES = ("fp32", "bf16", "fp16", "fp8", "fp4")
+FLOAT_COMPUTE_DTYPES = ("fp32", "bf16", "fp16", "fp8", "fp4", "nvfp4", "mxfp4")
+
+#: the tensor-core rate (key of a GPU's ``flops``) a float weight format computes at
+TENSOR_CORE_KEY: dict[str, str] = {"nvfp4": "fp4", "mxfp4": "fp4"}

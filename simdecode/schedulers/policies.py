@@ -89,19 +89,24 @@ class StepWork:
         else:
             first, kv, pairs = self._decode_sums
         logits = decodes = new_tokens = first
+        prefill_pairs = prefill_cached = 0.0
         for i in range(first, len(items)):
             req, new, cached = items[i]
             prefill = req.prompt_tokens + req.recompute_tokens
             new_tokens += new
+            seq_pairs = cached + 1.0 if new == 1 else new * cached + new * (new + 1) / 2
             if cached >= prefill:
                 decodes += 1
                 logits += new  # a speculative verify needs logits at every position
             else:
                 logits += cached + new >= prefill
+                if new > 1:  # a prefill chunk (MLA runs it expanded: BatchShape.prefill_attn_pairs)
+                    prefill_pairs += seq_pairs
+                    prefill_cached += cached
             kv += cached
-            pairs += cached + 1.0 if new == 1 else new * cached + new * (new + 1) / 2
+            pairs += seq_pairs
         self._decode_count = decodes
-        return BatchShape(len(items), new_tokens, logits, kv, pairs, kv, pairs)
+        return BatchShape(len(items), new_tokens, logits, kv, pairs, kv, pairs, prefill_pairs, prefill_cached)
 
     @property
     def decode_seqs(self) -> int:

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 
 from simdecode.errors import ScenarioError
 from simdecode.scenario.yamlsafe import parse_yaml
+from simdecode.userfiles import excerpt
 
 #: at most this many points in one sweep (a typo such as 1,2,...,1000 x 1000 is refused)
 MAX_POINTS = 10_000
@@ -103,7 +104,37 @@ def axes_from_block(block: Mapping[str, Any] | None) -> list[Axis]:
         if not isinstance(values, (list, tuple)) or not values:
             raise ScenarioError(f"sweep.{key}: expected a non-empty list of values, got {values!r}")
         axes.append(Axis(str(key), tuple(values), origin=f"sweep.{key}"))
+        check_values(axes[-1])
+    check_apart(axes)
     return axes
+
+
+def check_values(axis: Axis) -> None:
+    """Each value of an axis is one point: a repeated value, or a mapping of linked settings that
+    sets nothing, is a mistake (a :class:`ScenarioError` naming the axis and the value)."""
+    seen: dict[str, int] = {}
+    for i, value in enumerate(axis.values):
+        if isinstance(value, Mapping) and not value:
+            raise ScenarioError(f"value {i + 1} of {axis.origin} is an empty mapping, which sets nothing: "
+                                "expected a value or linked settings, e.g. {tp: 8, pp: 1}", key_path=axis.key)
+        text = json.dumps(value, sort_keys=True, default=str)
+        if text in seen:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise ScenarioError(f"{axis.origin} lists {shown} twice (values {seen[text] + 1} and {i + 1}): each "
+                                "value is one point of the grid; remove the repeat", key_path=axis.key)
+        seen[text] = i
+
+
+def check_apart(axes: list[Axis]) -> None:
+    """No two axes set the same key (or one a key inside the other's): their product would set it
+    twice per point, the last silently winning."""
+    for i, axis in enumerate(axes):
+        for other in axes[:i]:
+            if axis.overlaps(other):
+                same = "is given twice" if axis.key == other.key else f"overlaps {other.origin}"
+                raise ScenarioError(f"{axis.origin} {same}: each key may be varied by one axis only (put every "
+                                    f"value in one list, or link settings: --vary 'parallelism={{tp: 8, pp: 1}},"
+                                    f"{{tp: 4, pp: 2}}')", key_path=axis.key)
 
 
 def split_top_level(text: str) -> list[str]:
@@ -128,28 +159,35 @@ def split_top_level(text: str) -> list[str]:
 
 def parse_vary(text: str) -> Axis:
     """``KEY=V1,V2,...`` (each value read as YAML) as an :class:`Axis`."""
-    origin = f"--vary {text}"
+    origin = f"--vary {text if len(text) <= 80 else text[:60] + '...'}"  # an error quotes it: keep it short
     key, sep, values_text = text.partition("=")
     key = key.strip()
     if not sep or not key or not values_text.strip():
         raise ScenarioError(f"malformed {origin!r}: expected KEY=V1,V2,..., e.g. --vary parallelism.pp=1,2,4")
+    parts = split_top_level(values_text)
+    if len(parts) > MAX_POINTS:  # before reading any: the grid could not hold them
+        raise ScenarioError(f"{origin} lists {len(parts):,} values, more than the {MAX_POINTS:,} points a sweep "
+                            "may have", key_path=key)
     values = []
-    for part in split_top_level(values_text):
+    for part in parts:
         if not part:
             raise ScenarioError(f"empty value in {origin!r}: expected KEY=V1,V2,...", key_path=key)
         try:
             value, _ = parse_yaml(part)
         except ScenarioError as exc:
-            raise ScenarioError(f"cannot read the value {part!r}: {exc.message}", key_path=key,
+            raise ScenarioError(f"cannot read the value {excerpt(part)}: {exc.message}", key_path=key,
                                 origin=origin) from None
         values.append(value)
-    return Axis(key, tuple(values), origin=origin)
+    axis = Axis(key, tuple(values), origin=origin)
+    check_values(axis)
+    return axis
 
 
 def combine(file_axes: Iterable[Axis], vary_axes: Iterable[Axis]) -> tuple[list[Axis], list[str]]:
     """The sweep's axes: the file's, except those a ``--vary`` axis overlaps (the command line
     wins), then the ``--vary`` axes. Returns the axes and one note per replaced file axis."""
     vary_axes = list(vary_axes)
+    check_apart(vary_axes)
     kept, notes = [], []
     for axis in file_axes:
         by = [v for v in vary_axes if v.overlaps(axis)]

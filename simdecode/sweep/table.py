@@ -92,22 +92,20 @@ def to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes | None:
     return buf.getvalue()
 
 
-#: the largest sweep.json :func:`read_table` reads
-MAX_TABLE_BYTES = 512 * 2**20
+#: the largest sweep.json :func:`read_table` reads: a sweep has at most
+#: :data:`simdecode.sweep.grid.MAX_POINTS` points of about 7 KB each in sweep.json
+MAX_TABLE_BYTES = 128 * 2**20
 
 
 def read_table(folder: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``(sweep description, rows)`` from a sweep folder's ``sweep.json`` (a regular file of at
-    most :data:`MAX_TABLE_BYTES`; anything else, or malformed JSON, is a ``ValueError``)."""
-    from simdecode.userfiles import read_user_file
+    """``(sweep description, rows)`` from a sweep folder's ``sweep.json``: a regular file of at most
+    :data:`MAX_TABLE_BYTES` whose rows pass :func:`simdecode.sweep.readback.check_table`; anything
+    else is a :class:`simdecode.userfiles.UserFileError` (a ``ValueError``) naming the file."""
+    from simdecode.sweep.grid import MAX_POINTS
+    from simdecode.sweep.readback import check_table, load_json
 
     path = Path(folder) / "sweep.json"
-    data = json.loads(read_user_file(path, None, what="sweep table", max_bytes=MAX_TABLE_BYTES).text("sweep table"))
-    if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or not isinstance(data.get("sweep"), dict):
-        raise ValueError(f"{path}: not a simdecode sweep table (expected 'sweep' and 'rows')")
-    if not all(isinstance(row, dict) for row in data["rows"]):
-        raise ValueError(f"{path}: every row of a sweep table is an object")
-    return data["sweep"], data["rows"]
+    return check_table(load_json(path, "sweep table", MAX_TABLE_BYTES), str(path), MAX_POINTS)
 
 
 def column(rows: Iterable[Mapping[str, Any]], key: str) -> list[Any]:

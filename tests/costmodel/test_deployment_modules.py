@@ -126,16 +126,21 @@ def test_sliding_window_layer_reads_only_the_window() -> None:
 
 
 def test_moe_reads_the_union_of_experts_but_computes_k() -> None:
-    # DeepSeek-V3 fp8, tp 8, MoE layer 3, four decoding tokens (physics.md 4.4):
-    # read: router 7168 * 256 (replicated) + (E[distinct] + 1 shared) * 44,040,192 / 8
-    # compute: router + (8 routed + 1 shared) * 44,040,192 / 8 per token
+    # DeepSeek-V3 fp8, tp 8, MoE layer 3, four decoding tokens (physics.md 4.4; costmodel/moe.py):
+    # read: router 7168 * 256 in bf16 (replicated; kept bf16 in the fp8 checkpoint) + its fp32
+    #       logits 4 * 256 * 4 B + permute/unpermute 4 * 4 tokens * 8 * 7168 * 2 B
+    #       + (E[distinct] + 1 shared) * 44,040,192 / 8 weights at 1 + 4 / 16384 B (fp8, one fp32
+    #       scale per 128 x 128 block)
+    # compute: router + weighted sum 2 * 8 * 7168 + (8 routed + 1 shared) * 44,040,192 / 8 per token
     dep = deployment(model="deepseek-v3", gpu="h200", weights="fp8", tp=8)
     distinct = 256 * (1 - (1 - 8 / 256) ** 4)                          # = 30.53
     hbm, flops = modules.mlp(dep, 3, BatchShape.decode([10, 10, 10, 10]))
-    assert hbm == pytest.approx(7168 * 256 + (distinct + 1) * 44_040_192 / 8, rel=1e-12)
-    assert flops == pytest.approx(2 * (7168 * 256 + 9 * 44_040_192 / 8) * 4, rel=1e-12)
+    fp8 = 1 + 4 / 16384
+    expected = 7168 * 256 * 2 + 4 * 256 * 4 + 4 * 4 * 8 * 7168 * 2 + (distinct + 1) * 44_040_192 / 8 * fp8
+    assert hbm == pytest.approx(expected, rel=1e-12)                   # = 179,130,441.7 B
+    assert flops == pytest.approx(2 * (7168 * 256 + 8 * 7168 + 9 * 44_040_192 / 8) * 4, rel=1e-12)
     # a dense layer (0 .. 2) reads its whole 3 * 7168 * 18432 / 8 MLP
-    assert modules.mlp(dep, 0, BatchShape.decode([10]))[0] == 3 * 7168 * 18432 / 8
+    assert modules.mlp(dep, 0, BatchShape.decode([10]))[0] == pytest.approx(3 * 7168 * 18432 / 8 * fp8, rel=1e-12)
 
 
 # ---- two derivations of the step's FLOPs ---------------------------------------------------------
@@ -178,7 +183,9 @@ def test_moe_plan_flops_equal_2_active_params_per_token() -> None:
     dep = deployment(model="deepseek-v3", gpu=BIG_GPU, weights="fp8", tp=1)
     ctx = [0, 100, 2000]
     c = dep.counts
-    expected = 2 * (c.active - c.embedding) * 3 + 61 * 128 * 2176 * sum(n + 1 for n in ctx)
+    # + the unpermute's weighted sum of each token's 8 expert outputs: 2 * 8 * 7168 per MoE layer
+    expected = (2 * (c.active - c.embedding) * 3 + 61 * 128 * 2176 * sum(n + 1 for n in ctx)
+                + 58 * 2 * 8 * 7168 * 3)
     assert plan_flops_all_gpus(dep, BatchShape.decode(ctx)) == pytest.approx(expected, rel=1e-12)
 
 
@@ -189,7 +196,8 @@ def test_moe_plan_flops_count_replicated_work_tp_times() -> None:
     c = dep.counts
     ctx = [0, 100, 2000]
     replicated = 61 * (7168 * 1536 + 7168 * 576) + 58 * 7168 * 256
-    expected = 2 * (c.active - c.embedding + 7 * replicated) * 3 + 61 * 128 * 2176 * sum(n + 1 for n in ctx)
+    expected = (2 * (c.active - c.embedding + 7 * replicated) * 3 + 61 * 128 * 2176 * sum(n + 1 for n in ctx)
+                + 8 * 58 * 2 * 8 * 7168 * 3)  # the weighted sum of the unpermute, on every rank
     assert plan_flops_all_gpus(dep, BatchShape.decode(ctx)) == pytest.approx(expected, rel=1e-12)
 
 

@@ -40,6 +40,34 @@ def test_gpt_fast_batch1_decode_within_15_percent(case, scenario, tp, published_
     assert abs(error) <= TOLERANCE, f"{case} tp{tp}: predicted {predicted:.1f} tok/s vs published {published_tps}"
 
 
+# DEC-04's quantised points (gpt-fast README, Llama-2-70B tp 8): weight-only int8 and int4 with
+# groups of 32 (gpt-fast's int4 g32 layout: a bf16 scale and zero per 32 weights). The issue's bands:
+# quantised points within 15%, the bf16 points of the same table within 10%.
+QUANTISED = [("bf16", [], 62.5, 0.10), ("int8", [], 80.44, 0.15), ("int4", ["precision.group_size=32"], 90.77, 0.15)]
+
+
+@pytest.mark.parametrize("weights, extra, published_tps, tolerance", QUANTISED, ids=[q[0] for q in QUANTISED])
+def test_gpt_fast_weight_only_quantisation_dec04(weights, extra, published_tps, tolerance):
+    s = load_scenario(SCENARIOS / "llama-2-70b-a100-tp8.yaml",
+                      ["parallelism.tp=8", f"precision.weights={weights}", *extra])
+    predicted = simulate(s).summary()["per_request_tps"]["mean"]
+    assert predicted == pytest.approx(published_tps, rel=tolerance), f"{weights}: {predicted:.1f} tok/s"
+
+
+def test_quantisation_gains_less_than_the_bytes_because_dequant_and_fixed_costs_remain():
+    """DEC-04 notes: int8 and int4 give 1.29x and 1.45x over bf16 at tp 8, not 2x and 4x: fixed
+    per-layer costs stay and gpt-fast's kernels dequantise after loading (efficiency.py)."""
+    def tps(weights):
+        s = load_scenario(SCENARIOS / "llama-2-70b-a100-tp8.yaml",
+                          ["parallelism.tp=8", f"precision.weights={weights}", "precision.group_size=32"])
+        return simulate(s).summary()["per_request_tps"]["mean"]
+
+    bf16, int8, int4 = tps("bf16"), tps("int8"), tps("int4")
+    assert int8 / bf16 == pytest.approx(80.44 / 62.5, rel=0.15)
+    assert int4 / bf16 == pytest.approx(90.77 / 62.5, rel=0.15)
+    assert int4 / bf16 < 2
+
+
 def test_tp_scaling_is_sublinear_like_the_measurements():
     """DEC-02: 8 GPUs give 3.13x, not 8x; the model must bend the same way (within 15%)."""
     runs = {tp: simulate(load_scenario(SCENARIOS / "llama-2-7b-a100-tp-sweep.yaml", [f"parallelism.tp={tp}"]))

@@ -1,0 +1,60 @@
+"""Multi-head latent attention (DeepSeek-V2/V3): the absorbed form in decode, the expanded one in prefill.
+
+The cache holds one latent c (r_kv values) and one shared rotary key (d_rope) per token and layer.
+Engines compute attention two ways (DeepSeek-V2 paper, arXiv 2405.04434, appendix "absorb"; vLLM's
+MLACommonImpl; SGLang's DeepseekV2AttentionMLA; TensorRT-LLM's DeepSeek path; FlashMLA):
+
+- **decode, absorbed** (FlashMLA, TRT-LLM genAttention "acting like an MQA"): W_UK is folded into the
+  query and W_UV into the output, so every head scores against the latent directly:
+  per (query, key) pair and head 2 (r_kv + d_rope) FLOPs for QK and 2 r_kv for PV
+  (DeepSeek-V3: 2 * 576 + 2 * 512 = 2,176). Few queries, many keys: reading the latent is what costs.
+- **prefill, expanded** (vLLM/SGLang "MHA" path for prefill chunks): the latent of every key is
+  decompressed by W_UKV into per-head keys and values once per step, then ordinary attention runs
+  with head widths d_nope + d_rope and d_v: 2 (d_nope + d_rope) + 2 d_v per pair and head
+  (2 * 192 + 2 * 128 = 640, 3.4x less than absorbed), plus 2 r_kv (d_nope + d_v) FLOPs per head for each
+  key decompressed. Many queries per key: the per-pair work dominates, so the cheaper form wins.
+
+A speculative verify step (a few queries per sequence) uses the absorbed kernels, as decode does.
+"""
+
+from __future__ import annotations
+
+from simdecode.scenario.model import ModelSpec
+
+#: kernels an MLA block launches beyond a grouped-query attention block: TRT-LLM's DeepSeek decode
+#: path (blog "Pushing Latency Boundaries ... DeepSeek-R1 on B200", modules 1-8) runs Fuse_A GEMM,
+#: q/kv RMSNorms, UQ_QR GEMM, UK batched GEMM, concat + RoPE, attention, UV batched GEMM and WO GEMM
+#: (8) where a GQA block runs a QKV GEMM, RoPE + cache write, attention and the O GEMM (4).
+EXTRA_KERNELS = 4
+
+
+def absorbed_flops_per_pair(model: ModelSpec) -> float:
+    """FLOPs per (query, key) pair per head, absorbed form: 2 (r_kv + d_rope) + 2 r_kv.
+
+    >>> from simdecode.presets import preset
+    >>> absorbed_flops_per_pair(ModelSpec.model_validate(preset("models", "deepseek-v3")))
+    2176.0
+    """
+    r, rope = model.kv_lora_rank or 0, model.qk_rope_head_dim or 0
+    return float(2 * (r + rope) + 2 * r)
+
+
+def expanded_flops_per_pair(model: ModelSpec) -> float:
+    """FLOPs per (query, key) pair per head, expanded form: 2 (d_nope + d_rope) + 2 d_v (DeepSeek-V3: 640)."""
+    nope, rope = model.qk_nope_head_dim or 0, model.qk_rope_head_dim or 0
+    return float(2 * (nope + rope) + 2 * (model.v_head_dim or model.head_width))
+
+
+def decompress_flops_per_key(model: ModelSpec) -> float:
+    """FLOPs per head to expand one cached latent into its key and value: 2 r_kv (d_nope + d_v)
+    (DeepSeek-V3: 2 * 512 * 256 = 262,144)."""
+    r = model.kv_lora_rank or 0
+    return float(2 * r * ((model.qk_nope_head_dim or 0) + (model.v_head_dim or model.head_width)))
+
+
+def score_flops(model: ModelSpec, heads: float, pairs: float, prefill_pairs: float, prefill_keys: float) -> float:
+    """Attention FLOPs of a step on one GPU holding ``heads`` query heads: ``pairs`` (query, key) pairs in
+    all, of which ``prefill_pairs`` belong to prefill chunks, whose ``prefill_keys`` keys are decompressed."""
+    decode_pairs = max(0.0, pairs - prefill_pairs)
+    return heads * (absorbed_flops_per_pair(model) * decode_pairs + expanded_flops_per_pair(model) * prefill_pairs
+                    + decompress_flops_per_key(model) * prefill_keys)

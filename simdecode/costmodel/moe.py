@@ -1,0 +1,73 @@
+"""A mixture-of-experts block as the engines run it: router, permute, grouped GEMM, unpermute, shared experts.
+
+The kernels of one MoE block at decode (vLLM/SGLang ``fused_moe``; TensorRT-LLM's CUTLASS/TRTLLM MoE
+backends, blog "Pushing Latency Boundaries ... DeepSeek-R1 on B200", modules 10-13):
+
+1. **routing**: the router GEMM (h x E, kept in bf16 in every quantised checkpoint: DeepSeek's ``gate``,
+   gpt-oss's ``router``, TRT-LLM's RouterGEMM "bf16 inputs/weights") and a top-k/softmax kernel.
+   2 kernels; bytes h E (weights) + the logits; FLOPs 2 h E per token.
+2. **permute / unpermute**: gather each token's hidden vector into its k experts' rows (vLLM
+   ``moe_align_block_size`` + the sorted-index gather; TRT-LLM ``expandInputRows``) and, after the
+   experts, the weighted sum of its k outputs back into one row (``moe_sum`` / ``finalizeMoeRouting``).
+   2 kernels; each reads and writes T k h activations: 4 T k h act_bytes in all; FLOPs 2 T k h.
+3. **experts**: the grouped GEMMs (FC1 = gate+up, activation, FC2) over the union of experts the step's
+   tokens chose (architecture.expected_distinct_experts), each expert's weights read once; its math
+   runs at rows / padded_rows of the tensor-core rate, the share of the tile its tokens fill
+   (efficiency.padded_rows). Same kernel count as a dense MLP (the runtime's kernels_per_layer / 2).
+4. **shared experts** (DeepSeek): an ordinary dense MLP every token passes through, 3 kernels each
+   (gate+up GEMM, activation, down GEMM), in the ``mlp`` precision.
+
+So an MoE layer launches 4 + 3 n_shared kernels more than a dense one: the launch count follows the
+architecture, not one number per runtime.
+"""
+
+from __future__ import annotations
+
+from simdecode.costmodel import architecture as arch
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.efficiency import Part, padded_rows
+
+#: router GEMM + top-k/softmax
+ROUTING_KERNELS = 2
+#: permute (align + gather) + unpermute (weighted sum)
+PERMUTE_KERNELS = 2
+#: one shared expert run as a dense MLP: gate+up GEMM, activation, down GEMM
+SHARED_EXPERT_KERNELS = 3
+
+
+def expert_union(dep, shape: BatchShape) -> float:
+    """Routed experts whose weights one GPU reads this step (the busiest GPU under expert parallelism),
+    in units of whole experts split tp ways (see modules.py)."""
+    c, m = dep.counts, dep.model
+    draws = arch.effective_routing_tokens(shape.seqs, shape.new_tokens, m.routing_correlation)
+    if dep.ep > 1:
+        local = arch.expected_max_local_experts(c.num_experts, c.experts_per_token, draws, dep.ep)
+        return local * dep.ep  # E/ep whole experts split tp/ep ways: local * ep pieces of size expert / tp
+    return arch.expected_distinct_experts(c.num_experts, c.experts_per_token, draws)
+
+
+def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
+    """The parts of one MoE block on one GPU for one step (module docstring).
+
+    ``dep`` is a :class:`~simdecode.costmodel.deployment.Deployment`; ``base_kernels`` the kernels of a
+    dense MLP under the runtime (the grouped GEMMs and activation).
+    """
+    m, c, tp = dep.model, dep.counts, dep.tp
+    h, tokens = m.hidden_size, shape.new_tokens
+    act = dep.act_bytes
+    router_params = h * c.num_experts  # replicated on every rank
+    out = [dep.part("routing", router_params, router_params * dep.act_bytes + tokens * c.num_experts * 4.0,
+                    2 * router_params * tokens, ROUTING_KERNELS, "activations")]
+    moved = 4 * tokens * c.experts_per_token * h * act
+    out.append(dep.part("routing", 0.0, moved, 2 * tokens * c.experts_per_token * h, PERMUTE_KERNELS, None))
+    union = expert_union(dep, shape)
+    per_expert = c.expert / tp
+    rows = tokens * c.experts_per_token / union if union > 0 else 0.0  # tokens per active expert
+    tile_share = rows / padded_rows(rows) if rows > 0 else 1.0  # useful rows of the tensor-core tiles
+    out.append(dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
+                        2 * per_expert * tokens * c.experts_per_token, base_kernels, "experts", tile_share))
+    if c.shared_experts:
+        shared = c.shared_experts * c.expert / tp
+        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens,
+                            SHARED_EXPERT_KERNELS * c.shared_experts, "mlp"))
+    return out

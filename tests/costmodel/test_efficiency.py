@@ -1,0 +1,133 @@
+"""Shape-dependent efficiency (costmodel/efficiency.py): per-kernel fixed costs, thin tensor-core
+tiles, dequantisation of weight-only formats; and the kernels an MLA + MoE layer launches.
+
+Sources: vLLM fused-MoE benchmark on H100 (PR #24700: 26.6 us + 1.73 us per active expert);
+vLLM/SGLang fused_moe configs (BLOCK_SIZE_M 16 at small batch); Marlin (arXiv 2408.11743) and
+gpt-fast's README (int8 1069 GB/s, int4 863 GB/s vs bf16 1397 GB/s on A100); TensorRT-LLM's
+DeepSeek-R1 blog (the kernels of one MLA + MoE layer).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simdecode.costmodel import efficiency as eff
+from simdecode.costmodel import mla, moe
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.fold import fold
+from simdecode.costmodel.plan import build_stage_plan
+from simdecode.scenario.schema import Scenario
+
+
+def dep(model: str, gpu: str, tp: int, runtime: str = "default", **precision) -> Deployment:
+    return Deployment.from_scenario(Scenario.model_validate({
+        "model": model, "hardware": {"gpu": gpu}, "parallelism": {"tp": tp}, "runtime": runtime,
+        "precision": precision or {"weights": "bf16"}}))
+
+
+def test_padded_rows_and_tile_share() -> None:
+    assert [eff.padded_rows(r) for r in (0, 1, 15, 16, 17, 100)] == [0, 16, 16, 16, 32, 112]
+
+
+def test_dequant_seconds_by_hand() -> None:
+    # 8.6e9 int8 weights (Llama-2-70B / 8), 2 instructions each at 19.5e12 / 2 instructions/s (A100)
+    assert eff.dequant_seconds(8.6e9, 19.5e12) == pytest.approx(8.6e9 * 2 / 9.75e12)   # 1.764 ms
+    assert eff.dequant_seconds(8.6e9, 19.5e12) == pytest.approx(1.764e-3, rel=1e-3)
+
+
+def test_overlapped_dequant_hides_behind_the_stream_serial_adds() -> None:
+    part = eff.Part("mlp", hbm_bytes=1e9, flops=0.0, kernels=3, flops_per_s=1e15, peak_flops_per_s=1e15,
+                    dequant_s=2e-4)
+    # 1 GB at 2 TB/s = 500 us; 3 kernels at 3 us = 9 us
+    assert eff.part_seconds(part, 2e12, 3e-6, overlap=True) == pytest.approx((5e-4, 9e-6))
+    assert eff.part_seconds(part, 2e12, 3e-6, overlap=False) == pytest.approx((7e-4, 9e-6))
+    slow = eff.Part("mlp", 1e8, 0.0, 1, 1e15, 1e15, dequant_s=2e-4)       # 50 us of bytes < 200 us of dequant
+    assert eff.part_seconds(slow, 2e12, 0.0, overlap=True)[0] == pytest.approx(2e-4)
+
+
+def test_vllm_fused_moe_benchmark_shape() -> None:
+    # The H100 benchmark behind the vllm preset: batch 1, 8 experts of 4.72 MB (Qwen3-30B-A3B fp8:
+    # 3 * 2048 * 768 B); 8 kernels at 3.3 us + 37.7 MB at 81% of 3.35 TB/s = 26.4 + 13.9 = 40.3 us
+    # (measured 40.4 us). At 37.7 MB the bandwidth reached is 37.7 MB / 40.3 us = 0.94 TB/s, 28% of peak.
+    nbytes = 8 * 3 * 2048 * 768
+    t = nbytes / (0.81 * 3.35e12) + 8 * 3.3e-6
+    assert t == pytest.approx(40.4e-6, rel=0.01)
+    assert eff.achieved_bandwidth_Bps(nbytes, 8, 0.81 * 3.35e12, 3.3e-6) == pytest.approx(nbytes / t)
+
+
+@given(small=st.floats(1e3, 1e9), factor=st.floats(1.01, 100), kernels=st.integers(1, 50))
+def test_bigger_matrices_reach_more_of_the_bandwidth(small: float, factor: float, kernels: int) -> None:
+    bw, t = 3e12, 3e-6
+    a = eff.achieved_bandwidth_Bps(small, kernels, bw, t)
+    b = eff.achieved_bandwidth_Bps(small * factor, kernels, bw, t)
+    assert a < b < bw
+
+
+def test_deepseek_v3_layer_kernel_counts_follow_the_architecture() -> None:
+    # trt-llm: 10 kernels per dense GQA layer (5 + 5). DeepSeek-V3's MLA adds 4 (TRT-LLM's 8 attention
+    # kernels vs GQA's 4) and its MoE block adds router GEMM + top-k + permute + unpermute (4) and one
+    # shared expert's 3: attention 9, dense MLP 5, MoE 12. One step: 61 * 9 + 3 * 5 + 58 * 12
+    # + embedding 1 + LM head and sampler 2 = 1,263 kernels.
+    d = dep("deepseek-v3", "b200", 8, runtime="trt-llm", weights="nvfp4", attention="bf16")
+    assert mla.EXTRA_KERNELS == 4 and moe.ROUTING_KERNELS + moe.PERMUTE_KERNELS == 4
+    plan = build_stage_plan(d, 0, BatchShape.decode([1024]))
+    kernels = fold(plan).launch_s / d.rates.kernel_s
+    assert kernels == pytest.approx(61 * 9 + 3 * 5 + 58 * 12 + 1 + 2)
+    # a dense Llama layer under the same runtime: 10 per layer, 32 layers + 3
+    llama = dep("llama-2-7b", "h100-sxm", 1, runtime="trt-llm")
+    assert fold(build_stage_plan(llama, 0, BatchShape.decode([10]))).launch_s / llama.rates.kernel_s == \
+        pytest.approx(32 * 10 + 3)
+
+
+def test_weight_only_int4_pays_dequant_and_bf16_math() -> None:
+    # Llama-2-7B int4 g32 on one A100 with gpt-fast (serial dequant): the MLP of one layer holds
+    # 3 * 4096 * 11008 = 135,266,304 weights: 0.625 B each = 84.5 MB; dequant 2 instr each at 9.75e12/s.
+    d = dep("llama-2-7b", "a100-80gb", 1, runtime="gpt-fast", weights="int4", group_size=32)
+    from simdecode.costmodel import modules
+
+    (part,) = modules.mlp_parts(d, 0, BatchShape.decode([10]))
+    assert part.hbm_bytes == pytest.approx(135_266_304 * 0.625)
+    assert part.dequant_s == pytest.approx(135_266_304 * 2 / 9.75e12)
+    assert part.peak_flops_per_s == 312e12                                  # bf16 tensor cores
+
+
+def test_thin_expert_rows_run_at_their_share_of_the_tile() -> None:
+    # DeepSeek-V3 fp8 on H200, 4 decoding tokens: 4 * 8 = 32 rows over E[distinct] = 30.53 experts,
+    # 1.048 rows each, so the grouped GEMM's math runs at 1.048 / 16 of 1979 TFLOP/s * 0.55 (vllm)
+    from simdecode.costmodel import modules
+
+    d = dep("deepseek-v3", "h200", 8, runtime="vllm", weights="fp8")
+    experts = [p for p in modules.mlp_parts(d, 3, BatchShape.decode([10] * 4)) if p.term == "experts"][0]
+    distinct = 256 * (1 - (1 - 8 / 256) ** 4)
+    assert experts.flops_per_s == pytest.approx(1979e12 * 0.55 * (32 / distinct) / 16, rel=1e-9)
+    assert experts.peak_flops_per_s == 1979e12
+
+
+def test_mxfp4_experts_on_hopper_are_dequantised_in_the_shadow_of_the_stream() -> None:
+    # gpt-oss-120b on one H200 (vllm: dequant_overlap true), one token: 4 experts of 3 * 2880 * 2880
+    # weights = 99.5M weights at 0.53125 B = 52.9 MB (15.8 us at 0.7 * 4.8 TB/s); dequantising them
+    # takes 99.5e6 * 2 / 33.5e12 = 5.9 us, hidden behind the stream
+    from simdecode.costmodel import modules
+
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"}, "runtime": "vllm"}))   # native precision
+    assert d.precision.experts == "mxfp4" and d.precision.attention == "bf16"
+    experts = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "experts"][0]
+    weights = 4 * 3 * 2880 * 2880
+    assert experts.hbm_bytes == pytest.approx(weights * 0.53125)
+    assert experts.dequant_s == pytest.approx(weights * 2 / 33.5e12)
+    busy, _ = eff.part_seconds(experts, d.rates.bandwidth_Bps, d.rates.kernel_s, d.runtime.dequant_overlap)
+    assert busy == pytest.approx(weights * 0.53125 / (0.7 * 4.8e12))
+
+
+@given(attention=st.sampled_from(["bf16", "fp8", "nvfp4", "int4"]), experts=st.sampled_from(["bf16", "fp8", "mxfp4",
+       "int8"]), gpu=st.sampled_from(["h100-sxm", "b200", "a100-80gb"]), batch=st.integers(1, 64))
+def test_no_precision_mix_beats_the_roofline(attention: str, experts: str, gpu: str, batch: int) -> None:
+    d = Deployment.from_scenario(Scenario.model_validate({
+        "model": "mixtral-8x7b", "hardware": {"gpu": {"preset": gpu, "memory": "1 TB"}}, "parallelism": {"tp": 2},
+        "precision": {"weights": "bf16", "attention": attention, "experts": experts}}))
+    f = fold(build_stage_plan(d, 0, BatchShape.decode([500] * batch)))
+    assert f.makespan_s >= f.ideal_s > 0
