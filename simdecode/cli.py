@@ -153,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
     presets.set_defaults(func=cmd_presets)
+
+    from simdecode.validate.command import register as register_validate
+
+    register_validate(commands)
     return parser
 
 

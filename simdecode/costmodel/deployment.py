@@ -42,6 +42,17 @@ def effective_link(link: LinkSpec, peer_to_peer: bool) -> LinkSpec:
                                    "name": f"{link.name} via host"})
 
 
+def _runtime_as_run(scenario, link: LinkSpec, tp_nodes: int) -> RuntimeSpec:
+    """The runtime with NCCL in place of custom all-reduce kernels where the engine itself
+    falls back (:mod:`simdecode.costmodel.allreduce_rules`)."""
+    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+
+    rt, hw = scenario.runtime, scenario.hardware
+    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, scenario.parallelism.tp, link.transport,
+                                    hw.gpu.peer_to_peer, tp_nodes)
+    return rt.model_copy(update={"allreduce_impl": "nccl"}) if why else rt
+
+
 @dataclass(frozen=True)
 class Deployment:
     model: ModelSpec
@@ -88,7 +99,7 @@ class Deployment:
         return cls(
             model=scenario.model,
             rates=DeviceRates.of(hw.gpu, scenario.runtime, modules.mlp, prec.activations),
-            runtime=scenario.runtime,
+            runtime=_runtime_as_run(scenario, link, tp_nodes),
             link=link,
             inter_link=hw.inter_node_link,
             tp=par.tp, pp=par.pp, allreduce=par.allreduce, tp_mode=par.tp_mode, tp_delay=par.tp_delay,

@@ -70,6 +70,22 @@ class Replica:
             self.batch_monitor.record(self.env.now, sum(self._lane_batch))
 
     def submit(self, request: Request) -> None:
+        """A request reaches this replica's server. Before its scheduler sees it, the server
+        tokenises the prompt and hands it from the API server to the engine (the runtime's
+        ``tokenize_per_token`` x prompt + ``request_overhead``)."""
+        rt = self.dep.runtime
+        delay = rt.request_overhead_s + rt.tokenize_s_per_token * request.prompt_tokens
+        if delay > 0:
+            self.env.process(self._submit_after(delay, request))
+        else:
+            self._submit(request)
+
+    def _submit_after(self, delay: float, request: Request):
+        yield self.env.timeout(delay)
+        self._submit(request)
+
+    def _submit(self, request: Request) -> None:
+        request.server_arrival_s = self.env.now
         request.replica = self.index
         if not self.policy.submit(request):
             self.recorder.reject(request, "longer than the whole KV cache")
