@@ -29,12 +29,14 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
+from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
-MAX_EXPLAIN_BATCH = 65_536  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
-MAX_EXPLAIN_CONTEXT = 2_000_000  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
+MAX_EXPLAIN_BATCH = MAX_BATCH_SIZE  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
+MAX_EXPLAIN_CONTEXT = MAX_TOKENS  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
 
 
 class UserError(Exception):

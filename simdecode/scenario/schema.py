@@ -21,7 +21,8 @@ from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec, Spec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.types import DType, Duration, Fraction, Rate
 
-from simdecode.scenario.limits import MAX_GPUS, MAX_REQUESTS, MAX_TOKENS  # noqa: F401 (re-exported)
+from simdecode.scenario.limits import (  # noqa: F401 (re-exported)
+    MAX_BATCH_SIZE, MAX_GPUS, MAX_RATE_PER_S, MAX_REQUESTS, MAX_TOKENS, MIN_CV, MIN_RATE_PER_S)
 
 
 class PrecisionSpec(Spec):
@@ -189,12 +190,6 @@ class DecodingSpec(Spec):
 class ClosedArrival(Spec):
     kind: Literal["closed"] = "closed"
     concurrency: int = Field(1, ge=1, le=MAX_REQUESTS, description="requests kept in flight")
-
-
-#: arrival rates the samplers draw meaningfully: a gap of 1 / rate must be finite and the run end
-MIN_RATE_PER_S, MAX_RATE_PER_S = 1e-6, 1e9
-#: the smallest coefficient of variation of bursty gaps: gamma shape 1 / cv^2 = 1e6
-MIN_CV = 1e-3
 
 
 class PoissonArrival(Spec):
@@ -458,7 +453,7 @@ class WorkloadSpec(Spec):
 
 class SchedulerSpec(Spec):
     policy: Literal["continuous", "static"] = "continuous"
-    max_batch_size: int = Field(256, ge=1, le=65536)
+    max_batch_size: int = Field(256, ge=1, le=MAX_BATCH_SIZE)
     max_batched_tokens: int = Field(8192, ge=1, le=10_000_000)
     chunked_prefill: bool = True
     kv_block_tokens: int = Field(16, ge=1, le=4096)
