@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from simdecode import tp_schedules
+from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
 from simdecode.analysis.critical_path import TERM_NAMES, critical_path
 from simdecode.analysis.scaling import tp_scaling
 WIDTH = 100
@@ -54,7 +55,7 @@ def tps(rate: float) -> str:
 # ---- the analysis --------------------------------------------------------------------------
 
 #: the largest step explain() describes: scheduler.max_batch_size's and a request's upper bounds
-MAX_BATCH, MAX_CONTEXT = 65_536, 2_000_000
+MAX_BATCH, MAX_CONTEXT = MAX_BATCH_SIZE, MAX_TOKENS
 
 
 def _check_step(batch: object, context_tokens: object) -> None:

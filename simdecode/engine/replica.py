@@ -1,6 +1,6 @@
 """One model replica: its pipeline stages, the links between them and its batching lanes.
 
-Each lane is a SimPy process running the engine loop of architecture.md 4: ask the policy for a
+Each lane is a SimPy process running the engine loop of docs/architecture.md ("The engine loop"): ask the policy for a
 step, run it through every stage (sending activations from stage to stage over a link), then
 report the tokens. With pipeline parallelism, several lanes (micro-batches) are in flight and
 take turns on each stage; one request is only ever in one lane, so its tokens still traverse

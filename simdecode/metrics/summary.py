@@ -1,4 +1,4 @@
-"""From records and accounting to the summary dict of scenario-format.md (times in ms).
+"""From records and accounting to the summary dict of docs/metrics.md (times in ms).
 
 Definitions (docs/metrics.md): TTFT = f_r + d - a_r (client side); TPOT = (c_r - f_r) / (n_r - 1);
 per_request_tps = 1 / TPOT; E2E = c_r - a_r; aggregate_tps = sum n_r / (max c_r - min a_r).

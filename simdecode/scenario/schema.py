@@ -21,7 +21,8 @@ from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec, Spec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.types import DType, Duration, Fraction, Rate
 
-from simdecode.scenario.limits import MAX_GPUS, MAX_REQUESTS, MAX_TOKENS  # noqa: F401 (re-exported)
+from simdecode.scenario.limits import (  # noqa: F401 (re-exported)
+    MAX_BATCH_SIZE, MAX_GPUS, MAX_RATE_PER_S, MAX_REQUESTS, MAX_TOKENS, MIN_CV, MIN_RATE_PER_S)
 
 
 class PrecisionSpec(Spec):
@@ -195,12 +196,6 @@ class ClosedArrival(Spec):
         "all at once (a client starting its users one by one; with fixed lengths this avoids the lock-step "
         "waves a simultaneous start keeps forever in a deterministic simulation)"
     )
-
-
-#: arrival rates the samplers draw meaningfully: a gap of 1 / rate must be finite and the run end
-MIN_RATE_PER_S, MAX_RATE_PER_S = 1e-6, 1e9
-#: the smallest coefficient of variation of bursty gaps: gamma shape 1 / cv^2 = 1e6
-MIN_CV = 1e-3
 
 
 class PoissonArrival(Spec):
@@ -467,7 +462,7 @@ class SchedulerSpec(Spec):
     (:mod:`simdecode.scenario.engines`), filled in when the scenario is validated."""
 
     policy: Literal["continuous", "static"] = "continuous"
-    max_batch_size: int | None = Field(None, ge=1, le=65536, description="sequences per step, at most (vLLM "
+    max_batch_size: int | None = Field(None, ge=1, le=MAX_BATCH_SIZE, description="sequences per step, at most (vLLM "
                                        "max_num_seqs, TensorRT-LLM max_batch_size); default: the engine's")
     max_batched_tokens: int | None = Field(None, ge=1, le=10_000_000, description="tokens per step, decodes plus "
                                            "prefill chunks (vLLM max_num_batched_tokens, TensorRT-LLM "
