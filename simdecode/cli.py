@@ -13,7 +13,7 @@ Streams: results go to stdout (a table, or with ``--json`` exactly one JSON obje
 else); progress and errors go to stderr. ``--out DIR``, ``--trace FILE`` and ``plot`` are the
 only things that write files.
 
-Exit codes (docs/scenario-format): 0 success; 2 the user's input is wrong (scenario file,
+Exit codes (README.md, docs/security.md): 0 success; 2 the user's input is wrong (scenario file,
 override, missing file, unwritable ``--out``): one ``error: ...`` line, no traceback; 1 a bug
 in simdecode: one ``internal error: ...`` line, and the traceback when ``SIMDECODE_DEBUG=1``.
 """
@@ -29,12 +29,14 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
+from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
-MAX_EXPLAIN_BATCH = 65_536  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
-MAX_EXPLAIN_CONTEXT = 2_000_000  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
+MAX_EXPLAIN_BATCH = MAX_BATCH_SIZE  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
+MAX_EXPLAIN_CONTEXT = MAX_TOKENS  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
 
 
 class UserError(Exception):
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fidelity", choices=FIDELITIES, help="shorthand for --set simulation.fidelity=...")
     run.add_argument("--seed", type=_seed, metavar="N", help="shorthand for --set seed=N")
     run.add_argument("--no-limit", action="store_true",
-                     help="run even when the work estimated beforehand exceeds the budget (docs/scenario-format)")
+                     help="run even when the work estimated beforehand exceeds the budget (docs/security.md)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no table (errors still shown)")
     run.add_argument("--jobs", type=_positive, default=1, metavar="N",
                      help="split the replicas over N processes (identical results; only where replicas are "
@@ -153,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
     presets.set_defaults(func=cmd_presets)
+
+    from simdecode.validate.command import register as register_validate
+
+    register_validate(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from simdecode import tp_schedules
+from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
 from simdecode.analysis.critical_path import TERM_NAMES, critical_path
 from simdecode.analysis.scaling import tp_scaling
 WIDTH = 100
@@ -54,7 +55,7 @@ def tps(rate: float) -> str:
 # ---- the analysis --------------------------------------------------------------------------
 
 #: the largest step explain() describes: scheduler.max_batch_size's and a request's upper bounds
-MAX_BATCH, MAX_CONTEXT = 65_536, 2_000_000
+MAX_BATCH, MAX_CONTEXT = MAX_BATCH_SIZE, MAX_TOKENS
 
 
 def _check_step(batch: object, context_tokens: object) -> None:
@@ -78,6 +79,7 @@ def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict
     data = critical_path(scenario, context_tokens, batch, scaling)
     grouped = Counter(data["parts_by_label_s"])
     data["terms_sentence"] = _terms_sentence(data["terms_s"], data["total_s"])
+    data["setup"]["allreduce_impl"], data["setup"]["allreduce_fallback"] = _allreduce_impl(scenario)
     data["verdict"] = _verdict(data, grouped)
     data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
     data["pipeline_note"] = _pipeline_note(data) if data["setup"]["pp"] > 1 else None
@@ -255,6 +257,11 @@ def render_explanation(d: dict[str, Any]) -> str:
         algo = ar["algorithm"] + (f"/{ar['protocol']}" if ar["protocol"] else "")
         line += (f" All-reduce: {algo} (asked for: {s['allreduce_requested']}); one of {b(ar['bytes'])} takes "
                  f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
+    if ar and s.get("allreduce_impl"):
+        impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
+                "in-kernel": "collectives inside the kernel"}[s["allreduce_impl"]]
+        line += f" All-reduce implementation: {impl}"
+        line += f" ({s['allreduce_fallback']})." if s.get("allreduce_fallback") else "."
     if s["changes_model"]:
         line += f" Note: tp_mode {s['tp_mode']} changes the model (it must be trained that way)."
     out += [_para(line), ""]
@@ -304,3 +311,16 @@ def render_explanation(d: dict[str, Any]) -> str:
     if d.get("speculation"):
         out += ["", _para(f"Speculation: {d['speculation']['sentence']}")]
     return "\n".join(out) + "\n"
+
+
+def _allreduce_impl(scenario) -> tuple[str, str]:
+    """The all-reduce implementation that runs, and why the engine runs NCCL instead of its
+    custom kernels ('' if it does not)."""
+    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+    from simdecode.costmodel.deployment import Deployment
+
+    dep = Deployment.from_scenario(scenario)
+    rt = scenario.runtime
+    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
+                                    scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
+    return dep.runtime.allreduce_impl, why

@@ -1,6 +1,6 @@
 """Files written for ``simdecode run --out DIR``: the only place simdecode writes anything.
 
-``DIR/summary.json``   ``result.summary()`` (the JSON contract of docs/scenario-format), indented
+``DIR/summary.json``   ``result.summary()`` (its keys are documented in docs/metrics.md), indented
 ``DIR/requests.csv``   one row per completed request, times in milliseconds
 ``DIR/timeline.png``   :func:`simdecode.plots.token_timeline`
 ``DIR/kv_occupancy.png`` :func:`simdecode.plots.kv_occupancy` (only when the run had more than one request)

@@ -1,4 +1,4 @@
-"""The command line: exit codes, streams and the files of ``--out`` (docs/scenario-format).
+"""The command line: exit codes, streams and the files of ``--out`` (README.md, docs/security.md).
 
 End-to-end tests run ``python -m simdecode`` in a subprocess (what a user sees, streams kept
 apart); the rest call :func:`simdecode.cli.main` directly. The last section checks the pieces

@@ -201,3 +201,40 @@ def test_assumptions_runtime_table_matches_presets():
         for key, shown in values.items():
             expected = str(preset[key]).lower() if isinstance(preset[key], bool) else str(preset[key])
             assert shown == expected, f"docs/assumptions.md: runtime {name} {key} is {shown!r}, the preset says {expected!r}"
+
+
+# ---- no citations of design notes outside the repository ----------------------------------------
+#: ../shared/validation is the measurements' default location (simdecode validate reads it, as the
+#: project's shared data beside the repository); any other ../shared path is a design note
+OUTSIDE_CITATION = re.compile(r"architecture\.md\s+§?\d|scenario-format|\.\./shared(?!/validation)|/work/shared")
+ARCHITECTURE_SECTION = re.compile(r'docs/architecture\.md[,(]?\s*\(?"([^"]+)"')
+
+
+def _repo_text_files() -> list[Path]:
+    """Every text file of the package, docs, README, scenarios, notebooks, tests and benchmarks."""
+    files = [README]
+    for folder in ("simdecode", "docs", "scenarios", "notebooks", "tests", "benchmarks"):
+        files += [p for p in sorted((ROOT / folder).rglob("*"))
+                  if p.is_file() and p.suffix in {".py", ".md", ".yaml", ".yml", ".ipynb", ".txt", ".json"}
+                  and "__pycache__" not in p.parts]
+    return [p for p in files if p != Path(__file__).resolve()]
+
+
+def test_no_citation_of_design_notes_outside_the_repository():
+    """The repository cites only what it holds: no "architecture.md <section number>" (the outside
+    design notes' numbering), no "scenario-format", no ../shared (but the validation data's
+    default location, ../shared/validation) or /work/shared."""
+    offenders = [f"{p.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
+                 for p in _repo_text_files()
+                 for text in [p.read_text(encoding="utf-8", errors="replace")]
+                 for m in OUTSIDE_CITATION.finditer(text)]
+    assert not offenders, "cite docs/ inside the repository instead:\n" + "\n".join(offenders)
+
+
+def test_architecture_citations_name_existing_headings():
+    headings = set(HEADING.findall((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")))
+    cited = {(p.relative_to(ROOT), m.group(1)) for p in _repo_text_files()
+             for m in ARCHITECTURE_SECTION.finditer(p.read_text(encoding="utf-8", errors="replace"))}
+    assert cited, "expected some code to cite a section of docs/architecture.md"
+    missing = sorted(f"{path}: {name!r}" for path, name in cited if name not in headings)
+    assert not missing, "no such heading in docs/architecture.md:\n" + "\n".join(missing)

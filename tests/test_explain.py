@@ -85,10 +85,24 @@ def test_latency_bound_all_reduce_on_pcie() -> None:
 def test_crossover_sentence_names_the_peak() -> None:
     data = explain(_pcie_1b(runtime="vllm"))
     scaling = data["tp_scaling"]
-    assert scaling["crossover_tp"] == 4
-    assert "tp = 4" in scaling["sentence"]
+    assert scaling["crossover_tp"] == 2  # vLLM runs NCCL on more than two PCIe GPUs
+    assert "tp = 2" in scaling["sentence"]
     assert f"{scaling['analytic_crossover_tp']:.1f}" in scaling["sentence"]
-    assert "tp = 4" in render_explanation(data)
+    assert "tp = 2" in render_explanation(data)
+
+
+def test_vllm_custom_all_reduce_only_on_nvlink_or_two_pcie_gpus() -> None:
+    """vLLM's custom_all_reduce.py: disabled on more than two PCIe-only GPUs; explain says so."""
+    eight = explain(_pcie_1b(runtime="vllm"))
+    assert eight["setup"]["allreduce_impl"] == "nccl"
+    assert "more than two PCIe-only GPUs" in eight["setup"]["allreduce_fallback"]
+    assert "NCCL" in render_explanation(eight)
+    two = scenario_from_dict({"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm", "intra_node_link": "pcie5"},
+                              "runtime": "vllm", "parallelism": {"tp": 2}})
+    assert explain(two)["setup"]["allreduce_impl"] == "custom"
+    nvlink = scenario_from_dict({"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm",
+                                 "parallelism": {"tp": 8}})
+    assert explain(nvlink)["setup"]["allreduce_impl"] == "custom"
 
 
 def test_pipeline_stages_are_explained() -> None:

@@ -63,8 +63,8 @@ def test_01_pipeline():
 
 def test_02_allreduce():
     k = key_numbers(execute(FOLDER / "02-where-all-reduce-becomes-the-bottleneck.ipynb"))
-    assert k["best_tp_pcie5"] == 4 and k["best_tp_nvlink4"] == 8
-    assert 3 < k["analytic_t_star_pcie5"] < 5
+    assert k["best_tp_pcie5"] == 2 and k["best_tp_nvlink4"] == 8  # vLLM: NCCL above two PCIe GPUs
+    assert 1.5 < k["analytic_t_star_pcie5"] < 2.5
     assert k["tps_tp8_ib"] < k["tps_tp1_ib"] and k["delayed_over_megatron_nvlink4"] > 1.5
 
 

@@ -54,13 +54,16 @@ def test_kv_capacity_is_the_engines(pp):
 
 
 def test_layout_by_hand_for_pp1():
-    # 2 x H100 (80 GB, 90% usable): 72 GB - 70.6 GB of bf16 weights - 1 GiB workspace, over
-    # 80 layers x 8 KV heads x 128 x 2 (K, V) x 2 bytes / 2 GPUs = 163,840 B per token per GPU
+    # 2 x H100 (81,559 MiB each, 86.6% usable): 74.06 GB - 70.55 GB of bf16 weights - 3.10 GB of
+    # vLLM's workspace (1 GiB + 8192 tokens x 2 B x (2 x 8192 + 3 x 28672 / 2) + 1024 x 128256 x 8 B),
+    # over 80 layers x 8 KV heads x 128 x 2 (K, V) x 2 bytes / 2 GPUs = 163,840 B per token per GPU
     scenario = load_scenario(SCENARIO, ["parallelism.pp=1", "workload.arrival.concurrency=16"])
     dep = Deployment.from_scenario(scenario)
-    budget = 0.9 * 80e9 - dep.weight_bytes_per_gpu(0) - 2**30
+    workspace = 2**30 + 8192 * 2 * (2 * 8192 + 3 * 28672 / 2) + 1024 * 128256 * 8
+    budget = 0.866 * 81559 * 2**20 - dep.weight_bytes_per_gpu(0) - workspace
     assert dep.kv_bytes_per_token_per_gpu(0) == 80 * 8 * 128 * 2 * 2 / 2
     expected = int(budget / 163_840) // 16 * 16
+    assert expected == 2496
     one = layout(scenario, 1, 16)
     assert one["kv_capacity_tokens"] == expected
     assert one["requests_fit"] == expected // 640 and one["in_flight"] == min(16, expected // 640)

@@ -141,7 +141,7 @@ def test_every_model_names_its_config_json_and_published_parameters(name: str) -
 
 def test_h100_sxm_figures() -> None:
     h100 = gpu("h100-sxm")
-    assert h100.memory_bytes == 80e9
+    assert h100.memory_bytes == 81559 * 2**20  # nvidia-smi's total, not the datasheet's "80GB"
     assert h100.memory_bandwidth_Bps == pytest.approx(3.35e12)
     assert h100.flops_per_s["bf16"] == pytest.approx(989e12)
     assert h100.flops_per_s["fp8"] == pytest.approx(1979e12)
@@ -151,18 +151,18 @@ def test_h100_sxm_figures() -> None:
 @pytest.mark.parametrize(
     ("name", "memory", "bandwidth", "bf16", "tdp"),
     [
-        ("a100-40gb", 40e9, 1555e9, 312e12, 400),
-        ("a100-80gb", 80e9, 2039e9, 312e12, 400),
-        ("h100-pcie", 80e9, 2.0e12, 756e12, 350),
-        ("h200", 141e9, 4.8e12, 989e12, 700),
-        ("b200", 180e9, 8.0e12, 2250e12, 1000),
-        ("mi300x", 192e9, 5.3e12, 1307.4e12, 750),
-        ("l40s", 48e9, 864e9, 362.05e12, 350),
-        ("rtx-4090", 24e9, 1008e9, 165.2e12, 450),
-        ("h20", 96e9, 4.0e12, 148e12, 400),
-        ("gb200", 186e9, 8.0e12, 2500e12, 1200),
-        ("mi355x", 288e9, 8.0e12, 2516.6e12, 1400),
-        ("rtx-pro-6000", 96e9, 1792e9, 500e12, 600),
+        ("a100-40gb", 40 * 2**30, 1555e9, 312e12, 400),
+        ("a100-80gb", 80 * 2**30, 2039e9, 312e12, 400),
+        ("h100-pcie", 81559 * 2**20, 2.0e12, 756e12, 350),
+        ("h200", 143771 * 2**20, 4.8e12, 989e12, 700),
+        ("b200", 183359 * 2**20, 8.0e12, 2250e12, 1000),
+        ("mi300x", 192 * 2**30, 5.3e12, 1307.4e12, 750),
+        ("l40s", 46068 * 2**20, 864e9, 362.05e12, 350),
+        ("rtx-4090", 24564 * 2**20, 1008e9, 165.2e12, 450),
+        ("h20", 96 * 2**30, 4.0e12, 148e12, 400),
+        ("gb200", 186 * 2**30, 8.0e12, 2500e12, 1200),
+        ("mi355x", 288 * 2**30, 8.0e12, 2516.6e12, 1400),
+        ("rtx-pro-6000", 97252 * 2**20, 1792e9, 500e12, 600),
         ("gb10", 121.63 * 2**30, 273e9, 125e12, 140),
         ("strix-halo", 128 * 2**30, 256e9, 59.4e12, 120),
     ],
@@ -173,6 +173,22 @@ def test_gpu_spot_checks(name: str, memory: float, bandwidth: float, bf16: float
     assert spec.memory_bandwidth_Bps == pytest.approx(bandwidth)
     assert spec.flops_per_s["bf16"] == pytest.approx(bf16)
     assert spec.tdp_W == pytest.approx(tdp)
+
+
+#: the datasheet's capacity ("80GB", HW-01..HW-08), which the driver's figure reads as GiB
+DATASHEET_GB = {"a100-40gb": 40, "a100-80gb": 80, "h100-sxm": 80, "h100-pcie": 80, "h200": 141, "b200": 180,
+                "mi300x": 192, "l40s": 48, "rtx-4090": 24}
+
+
+@pytest.mark.parametrize("name", sorted(DATASHEET_GB))
+def test_memory_is_the_drivers_figure_in_binary_units(name: str) -> None:
+    """The driver reports about the datasheet's number in GiB (ECC and reserved memory take a
+    little: an L40S's 48 GB are 45 GiB usable), i.e. 7% more bytes than the decimal reading for
+    the 80 GB parts. A preset in decimal GB would hold ~7% less KV cache than the card does."""
+    gib = gpu(name).memory_bytes / 2**30
+    assert 0.93 * DATASHEET_GB[name] <= gib <= 1.001 * DATASHEET_GB[name]
+    if name.startswith(("a100", "h100")):
+        assert gpu(name).memory_bytes > 1.06 * DATASHEET_GB[name] * 1e9
 
 
 def test_only_native_tensor_dtypes_are_listed() -> None:
@@ -357,7 +373,7 @@ def test_every_preset_carries_its_source(kind: str, name: str) -> None:
 def test_sram_chips_and_unified_memory_machines() -> None:
     groq, wafer = gpu("groq-lpu"), gpu("cerebras-wse3")
     assert groq.kind == wafer.kind == "sram"
-    assert groq.memory_bytes == pytest.approx(230e6) and groq.memory_bandwidth_Bps == pytest.approx(80e12)
+    assert groq.memory_bytes == pytest.approx(220 * 2**20) and groq.memory_bandwidth_Bps == pytest.approx(80e12)
     assert wafer.memory_bytes == pytest.approx(44e9) and wafer.memory_bandwidth_Bps == pytest.approx(21e15)
     assert wafer.spatial and not groq.spatial
     for name in ("apple-m3-ultra", "apple-m4-max", "gb10", "strix-halo"):

@@ -69,7 +69,9 @@ def bottleneck(result) -> str:
     done = result.measured
     if done:
         n = len(done)
-        wait = sum(r.scheduled_s - r.arrival_s + r.preempted_s for r in done) / n
+        # the wait at the scheduler: from when it got the request (after tokenising and hand-off)
+        wait = sum(r.scheduled_s - (r.arrival_s if r.server_arrival_s is None else r.server_arrival_s)
+                   + r.preempted_s for r in done) / n
         ttft = sum(r.ttft_s for r in done) / n
         tpot = sum(r.tpot_s for r in done) / n
         if wait > 0.5 * ttft and wait > 2 * tpot:

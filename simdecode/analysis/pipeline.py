@@ -33,9 +33,7 @@ from simdecode.costmodel.plan import build_stage_plan
 def kv_capacity_tokens(scenario: Any, dep: Deployment) -> int:
     """Tokens of KV cache one replica holds, in whole blocks (:mod:`simdecode.costmodel.memory`,
     the same arithmetic the engine sizes its cache with)."""
-    sched = scenario.scheduler
-    budget = memory.budget_bytes(scenario.hardware.gpu.memory_bytes, sched.memory_utilization)
-    return memory.kv_capacity_blocks(dep, budget, sched.kv_block_tokens) * sched.kv_block_tokens
+    return memory.kv_capacity_blocks(scenario, dep) * scenario.scheduler.kv_block_tokens
 
 
 def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:

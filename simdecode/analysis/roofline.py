@@ -1,4 +1,4 @@
-"""The roofline bound on one request's decode speed (physics.md 0.1, 4.1)."""
+"""The roofline bound on one request's decode speed (docs/physics.md section 0 item 1, and 4.1)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def ideal_step_s(dep: Deployment, shape: BatchShape) -> float:
 def roofline_tps(scenario, context_tokens: int | None = None) -> float:
     """Upper bound on one request's decode speed, tokens/s: batch 1 at ``context_tokens`` of
     context (default: the prompt), every stage's weights and KV at 100% of peak bandwidth and
-    FLOP/s, no launches, no communication (physics.md 0.1).
+    FLOP/s, no launches, no communication (docs/physics.md section 0, item 1).
 
     With speculative decoding a step can emit every proposal plus the bonus token, so the bound is
     (proposals + 1) / (ideal draft passes + ideal verify step) (physics.md 4.1)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simdecode.costmodel.deployment import Deployment, deployment_with_tp
-from simdecode.costmodel.memory import device_budget
+from simdecode.costmodel.memory import weights_fit
 from simdecode.costmodel.scaling import analytic_crossover, decode_step
 
 
@@ -32,7 +32,6 @@ def valid_tp_degrees(scenario) -> list[int]:
     fit each GPU's memory budget."""
     m, hw, pp = scenario.model, scenario.hardware, scenario.parallelism.pp
     limit = hw.total_gpus // pp
-    budget = device_budget(hw.gpu, scenario.scheduler.memory_utilization)
     out = []
     for t in range(1, limit + 1):
         if m.num_attention_heads % t:
@@ -43,10 +42,17 @@ def valid_tp_degrees(scenario) -> list[int]:
             continue
         if scenario.parallelism.ep > 1 and t % scenario.parallelism.ep:
             continue
-        if deployment_with_tp(scenario, t).max_weight_bytes_per_gpu() > budget:
+        if not _fits(scenario, t):
             continue  # does not fit: the check would refuse this layout
         out.append(t)
     return out
+
+
+def _fits(scenario, tp: int) -> bool:
+    """The weights and the engine's workspace leave some KV budget on every stage at ``tp``."""
+    par = scenario.parallelism.model_copy(update={"tp": tp})
+    s = scenario.model_copy(update={"parallelism": par})
+    return weights_fit(s, deployment_with_tp(scenario, tp))
 
 
 def tp_scaling(scenario, context_tokens: int | None = None) -> TpScaling:

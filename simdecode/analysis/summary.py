@@ -39,10 +39,13 @@ def summary(result) -> dict[str, Any]:
         "requests": {"submitted": result.submitted, "completed": len(result.requests),
                      "preempted": result.preemptions, "rejected": len(result.rejected)},
         "ttft_ms": distribution((r.ttft_s for r in done), 1e3),
+        "ttft_server_ms": distribution((r.ttft_server_s for r in done), 1e3),
         "tpot_ms": distribution((r.tpot_s for r in multi), 1e3),
+        "itl_ms": distribution((gap for r in multi for gap in r.token_gaps_s()), 1e3),
         "e2e_ms": distribution((r.e2e_s for r in done), 1e3),
         "per_request_tps": per_request,
         "aggregate_tps": aggregate,
+        "aggregate_tps_per_gpu": aggregate / _gpus(s) if aggregate is not None else None,
         "roofline_tps": roofline_tps(s),
         "time_breakdown": time_breakdown(result),
         "allreduce_share": decode.comm_s / decode.total_s if decode.total_s > 0 else 0.0,
@@ -58,3 +61,9 @@ def summary(result) -> dict[str, Any]:
         "speculative": speculative_summary(result, per_request["mean"], aggregate),
         "simulation": {"events": result.events, "wall_s": result.wall_s, "simulated_s": result.simulated_s},
     }
+
+
+def _gpus(scenario) -> int:
+    """GPUs serving: tp x pp x dp (a separate draft GPU is not counted)."""
+    par = scenario.parallelism
+    return par.tp * par.pp * par.dp

@@ -26,7 +26,7 @@ from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
-from simdecode.costmodel.devices import GPU_WORKSPACE_BYTES, workspace_bytes
+from simdecode.costmodel.devices import workspace_bytes
 from simdecode.costmodel.efficiency import Part, dequant_seconds
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
@@ -42,6 +42,17 @@ def effective_link(link: LinkSpec, peer_to_peer: bool) -> LinkSpec:
         return link
     return link.model_copy(update={"latency_s": 2 * link.latency_s, "bandwidth_Bps": link.bandwidth_Bps / 2,
                                    "name": f"{link.name} via host"})
+
+
+def _runtime_as_run(scenario, link: LinkSpec, tp_nodes: int) -> RuntimeSpec:
+    """The runtime with NCCL in place of custom all-reduce kernels where the engine itself
+    falls back (:mod:`simdecode.costmodel.allreduce_rules`)."""
+    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+
+    rt, hw = scenario.runtime, scenario.hardware
+    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, scenario.parallelism.tp, link.transport,
+                                    hw.gpu.peer_to_peer, tp_nodes)
+    return rt.model_copy(update={"allreduce_impl": "nccl"}) if why else rt
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class Deployment:
     precision: precision_mod.ModulePrecision | None = None  # dtypes per module (None: weight_bytes everywhere)
     gpu: GpuSpec | None = None
     spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
-    workspace_bytes: float = GPU_WORKSPACE_BYTES  # kept free on every device (costmodel/devices.py)
+    workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -93,7 +104,7 @@ class Deployment:
         return cls(
             model=scenario.model,
             rates=DeviceRates.of(hw.gpu, scenario.runtime, modules.mlp, prec.activations),
-            runtime=scenario.runtime,
+            runtime=_runtime_as_run(scenario, link, tp_nodes),
             link=link,
             inter_link=hw.inter_node_link,
             tp=par.tp, pp=par.pp, allreduce=par.allreduce, tp_mode=par.tp_mode, tp_delay=par.tp_delay,

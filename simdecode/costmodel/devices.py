@@ -40,11 +40,13 @@ from simdecode.scenario.hardware import GpuSpec
 GPU_WORKSPACE_BYTES = 2**30
 
 
-def workspace_bytes(gpu: GpuSpec) -> float:
-    """Bytes of each device kept for activations and the runtime (see the module docstring)."""
+def workspace_bytes(gpu: GpuSpec) -> float | None:
+    """Bytes of each device kept for activations and the runtime: the GPU spec's ``workspace``,
+    none on SRAM and hard-wired chips, or None on a GPU (the engine's activation workspace,
+    :func:`simdecode.costmodel.memory.activation_workspace_bytes`, decides)."""
     if gpu.workspace_bytes is not None:
         return gpu.workspace_bytes
-    return GPU_WORKSPACE_BYTES if gpu.kind == "gpu" else 0.0
+    return None if gpu.kind == "gpu" else 0.0
 
 
 def usable_memory_bytes(gpu: GpuSpec, memory_utilization: float) -> float:
@@ -68,7 +70,8 @@ def chips_to_hold(weight_bytes: float, kv_bytes: float, gpu: GpuSpec, memory_uti
     weights and ``kv_bytes`` of KV cache spread evenly over them (ceil of the ratio).
 
     Llama-2-70B in int8 (69 GB) on 230 MB Groq LPUs with nothing else: 300 chips."""
-    per_chip = usable_memory_bytes(gpu, memory_utilization) - workspace_bytes(gpu)
+    workspace = workspace_bytes(gpu)
+    per_chip = usable_memory_bytes(gpu, memory_utilization) - (GPU_WORKSPACE_BYTES if workspace is None else workspace)
     if per_chip <= 0:
         return 0
     return math.ceil((weight_bytes + kv_bytes) / per_chip)

@@ -1,6 +1,6 @@
 """The analytic critical path of a step plan: the coarse executor and the engine's test oracle.
 
-List scheduling over the two streams (architecture.md 6): each op starts when its stream is free
+List scheduling over the two streams (docs/architecture.md, "The step plan and its fold"): each op starts when its stream is free
 and every op it waits for has finished; the step ends when the last op does. Without contention
 the engine at any fidelity must reproduce this makespan exactly (a test checks it).
 """

@@ -1,4 +1,4 @@
-"""The step plan: the one place that decides what work a forward step is (architecture.md 5-6).
+"""The step plan: the one place that decides what work a forward step is (docs/architecture.md, "The step plan and its fold").
 
 A :class:`StepPlan` is the DAG of ops one pipeline stage runs for one step, on two streams per
 GPU (compute and communication, like CUDA streams). All GPUs of a TP group run the same plan in

@@ -14,6 +14,16 @@ Acceptance models (physics.md 4.1-4.2):
 - a histogram of accepted lengths (gpt-fast's ``accept_counts``): P(j) given directly;
 - a published mean accepted length L (tokens per verify step, bonus included, as TensorRT-LLM's
   "acceptance rate" column reports it): the i.i.d. a whose expectation is L.
+
+When a scenario gives no acceptance, each position has its own default rate, decaying with
+depth (:data:`DEFAULT_PER_POSITION`): a drafter conditions on its own earlier guesses, so later
+proposals match less often. The rates are those implied by TensorRT-LLM's measured mean accepted
+lengths for DeepSeek-R1's MTP on 8x B200 (SPEC-02; TensorRT-LLM tech blog 1: 1.92, 2.58, 2.82
+tokens per step for k = 1, 2, 3): a1 = 0.92, a1 a2 = 0.66 so a2 = 0.72, a1 a2 a3 = 0.24 so
+a3 = 0.36; past the third, each position's rate is half the one before (the blog's k = 4 and 5
+add 0.17 and 0.02 tokens, the default 0.04 and 0.004). With these, proposals past the third add
+almost nothing while each still costs a draft pass and a verify position, so more draft tokens
+stop paying, as measured.
 """
 
 from __future__ import annotations
@@ -22,6 +32,22 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+
+
+#: default acceptance per draft position (see the module docstring), then halving
+DEFAULT_PER_POSITION = (0.92, 0.72, 0.36)
+
+
+def default_acceptance(k: int) -> list[float]:
+    """The default per-position acceptance for ``k`` proposals.
+
+    >>> default_acceptance(5)
+    [0.92, 0.72, 0.36, 0.18, 0.09]
+    """
+    rates = list(DEFAULT_PER_POSITION[:k])
+    while len(rates) < k:
+        rates.append(rates[-1] / 2)
+    return rates
 
 
 def expected_tokens_iid(a: float, k: int) -> float:
@@ -98,6 +124,8 @@ def acceptance_for(d, proposals: int | None = None) -> np.ndarray:
     from simdecode.scenario.schema import AcceptanceHistogram, AcceptanceMean
 
     acc = d.acceptance
+    if acc is None:
+        return accepted_probabilities(default_acceptance(proposals), proposals)
     if isinstance(acc, AcceptanceHistogram):
         return histogram_probabilities(acc.histogram, proposals)
     if isinstance(acc, AcceptanceMean):

@@ -109,6 +109,9 @@ class Recorder:
         self.decode.total_s += pipeline_s
         self.decode.p2p_s += pipeline_s
 
+    #: seconds from a token's step to the client (the runtime's output_overhead)
+    output_delay_s: float = 0.0
+
     def finished(self, request: Request, warmup: bool = False) -> None:
         self.records.append(RequestRecord(
             id=request.id, replica=request.replica, arrival_s=request.arrival_s,
@@ -117,6 +120,8 @@ class Recorder:
             output_tokens=request.output_tokens, preemptions=request.preemptions,
             preempted_s=request.preempted_s, warmup=warmup,
             token_times_s=tuple(request.token_times_s),
+            server_arrival_s=None if request.server_arrival_s < 0 else request.server_arrival_s,
+            output_delay_s=self.output_delay_s,
         ))
 
 

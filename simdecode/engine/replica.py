@@ -1,6 +1,6 @@
 """One model replica: its pipeline stages, the links between them and its batching lanes.
 
-Each lane is a SimPy process running the engine loop of architecture.md 4: ask the policy for a
+Each lane is a SimPy process running the engine loop of docs/architecture.md ("The engine loop"): ask the policy for a
 step, run it through every stage (sending activations from stage to stage over a link), then
 report the tokens. With pipeline parallelism, several lanes (micro-batches) are in flight and
 take turns on each stage; one request is only ever in one lane, so its tokens still traverse
@@ -70,6 +70,22 @@ class Replica:
             self.batch_monitor.record(self.env.now, sum(self._lane_batch))
 
     def submit(self, request: Request) -> None:
+        """A request reaches this replica's server. Before its scheduler sees it, the server
+        tokenises the prompt and hands it from the API server to the engine (the runtime's
+        ``tokenize_per_token`` x prompt + ``request_overhead``)."""
+        rt = self.dep.runtime
+        delay = rt.request_overhead_s + rt.tokenize_s_per_token * request.prompt_tokens
+        if delay > 0:
+            self.env.process(self._submit_after(delay, request))
+        else:
+            self._submit(request)
+
+    def _submit_after(self, delay: float, request: Request):
+        yield self.env.timeout(delay)
+        self._submit(request)
+
+    def _submit(self, request: Request) -> None:
+        request.server_arrival_s = self.env.now
         request.replica = self.index
         if not self.policy.submit(request):
             self.recorder.reject(request, "longer than the whole KV cache")

@@ -68,12 +68,10 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def kv_capacity_blocks(scenario: Scenario, dep: Deployment) -> int:
-    """Blocks of ``kv_block_tokens`` the replica's KV cache holds under ``scenario``'s memory
-    budget (:func:`simdecode.costmodel.memory.kv_capacity_blocks` does the arithmetic)."""
-    sched = scenario.scheduler
-    budget = memory.device_budget(scenario.hardware.gpu, sched.memory_utilization)
-    # linear-attention and Mamba states of max_batch_size running sequences are set aside first
-    return memory.kv_capacity_blocks(dep, budget, sched.kv_block_tokens, states=sched.max_batch_size)
+    """Blocks of ``kv_block_tokens`` the replica's KV cache holds: the engine's KV budget per GPU
+    over the KV bytes one token takes there, the tightest stage deciding
+    (:func:`simdecode.costmodel.memory.kv_capacity_blocks` does the arithmetic)."""
+    return memory.kv_capacity_blocks(scenario, dep)
 
 
 def host_link(gpu: GpuSpec) -> LinkSpec:
@@ -247,15 +245,22 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
 
         verify_tokens = scenario.decoding.verify_positions
 
-    def finished(request) -> None:
-        workload.request_done(request)
+    output_delay_s = scenario.runtime.output_overhead_s
 
-    recorders = {r: Recorder(gpus_per_stage=par.tp) for r in indices}
+    def finished(request) -> None:
+        # the client sees the last token output_overhead later and only then sends the next one
+        if output_delay_s > 0 and scenario.workload.arrival.kind == "closed":
+            env.process(_later(env, output_delay_s, workload.request_done, request))
+        else:
+            workload.request_done(request)
+
+    recorders = {r: Recorder(gpus_per_stage=par.tp, output_delay_s=output_delay_s) for r in indices}
     replicas = {
         r: Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
                                             max_batch_size=sched.max_batch_size,
                                             max_batched_tokens=sched.max_batched_tokens,
                                             chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
+                                            admission=sched.admission,
                                             swap_s_per_token=swap_seconds_per_token(scenario, dep),
                                             verify_tokens=verify_tokens,
                                             speculate_max_batch=scenario.decoding.max_batch_size),
@@ -284,6 +289,12 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
                 active_s={r: rep.active_s for r, rep in replicas.items()},
                 speculation={r: rep.speculator.stats for r, rep in replicas.items() if rep.speculator is not None},
                 events=events_scheduled(env), now=env.now)
+
+
+def _later(env, delay_s: float, call, *args):
+    """Process: ``call(*args)`` after ``delay_s`` seconds."""
+    yield env.timeout(delay_s)
+    call(*args)
 
 
 def _subset_router(kind: str, replicas: dict[int, Replica], dp: int, rng: np.random.Generator):

@@ -1,7 +1,8 @@
 """Arrivals: the traffic a scenario sends to its replicas.
 
 - ``closed``: ``concurrency`` requests in flight at all times; each completion (or rejection)
-  lets the next one in at once (a benchmark client with N users and no think time);
+  lets the next one in at once (a benchmark client with N users and no think time); with
+  ``ramp_up`` the first ``concurrency`` are sent ``ramp_up / concurrency`` apart (the first at 0);
 - ``poisson``: exponential gaps of mean 1 / rate;
 - ``bursty``: gamma gaps of mean 1 / rate and coefficient of variation ``cv``;
 - ``trace``: a trace file's rows, at their arrival times (from the first row's), with their lengths.
@@ -58,8 +59,12 @@ class Workload:
         arrival = self.spec.arrival
         match arrival.kind:
             case "closed":
-                self._due = min(arrival.concurrency, self.total)
-                self._drain()
+                first = min(arrival.concurrency, self.total)
+                if arrival.ramp_up_s > 0 and first > 1:
+                    self.env.process(self._ramp(first, arrival.ramp_up_s / first))
+                else:
+                    self._due = first
+                    self._drain()
             case "poisson":
                 self.env.process(self._gaps(exponential_gaps(self.rng, arrival.rate_per_s, self.total)))
             case "bursty":
@@ -98,6 +103,16 @@ class Workload:
                 self._submit(self.env.now)
         finally:
             self._submitting = False
+
+    def _ramp(self, users: int, gap_s: float):
+        """Process: start ``users`` closed-loop users ``gap_s`` apart (the first at once). Each
+        user's later requests follow its own completions (:meth:`request_done`), so at most
+        ``users`` are in flight; the total stays ``spec.total_requests``."""
+        for user in range(users):
+            if user:
+                yield self.env.timeout(gap_s)
+            if self.submitted < self.total:
+                self._submit(self.env.now)
 
     def _gaps(self, gaps: np.ndarray):
         """Process: one request after each gap (seconds)."""

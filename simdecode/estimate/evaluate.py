@@ -40,11 +40,12 @@ from simdecode.costmodel.deployment import draft_deployment
 from simdecode.costmodel.speculative import expected_tokens_iid
 from simdecode.estimate.space import Assumptions, Hardware
 from simdecode.scenario.model import ModelSpec
+from simdecode.scenario.engines import engine_defaults
 from simdecode.scenario.schema import (DecodingSpec, ParallelismSpec, PrecisionSpec, Scenario, SchedulerSpec,
                                        WorkloadSpec)
 
 #: sequences one replica batches at most (the scheduler's default max_batch_size)
-MAX_BATCH = SchedulerSpec().max_batch_size
+MAX_BATCH = engine_defaults("generic", "", 0.0).max_batch_size  # the generic engine's sequences per step
 
 
 def _prefill_budget(a: Assumptions) -> int:
@@ -119,8 +120,10 @@ class Evaluator:
             "decoding": decoding,
             "workload": WorkloadSpec(arrival={"kind": "closed", "concurrency": a.batch}, requests=a.batch,
                                      prompt_tokens=a.context, output_tokens=self.output_tokens),
-            "scheduler": SchedulerSpec(max_batch_size=max(MAX_BATCH, a.batch),
-                                       max_batched_tokens=_prefill_budget(a)),
+            # the base's scheduler carries the runtime's engine defaults (block size, memory
+            # fraction, admission); only the step limits change
+            "scheduler": base.scheduler.model_copy(update={"max_batch_size": max(MAX_BATCH, a.batch),
+                                                           "max_batched_tokens": _prefill_budget(a)}),
         })
 
     def scenario_dict(self, a: Assumptions, model: ModelSpec) -> dict:

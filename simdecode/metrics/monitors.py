@@ -1,6 +1,6 @@
 """Level monitors: a quantity that changes at instants and holds its value in between.
 
-After salabim's level monitor (architecture.md 7): components call :meth:`LevelMonitor.record`
+After salabim's level monitor (docs/architecture.md, "Monitors"): components call :meth:`LevelMonitor.record`
 with the simulated time and the new value whenever the value may have changed (equal values are
 ignored). The monitor keeps exact running statistics, the time-weighted mean and the maximum, and a
 series of (t, value) points for plotting, bounded to :attr:`LevelMonitor.max_points`. The

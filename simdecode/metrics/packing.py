@@ -8,6 +8,7 @@ same way. This is what keeps a 10,000-request :class:`~simdecode.result.Result` 
 
 from __future__ import annotations
 
+import math
 import zlib
 from typing import Iterable
 
@@ -45,7 +46,7 @@ def unpack_floats(packed: tuple[str, int, bytes]) -> tuple[float, ...]:
 
 
 #: RequestRecord fields by column type (token_times_s is packed apart: one flat column + lengths)
-FLOAT_FIELDS = ("arrival_s", "scheduled_s", "first_token_s", "finished_s", "preempted_s")
+FLOAT_FIELDS = ("arrival_s", "scheduled_s", "first_token_s", "finished_s", "preempted_s", "output_delay_s")
 INT_FIELDS = ("id", "replica", "prompt_tokens", "output_tokens", "preemptions")
 
 
@@ -54,6 +55,9 @@ def pack_records(records) -> dict:
     out = {name: pack_array([getattr(r, name) for r in records], "<f8") for name in FLOAT_FIELDS}
     out.update({name: pack_array([getattr(r, name) for r in records], "<i8") for name in INT_FIELDS})
     out["warmup"] = pack_array([r.warmup for r in records], "|b1")
+    # server_arrival_s: None (the record predates client-side overheads) packed as NaN
+    out["server_arrival_s"] = pack_array([math.nan if r.server_arrival_s is None else r.server_arrival_s
+                                          for r in records], "<f8")
     out["token_counts"] = pack_array([len(r.token_times_s) for r in records], "<i8")
     out["token_times_s"] = pack_array([t for r in records for t in r.token_times_s], "<f8")
     return out
@@ -64,6 +68,8 @@ def unpack_records(packed: dict) -> list:
     from simdecode.metrics.records import RequestRecord
 
     cols = {name: unpack_array(packed[name]).tolist() for name in FLOAT_FIELDS + INT_FIELDS + ("warmup",)}
+    if "server_arrival_s" in packed:
+        cols["server_arrival_s"] = [None if math.isnan(v) else v for v in unpack_array(packed["server_arrival_s"]).tolist()]
     counts = unpack_array(packed["token_counts"]).tolist()
     flat = unpack_array(packed["token_times_s"]).tolist()
     records, at = [], 0

@@ -2,7 +2,9 @@
 
 | field            | unit | meaning                                                        |
 |------------------|------|----------------------------------------------------------------|
-| arrival_s        | s    | a_r, when the request reached the system                       |
+| arrival_s        | s    | a_r, when the client sent the request                          |
+| server_arrival_s | s    | when the engine's scheduler got it (after tokenising, hand-off) |
+| output_delay_s   | s    | d, from a token's step to the client (detokenise, stream)      |
 | scheduled_s      | s    | when its prefill started                                       |
 | first_token_s    | s    | f_r, when its first output token was produced                  |
 | finished_s       | s    | c_r, when its last output token was produced                   |
@@ -18,7 +20,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One completed request. TTFT = f_r - a_r; TPOT = (c_r - f_r) / (n_out - 1)."""
+    """One completed request, with the client's view of time (docs/metrics.md):
+    TTFT = f_r + d - a_r; TPOT = (c_r - f_r) / (n_out - 1); E2E = c_r + d - a_r, where f_r and c_r
+    are the steps that produced the first and last tokens and d the output path's delay. The
+    server's own TTFT (from its scheduler getting the request to the first token's step) is
+    ``ttft_server_s``."""
 
     id: int
     replica: int
@@ -32,10 +38,20 @@ class RequestRecord:
     preempted_s: float = 0.0
     warmup: bool = False
     token_times_s: tuple[float, ...] = field(default=(), repr=False)
+    server_arrival_s: float | None = None
+    output_delay_s: float = 0.0
 
     @property
     def ttft_s(self) -> float:
-        return self.first_token_s - self.arrival_s
+        """Client-side time to first token (what benchmark clients report)."""
+        return self.first_token_s + self.output_delay_s - self.arrival_s
+
+    @property
+    def ttft_server_s(self) -> float:
+        """Server-side time to first token: from the scheduler getting the request to the step
+        that produced its first token (queueing and prefill only)."""
+        start = self.arrival_s if self.server_arrival_s is None else self.server_arrival_s
+        return self.first_token_s - start
 
     @property
     def tpot_s(self) -> float:
@@ -46,7 +62,13 @@ class RequestRecord:
 
     @property
     def e2e_s(self) -> float:
-        return self.finished_s - self.arrival_s
+        return self.finished_s + self.output_delay_s - self.arrival_s
+
+    def token_gaps_s(self) -> list[float]:
+        """Gaps between successive streamed chunks (distinct token times; tokens of one
+        speculative step arrive together), seconds; empty if token times were not kept."""
+        times = sorted(set(self.token_times_s))
+        return [b - a for a, b in zip(times, times[1:])]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
-"""From records and accounting to the summary dict of scenario-format.md (times in ms).
+"""From records and accounting to the summary dict of docs/metrics.md (times in ms).
 
-Definitions (docs/metrics.md): TTFT = f_r - a_r; TPOT = (c_r - f_r) / (n_r - 1);
+Definitions (docs/metrics.md): TTFT = f_r + d - a_r (client side); TPOT = (c_r - f_r) / (n_r - 1);
 per_request_tps = 1 / TPOT; E2E = c_r - a_r; aggregate_tps = sum n_r / (max c_r - min a_r).
 Percentiles use numpy's linear interpolation (the same as vLLM's benchmark scripts).
 """

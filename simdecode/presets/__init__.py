@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from simdecode.scenario.limits import MAX_CONFIG_DEPTH
+
 KINDS = ("gpus", "links", "models", "runtimes")
 MAX_CONFIG_BYTES = 1_000_000  # a config.json larger than this is not a model config
 
@@ -170,10 +172,6 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
     name = Path(path).parent.name if Path(path).name == "config.json" else Path(path).stem
     kept.setdefault("name", name or "custom")
     return kept
-
-
-#: JSON nesting a model config may have (real ones nest 3 or 4 levels)
-MAX_CONFIG_DEPTH = 16
 
 
 def json_depth(text: str) -> int:

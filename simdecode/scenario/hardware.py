@@ -114,6 +114,22 @@ class RuntimeSpec(Spec):
     step_overhead_s: Duration = Field(
         0.0, alias="step_overhead", description="host time per forward step (scheduling, sampling)"
     )
+    engine: Literal["generic", "vllm", "trt-llm", "sglang", "llama.cpp", "gpt-fast", "fastertransformer"] = Field(
+        "generic", description="whose scheduling and memory defaults apply (batch limits, KV block size, memory "
+        "fraction, admission): see docs/assumptions.md; scheduler keys override them"
+    )
+    tokenize_s_per_token: Duration = Field(
+        0.0, alias="tokenize_per_token", description="server time to tokenise one prompt token before the request "
+        "reaches the scheduler"
+    )
+    request_overhead_s: Duration = Field(
+        0.0, alias="request_overhead", description="server time per request before scheduling, besides "
+        "tokenising (HTTP parsing, hand-off from the API server to the engine)"
+    )
+    output_overhead_s: Duration = Field(
+        0.0, alias="output_overhead", description="time from a token's step to the client (detokenising, "
+        "streaming); counted in client TTFT and E2E, not in TPOT"
+    )
     dequant_overlap: bool = Field(
         True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
         "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"

@@ -18,11 +18,8 @@ lane carries 1 GB/s; a 2016 GPU does several TFLOP/s), so a value under one is a
 
 from __future__ import annotations
 
+from simdecode.scenario.limits import MIN_BANDWIDTH_BPS, MIN_FLOPS, MIN_PLAIN_BYTES
 from simdecode.units import UnitError, format_si
-
-MIN_BANDWIDTH_BPS = 1e9
-MIN_FLOPS = 1e11
-MIN_PLAIN_BYTES = 1e6
 
 #: kind -> (floor in SI, does the floor apply to values with a unit too, unit suggested, SI unit)
 RULES: dict[str, tuple[float, bool, str, str]] = {

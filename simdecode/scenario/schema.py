@@ -21,7 +21,8 @@ from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec, Spec
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.types import DType, Duration, Fraction, Rate
 
-from simdecode.scenario.limits import MAX_GPUS, MAX_REQUESTS, MAX_TOKENS  # noqa: F401 (re-exported)
+from simdecode.scenario.limits import (  # noqa: F401 (re-exported)
+    MAX_BATCH_SIZE, MAX_GPUS, MAX_RATE_PER_S, MAX_REQUESTS, MAX_TOKENS, MIN_CV, MIN_RATE_PER_S)
 
 #: the largest single NVLink domain (NVIDIA's announced Rubin Ultra NVL576); NVL72 racks are 72
 MAX_NVLINK_DOMAIN = 576
@@ -141,9 +142,10 @@ class DecodingSpec(Spec):
         "shared", description="draft model on the target's GPUs (same tp) or on a GPU of its own"
     )
     speculative_tokens: int = Field(3, ge=1, le=64, description="tokens proposed per step (k)")
-    acceptance: float | list[float] | AcceptanceHistogram | AcceptanceMean = Field(
-        0.8, description="per-token acceptance probability, one per position, {histogram: [...]} or "
-        "{mean_tokens: L}"
+    acceptance: float | list[float] | AcceptanceHistogram | AcceptanceMean | None = Field(
+        None, description="per-token acceptance probability, one per position, {histogram: [...]} or "
+        "{mean_tokens: L}; default: a per-position rate that decays with draft depth (0.92, 0.72, 0.36, then "
+        "halving: TensorRT-LLM's measured MTP acceptance, simdecode/costmodel/speculative.py)"
     )
     tree: TreeSpec | None = Field(None, description="verify a token tree (Medusa/EAGLE) instead of a chain")
     max_batch_size: int | None = Field(
@@ -194,12 +196,11 @@ class DecodingSpec(Spec):
 class ClosedArrival(Spec):
     kind: Literal["closed"] = "closed"
     concurrency: int = Field(1, ge=1, le=MAX_REQUESTS, description="requests kept in flight")
-
-
-#: arrival rates the samplers draw meaningfully: a gap of 1 / rate must be finite and the run end
-MIN_RATE_PER_S, MAX_RATE_PER_S = 1e-6, 1e9
-#: the smallest coefficient of variation of bursty gaps: gamma shape 1 / cv^2 = 1e6
-MIN_CV = 1e-3
+    ramp_up_s: Duration = Field(
+        0.0, alias="ramp_up", description="send the first concurrency requests evenly over this time instead of "
+        "all at once (a client starting its users one by one; with fixed lengths this avoids the lock-step "
+        "waves a simultaneous start keeps forever in a deterministic simulation)"
+    )
 
 
 class PoissonArrival(Spec):
@@ -462,12 +463,29 @@ class WorkloadSpec(Spec):
 
 
 class SchedulerSpec(Spec):
+    """How the engine batches and admits. Keys left out take the runtime's engine defaults
+    (:mod:`simdecode.scenario.engines`), filled in when the scenario is validated."""
+
     policy: Literal["continuous", "static"] = "continuous"
-    max_batch_size: int = Field(256, ge=1, le=65536)
-    max_batched_tokens: int = Field(8192, ge=1, le=10_000_000)
-    chunked_prefill: bool = True
-    kv_block_tokens: int = Field(16, ge=1, le=4096)
-    memory_utilization: Fraction = Field(0.9, description="share of GPU memory for weights + KV cache")
+    max_batch_size: int | None = Field(None, ge=1, le=MAX_BATCH_SIZE, description="sequences per step, at most (vLLM "
+                                       "max_num_seqs, TensorRT-LLM max_batch_size); default: the engine's")
+    max_batched_tokens: int | None = Field(None, ge=1, le=10_000_000, description="tokens per step, decodes plus "
+                                           "prefill chunks (vLLM max_num_batched_tokens, TensorRT-LLM "
+                                           "max_num_tokens, SGLang chunked_prefill_size); default: the engine's")
+    chunked_prefill: bool | None = Field(None, description="split long prompts over steps and mix them with "
+                                         "decodes; default: the engine's")
+    kv_block_tokens: int | None = Field(None, ge=1, le=4096, description="tokens per KV-cache block (vLLM 16, "
+                                        "TensorRT-LLM 32, SGLang 1); default: the engine's")
+    memory_utilization: Fraction | None = Field(
+        None, description="vLLM gpu_memory_utilization (share of total memory for weights, activations and KV), "
+        "TensorRT-LLM free_gpu_memory_fraction (share of what weights and activations leave), SGLang "
+        "mem_fraction_static (share for weights and KV); default: the engine's"
+    )
+    admission: Literal["paged", "reserve"] | None = Field(
+        None, description="paged: admit when blocks for the next prefill chunk are free, grow block by block, "
+        "preempt when the cache is full (vLLM, SGLang); reserve: admit only when blocks for prompt + all outputs "
+        "are free, never preempt (TensorRT-LLM GUARANTEED_NO_EVICT, llama.cpp slots); default: the engine's"
+    )
     router: Literal["round-robin", "random", "least-outstanding"] = Field(
         "round-robin", description="which of the dp replicas serves an arriving request: in turn, one drawn "
         "uniformly at random (the run's routing stream), or the one with the fewest requests in the system "
@@ -478,6 +496,11 @@ class SchedulerSpec(Spec):
         "admitted request is preempted: recompute drops its KV and prefills it again later; swap moves its KV "
         "to host memory over PCIe and back"
     )
+
+
+#: scheduler keys whose default is the engine's (:class:`simdecode.scenario.engines.EngineDefaults`)
+ENGINE_KEYS = ("max_batch_size", "max_batched_tokens", "chunked_prefill", "kv_block_tokens", "memory_utilization",
+               "admission")
 
 
 class SloSpec(Spec):
@@ -563,5 +586,19 @@ class Scenario(Spec):
     def _cross_checks(self) -> Scenario:
         from simdecode.scenario.checks import check_scenario
 
+        self._fill_engine_defaults()
         check_scenario(self)
         return self
+
+    def _fill_engine_defaults(self) -> None:
+        """Scheduler keys not given take the runtime's engine defaults (for this GPU and layout).
+        Validation is the only place a Scenario changes: the section is replaced once, here."""
+        from simdecode.scenario.engines import engine_of
+
+        sched = self.scheduler
+        missing = [k for k in ENGINE_KEYS if getattr(sched, k) is None]
+        if not missing:
+            return
+        defaults = engine_of(self)
+        filled = sched.model_copy(update={k: getattr(defaults, k) for k in missing})
+        object.__setattr__(self, "scheduler", filled)  # frozen model: set once while validating

@@ -1,4 +1,4 @@
-"""The paged KV cache of one replica, as a ledger of blocks (architecture.md 4, after Vidur).
+"""The paged KV cache of one replica, as a ledger of blocks (docs/architecture.md, "The engine loop", after Vidur).
 
 Capacity comes from memory: (memory_utilization x GPU memory - weights - workspace) per GPU,
 divided by the KV bytes one token takes on that GPU, in blocks of ``block_tokens`` tokens. All

@@ -14,7 +14,10 @@ its next step and reports back with :meth:`BatchingPolicy.complete_step`.
 
 The KV cache is paged (vLLM): a request is admitted when blocks for the tokens of its first step
 are free (its next prefill chunk, or its whole prompt without chunked prefill), and takes one more
-block whenever a decode crosses a block boundary. Admission is first-in first-out without
+block whenever a decode crosses a block boundary. With ``admission="reserve"`` (TensorRT-LLM's
+default GUARANTEED_NO_EVICT) a request is admitted only when blocks for its whole length
+(prompt + outputs) are free and takes them all at once: requests queue instead of being
+preempted. Admission is first-in first-out without
 overtaking. When a running sequence needs a block and none is free, the lane preempts its most
 recently admitted request that is not yet in this step (possibly the one asking), as vLLM does:
 
@@ -122,9 +125,16 @@ class BatchingPolicy:
     def __init__(self, *, lanes: int, kv: KVCache, max_batch_size: int, max_batched_tokens: int,
                  chunked_prefill: bool = True, preemption: str = "recompute", swap_s_per_token: float = 0.0,
                  on_preempt: Callable[[Request], None] | None = None, verify_tokens: int = 1,
-                 speculate_max_batch: int | None = None):
+                 speculate_max_batch: int | None = None, admission: str = "paged"):
         if preemption not in ("recompute", "swap"):
             raise ValueError(f"unknown preemption mode {preemption!r}")
+        if admission not in ("paged", "reserve"):
+            raise ValueError(f"unknown admission mode {admission!r}")
+        #: paged: blocks for the first step at admission, more as the sequence grows (vLLM);
+        #: reserve: blocks for the whole request (prompt + every output) at admission, so a
+        #: running request never needs another and nothing is preempted (TensorRT-LLM's
+        #: GUARANTEED_NO_EVICT capacity scheduler, llama.cpp's slots)
+        self.admission = admission
         self.lanes = lanes
         self.kv = kv
         self.max_batch_size = max_batch_size
@@ -265,11 +275,14 @@ class BatchingPolicy:
                 cached, new = req.context_tokens, 1
                 if budget is not None and used + new > budget:
                     break  # a resumed decode still takes a token of the step's budget
-            if not self.kv.can_allocate(self.kv.blocks_for(cached + new)):
+            blocks = self.kv.blocks_for(cached + new)
+            if self.admission == "reserve":
+                blocks = max(blocks, self.kv.blocks_for(req.max_tokens))
+            if not self.kv.can_allocate(blocks):
                 self._kv_blocked = True  # the lane has room, the KV cache has not
                 break  # FIFO: no overtaking, so a long request is not starved
             queue.popleft()
-            self.kv.allocate(req.id, self.kv.blocks_for(cached + new))
+            self.kv.allocate(req.id, blocks)
             if queue is self.swapped:
                 self._swap_s += req.swapped_tokens * self.swap_s_per_token  # swap back in
                 req.swapped_tokens = 0

@@ -37,6 +37,7 @@ class Request:
     swapped_tokens: int = 0
     preempted_s: float = 0.0     # time spent out of the batch after preemptions
     preempted_at: float = -1.0   # when the current preemption began (-1: not preempted)
+    server_arrival_s: float = -1.0  # when the engine's scheduler got it (-1: at arrival_s)
 
     @property
     def prefill_tokens(self) -> int:

@@ -9,8 +9,10 @@ from simdecode.analysis.breakdown import time_breakdown
 from simdecode.explain import explain
 
 QUICKSTART = "scenarios/quickstart.yaml"
+# the server alone: no client-side tokenising, hand-off or streaming time in the window
 ONE_REQUEST = ["hardware.gpus_per_node=2", "workload.requests=1", "workload.prompt_tokens=64",
-               "workload.output_tokens=512", "simulation.fidelity=step"]
+               "workload.output_tokens=512", "simulation.fidelity=step", "runtime.tokenize_per_token=0 s",
+               "runtime.request_overhead=0 s", "runtime.output_overhead=0 s"]
 
 
 def test_one_request_on_two_stages_leaves_half_the_gpu_time_in_the_bubble():

@@ -262,7 +262,7 @@ def test_large_message_ring_approaches_bus_bandwidth_form(p: int) -> None:
 def test_all_reduce_never_beats_the_bus_bandwidth_bound(
     nbytes: float, p: int, algorithm: str, which: str, impl: str
 ) -> None:
-    # architecture.md 8 "All-reduce bound": time >= 2(p-1)/p * S / B with B the per-GPU line rate
+    # docs/architecture.md, "Invariants the tests check": time >= 2(p-1)/p * S / B with B the per-GPU line rate
     # (each rank must send and receive 2(p-1)/p of the data). Switch/bus topologies only: on a mesh
     # B is the sum of the p-1 links. NVLS is exempt: the switch reduces in-network, and measured
     # NVLS busBW (480 GB/s, CO-01) does exceed NVLink4's 450 GB/s line rate.

@@ -36,8 +36,8 @@ def scenario(**parts) -> Scenario:
 # ---- workspace and memory --------------------------------------------------------------------
 
 
-def test_workspace_is_one_gib_on_gpus_and_none_on_sram_chips_unless_given() -> None:
-    assert devices.workspace_bytes(gpu("h100-sxm")) == GiB
+def test_workspace_is_the_engines_on_gpus_and_none_on_sram_chips_unless_given() -> None:
+    assert devices.workspace_bytes(gpu("h100-sxm")) is None  # costmodel/memory.py sizes it
     assert devices.workspace_bytes(gpu("groq-lpu")) == 0.0
     assert devices.workspace_bytes(gpu("groq-lpu", workspace="20 MB")) == 20e6
     assert devices.workspace_bytes(gpu("h100-sxm", workspace="0 B")) == 0.0
@@ -46,14 +46,14 @@ def test_workspace_is_one_gib_on_gpus_and_none_on_sram_chips_unless_given() -> N
 def test_unified_memory_leaves_the_os_its_share() -> None:
     # 0.9 x (512 GiB - 128 GiB kept by macOS) = 345.6 GiB for weights, KV and workspace
     assert devices.usable_memory_bytes(gpu("apple-m3-ultra"), 0.9) == pytest.approx(0.9 * 384 * GiB)
-    assert devices.usable_memory_bytes(gpu("h100-sxm"), 0.9) == pytest.approx(72e9)
+    assert devices.usable_memory_bytes(gpu("h100-sxm"), 0.9) == pytest.approx(0.9 * 81559 * 2**20)
 
 
 def test_chips_to_hold_llama_2_70b_int8_on_groq() -> None:
     # 68.98e9 B of int8 weights / 230e6 B per chip = 299.9 -> 300 chips (nothing else on them)
     assert devices.chips_to_hold(68.98e9, 0.0, gpu("groq-lpu"), 1.0) == 300
     # the 1 GiB workspace of a GPU is taken from each device first
-    assert devices.chips_to_hold(160e9, 0.0, gpu("h100-sxm"), 1.0) == 3  # 160 / (80 - 1.07) = 2.03
+    assert devices.chips_to_hold(180e9, 0.0, gpu("h100-sxm"), 1.0) == 3  # 180 / (85.5 - 1.07) = 2.13
 
 
 def test_a_model_too_big_for_the_chips_says_how_many_it_needs() -> None:
@@ -193,6 +193,9 @@ def test_gpus_per_node_is_capped_at_the_largest_nvlink_domain() -> None:
 
 
 def test_state_pool_for_max_batch_size_sequences_comes_off_the_kv_cache() -> None:
+    from simdecode.costmodel import memory
+    from simdecode.scenario.engines import engine_of
+
     base = {"model": "qwen3.5-397b-a17b", "precision": {"weights": "fp8", "kv_cache": "fp8"},
             "hardware": {"gpu": "h200", "gpus_per_node": 8}, "parallelism": {"tp": 8},
             "workload": {"prompt_tokens": 16, "output_tokens": 16}, "scheduler": {"max_batch_size": 1}}
@@ -201,6 +204,9 @@ def test_state_pool_for_max_batch_size_sequences_comes_off_the_kv_cache() -> Non
     dep = Deployment.from_scenario(one)
     state = dep.state_bytes_per_sequence_per_gpu()  # 45 x 1,085,440 x 1 B / 8 = 6,105,600 B
     assert state == pytest.approx(6_105_600)
-    per_block = dep.kv_bytes_per_token_per_gpu() * one.scheduler.kv_block_tokens
-    lost = kv_capacity_blocks(one, dep) - kv_capacity_blocks(many, dep)
-    assert lost == pytest.approx(256 * state / per_block, abs=1)
+    # the budget loses 256 more states, besides the larger activation workspace (logits of 256 more)
+    workspace = [memory.activation_workspace_bytes(dep, s.scheduler.max_batched_tokens, s.scheduler.max_batch_size)
+                 for s in (one, many)]
+    share = one.scheduler.memory_utilization if engine_of(one).memory_of == "free" else 1.0
+    drop = memory.kv_budget_bytes(one, dep) - memory.kv_budget_bytes(many, dep)
+    assert drop == pytest.approx(256 * state + share * (workspace[1] - workspace[0]))

@@ -1,4 +1,4 @@
-"""Architecture test: the cost model is pure and never imports simpy (architecture.md 8.6,
+"""Architecture test: the cost model is pure and never imports simpy (docs/architecture.md, "Invariants the tests check",
 simdecode/costmodel/__init__.py: "It never imports simpy (a test enforces it)").
 
 Each check runs in a fresh interpreter: in this pytest process simpy is usually imported already.
@@ -25,7 +25,7 @@ def _run(code: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def test_costmodel_does_not_import_simpy() -> None:
-    # the check exactly as architecture.md 8.6 writes it
+    # the check exactly in its simplest form
     _run("import sys, simdecode.costmodel.plan, simdecode.costmodel.fold; assert 'simpy' not in sys.modules")
 
 

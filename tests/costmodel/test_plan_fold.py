@@ -6,7 +6,7 @@ Schedules (physics.md 1.5), with C = a module's compute time and A = one all-red
   (c) ladder:          module n+2 waits for A_n                (exposed = max(0, A - C_next))
   (d) delayed (DTP):   module n+delta+1 waits for A_n          (exposed = max(0, A - sum of delta C))
 For any two-stream list schedule: max(sum compute, sum comm) <= makespan <= sum of all ops
-(architecture.md 8.3: "Delayed-TP step time is <= plain-TP step time and >= max(total compute,
+(docs/architecture.md, "Invariants the tests check": "Delayed-TP step time is <= plain-TP step time and >= max(total compute,
 total comm)"; "TP = 1 yields zero network bytes").
 """
 
@@ -136,7 +136,7 @@ def test_megatron_step_by_hand() -> None:
 def test_overlapped_schedules_between_megatron_and_the_stream_bounds(
     tp: int, mode_delay: tuple[str, int], start: str, final: str, ctx: list[int], model_gpu: tuple[str, str]
 ) -> None:
-    # physics.md 1.5 (c), (d); architecture.md 8.3
+    # docs/physics.md 1.5 (c), (d); docs/architecture.md, "Invariants the tests check"
     mode, delay = mode_delay
     model, gpu = model_gpu
     shape = BatchShape.decode(ctx)

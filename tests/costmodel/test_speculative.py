@@ -64,3 +64,16 @@ def test_verify_positions_and_level_acceptance():
     assert DecodingSpec().verify_positions == 1
     assert spec.tree_level_acceptance(0.6, 1) == pytest.approx(0.6)
     assert spec.tree_level_acceptance(0.6, 3) == pytest.approx(1 - 0.4**3)
+
+
+def test_default_acceptance_decays_with_position_and_reproduces_spec02_lengths():
+    """No acceptance given: 0.92, 0.72, 0.36, then halving (TensorRT-LLM's MTP, SPEC-02). Mean
+    tokens per step by hand: k=1 1.92; k=2 1 + 0.92 + 0.6624 = 2.5824; k=3 + 0.2385 = 2.8209."""
+    from simdecode.costmodel.speculative import accepted_probabilities, default_acceptance, mean_tokens
+
+    assert default_acceptance(5) == [0.92, 0.72, 0.36, 0.18, 0.09]
+    lengths = [mean_tokens(accepted_probabilities(default_acceptance(k), k)) for k in (1, 2, 3, 4, 5)]
+    assert lengths[:3] == pytest.approx([1.92, 2.5824, 2.8209], abs=1e-4)
+    gains = [b - a for a, b in zip(lengths, lengths[1:])]
+    assert all(g2 < g1 for g1, g2 in zip(gains, gains[1:]))  # each proposal adds less than the last
+    assert gains[-1] < 0.01                                    # the fifth adds almost nothing

@@ -3,7 +3,7 @@
 - hand-made plans with dyadic op times: exact elapsed times for the list-scheduling rule, at
   every fidelity;
 - real plans (``build_stage_plan``): ``layer`` and ``op`` agree with ``step`` (the fold) to
-  rel 1e-9 when nothing contends (architecture.md 6);
+  rel 1e-9 when nothing contends (docs/architecture.md, "The step plan and its fold");
 - links shared by two TP groups make their collectives queue; private NVSwitch ports do not.
 """
 

@@ -1,4 +1,4 @@
-"""Mode agreement (architecture.md 8.3): with nothing contending, fidelity ``step``, ``layer`` and
+"""Mode agreement (docs/architecture.md, "The step plan and its fold"): with nothing contending, fidelity ``step``, ``layer`` and
 ``op`` give the same per-request TTFT and TPOT, since all follow the fold's list-scheduling rule."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Properties every simulation must satisfy, over random small workloads (architecture.md 8.3).
+"""Properties every simulation must satisfy, over random small workloads (docs/architecture.md, "Invariants the tests check").
 
 - causality: arrival <= scheduled <= first token <= finished; token times strictly increase and
   there is one per output token;

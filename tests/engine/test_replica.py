@@ -15,7 +15,7 @@ import pytest
 from simdecode import simulate
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.feasibility import check_fits
-from simdecode.costmodel.memory import ACTIVATION_WORKSPACE_BYTES
+from simdecode.costmodel.memory import activation_workspace_bytes
 from simdecode.errors import ScenarioError
 from simdecode.scenario.schema import Scenario
 
@@ -89,9 +89,11 @@ def _cache_of(tokens: int, block: int, prompt) -> dict:
     data = {"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"},
             "workload": {"arrival": {"kind": "poisson", "rate": 10.0}, "requests": 40, "prompt_tokens": prompt,
                          "output_tokens": 98}}
-    dep = Deployment.from_scenario(Scenario.model_validate(data))
-    budget = dep.weight_bytes_per_gpu(0) + ACTIVATION_WORKSPACE_BYTES + tokens * dep.kv_bytes_per_token_per_gpu(0)
-    data["scheduler"] = {"kv_block_tokens": block, "memory_utilization": budget / 80e9}
+    s = Scenario.model_validate(data)
+    dep = Deployment.from_scenario(s)
+    workspace = activation_workspace_bytes(dep, s.scheduler.max_batched_tokens, s.scheduler.max_batch_size)
+    budget = dep.weight_bytes_per_gpu(0) + workspace + tokens * dep.kv_bytes_per_token_per_gpu(0)
+    data["scheduler"] = {"kv_block_tokens": block, "memory_utilization": budget / s.hardware.gpu.memory_bytes}
     return data
 
 

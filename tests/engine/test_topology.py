@@ -1,7 +1,7 @@
 """Engine micro-tests of :mod:`simdecode.engine.topology`: links, paths and fabrics.
 
 A transfer holds its links while it serialises and releases them while the last byte propagates
-(architecture.md 4). Times are dyadic fractions (0.5, 0.25, ...) so every sum is exact in binary
+(docs/architecture.md, "The engine loop"). Times are dyadic fractions (0.5, 0.25, ...) so every sum is exact in binary
 floating point and the logs compare with ``==``.
 """
 

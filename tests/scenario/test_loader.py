@@ -85,7 +85,7 @@ def test_preset_with_overrides(write) -> None:
           gpu: {preset: h100-sxm, memory_bandwidth: "3.0 TB/s"}
         """))
     assert s.hardware.gpu.memory_bandwidth_Bps == pytest.approx(3.0e12)
-    assert s.hardware.gpu.memory_bytes == pytest.approx(80e9)  # the rest from the preset
+    assert s.hardware.gpu.memory_bytes == pytest.approx(81559 * 2**20)  # the rest from the preset
     assert s.hardware.gpu.name == "h100-sxm*"
 
 
@@ -442,7 +442,7 @@ def test_overrides_change_values(write) -> None:
 def test_override_refines_a_preset_name(write) -> None:
     s = load_scenario(write(MINIMAL), ["hardware.gpu.memory_bandwidth=3.0 TB/s"])
     assert s.hardware.gpu.memory_bandwidth_Bps == pytest.approx(3.0e12)
-    assert s.hardware.gpu.memory_bytes == pytest.approx(80e9)
+    assert s.hardware.gpu.memory_bytes == pytest.approx(81559 * 2**20)
 
 
 def test_apply_overrides_copies() -> None:

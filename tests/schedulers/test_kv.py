@@ -1,6 +1,6 @@
 """The KV cache ledger (:mod:`simdecode.schedulers.kv`) against a plain dict model.
 
-Invariants (architecture.md 4): 0 <= used <= capacity after every operation, every allocation is
+Invariants (docs/architecture.md, "The engine loop"): 0 <= used <= capacity after every operation, every allocation is
 freed exactly once (a second free or a free of an unknown id raises KeyError), the cache is
 empty again when every holder has freed, and the run totals balance (allocated = freed + used).
 """

@@ -1,4 +1,4 @@
-"""Batching policies driven synchronously, without SimPy (architecture.md 4: policies are plain
+"""Batching policies driven synchronously, without SimPy (docs/architecture.md, "The engine loop": policies are plain
 objects). A fake clock advances by one per step; a "step" is ``next_step`` then
 ``complete_step`` at the step's end time.
 """

@@ -1,0 +1,127 @@
+"""``simdecode validate [CASES...] [--group G] [--jobs N] [--out DIR] [--check]``.
+
+CASES are measurement files or folders (default: ../shared/validation beside the repository) and
+case filters: an argument that is not a file keeps the rows whose case starts with it (``BAT-01``,
+``llama-3.1-70b-instruct-h200``). ``--group`` keeps groups whose name starts with G (repeatable).
+The table goes to stdout as Markdown; the progress bar to stderr. ``--out DIR`` writes
+validation.md, validation.csv, validation.json and validation.png. ``--check`` exits 1 when a
+group with a tolerance misses it (rows waiting for kernel-side physics left out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
+    p = commands.add_parser("validate", help="compare predictions with published measurements",
+                            description="Simulate every validation case and compare with what was measured.")
+    p.add_argument("cases", nargs="*", metavar="CASES",
+                   help="measurement files or folders (default ../shared/validation), or case-name prefixes")
+    p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="worker processes")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write validation.{md,csv,json,png} to DIR")
+    p.add_argument("--force", action="store_true", help="let --out replace a folder that holds other files")
+    p.add_argument("--check", action="store_true", help="exit 1 if a group misses its tolerance")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_validate)
+
+
+def select(args: argparse.Namespace):
+    """The CaseSet the arguments ask for (files read, filters applied)."""
+    from simdecode.cli import UserError
+    from simdecode.validate.cases import CaseSet, default_data_dir, load
+
+    paths = [Path(a) for a in args.cases if Path(a).exists()]
+    filters = [a for a in args.cases if not Path(a).exists()]
+    if not paths:
+        paths = [default_data_dir()]
+    try:
+        cases = load(paths)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+
+    def keep(point) -> bool:
+        return ((not filters or any(point.case.startswith(f) for f in filters))
+                and (not args.group or any(point.group.startswith(g) for g in args.group)))
+
+    out = CaseSet()
+    for job in cases.jobs:
+        job.points = [p for p in job.points if keep(p)]
+        if job.points:
+            out.jobs.append(job)
+    out.skipped = [p for p in cases.skipped if keep(p)]
+    if not out.jobs and not out.skipped:
+        raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group]))
+    return out
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from simdecode.cli import UserError
+    from simdecode.outfiles import prepare_out_dir
+    from simdecode.validate.runner import Outcome
+    from simdecode.validate.table import group_summary, to_markdown
+
+    if args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: expected at least 1")
+    out_dir = prepare_out_dir(args.out, args.force) if args.out is not None else None  # before simulating
+    cases = select(args)
+    outcomes = run_with_progress(cases.jobs, args.jobs, quiet=args.quiet)
+    outcomes += [Outcome(p) for p in cases.skipped]
+    sys.stdout.write(to_markdown(outcomes))
+    sys.stdout.flush()
+    if out_dir is not None:
+        write(outcomes, args.out, args.force)
+        print(f"wrote {out_dir}/validation.md, .csv, .json, .png", file=sys.stderr)
+    if args.check:
+        failed = [name for name, g in group_summary(outcomes).items() if not within(g)]
+        if failed:
+            print("error: outside tolerance: " + ", ".join(failed), file=sys.stderr)
+            return 1
+    return 0
+
+
+def within(group: dict) -> bool:
+    """True if the group has no tolerance, or its rows without kernel-side causes meet it."""
+    tol, stats = group["tolerance"], group["serving"]
+    if tol is None or not stats["n"]:
+        return True
+    return stats["median_abs_error"] <= tol[0] and stats["worst_abs_error"] <= tol[1]
+
+
+def run_with_progress(jobs, workers: int, quiet: bool = False):
+    from simdecode.validate.runner import run_jobs
+
+    if quiet or not jobs:
+        return run_jobs(jobs, workers)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(file=sys.stderr)
+    with Progress(TextColumn("[bold]validate"), BarColumn(), MofNCompleteColumn(), TextColumn("simulations"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("validate", total=len(jobs), last="")
+
+        def tick(job, outcomes) -> None:
+            errs = ", ".join(f"{o.point.metric} {o.error:+.0%}" for o in outcomes if o.expressed)
+            progress.update(task, advance=1, last=f"{job.key[:48]} {errs}"[:90])
+
+        return run_jobs(jobs, workers, tick)
+
+
+def write(outcomes, out_dir: Path, force: bool = False) -> list[str]:
+    """Render every file in memory, then swap them in as ``out_dir`` at once (simdecode.outfiles)."""
+    from simdecode.outfiles import atomic_out_dir
+    from simdecode.validate.figure import figure_png
+    from simdecode.validate.table import to_csv, to_json, to_markdown
+
+    files = {"validation.md": to_markdown(outcomes).encode(), "validation.csv": to_csv(outcomes).encode(),
+             "validation.json": to_json(outcomes).encode(), "validation.png": figure_png(outcomes)}
+    with atomic_out_dir(out_dir, force) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return sorted(files)

@@ -1,0 +1,169 @@
+"""A measurement's stated conditions, in words, turned into scenario keys.
+
+Published tables say "8x A100-80GB SXM, power-limited 330 W", "Llama-3.3-70B-Instruct", "NIM 1.8.0
+(TRT-LLM backend)", "fp8". Each function here reads one such phrase and returns the preset (or
+scenario keys) it names, or raises :class:`NotExpressible` saying why simdecode cannot stand for
+it. The rules are general (names, aliases of identical architectures, engine defaults), never
+per case: a case is expressed only from what it states.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+class NotExpressible(ValueError):
+    """A condition simdecode has no way to represent; the message says which and why."""
+
+
+# --------------------------------------------------------------------------- models
+#: names of models whose architecture (config.json) equals a preset's: fine-tunes and re-releases
+MODEL_ALIASES = {
+    # Llama-3.3-70B reuses Llama-3.1-70B's architecture (Meta's model cards: same config.json keys)
+    "llama-3.3-70b": "llama-3.1-70b",
+    # DeepSeek-R1 is post-trained DeepSeek-V3-Base (DeepSeek-R1 report, arXiv 2501.12948): same architecture
+    "deepseek-r1": "deepseek-v3",
+    # Vicuna v1.5 and Llama-2-Chat are fine-tunes of Llama-2 (same architecture)
+    "vicuna-13b": "llama-2-13b", "vicuna-7b": "llama-2-7b", "llama2-13b": "llama-2-13b",
+    "llama2-7b": "llama-2-7b", "llama2-70b": "llama-2-70b",
+}
+_MODEL_SUFFIXES = ("-instruct", "-chat", "-base", "-hf")
+
+
+def model_key(text: str) -> str:
+    """A preset name for a model as a table writes it: 'Llama-2-7B' -> 'llama-2-7b',
+    'LLaMA2-Chat 13B' -> 'llama-2-13b', 'DeepSeek-R1 671B (37B active)' -> 'deepseek-v3'."""
+    from simdecode.presets import names
+
+    words = re.sub(r"\(.*?\)", "", str(text)).strip().lower()
+    words = re.sub(r"\s+(fp16|bf16|fp8|fp4|int8|int4)\b", "", words)
+    words = re.sub(r"\s+", "-", words)
+    for suffix in _MODEL_SUFFIXES:
+        words = words.replace(suffix, "")
+    known = set(names("models"))
+    # as written; then without a trailing total size ("deepseek-r1-671b" -> "deepseek-r1")
+    for name in (words, re.sub(r"-\d+b$", "", words)):
+        name = MODEL_ALIASES.get(name, name)
+        if name in known:
+            return name
+    raise NotExpressible(f"model {text!r} has no preset")
+
+
+def gpt_model(text: str) -> dict[str, Any]:
+    """A GPT-style model described by its shape in the text, e.g. FasterTransformer's
+    'GPT-20B (44 layers, 48 heads x 128)': learned positions, a GELU MLP of 4 x hidden and
+    tied embeddings (FasterTransformer's GPT, docs/gpt_guide.md), its 51,200-token vocabulary
+    (the GPT-2 BPE padded to a multiple of 1024, as Megatron-LM pads it)."""
+    m = re.search(r"(\d+)\s*layers?,\s*(\d+)\s*heads?\s*x\s*(\d+)", text)
+    if not m:
+        raise NotExpressible(f"model {text!r}: no preset, and no 'N layers, H heads x D' shape to build one")
+    layers, heads, head_dim = (int(g) for g in m.groups())
+    hidden = heads * head_dim
+    return {"name": re.sub(r"\s*\(.*", "", text).strip(), "num_hidden_layers": layers, "hidden_size": hidden,
+            "num_attention_heads": heads, "intermediate_size": 4 * hidden, "vocab_size": 51200,
+            "mlp_gated": False, "tie_word_embeddings": True}
+
+
+def model(text: str) -> str | dict[str, Any]:
+    """A preset name, or an inline architecture for a shape given in words."""
+    try:
+        return model_key(text)
+    except NotExpressible:
+        if re.search(r"\d+\s*layers?", text):
+            return gpt_model(text)
+        raise
+
+
+# --------------------------------------------------------------------------- GPUs
+def gpu(text: str) -> tuple[str, int | None, float | None]:
+    """(GPU preset, count or None, power limit in W or None) from e.g.
+    '8x A100-80GB SXM, power-limited 330 W' or '2x H100 80GB'."""
+    t = str(text)
+    low = t.lower()
+    count = None
+    m = re.search(r"(\d+)\s*[x×]\s*", t)
+    if m:
+        count = int(m[1])
+    power = None
+    m = re.search(r"power[- ]limit\w*\s*(\d+)\s*w", low)
+    if m:
+        power = float(m[1])
+    if "h100" in low:
+        name = "h100-pcie" if "pcie" in low else "h100-sxm"
+    elif "h200" in low:
+        name = "h200"
+    elif "b200" in low:
+        name = "b200"
+    elif "a100" in low:
+        # an A100 without a size is the 80 GB SXM4 part (the one in DGX A100 / SuperPods since 2021)
+        name = "a100-40gb" if "40gb" in low.replace(" ", "") else "a100-80gb"
+    elif "mi300x" in low:
+        name = "mi300x"
+    elif "l40s" in low:
+        name = "l40s"
+    elif "4090" in low:
+        name = "rtx-4090"
+    else:
+        raise NotExpressible(f"hardware {text!r} has no GPU preset")
+    return name, count, power
+
+
+# --------------------------------------------------------------------------- engines
+#: engine names as tables write them -> runtime presets (first match wins; order matters)
+RUNTIMES = (
+    ("gpt-fast", "gpt-fast"),
+    ("fastertransformer", "fastertransformer"),
+    ("tensorrt-llm", "trt-llm"), ("trt-llm", "trt-llm"), ("trt", "trt-llm"), ("nim", "trt-llm"),
+    ("sglang", "sglang"),
+    ("vllm", "vllm"),
+    ("llama.cpp", "llama.cpp"),
+)
+
+
+def runtime(text: str) -> str:
+    low = str(text).lower()
+    for needle, preset in RUNTIMES:
+        if needle in low:
+            return preset
+    raise NotExpressible(f"engine {text!r} has no runtime preset")
+
+
+# --------------------------------------------------------------------------- precision
+_DTYPES = (("nvfp4", "fp4"), ("mxfp4", "fp4"), ("fp4", "fp4"), ("int4", "int4"), ("int8", "int8"),
+           ("fp8", "fp8"), ("bf16", "bf16"), ("fp16", "fp16"), ("16-bit", "bf16"))
+
+
+def weights_dtype(text: str) -> str:
+    """The weights' dtype: the first one named ('fp16 / int4' -> fp16; 'bf16 unless noted' -> bf16)."""
+    low = str(text).lower()
+    found = [(low.find(k), v) for k, v in _DTYPES if k in low]
+    if not found:
+        raise NotExpressible(f"precision {text!r} names no dtype simdecode knows")
+    return min(found)[1]
+
+
+def kv_dtype(weights: str, runtime_name: str) -> str:
+    """The engine's default KV-cache dtype for a checkpoint of ``weights``: TensorRT-LLM serves
+    NVIDIA's FP8/FP4 checkpoints (ModelOpt, ``kv_cache_quant_algo: FP8``) with an FP8 cache;
+    vLLM and SGLang default to ``kv_cache_dtype=auto``, the model's 16-bit dtype."""
+    if weights in ("fp8", "fp4") and runtime_name == "trt-llm":
+        return "fp8"
+    return "fp16" if weights == "fp16" else "bf16"
+
+
+def is_kernel_side(model_spec: Any, weights: str) -> str:
+    """Why a case's accuracy waits for kernel-side physics (MoE, MLA, FP4, weight-only integer
+    dequantisation: issue 12), or '' if it does not."""
+    from simdecode.presets import resolve
+    from simdecode.scenario.model import ModelSpec
+
+    spec = ModelSpec.model_validate(resolve("models", model_spec)) if not isinstance(model_spec, ModelSpec) else model_spec
+    why = []
+    if spec.is_moe:
+        why.append("MoE")
+    if spec.uses_mla:
+        why.append("MLA")
+    if weights in ("fp4", "int4", "int8"):
+        why.append(f"{weights} weights")
+    return ", ".join(why)

@@ -1,0 +1,103 @@
+"""InferenceX serving sweeps (``inferencex-serving.json``) as validation jobs.
+
+Each sweep names a deployment, ``<model>-<gpu>-<precision>-<framework>-tp<N>.yaml``: that model on
+N GPUs of one node, tensor parallel N, with the engine's defaults; and a workload label
+(``1k1k`` = 1024 input / 1024 output tokens, ``1k8k``, ``8k1k``). Its points are the mean TPOT
+and mean TTFT the benchmark client measured at each concurrency.
+
+The client (InferenceMAX's ``benchmark_serving.py``, SemiAnalysis InferenceX README): random
+prompts with ``--random-range-ratio 0.8`` (input and output lengths uniform in [0.8 L, L]),
+``--num-prompts 10 x concurrency``, ``--max-concurrency`` c, ``--request-rate inf``,
+``--ignore-eos``. So the c first requests arrive at once (a burst) and every completion sends the
+next one: a closed loop. The means are over all 10 c requests.
+
+Simulating all ten waves would cost ten times the work for little: after the first wave the
+loop is in a steady state. The job simulates three waves (3 c requests): the first (the burst),
+the second (steady, measured) and a third that keeps the batch full while the second finishes.
+The benchmark's mean is then (first-wave mean + 9 x second-wave mean) / 10 (probe ``bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from simdecode.validate import conditions as cond
+from simdecode.validate.cases import CaseSet, Job, Point
+
+#: InferenceMAX client: num_prompts = 10 x concurrency; lengths uniform in [0.8 L, L]
+BENCH_WAVES = 10
+SIMULATED_WAVES = 3
+RANGE_RATIO = 0.8
+LABELS = {"1k1k": (1024, 1024), "1k8k": (1024, 8192), "8k1k": (8192, 1024)}
+#: InferenceX GPU names -> presets (its H100 nodes are HGX H100 SXM)
+GPUS = {"h100": "h100-sxm", "h200": "h200", "b200": "b200"}
+_NAME = re.compile(r"^(?P<model>.+)-(?P<gpu>[a-z0-9]+)-(?P<prec>fp8|fp4|bf16|fp16)-(?P<fw>[a-z]+)-tp(?P<tp>\d+)\.yaml$")
+
+
+def group_of(model: str, metric: str) -> str:
+    return f"IX {model} {metric}"
+
+
+def load(path: Path) -> CaseSet:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    anchors = data.get("anchors") if isinstance(data, dict) else None
+    if not isinstance(anchors, list):
+        raise ValueError(f"{path}: expected an object with an 'anchors' list (InferenceX serving sweeps)")
+    out = CaseSet()
+    for sweep in anchors:
+        out.extend(sweep_jobs(sweep))
+    return out
+
+
+def sweep_jobs(sweep: dict) -> CaseSet:
+    out = CaseSet()
+    name, label = str(sweep.get("scenario", "")), str(sweep.get("label", ""))
+    stem = name.removesuffix(".yaml")
+    m = _NAME.match(name)
+    tpot, ttft = sweep.get("absolute_tpot_us", {}), sweep.get("absolute_ttft_us", {})
+    model_text = m["model"] if m else stem
+    try:
+        model_name = cond.model_key(model_text)
+    except cond.NotExpressible:
+        model_name = model_text
+    reason, scenario, kernel = "", None, ""
+    try:
+        if not m:
+            raise cond.NotExpressible(f"deployment name {name!r} is not <model>-<gpu>-<precision>-<engine>-tp<N>.yaml")
+        if label not in LABELS:
+            raise cond.NotExpressible(f"workload label {label!r} is not one of {', '.join(LABELS)}")
+        if m["gpu"] not in GPUS:
+            raise cond.NotExpressible(f"GPU {m['gpu']!r} has no preset")
+        runtime = cond.runtime(m["fw"])
+        weights = m["prec"]
+        tp = int(m["tp"])
+        scenario = {
+            "model": model_name,
+            "precision": {"weights": weights, "kv_cache": cond.kv_dtype(weights, runtime), "activations": "bf16"},
+            "hardware": {"gpu": GPUS[m["gpu"]], "gpus_per_node": 8},
+            "runtime": runtime,
+            "parallelism": {"tp": tp},
+            "simulation": {"fidelity": "step"},
+        }
+        kernel = cond.is_kernel_side(model_name, weights)
+    except cond.NotExpressible as exc:
+        reason = str(exc)
+    for c_text in sorted(set(tpot) | set(ttft), key=lambda k: int(k)):
+        c = int(c_text)
+        case = f"{stem} {label} c={c}"
+        conditions = f"{label}, concurrency {c}"
+        points = [Point(case, group_of(model_name, metric), conditions, metric, "ms", values[c_text] / 1e3,
+                        probe=f"bench_{metric.lower()}", kernel_side=kernel, reason=reason, source="InferenceX")
+                  for metric, values in (("TPOT", tpot), ("TTFT", ttft)) if c_text in values]
+        if scenario is None:
+            out.skipped += points
+            continue
+        isl, osl = LABELS[label]
+        job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}", "workload": {
+            "arrival": {"kind": "closed", "concurrency": c}, "requests": SIMULATED_WAVES * c,
+            "prompt_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * isl), "high": isl},
+            "output_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * osl), "high": osl}}}
+        out.jobs.append(Job(case, job_scenario, points, bench=(c, BENCH_WAVES)))
+    return out

@@ -1,0 +1,84 @@
+"""The validation groups against their tolerances, in CI (``simdecode validate``'s cases).
+
+Runs every published case of groups DEC, BAT, PP and SPEC and every InferenceX Llama-3.1-70B
+FP8 sweep (about 360 simulations at step fidelity, three waves of each closed loop; about a
+minute on 2 cores). Rows that wait for kernel-side physics (MoE, MLA, FP4, integer weights: issue 12) are left
+out of the tolerances. Every prediction must also equal the published table's
+(docs/validation/validation.json), so a change of physics that moves any row fails here until the
+table is regenerated (docs/validation.md says how).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+
+from simdecode.validate.cases import default_data_dir, load
+from simdecode.validate.runner import run_jobs
+
+DATA = default_data_dir()
+PUBLISHED = Path(__file__).resolve().parents[2] / "docs" / "validation" / "validation.json"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"no validation data at {DATA}")
+GROUPS = ("DEC", "BAT", "PP", "SPEC")
+
+
+def in_ci(job) -> bool:
+    p = job.points[0]
+    if p.group in GROUPS:
+        return True
+    return p.group.startswith("IX llama-3.1-70b") and not p.kernel_side
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    jobs = [j for j in load([DATA]).jobs if in_ci(j)]
+    return run_jobs(jobs, workers=2)
+
+
+def errors(outcomes, group: str, metric: str | None = None) -> list[float]:
+    return [abs(o.error) for o in outcomes if o.point.group == group and o.expressed and not o.point.kernel_side
+            and (metric is None or o.point.metric == metric)]
+
+
+@pytest.mark.parametrize("group", ["DEC", "PP"])
+def test_dense_groups_median_10_worst_25_percent(outcomes, group):
+    e = errors(outcomes, group)
+    assert len(e) >= 10
+    assert statistics.median(e) <= 0.10 and max(e) <= 0.25
+
+
+def test_bat_throughput_itl_and_latency_median_within_10_percent(outcomes):
+    """BAT-01's aggregate and ITL and BAT-06's latencies. Their worst (BAT-06 at tp 8, batch 128:
+    -25.5%) and BAT-01's TTFT rows under load miss the 25% bound: see docs/validation.md."""
+    e = [abs(o.error) for o in outcomes if o.point.group == "BAT" and o.expressed and o.point.metric != "TTFT"]
+    assert len(e) == 24 and statistics.median(e) <= 0.10
+    itl = [abs(o.error) for o in outcomes if o.point.case.startswith("BAT-01") and o.point.metric == "ITL"]
+    assert max(itl) <= 0.10
+
+
+@pytest.mark.parametrize("c", [100, 250])
+def test_bat01_saturated_aggregate_within_15_percent(outcomes, c):
+    (o,) = [o for o in outcomes if o.point.case == f"BAT-01[concurrency={c} aggregate tokens/s]"]
+    assert abs(o.error) <= 0.15
+
+
+def test_inferencex_llama_tpot_median_within_10_percent(outcomes):
+    e = errors(outcomes, "IX llama-3.1-70b TPOT")
+    assert len(e) >= 100 and statistics.median(e) <= 0.10
+
+
+def test_every_prediction_is_the_published_tables(outcomes):
+    rows = {(r["case"], r["metric"]): r for r in json.loads(PUBLISHED.read_text(encoding="utf-8"))["rows"]}
+    for o in outcomes:
+        published = rows[(o.point.case, o.point.metric)]
+        if not o.expressed:
+            assert published["predicted"] is None
+            continue
+        assert published["predicted"] == pytest.approx(o.predicted, rel=1e-6), (
+            f"{o.point.case} {o.point.metric}: {o.predicted:.6g} now, {published['predicted']:.6g} in "
+            "docs/validation: regenerate the table (docs/validation.md) and explain the change in CHANGELOG.md")
+    assert math.isfinite(sum(o.predicted for o in outcomes if o.expressed))
