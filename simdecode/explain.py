@@ -160,10 +160,10 @@ def _verdict(d: dict, grouped: Counter) -> str:
             nbytes = sum(st["memory_bytes"] for st in stages) / len(stages)
             where = "per GPU" if len(stages) == 1 else "per GPU per stage (mean)"
             return (f"Memory bandwidth is the bottleneck: every token must read all weights (and its KV cache) "
-                    f"from HBM, {b(nbytes)} {where}, at {b(setup['bandwidth_Bps'])}/s achieved "
+                    f"from memory, {b(nbytes)} {where}, at {b(setup['bandwidth_Bps'])}/s achieved "
                     f"({pct(setup['bandwidth_Bps'] / setup['peak_bandwidth_Bps'])} of the "
                     f"{b(setup['peak_bandwidth_Bps'])}/s peak); that takes {share}. Only more bandwidth "
-                    "(more GPUs in tensor parallel, faster HBM), fewer bytes (quantised weights) or better "
+                    "(more GPUs in tensor parallel, faster memory), fewer bytes (quantised weights) or better "
                     "kernels (closer to peak) would help.")
         case "launch-overhead":
             kernels = sum(st["kernels"] for st in stages)

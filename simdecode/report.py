@@ -146,13 +146,14 @@ def params(count: Any) -> str:
     return fmt(count, 3)
 
 
-_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce"}
+_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce", "kind", "source"}
 
 
 def _catalogue(title: str, caption: str, columns: tuple[str, ...]) -> Table:
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
     for column in columns:
-        table.add_column(column, no_wrap=True, justify="left" if column in _TEXT_COLUMNS else "right")
+        table.add_column(column, no_wrap=column != "source", justify="left" if column in _TEXT_COLUMNS else "right",
+                         overflow="fold" if column == "source" else "ellipsis")
     return table
 
 
@@ -184,14 +185,17 @@ def _gpus_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Tab
 
     dtypes = ("bf16", "fp8", "fp4")
     table = _catalogue(
-        "gpus", "memory in GB, bandwidth in TB/s, dense peak TFLOP/s per dtype, board power in W",
-        ("name", "memory", "bandwidth", *dtypes, "TDP", "link"),
+        "gpus", "memory in GB, bandwidth in TB/s, dense peak TFLOP/s per dtype, board power in W; kind: "
+        "gpu, sram (weights in on-chip SRAM; spatial: per-layer core regions), logic, unified (memory shared "
+        "with the OS)",
+        ("name", "kind", "memory", "bandwidth", *dtypes, "TDP", "link"),
     )
     for name in names:
         gpu = GpuSpec.model_validate(entry(name))
         flops = (gpu.flops_per_s.get(dtype) for dtype in dtypes)
+        kind = "unified" if gpu.unified_memory else f"{gpu.kind}, spatial" if gpu.spatial else gpu.kind
         table.add_row(
-            name, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
+            name, kind, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
             *(DASH if value is None else fmt(value / 1e12, 4) for value in flops),
             fmt(gpu.tdp_W, 3), gpu.default_link,
         )
@@ -239,4 +243,10 @@ def preset_table(kind: str) -> Table:
     """A table of every preset of one kind (``models``, ``gpus``, ``links``, ``runtimes``)."""
     from simdecode import presets
 
-    return _PRESET_TABLES[kind](presets.names(kind), lambda name: presets.preset(kind, name))
+    names = presets.names(kind)
+    table = _PRESET_TABLES[kind](names, lambda name: presets.preset(kind, name))
+    # every catalogue ends with where each preset's figures come from (rows are in name order)
+    with_source = _catalogue(table.title, table.caption, tuple(str(c.header) for c in table.columns) + ("source",))
+    for name, row in zip(names, zip(*(column.cells for column in table.columns))):
+        with_source.add_row(*row, presets.source(kind, name))
+    return with_source

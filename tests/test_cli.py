@@ -148,6 +148,21 @@ def test_presets_every_catalogue(kind: str | None, capsys: pytest.CaptureFixture
         assert "nvlink4" in out
 
 
+@pytest.mark.parametrize("kind", ["models", "gpus"])
+def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from simdecode import presets
+
+    monkeypatch.setenv("COLUMNS", "400")  # one row per preset, the source unfolded
+    assert cli.main(["presets", kind]) == 0
+    out = capsys.readouterr().out
+    assert "source" in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip() and line.split()[0] in presets.names(kind)}
+    assert set(rows) == set(presets.names(kind))
+    for name, line in rows.items():
+        assert presets.source(kind, name) in line, name
+
+
 # --- run: the JSON contract and the files of --out -----------------------------------------------
 
 

@@ -16,13 +16,20 @@ from simdecode.scenario.model import HF_KEYS, ModelSpec
 SPECS = {"gpus": GpuSpec, "links": LinkSpec, "models": ModelSpec}
 
 EXPECTED = {
-    "gpus": {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "rtx-4090"},
-    "links": {"nvlink3", "nvlink4", "nvlink5", "pcie4", "pcie5", "xgmi", "ib-hdr", "ib-ndr"},
+    "gpus": {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "rtx-4090",
+             "h20", "h800", "b300", "gb200", "gb300", "mi325x", "mi355x", "rtx-pro-6000", "apple-m3-ultra",
+             "apple-m4-max", "gb10", "strix-halo", "groq-lpu", "cerebras-wse3"},
+    "links": {"nvlink3", "nvlink4", "nvlink5", "pcie4", "pcie5", "xgmi", "ib-hdr", "ib-ndr", "nvlink4-h800",
+              "groq-c2c", "cerebras-100gbe"},
     "models": {
         "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
         "llama-3.2-1b", "mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "qwen3-235b-a22b", "megatron-530b",
+        "qwen3.5-397b-a17b", "qwen3-4b", "qwen3-8b", "llama-3.3-70b", "gpt-oss-20b", "deepseek-v3.1",
+        "deepseek-v3.2", "kimi-k2.5", "glm-4.7", "glm-5", "minimax-m2.5", "nemotron-nano-9b-v2",
     },
 }
+#: GPUs whose tensor cores run FP4 natively (Blackwell, CDNA 4)
+FP4_GPUS = {"b200", "b300", "gb200", "gb300", "mi355x", "rtx-pro-6000", "gb10"}
 
 TOP_LEVEL_KEY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*):\s*$")
 
@@ -152,6 +159,12 @@ def test_h100_sxm_figures() -> None:
         ("mi300x", 192 * 2**30, 5.3e12, 1307.4e12, 750),
         ("l40s", 46068 * 2**20, 864e9, 362.05e12, 350),
         ("rtx-4090", 24564 * 2**20, 1008e9, 165.2e12, 450),
+        ("h20", 96 * 2**30, 4.0e12, 148e12, 400),
+        ("gb200", 186 * 2**30, 8.0e12, 2500e12, 1200),
+        ("mi355x", 288 * 2**30, 8.0e12, 2516.6e12, 1400),
+        ("rtx-pro-6000", 97252 * 2**20, 1792e9, 500e12, 600),
+        ("gb10", 121.63 * 2**30, 273e9, 125e12, 140),
+        ("strix-halo", 128 * 2**30, 256e9, 59.4e12, 120),
     ],
 )
 def test_gpu_spot_checks(name: str, memory: float, bandwidth: float, bf16: float, tdp: float) -> None:
@@ -181,10 +194,12 @@ def test_memory_is_the_drivers_figure_in_binary_units(name: str) -> None:
 def test_only_native_tensor_dtypes_are_listed() -> None:
     assert "fp8" not in gpu("a100-80gb").flops_per_s  # no FP8 on Ampere
     assert "fp4" in gpu("b200").flops_per_s and gpu("b200").flops_per_s["fp4"] == pytest.approx(9e15)
-    assert all("fp4" not in gpu(name).flops_per_s for name in EXPECTED["gpus"] - {"b200"})
+    assert all("fp4" not in gpu(name).flops_per_s for name in EXPECTED["gpus"] - FP4_GPUS)
+    assert all("fp4" in gpu(name).flops_per_s for name in FP4_GPUS)
 
 
-@pytest.mark.parametrize("name", ["h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s"])
+@pytest.mark.parametrize("name", ["h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "h20", "h800", "b300",
+                                  "gb200", "gb300", "mi325x", "mi355x", "rtx-pro-6000", "gb10"])
 def test_peaks_are_dense_fp8_is_twice_bf16(name: str) -> None:
     """Datasheets quote sparse peaks; a preset that took one for fp8 but not bf16 (or the reverse)
     breaks the 2:1 ratio every one of these GPUs has between dense fp8 and dense bf16."""
@@ -207,6 +222,9 @@ def test_peaks_are_dense_fp8_is_twice_bf16(name: str) -> None:
         ("xgmi", 64e9, 0.6e-6, "mesh", "nvlink", False),
         ("ib-hdr", 25e9, 16e-6, "switch", "net", False),
         ("ib-ndr", 50e9, 16e-6, "switch", "net", False),
+        ("nvlink4-h800", 200e9, 0.6e-6, "switch", "nvlink", True),
+        ("groq-c2c", 14e9, 0.6e-6, "mesh", "nvlink", False),
+        ("cerebras-100gbe", 150e9, 2.7e-6, "switch", "net", False),
     ],
 )
 def test_link_figures(
@@ -319,6 +337,52 @@ def test_dense_configs_reproduce_checkpoint_parameter_counts_exactly(name: str, 
     assert total + norms == checkpoint_params
 
 
+@pytest.mark.parametrize(
+    ("name", "total", "active", "active_tolerance"),
+    [
+        # published totals within 2%; active counts within the stated share: publishers round, and
+        # leave the input embedding (a row gather, not a matrix read) out of "active"
+        ("qwen3.5-397b-a17b", 397e9, 17e9, 0.03),
+        ("kimi-k2.5", 1.04e12, 32e9, 0.03),
+        ("glm-4.7", 355e9, 32e9, 0.06),
+        ("glm-5", 744e9, 40e9, 0.05),
+        ("minimax-m2.5", 229e9, 10e9, 0.11),
+        ("deepseek-v3.2", 671e9, 37e9, 0.04),
+        ("gpt-oss-20b", 20.9e9, 3.6e9, 0.17),
+        ("nemotron-nano-9b-v2", 8.89e9, 8.89e9, 0.01),
+    ],
+)
+def test_moe_configs_reproduce_published_parameter_counts(name: str, total: float, active: float,
+                                                          active_tolerance: float) -> None:
+    from simdecode.costmodel.architecture import parameter_counts
+
+    counts = parameter_counts(model(name))
+    assert counts.total == pytest.approx(total, rel=0.02)
+    assert counts.active == pytest.approx(active, rel=active_tolerance)
+
+
+@pytest.mark.parametrize(("kind", "name"), [(k, n) for k in presets.KINDS for n in presets.names(k)])
+def test_every_preset_carries_its_source(kind: str, name: str) -> None:
+    """``simdecode presets`` prints each preset's source: every entry has one, and it names a
+    document (an address, a paper, a datasheet), not a placeholder."""
+    source = presets.source(kind, name)
+    assert len(source) > 12
+    assert "source" not in presets.preset(kind, name)  # kept out of the spec's keys
+
+
+def test_sram_chips_and_unified_memory_machines() -> None:
+    groq, wafer = gpu("groq-lpu"), gpu("cerebras-wse3")
+    assert groq.kind == wafer.kind == "sram"
+    assert groq.memory_bytes == pytest.approx(220 * 2**20) and groq.memory_bandwidth_Bps == pytest.approx(80e12)
+    assert wafer.memory_bytes == pytest.approx(44e9) and wafer.memory_bandwidth_Bps == pytest.approx(21e15)
+    assert wafer.spatial and not groq.spatial
+    for name in ("apple-m3-ultra", "apple-m4-max", "gb10", "strix-halo"):
+        assert gpu(name).unified_memory
+    # macOS wires about 75% of memory for the GPU by default
+    m3 = gpu("apple-m3-ultra")
+    assert m3.os_reserved_bytes == pytest.approx(0.25 * m3.memory_bytes)
+
+
 # ---------------------------------------------------------------------------------------------
 # unknown names
 
@@ -330,3 +394,30 @@ def test_dense_configs_reproduce_checkpoint_parameter_counts_exactly(name: str, 
 def test_unknown_preset_raises_with_a_suggestion(kind: str, typo: str, suggestion: str) -> None:
     with pytest.raises(PresetError, match=rf"did you mean '{re.escape(suggestion)}'"):
         presets.preset(kind, typo)
+
+
+def test_an_unknown_model_says_how_to_describe_any_other_model() -> None:
+    with pytest.raises(PresetError, match=r"hf_config: path/to/config.json") as info:
+        presets.preset("models", "kimi-k3")
+    assert "huggingface.co" in str(info.value)
+    with pytest.raises(PresetError) as gpu_error:  # the hint is for models only
+        presets.preset("gpus", "h300")
+    assert "hf_config" not in str(gpu_error.value)
+
+
+def test_a_hybrid_linear_attention_config_json_reads_its_layer_mix(tmp_path) -> None:
+    """A Qwen3.5-style config.json (text_config nested, linear_* keys, layer_types) becomes a
+    model with 3 linear-attention layers per full-attention layer and no KV in the former."""
+    import json
+
+    from simdecode.costmodel.architecture import kv_bytes_per_token
+
+    text = {key: value for key, value in presets.preset("models", "qwen3.5-397b-a17b").items()
+            if key not in ("name", "n_shared_experts", "full_attention_interval", "native_precision")}
+    text["layer_types"] = (["linear_attention"] * 3 + ["full_attention"]) * 15
+    text["mtp_num_hidden_layers"] = 1  # a key simdecode does not know: dropped
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "qwen3_5_moe", "text_config": text}))
+    spec = ModelSpec.model_validate(presets.resolve("models", {"hf_config": "config.json"},
+                                                    {"base_dir": str(tmp_path)}))
+    assert spec.layer_type(0) == "linear_attention" and spec.layer_type(3) == "full_attention"
+    assert kv_bytes_per_token(spec, 2.0) == 30_720

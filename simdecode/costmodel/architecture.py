@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from simdecode.costmodel import layers as mixers
 from simdecode.scenario.model import ModelSpec
 
 
@@ -70,7 +71,16 @@ def attention_params_per_layer(model: ModelSpec) -> float:
         kv = h * (r_kv + d_rope) + r_kv * nq * (d_nope + d_v)
         return q + kv + nq * d_v * h
     d = model.head_width
-    return h * d * (2 * nq + 2 * model.kv_heads)
+    return h * d * (2 * nq + 2 * model.kv_heads) + mixers.output_gate_params(model)
+
+
+def layer_attention_params(model: ModelSpec, layer: int) -> float:
+    """Token-mixing weights of layer ``layer``: a Gated DeltaNet block, a Mamba-2 mixer, nothing
+    (an MLP-only layer), else the attention block (with a DSA indexer where the model has one)."""
+    stateful = mixers.mixer_params(model, layer)
+    if stateful is not None:
+        return stateful
+    return attention_params_per_layer(model) + mixers.indexer_params(model)
 
 
 def mlp_params(model: ModelSpec, intermediate: int) -> float:
@@ -89,7 +99,7 @@ def parameter_counts(model: ModelSpec) -> ParameterCounts:
     layers = model.num_hidden_layers
     embedding = float(model.vocab_size * model.hidden_size)
     lm_head = 0.0 if model.tie_word_embeddings else embedding
-    attention = layers * attention_params_per_layer(model)
+    attention = sum(layer_attention_params(model, layer) for layer in range(layers))
     if model.is_moe:
         moe_layers = layers - model.first_k_dense_replace
         dense_layers = model.first_k_dense_replace
@@ -98,6 +108,8 @@ def parameter_counts(model: ModelSpec) -> ParameterCounts:
         num_experts, k = model.num_local_experts, model.num_experts_per_tok
     else:
         moe_layers, dense_layers, expert, router, num_experts, k = 0, layers, 0.0, 0.0, 0, 0
+    if model.hybrid_override_pattern is not None:  # only the "-" layers hold an MLP
+        dense_layers = sum(1 for layer in range(layers) if mixers.has_mlp(model, layer))
     dense_mlp = dense_layers * mlp_params(model, model.intermediate_size)
     # DeepSeek-V3 MTP module: a projection 2h x h plus one transformer block (MoE MLP);
     # embedding and head are shared with the main model (arXiv 2412.19437, section 2.2).
@@ -119,20 +131,27 @@ def kv_elements_per_token_per_layer(model: ModelSpec) -> float:
     rotary key, DeepSeek-V2/V3), identical for every head.
     """
     if model.uses_mla:
-        return float((model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0))
+        return float((model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0)) + mixers.indexer_kv_elements(model)
     return float(2 * model.kv_heads * model.head_width)
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_dtype_bytes: float) -> float:
-    """KV-cache bytes one token of context occupies over the whole model (physics.md 5.1).
+    """KV-cache bytes one token of context occupies over the whole model (physics.md 5.1): the
+    layers that cache keys and values only (linear-attention layers keep a fixed state instead).
 
     Llama-3-70B in bf16: 2 * 80 layers * 8 heads * 128 * 2 B = 327,680 B.
     """
-    return model.num_hidden_layers * kv_elements_per_token_per_layer(model) * kv_dtype_bytes
+    return mixers.kv_layers(model) * kv_elements_per_token_per_layer(model) * kv_dtype_bytes
+
+
+def state_bytes_per_sequence(model: ModelSpec, state_dtype_bytes: float) -> float:
+    """Fixed recurrent-state bytes one sequence holds over the whole model, whatever its length
+    (linear-attention layers; 0 for a pure-attention model)."""
+    return mixers.state_elements(model) * state_dtype_bytes
 
 
 def layer_is_sliding(model: ModelSpec, layer: int) -> bool:
-    return model.layer_types is not None and model.layer_types[layer] == "sliding_attention"
+    return model.layer_type(layer) == "sliding_attention"
 
 
 def layer_is_moe(model: ModelSpec, layer: int) -> bool:

@@ -197,7 +197,25 @@ def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algo
     return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, best.algorithm, best.protocol)
 
 
+def scheduled_all_reduce(nbytes: float, p: int, link: LinkSpec, nodes: int = 1,
+                         inter: LinkSpec | None = None) -> CollectiveCost:
+    """An all-reduce a dataflow compiler schedules at compile time (Groq, Cerebras; Abts et al.
+    ISCA 2022): every chip knows when its peers' data lands, so no flags or barriers are
+    exchanged. Each rank sends its n bytes straight to every peer and reduces what arrives: one
+    hop inside a node, one more across nodes, and the bytes over the rank's ingress ((p-1) n
+    behind a switch, n per link on a mesh, where every peer has a link of its own)."""
+    if p <= 1:
+        return ZERO
+    across = nodes > 1 and inter is not None
+    alpha = link.latency_s + (inter.latency_s if across else 0.0)
+    bw = min(_bw(link), _bw(inter)) if across else _bw(link)
+    peers_sharing_ingress = 1 if link.topology == "mesh" else p - 1
+    return CollectiveCost(alpha, peers_sharing_ingress * nbytes / bw, "direct")
+
+
 def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics) -> list[CollectiveCost]:
+    if runtime.allreduce_impl == "scheduled":
+        return [scheduled_all_reduce(nbytes, p, link, nodes if inter is not None else 1, inter)]
     nccl_impl = runtime.allreduce_impl == "nccl"
     multi_node = nodes > 1 and inter is not None
     out: list[CollectiveCost] = []

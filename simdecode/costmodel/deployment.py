@@ -24,7 +24,9 @@ from functools import cached_property
 
 from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
+from simdecode.costmodel.devices import workspace_bytes
 from simdecode.costmodel.efficiency import Part, dequant_seconds
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
@@ -81,6 +83,8 @@ class Deployment:
     step_costs: dict = field(default_factory=dict, compare=False, repr=False)
     precision: precision_mod.ModulePrecision | None = None  # dtypes per module (None: weight_bytes everywhere)
     gpu: GpuSpec | None = None
+    spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
+    workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -96,6 +100,7 @@ class Deployment:
         link = effective_link(hw.link, hw.gpu.peer_to_peer)
         native = scenario.model.native_precision
         modules = precision_mod.resolve(prec, native.model_dump(exclude_none=True) if native else None)
+        in_memory = hw.gpu.kind != "logic"
         return cls(
             model=scenario.model,
             rates=DeviceRates.of(hw.gpu, scenario.runtime, modules.mlp, prec.activations),
@@ -106,11 +111,14 @@ class Deployment:
             tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
             tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node, ep=par.ep,
             pp_link=hw.inter_node_link if stage_crosses_node else link,
-            weight_bytes=precision_mod.weight_bytes_per_value(modules.mlp, prec.group_size),
+            weight_bytes=precision_mod.weight_bytes_per_value(modules.mlp, prec.group_size) if in_memory else 0.0,
             kv_bytes=dtype_bytes(modules.kv_cache),
             act_bytes=dtype_bytes(prec.activations),
-            precision=modules,
+            # weights wired into logic (kind: logic) take no memory and no bandwidth: no module dtypes
+            precision=modules if in_memory else None,
             gpu=hw.gpu,
+            spatial=hw.gpu.kind == "sram" and hw.gpu.spatial,
+            workspace_bytes=workspace_bytes(hw.gpu),
         )
 
     # ---- precision per module ----------------------------------------------------------------
@@ -140,8 +148,12 @@ class Deployment:
 
     @property
     def window(self) -> int | None:
-        """The sliding window of the model's sliding-attention layers (None: all layers full)."""
-        return self.model.sliding_window if self.model.layer_types else None
+        """The token cap of capped attention layers: the sliding window of sliding-attention
+        layers, or DSA's top-k (a model has at most one of them); None: every layer reads it all."""
+        m = self.model
+        if m.layer_types is not None and "sliding_attention" in m.layer_types:
+            return m.sliding_window
+        return m.index_topk
 
     # ---- layout -------------------------------------------------------------------------
     def stage_layers(self, stage: int) -> range:
@@ -160,15 +172,20 @@ class Deployment:
     def kv_heads_per_gpu(self) -> float:
         return max(self.model.kv_heads / self.tp, 1.0)
 
-    def attention_params_per_gpu(self) -> float:
-        """Attention weights one TP rank holds for one layer (see module docstring)."""
+    def attention_params_per_gpu(self, layer: int | None = None) -> float:
+        """Token-mixing weights one TP rank holds for layer ``layer`` (default: an attention
+        layer); see the module docstring and :mod:`simdecode.costmodel.layers`."""
         m, t = self.model, self.tp
+        stateful = None if layer is None else mixers.mixer_params(m, layer)
+        if stateful is not None:  # Gated DeltaNet, Mamba-2, or no mixer
+            return stateful / t
         h = m.hidden_size
+        gate = mixers.output_gate_params(m) / t
         if m.uses_mla:
             replicated = h * (m.q_lora_rank or 0) + h * ((m.kv_lora_rank or 0) + (m.qk_rope_head_dim or 0))
-            return replicated + (arch.attention_params_per_layer(m) - replicated) / t
+            return replicated + (arch.attention_params_per_layer(m) - replicated) / t + mixers.indexer_params(m)
         d = m.head_width
-        return 2 * h * d * m.num_attention_heads / t + 2 * h * d * self.kv_heads_per_gpu
+        return 2 * h * d * m.num_attention_heads / t + 2 * h * d * self.kv_heads_per_gpu + gate
 
     def kv_elements_per_gpu_per_layer(self) -> float:
         """Cached values per token per layer on one TP rank."""
@@ -178,8 +195,13 @@ class Deployment:
         return 2 * self.kv_heads_per_gpu * m.head_width
 
     def kv_bytes_per_token_per_gpu(self, stage: int = 0) -> float:
-        """KV-cache bytes one token of context takes on one GPU of ``stage``."""
-        return len(self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
+        """KV-cache bytes one token of context takes on one GPU of ``stage`` (its layers that
+        cache keys and values; linear-attention layers hold a fixed state instead)."""
+        return mixers.kv_layers(self.model, self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
+
+    def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
+        """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``."""
+        return mixers.state_elements(self.model, self.stage_layers(stage)) / self.tp * self.kv_bytes
 
     @property
     def vocab_parallel(self) -> bool:
@@ -200,6 +222,8 @@ class Deployment:
     def mlp_params_per_gpu(self, layer: int) -> float:
         """MLP (or MoE: router + shared + all routed experts) weights one GPU stores for a layer."""
         m, c = self.model, self.counts
+        if not mixers.has_mlp(m, layer):
+            return 0.0
         if arch.layer_is_moe(m, layer):
             # E/ep whole experts split tp/ep ways = E/tp expert-equivalents either way
             experts = (c.num_experts + c.shared_experts) * c.expert / self.tp
@@ -211,7 +235,7 @@ class Deployment:
         own dtype with its block scales; the router in the activations' dtype (bf16)."""
         nbytes = 0.0
         for i in self.stage_layers(stage):
-            nbytes += self.attention_params_per_gpu() * self.bytes_of("attention")
+            nbytes += self.attention_params_per_gpu(i) * self.bytes_of("attention")
             if arch.layer_is_moe(self.model, i):
                 c = self.counts
                 nbytes += self.model.hidden_size * c.num_experts * self.act_bytes  # router, bf16

@@ -43,7 +43,10 @@ LOGIT_BYTES = 4 * 2  # fp32 logits + probabilities per vocabulary entry
 
 def activation_workspace_bytes(dep: Deployment, max_batched_tokens: int, max_batch_size: int) -> float:
     """Bytes one GPU keeps free for a step of ``max_batched_tokens`` tokens and
-    ``max_batch_size`` sequences (see the module docstring)."""
+    ``max_batch_size`` sequences (see the module docstring); a device's own ``workspace`` (none
+    on SRAM and hard-wired chips, costmodel/devices.py) replaces it."""
+    if dep.workspace_bytes is not None:
+        return dep.workspace_bytes
     m = dep.model
     width = m.expert_intermediate_size * m.num_experts_per_tok if m.is_moe else m.intermediate_size
     per_token = dep.act_bytes * (2 * m.hidden_size + 3 * width / dep.tp)
@@ -59,22 +62,31 @@ def kv_budget_bytes(scenario, dep: Deployment, stage: int = 0) -> float:
     - static (SGLang): memory_utilization x total - weights (the engine keeps its activations in
       the rest).
     """
-    sched = scenario.scheduler
-    total = scenario.hardware.gpu.memory_bytes
+    sched, gpu = scenario.scheduler, scenario.hardware.gpu
+    total = total_bytes(gpu)
     weights = dep.weight_bytes_per_gpu(stage)
     workspace = activation_workspace_bytes(dep, sched.max_batched_tokens, sched.max_batch_size)
+    # linear-attention and Mamba states of max_batch_size running sequences, set aside first (as
+    # SGLang sizes its state pool by running requests and vLLM gives each its state slot)
+    states = sched.max_batch_size * dep.state_bytes_per_sequence_per_gpu(stage)
     of = engine_of(scenario).memory_of
     if of == "free":
-        return sched.memory_utilization * (total - weights - workspace)
+        return sched.memory_utilization * (total - weights - workspace) - states
     if of == "static":
-        return sched.memory_utilization * total - weights
-    return sched.memory_utilization * total - weights - workspace
+        return sched.memory_utilization * total - weights - states
+    return sched.memory_utilization * total - weights - workspace - states
+
+
+def total_bytes(gpu) -> float:
+    """The device memory an engine may divide: all of it, less what the OS keeps of a unified
+    memory (``os_reserved``: Apple's default GPU wired limit, costmodel/devices.py)."""
+    return max(0.0, gpu.memory_bytes - gpu.os_reserved_bytes)
 
 
 def memory_split(scenario, dep: Deployment, stage: int = 0) -> dict[str, float]:
     """Bytes per GPU of ``stage``: total, weights, workspace (activations), KV budget."""
     sched = scenario.scheduler
-    return {"total": scenario.hardware.gpu.memory_bytes, "weights": dep.weight_bytes_per_gpu(stage),
+    return {"total": total_bytes(scenario.hardware.gpu), "weights": dep.weight_bytes_per_gpu(stage),
             "workspace": activation_workspace_bytes(dep, sched.max_batched_tokens, sched.max_batch_size),
             "kv": kv_budget_bytes(scenario, dep, stage)}
 
@@ -82,8 +94,18 @@ def memory_split(scenario, dep: Deployment, stage: int = 0) -> dict[str, float]:
 def kv_capacity_blocks(scenario, dep: Deployment) -> int:
     """Blocks of ``kv_block_tokens`` the replica's KV cache holds: the engine's KV budget per GPU
     over the KV bytes one token takes there, the tightest stage deciding; 0 when nothing is left."""
-    tokens = min(kv_budget_bytes(scenario, dep, s) / dep.kv_bytes_per_token_per_gpu(s) for s in range(dep.pp))
+    tokens = min(_tokens(kv_budget_bytes(scenario, dep, s), dep.kv_bytes_per_token_per_gpu(s)) for s in range(dep.pp))
     return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+
+
+#: tokens a stage whose layers cache nothing (all linear attention or Mamba) is taken to hold
+UNBOUNDED_TOKENS = 10**12
+
+
+def _tokens(budget: float, per_token_bytes: float) -> float:
+    if per_token_bytes <= 0:
+        return UNBOUNDED_TOKENS if budget >= 0 else 0
+    return min(UNBOUNDED_TOKENS, budget / per_token_bytes)
 
 
 def weights_fit(scenario, dep: Deployment) -> bool:

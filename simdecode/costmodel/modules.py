@@ -22,6 +22,7 @@ of kernels, each costed at its own dtype); :func:`attention`, :func:`mlp`, :func
 from __future__ import annotations
 
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import mla, moe
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -38,11 +39,17 @@ def _sum(parts: list[Part]) -> tuple[float, float]:
 
 def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     m = dep.model
-    params = dep.attention_params_per_gpu()
-    sliding = arch.layer_is_sliding(m, layer)
-    kv_tokens = shape.window_kv_read_tokens if sliding else shape.kv_read_tokens
-    pairs = shape.window_attn_pairs if sliding else shape.attn_pairs
-    kv_elems = dep.kv_elements_per_gpu_per_layer()
+    kind = mixers.layer_kind(m, layer)
+    if kind in mixers.STATEFUL:  # Gated DeltaNet or Mamba-2: weights and a fixed state per sequence
+        params, hbm, flops = mixers.stateful_cost(dep, layer, shape)
+        return [dep.part("attention", params, hbm, flops, _half(dep), "attention")]
+    if kind == mixers.NONE:  # an MLP-only layer (Nemotron-H)
+        return []
+    params = dep.attention_params_per_gpu(layer) - mixers.indexer_params(m)
+    capped = kind in (mixers.SLIDING, mixers.SPARSE)  # a sliding window, or DSA's top-k
+    kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
+    pairs = shape.window_attn_pairs if capped else shape.attn_pairs
+    kv_elems = dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m)
     hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes
     heads = m.num_attention_heads / dep.tp
     kernels = _half(dep)
@@ -51,11 +58,17 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         kernels += mla.EXTRA_KERNELS
     else:
         scores = heads * 4 * m.head_width * pairs
-    return [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
+    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
+    if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
+        index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
+        parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
+    return parts
 
 
 def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     m = dep.model
+    if not mixers.has_mlp(m, layer):  # a Mamba- or attention-only layer (Nemotron-H)
+        return []
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, _half(dep),

@@ -24,14 +24,15 @@ token's output to every rank (T h (ep-1)/ep bytes), in place of the block's all-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import cached_property
 from typing import Iterator
 
 from simdecode import tp_schedules
-from simdecode.costmodel import collectives, modules
-from simdecode.costmodel.architecture import layer_is_moe, layer_is_sliding
+from simdecode.costmodel import collectives, devices, modules
+from simdecode.costmodel.architecture import layer_is_moe
+from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.efficiency import ideal_seconds, part_seconds
@@ -166,8 +167,9 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
 
 
 #: op kinds whose cost reads the step's context sums (kv_read_tokens, attn_pairs and their window
-#: forms); every other kind depends on the shape only through (seqs, new_tokens, logit_tokens)
-CONTEXT_KINDS = frozenset({"attn", "attn.sliding"})
+#: forms); every other kind depends on the shape only through (seqs, new_tokens, logit_tokens):
+#: linear attention and Mamba read a fixed state per sequence, DSA's indexer reads the context
+CONTEXT_KINDS = frozenset({"attn", "attn.sliding", "attn.sparse"})
 
 
 def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> tuple[dict[str, OpCost], dict[str, OpCost]]:
@@ -199,13 +201,15 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(dep, modules.embedding_parts(dep, shape))
-            case "attn" | "attn.sliding":
-                costs[kind] = _compute(dep, modules.attention_parts(dep, _layer_of(dep, kind), chunk))
+                costs[kind] = _compute(dep, modules.embedding_parts(dep, shape), _share(dep, template, kind))
+            case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba":
+                parts = modules.attention_parts(dep, _layer_of(dep, kind), chunk)
+                costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "mlp" | "mlp.moe":
-                costs[kind] = _compute(dep, modules.mlp_parts(dep, _layer_of(dep, kind), chunk))
+                parts = modules.mlp_parts(dep, _layer_of(dep, kind), chunk)
+                costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "lm_head":
-                costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape))
+                costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape), _share(dep, template, kind))
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
             case "allreduce.final":
@@ -226,19 +230,40 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     return costs
 
 
-def _compute(dep: Deployment, parts) -> OpCost:
-    """One compute op made of ``parts`` run one after another (efficiency.py)."""
+def _share(dep: Deployment, template: PlanTemplate, kind: str) -> float:
+    """The share of the chip a compute op of ``kind`` runs on: 1, or on a spatial chip the share
+    its module's cores hold (:func:`simdecode.costmodel.devices.spatial_share`)."""
+    if not dep.spatial:
+        return 1.0
+    if kind == "embed":
+        weights = dep.embedding_params_per_gpu() * dep.bytes_of("embeddings")
+    elif kind == "lm_head":
+        weights = dep.lm_head_params_per_gpu() * dep.bytes_of("embeddings")
+    elif kind.startswith("attn"):
+        weights = dep.attention_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("attention")
+    else:
+        weights = dep.mlp_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("mlp")
+    return devices.spatial_share(dep, template.stage, kind, weights)
+
+
+def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
+    """One compute op made of ``parts`` run one after another (efficiency.py), on ``share`` of the
+    device's bandwidth and FLOP/s (a spatial chip's region; 1 elsewhere)."""
     rates, overlap = dep.rates, dep.runtime.dequant_overlap
+    bandwidth, peak_bandwidth = rates.bandwidth_Bps * share, rates.peak_bandwidth_Bps * share
+    if share != 1.0:
+        parts = [replace(p, flops_per_s=p.flops_per_s * share, peak_flops_per_s=p.peak_flops_per_s * share)
+                 for p in parts]
     busy = launch = ideal = hbm = flops = memory_s = math_s = 0.0
     terms: dict[str, list[float]] = {}
     for p in parts:
-        b, k = part_seconds(p, rates.bandwidth_Bps, rates.kernel_s, overlap)
+        b, k = part_seconds(p, bandwidth, rates.kernel_s, overlap)
         busy += b
         launch += k
-        ideal += ideal_seconds(p, rates.peak_bandwidth_Bps)
+        ideal += ideal_seconds(p, peak_bandwidth)
         hbm += p.hbm_bytes
         flops += p.flops
-        memory_s += p.hbm_bytes / rates.bandwidth_Bps
+        memory_s += p.hbm_bytes / bandwidth
         math_s += p.flops / p.flops_per_s if p.flops else 0.0
         acc = terms.setdefault(p.term, [0.0, 0.0])
         acc[0] += b
@@ -272,9 +297,9 @@ def _layer_of(dep: Deployment, kind: str) -> int:
 def _find_layer_of(dep: Deployment, kind: str) -> int:
     m = dep.model
     for layer in range(m.num_hidden_layers):
-        if kind.startswith("attn") and layer_is_sliding(m, layer) == kind.endswith("sliding"):
+        if kind.startswith("attn") and _module_kind(dep, layer, "attn") == kind:
             return layer
-        if kind.startswith("mlp") and layer_is_moe(m, layer) == kind.endswith("moe"):
+        if kind.startswith("mlp") and has_mlp(m, layer) and layer_is_moe(m, layer) == kind.endswith("moe"):
             return layer
     raise ValueError(kind)
 
@@ -306,7 +331,9 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
             embed_waits = [add("embed.allreduce", -1, Stream.COMM, "allreduce.embed", last)]
 
     layers = dep.stage_layers(stage)
-    module_list = [(layer, part) for layer in layers for part in ("attn", "mlp")]
+    # a hybrid_override_pattern layer holds one block: its other module does not exist
+    module_list = [(layer, part) for layer in layers for part in ("attn", "mlp")
+                   if (layer_kind(dep.model, layer) != NONE if part == "attn" else has_mlp(dep.model, layer))]
     total = 2 * dep.model.num_hidden_layers  # the delayed-TP rules count modules over the whole network
     exchanges: list[list[int]] = []  # per module of this stage: its exchange slot per chunk
     for m, (layer, part) in enumerate(module_list):
@@ -343,7 +370,8 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
 
 def _module_kind(dep: Deployment, layer: int, part: str) -> str:
     if part == "attn":
-        return "attn.sliding" if layer_is_sliding(dep.model, layer) else "attn"
+        mixer = layer_kind(dep.model, layer)
+        return "attn" if mixer == FULL else f"attn.{mixer}"
     return "mlp.moe" if layer_is_moe(dep.model, layer) else "mlp"
 
 

@@ -65,7 +65,9 @@ class DeviceRates:
             peak_flops_per_s=peak_flops,
             bandwidth_Bps=peak_bw * runtime.memory_efficiency,
             flops_per_s=peak_flops * runtime.compute_efficiency,
-            kernel_s=runtime.kernel_launch_s / throttle + (0.0 if runtime.cuda_graphs else EAGER_LAUNCH_S),
+            # a dataflow or hard-wired chip launches nothing: its compiler schedules every op
+            kernel_s=(runtime.kernel_launch_s / throttle + (0.0 if runtime.cuda_graphs else EAGER_LAUNCH_S))
+            if gpu.kind == "gpu" else 0.0,
         )
 
 

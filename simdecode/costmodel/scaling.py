@@ -41,7 +41,7 @@ def analytic_crossover(dep: Deployment) -> float | None:
     activation with the scenario's link, runtime and algorithm."""
     layers = dep.model.num_hidden_layers
     one_token = BatchShape.decode([0])
-    weights = sum(dep.attention_params_per_gpu() * dep.bytes_of("attention") + modules.mlp(dep, i, one_token)[0]
+    weights = sum(dep.attention_params_per_gpu(i) * dep.bytes_of("attention") + modules.mlp(dep, i, one_token)[0]
                   for i in range(layers)) * dep.tp
     msg = dep.model.hidden_size * dep.act_bytes
     previous = None

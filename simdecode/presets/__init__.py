@@ -27,18 +27,41 @@ KINDS = ("gpus", "links", "models", "runtimes")
 MAX_CONFIG_BYTES = 1_000_000  # a config.json larger than this is not a model config
 
 
+#: how to describe a model that has no preset (appended to an unknown model's error)
+HF_CONFIG_HINT = ("; any other model: download its config.json from its Hugging Face page "
+                  "(https://huggingface.co/ORG/MODEL/resolve/main/config.json) and write "
+                  "model: {hf_config: path/to/config.json}")
+
+
 class PresetError(ValueError):
     """An unknown preset name or an unreadable model config; the message says what exists."""
 
 
 @functools.cache
-def catalogue(kind: str) -> dict[str, dict[str, Any]]:
-    """All presets of one kind (``gpus``, ``links``, ``models``, ``runtimes``), by name."""
+def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     if kind not in KINDS:
         raise KeyError(kind)
     text = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    return {str(name): dict(entry or {}) for name, entry in data.items()}
+    entries, cited = {}, {}
+    for name, entry in data.items():
+        entry = dict(entry or {})
+        source = entry.pop("source", "")
+        entries[str(name)] = entry
+        cited[str(name)] = str(source)
+    return entries, cited
+
+
+def catalogue(kind: str) -> dict[str, dict[str, Any]]:
+    """All presets of one kind (``gpus``, ``links``, ``models``, ``runtimes``), by name."""
+    return _read(kind)[0]
+
+
+def source(kind: str, name: str) -> str:
+    """Where a preset's figures come from: its ``source:`` key (the catalogue file's comment
+    above the entry gives the detail), "" if it has none."""
+    preset(kind, name)  # unknown names raise with suggestions
+    return _read(kind)[1][name]
 
 
 def names(kind: str) -> list[str]:
@@ -51,7 +74,10 @@ def preset(kind: str, name: str) -> dict[str, Any]:
     if name not in table:
         close = suggest(name, list(table))
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise PresetError(f"unknown {kind[:-1]} preset {name!r}{hint} (known: {', '.join(sorted(table))})")
+        known = f"(known: {', '.join(sorted(table))})"
+        if kind == "models":
+            known += HF_CONFIG_HINT
+        raise PresetError(f"unknown {kind[:-1]} preset {name!r}{hint} {known}")
     return {"name": name, **table[name]}
 
 

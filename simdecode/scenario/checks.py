@@ -42,7 +42,8 @@ def check_scenario(s: Scenario) -> None:
         )
     if par.pp > m.num_hidden_layers:
         raise CheckError("parallelism.pp", f"pp = {par.pp} exceeds the model's {m.num_hidden_layers} layers")
-    if par.tp < hw.gpus_per_node and hw.gpus_per_node % par.tp and par.tp * par.pp * par.dp > par.tp:
+    if par.tp < hw.gpus_per_node and hw.gpus_per_node % par.tp and _tp_group_straddles(par.tp, par.tp * par.pp * par.dp,
+                                                                                      hw.gpus_per_node):
         raise CheckError(
             "parallelism.tp",
             f"tp = {par.tp} must divide gpus_per_node = {hw.gpus_per_node}, or some TP group would straddle two nodes",
@@ -82,6 +83,12 @@ def check_scenario(s: Scenario) -> None:
     _check_decoding(s)
     _check_size(s)
     _check_sweep_keys(s)
+
+
+def _tp_group_straddles(tp: int, gpus: int, per_node: int) -> bool:
+    """Does any of the consecutive TP groups of ``tp`` GPUs (``gpus`` in all, filling nodes of
+    ``per_node`` in order) cross a node boundary? (tp 16 x 4 groups fit one 72-GPU NVLink domain.)"""
+    return any(first // per_node != (first + tp - 1) // per_node for first in range(0, gpus, tp))
 
 
 def _check_sweep_keys(s: Scenario) -> None:

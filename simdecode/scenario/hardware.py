@@ -41,6 +41,30 @@ class GpuSpec(Spec):
         True, description="GPUs write to each other's memory directly; GeForce drivers disable it, so "
         "transfers bounce through host memory"
     )
+    kind: Literal["gpu", "sram", "logic"] = Field(
+        "gpu", description="gpu: weights in device memory (HBM, GDDR, LPDDR), kernels launched one after "
+        "another; sram: a dataflow chip whose weights live in on-chip SRAM spread over many chips (Groq LPU, "
+        "Cerebras WSE), no kernel launches; logic: weights wired into the chip's logic (Taalas), taking no "
+        "memory and no bandwidth (simdecode/costmodel/devices.py)"
+    )
+    workspace_bytes: Bytes | None = Field(
+        None, alias="workspace", description="memory kept free on every device for activations, the runtime "
+        "and its buffers; default 1 GiB for a gpu, 0 for sram and logic chips (their compiler places "
+        "activations in the memory they are given)"
+    )
+    spatial: bool = Field(
+        False, description="sram kind: each core computes on the weights in its own SRAM and every layer owns a "
+        "region of cores (Cerebras' layer-pipelined mode), so one token's layer gets only its region's share "
+        "of the chip's bandwidth and FLOP/s; false: every op streams from the whole chip (Groq)"
+    )
+    unified_memory: bool = Field(
+        False, description="CPU and GPU share one memory and one bandwidth (Apple M-series, GB10, Strix Halo): "
+        "the model, the KV cache and the OS come out of the same bytes"
+    )
+    os_reserved_bytes: Bytes = Field(
+        0.0, alias="os_reserved", description="unified memory the OS keeps from the GPU (e.g. macOS's default "
+        "wired limit); memory_utilization applies to the rest"
+    )
 
     @model_validator(mode="after")
     def _needs_a_matmul_dtype(self) -> GpuSpec:
@@ -79,8 +103,9 @@ class RuntimeSpec(Spec):
     cuda_graphs: bool = Field(
         True, description="kernels replayed from a captured graph; false adds the host's launch cost per kernel"
     )
-    allreduce_impl: Literal["nccl", "custom", "in-kernel"] = Field(
-        "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused"
+    allreduce_impl: Literal["nccl", "custom", "in-kernel", "scheduled"] = Field(
+        "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused; "
+        "scheduled: placed at compile time by a dataflow compiler (no barriers, no protocol)"
     )
     allreduce_overhead_s: Duration = Field(
         5e-6, alias="allreduce_overhead", description="fixed time per collective (launch and sync)"

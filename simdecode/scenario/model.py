@@ -14,6 +14,10 @@ from simdecode.scenario.hardware import Spec
 from simdecode.scenario.types import DType
 
 MAX_LAYERS = 1000
+#: the layer kinds ``layer_types`` may name (Hugging Face spellings)
+LAYER_TYPES = ("full_attention", "sliding_attention", "linear_attention")
+#: Nemotron-H's hybrid_override_pattern: each layer holds one of these alone
+PATTERN_LAYERS = {"M": "mamba", "*": "full_attention", "-": "mlp"}
 MAX_DIM = 1_000_000
 
 
@@ -39,7 +43,10 @@ class ModelSpec(Spec):
     num_key_value_heads: int | None = Field(
         None, ge=1, le=4096, description="KV heads (grouped-query attention); default: query heads"
     )
-    head_dim: int | None = Field(None, ge=1, le=16384, description="per-head width; default hidden/heads")
+    head_dim: int | None = Field(
+        None, ge=1, le=16384, validation_alias=AliasChoices("head_dim", "attention_head_dim"),
+        description="per-head width (also attention_head_dim); default hidden/heads",
+    )
     intermediate_size: int = Field(ge=1, le=MAX_DIM, description="dense MLP width (and Mixtral's expert width)")
     vocab_size: int = Field(ge=1, le=10_000_000, description="tokens in the vocabulary")
     tie_word_embeddings: bool = Field(False, description="the LM head shares the embedding matrix")
@@ -67,8 +74,35 @@ class ModelSpec(Spec):
     sliding_window: int | None = Field(None, ge=1, le=100_000_000,
                                        description="window of sliding-attention layers, tokens")
     layer_types: tuple[str, ...] | None = Field(
-        None, description="per layer 'sliding_attention' or 'full_attention' (default: all full)"
+        None, description="per layer 'full_attention', 'sliding_attention' or 'linear_attention' (Gated "
+        "DeltaNet / Mamba-style recurrent state) (default: all full, or full_attention_interval)"
     )
+    # hybrid linear attention (Qwen3-Next / Qwen3.5 Gated DeltaNet; simdecode/costmodel/layers.py)
+    full_attention_interval: int | None = Field(
+        None, ge=1, le=MAX_LAYERS, description="without layer_types: every n-th layer is full attention, the "
+        "others linear attention (Qwen3-Next)"
+    )
+    linear_num_key_heads: int | None = Field(None, ge=1, le=4096, description="linear-attention key heads")
+    linear_num_value_heads: int | None = Field(None, ge=1, le=4096, description="linear-attention value heads")
+    linear_key_head_dim: int | None = Field(None, ge=1, le=16384, description="linear-attention key head width")
+    linear_value_head_dim: int | None = Field(None, ge=1, le=16384, description="linear-attention value head width")
+    linear_conv_kernel_dim: int = Field(4, ge=1, le=64, description="short causal convolution width")
+    attn_output_gate: bool = Field(
+        False, description="gated attention: the query projection also yields a sigmoid gate on the output (Qwen3.5)"
+    )
+    # hybrid Mamba-2 models whose layers hold a single mixer or MLP (Nemotron-H)
+    hybrid_override_pattern: str | None = Field(
+        None, description="one character per layer: M a Mamba-2 mixer, * attention, - an MLP, each alone (Nemotron-H)"
+    )
+    mamba_num_heads: int | None = Field(None, ge=1, le=4096, description="Mamba-2 heads")
+    mamba_head_dim: int | None = Field(None, ge=1, le=16384, description="Mamba-2 head width")
+    ssm_state_size: int | None = Field(None, ge=1, le=16384, description="Mamba-2 state size per head channel")
+    n_groups: int = Field(1, ge=1, le=1024, description="Mamba-2 groups of B and C")
+    conv_kernel: int = Field(4, ge=1, le=64, description="Mamba-2 causal convolution width")
+    # DeepSeek sparse attention (V3.2): a lightning indexer picks the top-k cached tokens
+    index_topk: int | None = Field(None, ge=1, description="DSA: cached tokens each query attends to")
+    index_n_heads: int | None = Field(None, ge=1, le=4096, description="DSA: indexer heads")
+    index_head_dim: int | None = Field(None, ge=1, le=16384, description="DSA: indexer key width (cached)")
     # multi-token prediction (DeepSeek-V3)
     num_nextn_predict_layers: int = Field(0, ge=0, le=16, description="MTP modules (one extra block each)")
     max_position_embeddings: int | None = Field(None, ge=1, le=100_000_000,
@@ -95,14 +129,61 @@ class ModelSpec(Spec):
         if self.layer_types is not None:
             if len(self.layer_types) != self.num_hidden_layers:
                 raise ValueError("layer_types must have one entry per hidden layer")
-            unknown = set(self.layer_types) - {"sliding_attention", "full_attention"}
+            unknown = set(self.layer_types) - set(LAYER_TYPES)
             if unknown:
-                raise ValueError(f"layer_types entries must be sliding_attention or full_attention, got {sorted(unknown)}")
+                raise ValueError(f"layer_types entries must be one of {', '.join(LAYER_TYPES)}, got {sorted(unknown)}")
             if "sliding_attention" in self.layer_types and self.sliding_window is None:
                 raise ValueError("sliding_attention layers need sliding_window")
+        if self.has_linear_attention:
+            missing = [k for k in ("linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim",
+                                   "linear_value_head_dim") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"linear_attention layers need {', '.join(missing)}")
+            if self.linear_num_value_heads % self.linear_num_key_heads:
+                raise ValueError("linear_num_value_heads must be a multiple of linear_num_key_heads")
+        if self.hybrid_override_pattern is not None:
+            pattern = self.hybrid_override_pattern
+            if len(pattern) != self.num_hidden_layers:
+                raise ValueError(f"hybrid_override_pattern has {len(pattern)} characters for {self.num_hidden_layers} layers")
+            unknown = sorted(set(pattern) - set(PATTERN_LAYERS))
+            if unknown:
+                raise ValueError(f"hybrid_override_pattern characters must be M, * or -, got {unknown} (E, a layer of "
+                                 "experts alone, is not modelled)")
+            if self.layer_types is not None:
+                raise ValueError("give layer_types or hybrid_override_pattern, not both")
+            if "M" in pattern and None in (self.mamba_num_heads, self.mamba_head_dim, self.ssm_state_size):
+                raise ValueError("Mamba layers (M) need mamba_num_heads, mamba_head_dim and ssm_state_size")
+            if self.is_moe:
+                raise ValueError("hybrid_override_pattern models with experts are not modelled")
+        if self.index_topk is not None:
+            if not self.uses_mla or self.index_n_heads is None or self.index_head_dim is None:
+                raise ValueError("DeepSeek sparse attention (index_topk) needs MLA (kv_lora_rank), index_n_heads "
+                                 "and index_head_dim")
+            if self.layer_types is not None and "sliding_attention" in self.layer_types:
+                raise ValueError("index_topk (sparse attention) and sliding_attention layers cannot be mixed")
         if self.first_k_dense_replace > self.num_hidden_layers:
             raise ValueError("first_k_dense_replace cannot exceed num_hidden_layers")
         return self
+
+    def layer_type(self, layer: int) -> str:
+        """``full_attention``, ``sliding_attention``, ``linear_attention``, ``mamba`` or ``mlp``
+        (the last two: a ``hybrid_override_pattern`` layer holding only that block) for layer
+        ``layer``: from ``layer_types`` or the pattern, else from ``full_attention_interval``
+        (layer i is full attention when (i + 1) is a multiple of it, as Qwen3-Next builds its
+        layer_types), else full."""
+        if self.layer_types is not None:
+            return self.layer_types[layer]
+        if self.hybrid_override_pattern is not None:
+            return PATTERN_LAYERS[self.hybrid_override_pattern[layer]]
+        if self.full_attention_interval is not None:
+            return "full_attention" if (layer + 1) % self.full_attention_interval == 0 else "linear_attention"
+        return "full_attention"
+
+    @property
+    def has_linear_attention(self) -> bool:
+        if self.layer_types is not None:
+            return "linear_attention" in self.layer_types
+        return self.full_attention_interval is not None
 
     @property
     def is_moe(self) -> bool:

@@ -24,6 +24,9 @@ from simdecode.scenario.types import DType, Duration, Fraction, Rate
 from simdecode.scenario.limits import (  # noqa: F401 (re-exported)
     MAX_BATCH_SIZE, MAX_GPUS, MAX_RATE_PER_S, MAX_REQUESTS, MAX_TOKENS, MIN_CV, MIN_RATE_PER_S)
 
+#: the largest single NVLink domain (NVIDIA's announced Rubin Ultra NVL576); NVL72 racks are 72
+MAX_NVLINK_DOMAIN = 576
+
 
 class PrecisionSpec(Spec):
     """Dtypes of the weights (per module), the KV cache and the activations. A module without its
@@ -42,11 +45,13 @@ class PrecisionSpec(Spec):
 
 class HardwareSpec(Spec):
     gpu: GpuSpec = Field(description="a preset name, {preset: NAME, ...overrides} or a full mapping")
-    gpus_per_node: int = Field(8, ge=1, le=64)
+    gpus_per_node: int = Field(8, ge=1, le=MAX_NVLINK_DOMAIN, description="GPUs behind one intra-node link: a "
+                               "server (8), or a rack-scale NVLink domain (72 for GB200/GB300 NVL72, whose "
+                               "NVLink switch trays join every GPU as one node)")
     nodes: int = Field(1, ge=1, le=1024)
     intra_node_link: LinkSpec | None = Field(None, description="default: the GPU's own link (e.g. nvlink4)")
     inter_node_link: LinkSpec = Field(default="ib-ndr", validate_default=True)  # type: ignore[assignment]
-    nics_per_node: int = Field(8, ge=1, le=64, description="scale-out NICs per node")
+    nics_per_node: int = Field(8, ge=1, le=MAX_NVLINK_DOMAIN, description="scale-out NICs per node")
     pcie_switches: int = Field(
         1, ge=1, le=8, description="PCIe switches per node (PCIe links): GPUs split evenly; traffic between "
         "switches crosses the CPU's root complex, shared by every group on the node"

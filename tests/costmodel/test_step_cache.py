@@ -35,6 +35,9 @@ LAYOUTS = [
     ("deepseek-v3", "h200", 8, 2, {}, "vllm"),  # MLA and MoE
     ("gpt-oss-120b", "h100-sxm", 4, 1, {}, "vllm"),  # sliding-window layers
     ("llama-3.1-8b", "h100-sxm", 1, 1, {}, "vllm"),
+    ("qwen3.5-397b-a17b", "b200", 8, 1, {}, "vllm"),  # linear attention: a fixed state per sequence
+    ("deepseek-v3.2", "b200", 8, 2, {}, "vllm"),  # DSA: the indexer reads the whole context
+    ("nemotron-nano-9b-v2", "h100-sxm", 2, 1, {}, "vllm"),  # Mamba-2, attention or MLP alone per layer
     # consecutive tokens of a sequence share experts: the MoE's cost reads the sequence count
     ({"preset": "mixtral-8x7b", "routing_correlation": 0.5}, "h100-sxm", 4, 1, {}, "vllm"),
 ]

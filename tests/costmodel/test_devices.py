@@ -1,0 +1,212 @@
+"""Devices that are not discrete GPUs (simdecode/costmodel/devices.py): dataflow SRAM chips,
+spatial wafers, weights in logic, unified memory, rack-scale NVLink domains; hand-computed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simdecode.costmodel import collectives, devices
+from simdecode.costmodel.batch import BatchShape
+from simdecode.costmodel.deployment import Deployment
+from simdecode.costmodel.fold import fold
+from simdecode.costmodel.plan import build_stage_plan
+from simdecode.costmodel.roofline import DeviceRates
+from simdecode.costmodel.feasibility import check_fits
+from simdecode.engine.simulation import kv_capacity_blocks
+from simdecode.errors import ScenarioError
+from simdecode.presets import preset
+from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
+from simdecode.scenario.schema import Scenario
+
+GiB = 2**30
+
+
+def gpu(name: str, **over) -> GpuSpec:
+    return GpuSpec.model_validate({**preset("gpus", name), **over})
+
+
+def scenario(**parts) -> Scenario:
+    base = {"model": "llama-3.1-8b", "hardware": {"gpu": "h100-sxm", "gpus_per_node": 1},
+            "workload": {"prompt_tokens": 16, "output_tokens": 16}}
+    return Scenario.model_validate({**base, **parts})
+
+
+# ---- workspace and memory --------------------------------------------------------------------
+
+
+def test_workspace_is_the_engines_on_gpus_and_none_on_sram_chips_unless_given() -> None:
+    assert devices.workspace_bytes(gpu("h100-sxm")) is None  # costmodel/memory.py sizes it
+    assert devices.workspace_bytes(gpu("groq-lpu")) == 0.0
+    assert devices.workspace_bytes(gpu("groq-lpu", workspace="20 MB")) == 20e6
+    assert devices.workspace_bytes(gpu("h100-sxm", workspace="0 B")) == 0.0
+
+
+def test_unified_memory_leaves_the_os_its_share() -> None:
+    # 0.9 x (512 GiB - 128 GiB kept by macOS) = 345.6 GiB for weights, KV and workspace
+    assert devices.usable_memory_bytes(gpu("apple-m3-ultra"), 0.9) == pytest.approx(0.9 * 384 * GiB)
+    assert devices.usable_memory_bytes(gpu("h100-sxm"), 0.9) == pytest.approx(0.9 * 81559 * 2**20)
+
+
+def test_chips_to_hold_llama_2_70b_int8_on_groq() -> None:
+    # 68.98e9 B of int8 weights / 230e6 B per chip = 299.9 -> 300 chips (nothing else on them)
+    assert devices.chips_to_hold(68.98e9, 0.0, gpu("groq-lpu"), 1.0) == 300
+    # the 1 GiB workspace of a GPU is taken from each device first
+    assert devices.chips_to_hold(180e9, 0.0, gpu("h100-sxm"), 1.0) == 3  # 180 / (85.5 - 1.07) = 2.13
+
+
+def test_a_model_too_big_for_the_chips_says_how_many_it_needs() -> None:
+    s = scenario(model="llama-2-70b", precision={"weights": "int8", "kv_cache": "fp16"},
+                 hardware={"gpu": "groq-lpu", "gpus_per_node": 8, "nodes": 8, "intra_node_link": "groq-c2c"},
+                 parallelism={"tp": 8, "pp": 8}, runtime="dataflow", scheduler={"memory_utilization": 1.0},
+                 workload={"prompt_tokens": 1, "output_tokens": 1})
+    with pytest.raises(ScenarioError, match="needs at least 300 chips"):
+        check_fits(s)
+
+
+def test_unified_memory_check_counts_the_os_share() -> None:
+    # GPT-OSS-120B in fp4 (~58 GB) fits a GB10 (121.6 GiB) but not one whose OS keeps 80 GB
+    fits = scenario(model="gpt-oss-120b", precision={"weights": "fp4"}, hardware={"gpu": "gb10", "gpus_per_node": 1})
+    assert fits.hardware.gpu.unified_memory
+    check_fits(fits)
+    crowded = scenario(model="gpt-oss-120b", precision={"weights": "fp4"},
+                       hardware={"gpu": {"preset": "gb10", "os_reserved": "80 GB"}, "gpus_per_node": 1})
+    with pytest.raises(ScenarioError, match="kept by the OS"):
+        check_fits(crowded)
+
+
+# ---- no kernel launches, weights in logic -------------------------------------------------------
+
+
+def test_dataflow_chips_launch_no_kernels_whatever_the_runtime_says() -> None:
+    rt = RuntimeSpec.model_validate(preset("runtimes", "default"))
+    assert DeviceRates.of(gpu("groq-lpu"), rt, "int8", "fp16").kernel_s == 0.0
+    assert DeviceRates.of(gpu("h100-sxm"), rt, "bf16", "bf16").kernel_s == pytest.approx(2e-6)
+
+
+def test_weights_in_logic_take_no_memory_and_no_bandwidth() -> None:
+    logic = {"name": "hardwired", "kind": "logic", "memory": "16 GB", "memory_bandwidth": "1 TB/s",
+             "flops": {"fp16": "100 TFLOP/s"}, "tdp": "250 W"}
+    s = scenario(hardware={"gpu": logic, "gpus_per_node": 1}, runtime="dataflow")
+    dep = Deployment.from_scenario(s)
+    assert dep.weight_bytes == 0.0 and dep.max_weight_bytes_per_gpu() == 0.0
+    plan = build_stage_plan(dep, 0, BatchShape.decode([1000]))
+    # only the KV cache is read: 1000 (+1) tokens x 32 layers x 2 x 8 x 128 x 2 B
+    assert fold(plan).hbm_bytes == pytest.approx(1001 * 32 * 2 * 8 * 128 * 2)
+    # an MLP reads nothing and computes 2 FLOPs per weight (3 x 4096 x 14336) at 100 TFLOP/s
+    mlp = plan.costs["mlp"]
+    assert mlp.hbm_bytes == 0.0
+    assert mlp.time_s == pytest.approx(2 * 3 * 4096 * 14336 / 100e12)
+
+
+# ---- a spatial wafer: each layer owns a region of cores ------------------------------------------
+
+
+def test_spatial_wafer_batch_1_token_is_dependent_steps_times_resident_bytes_over_bandwidth() -> None:
+    """Llama-3.1-8B bf16 on one WSE-3: 32 layers x (3 attention + 2 MLP steps) + the LM head = 161
+    dependent steps, each (resident weight bytes / 21 PB/s) = 16.06 GB / 21 PB/s = 0.765 us (the
+    embedding is a one-row gather on the cores that hold the row)."""
+    s = scenario(hardware={"gpu": "cerebras-wse3", "gpus_per_node": 1}, runtime="dataflow",
+                 scheduler={"memory_utilization": 1.0})
+    dep = Deployment.from_scenario(s)
+    resident = dep.weight_bytes_per_gpu(0)
+    assert resident == pytest.approx(16.06e9, rel=0.001)
+    step = fold(build_stage_plan(dep, 0, BatchShape.decode([0])))
+    assert step.makespan_s == pytest.approx(161 * resident / 21e15, rel=1e-3)  # 123 us: ~8,100 tok/s
+    # the same chip, not spatial, streams every weight once (the embedding table but its row): 161x faster
+    table = 128256 * 4096 * 2
+    flat = Deployment.from_scenario(s.model_copy(update={"hardware": s.hardware.model_copy(
+        update={"gpu": s.hardware.gpu.model_copy(update={"spatial": False})})}))
+    flat_step = fold(build_stage_plan(flat, 0, BatchShape.decode([0])))
+    assert flat_step.makespan_s == pytest.approx((resident - table + 4096 * 2) / 21e15, rel=1e-3)
+
+
+@given(st.floats(1e6, 1e12), st.integers(1, 4))
+def test_spatial_share_is_the_modules_weight_share_over_its_steps(module_bytes: float, steps_key: int) -> None:
+    kind = ["embed", "mlp", "attn", "mlp.moe"][steps_key - 1]
+
+    class Dep:
+        spatial = True
+
+        @staticmethod
+        def weight_bytes_per_gpu(stage: int) -> float:
+            return 2e12
+
+    share = devices.spatial_share(Dep, 0, kind, module_bytes)
+    assert share == pytest.approx(min(1.0, module_bytes / (2e12 * devices.DEPENDENT_STEPS[kind])))
+    assert 0 < share <= 1
+
+
+# ---- collectives a compiler schedules ------------------------------------------------------------
+
+
+def test_scheduled_all_reduce_is_one_hop_and_one_link_on_a_mesh() -> None:
+    c2c = LinkSpec.model_validate(preset("links", "groq-c2c"))
+    cost = collectives.scheduled_all_reduce(16384, 8, c2c)
+    assert cost.alpha_s == pytest.approx(0.6e-6)
+    assert cost.beta_s == pytest.approx(16384 / (14e9 * 0.97))
+    # across two nodes: one more hop
+    two = collectives.scheduled_all_reduce(16384, 16, c2c, nodes=2, inter=c2c)
+    assert two.alpha_s == pytest.approx(1.2e-6)
+    # behind a switch every peer's copy shares the rank's port: (p-1) n
+    nv = LinkSpec.model_validate(preset("links", "nvlink4"))
+    assert collectives.scheduled_all_reduce(1e6, 8, nv).beta_s == pytest.approx(7e6 / (450e9 * 0.82))
+
+
+def test_dataflow_runtime_uses_the_scheduled_all_reduce() -> None:
+    rt = RuntimeSpec.model_validate(preset("runtimes", "dataflow"))
+    c2c = LinkSpec.model_validate(preset("links", "groq-c2c"))
+    got = collectives.all_reduce(16384, 8, c2c, rt)
+    assert got.algorithm == "direct" and got.time_s == pytest.approx(0.6e-6 + 16384 / (14e9 * 0.97))
+
+
+# ---- rack-scale NVLink domains ---------------------------------------------------------------
+
+
+def test_nvl72_is_one_node_of_72_gpus() -> None:
+    s = Scenario.model_validate({
+        "model": "deepseek-v3", "precision": {"weights": "fp4", "kv_cache": "fp8"},
+        "hardware": {"gpu": "gb200", "gpus_per_node": 72, "nics_per_node": 72},
+        "parallelism": {"tp": 16, "dp": 4}, "workload": {"prompt_tokens": 16, "output_tokens": 16},
+    })
+    dep = Deployment.from_scenario(s)
+    assert dep.tp_nodes == 1 and dep.link.name == "nvlink5"  # TP inside the NVLink domain
+
+
+def test_tp_groups_may_not_straddle_nodes() -> None:
+    # 16-GPU groups on 24-GPU nodes: the second group would span GPUs 16-31, across two nodes
+    with pytest.raises(ValueError, match="straddle"):
+        Scenario.model_validate({
+            "model": "deepseek-v3", "precision": {"weights": "fp4"},
+            "hardware": {"gpu": "gb200", "gpus_per_node": 24, "nodes": 2},
+            "parallelism": {"tp": 16, "dp": 2}, "workload": {"prompt_tokens": 16, "output_tokens": 16},
+        })
+
+
+def test_gpus_per_node_is_capped_at_the_largest_nvlink_domain() -> None:
+    with pytest.raises(ValueError, match="576"):
+        scenario(hardware={"gpu": "gb200", "gpus_per_node": 577})
+
+
+# ---- linear-attention state in the KV ledger ---------------------------------------------------
+
+
+def test_state_pool_for_max_batch_size_sequences_comes_off_the_kv_cache() -> None:
+    from simdecode.costmodel import memory
+    from simdecode.scenario.engines import engine_of
+
+    base = {"model": "qwen3.5-397b-a17b", "precision": {"weights": "fp8", "kv_cache": "fp8"},
+            "hardware": {"gpu": "h200", "gpus_per_node": 8}, "parallelism": {"tp": 8},
+            "workload": {"prompt_tokens": 16, "output_tokens": 16}, "scheduler": {"max_batch_size": 1}}
+    one = Scenario.model_validate(base)
+    many = Scenario.model_validate({**base, "scheduler": {"max_batch_size": 257}})
+    dep = Deployment.from_scenario(one)
+    state = dep.state_bytes_per_sequence_per_gpu()  # 45 x 1,085,440 x 1 B / 8 = 6,105,600 B
+    assert state == pytest.approx(6_105_600)
+    # the budget loses 256 more states, besides the larger activation workspace (logits of 256 more)
+    workspace = [memory.activation_workspace_bytes(dep, s.scheduler.max_batched_tokens, s.scheduler.max_batch_size)
+                 for s in (one, many)]
+    share = one.scheduler.memory_utilization if engine_of(one).memory_of == "free" else 1.0
+    drop = memory.kv_budget_bytes(one, dep) - memory.kv_budget_bytes(many, dep)
+    assert drop == pytest.approx(256 * state + share * (workspace[1] - workspace[0]))
