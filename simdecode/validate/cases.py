@@ -67,15 +67,21 @@ class CaseSet:
         return [p for job in self.jobs for p in job.points] + self.skipped
 
 
+#: the measurements shipped with the package (a copy of the project's shared validation data)
+SHIPPED_DATA = Path(__file__).resolve().parent / "data"
+
+
 def default_data_dir(repo: Path | None = None) -> Path:
-    """../shared/validation beside the repository (CI keeps a read-only copy of shared/ there);
-    for a checkout nested deeper (a git worktree), the nearest ancestor's shared/validation."""
+    """The measurements to validate against: the project's shared data, ../shared/validation beside
+    the repository (for a checkout nested deeper, a git worktree, the nearest ancestor's), which may
+    hold newer cases; else the copy shipped with the package (simdecode/validate/data, the same
+    files, with their sources in its README), so validate and its tests never run without data."""
     root = repo or Path(__file__).resolve().parents[2]
     for folder in root.parents:
         candidate = folder / "shared" / "validation"
         if candidate.is_dir():
             return candidate
-    return root.parent / "shared" / "validation"
+    return SHIPPED_DATA
 
 
 def load(paths: list[Path]) -> CaseSet:
