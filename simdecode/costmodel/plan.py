@@ -211,15 +211,15 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
             case "lm_head":
                 costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape), _share(dep, template, kind))
             case "allreduce":
-                costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
+                costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes_per_value)
             case "allreduce.final":
-                costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes)
+                costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes_per_value)
             case "allreduce.embed":
-                costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes)
+                costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes_per_value)
             case "dispatch" | "combine":
                 ep, k = dep.ep, dep.counts.experts_per_token
                 copies = k / ep if kind == "dispatch" else 1.0
-                nbytes = chunk.new_tokens * copies * h * dep.act_bytes * (ep - 1) / ep
+                nbytes = chunk.new_tokens * copies * h * dep.act_bytes_per_value * (ep - 1) / ep
                 c = collectives.all_to_all(nbytes, ep, dep.link, dep.runtime)
                 costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm)
             case "gather":
