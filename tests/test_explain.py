@@ -14,7 +14,7 @@ from simdecode.costmodel.collectives import p2p
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.explain import explain, render_explanation
+from simdecode.present.explain import explain, render_explanation
 from simdecode.scenario.loader import load_scenario, scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
