@@ -17,6 +17,7 @@ from simdecode.costmodel import collectives
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel.pcie import summary as pcie_summary
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
 
@@ -121,6 +122,8 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
                   "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
                   "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
+                  "pcie": pcie_summary(dep.pcie if dep.tp_nodes == 1 else None, dep.tp,
+                                       chosen["algorithm"] if chosen else ""),
                   "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
                   "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
                   "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},

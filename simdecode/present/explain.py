@@ -245,6 +245,22 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+def _pcie(pc: dict[str, Any]) -> str:
+    """The PCIe hierarchy sentence of the setup paragraph (costmodel/pcie.py)."""
+    text = (f"PCIe: {_n(pc['gpus_per_switch'], 'GPU')} per switch, {pc['gpus_per_socket']} per CPU socket; ")
+    if pc["algorithm"] not in ("ring", "tree"):
+        return text + f"{pc['algorithm']} kernels are not charged for crossings."
+    if not pc["switch_steps"]:
+        return text + "no step leaves a switch."
+    how = "through host memory" if pc["peer_to_peer"] else "through host memory, as every step does without peer-to-peer"
+    text += (f"{pc['switch_steps']} of the {pc['algorithm']}'s {pc['steps']} steps on its longest chain cross "
+             f"between switches ({how})")
+    if pc["socket_steps"]:
+        text += (f", {pc['socket_steps']} of them between sockets (+{t(pc['socket_hop_s'])} each, "
+                 f"{pc['socket_bw_share']:.2g} of the bandwidth)")
+    return text + "."
+
+
 def render_explanation(d: dict[str, Any]) -> str:
     """Plain text of :func:`explain`'s result."""
     s = d["setup"]
@@ -257,6 +273,8 @@ def render_explanation(d: dict[str, Any]) -> str:
         algo = ar["algorithm"] + (f"/{ar['protocol']}" if ar["protocol"] else "")
         line += (f" All-reduce: {algo} (asked for: {s['allreduce_requested']}); one of {b(ar['bytes'])} takes "
                  f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
+    if ar and s.get("pcie"):
+        line += " " + _pcie(s["pcie"])
     if ar and s.get("allreduce_impl"):
         impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
                 "in-kernel": "collectives inside the kernel"}[s["allreduce_impl"]]
