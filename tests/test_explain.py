@@ -171,3 +171,17 @@ def test_cli_explain_bad_file(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert cli.main(["explain", str(TP8_A100), "--batch", "0"]) == cli.EXIT_USER
+
+
+def test_speculative_paragraph_reads_plain_numbers_from_analysis() -> None:
+    """analysis.speculative.speculative_step builds the deployments; explain only words them."""
+    from simdecode.analysis.speculative import speculative_step
+
+    scenario = load_scenario(REPO / "scenarios" / "draft-llama-70b-with-1b.yaml")
+    step = speculative_step(scenario, 512, 1)
+    assert all(isinstance(v, (int, float, str, bool)) for v in step.values())
+    assert step["speedup"] == pytest.approx(
+        step["mean_tokens"] * step["standard_s"] / (step["draft_s"] + step["verify_s"]), rel=1e-9)
+    spec = explain(scenario, context_tokens=512)["speculation"]
+    assert spec["speedup"] == step["speedup"] and f"{step['speedup']:.2f}x as fast" in spec["sentence"]
+    assert speculative_step(_pcie_1b(), 512, 1) is None  # standard decoding

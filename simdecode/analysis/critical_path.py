@@ -122,6 +122,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
                   "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
                   "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
+                  **_allreduce_impl(scenario, dep),
                   "pcie": pcie_summary(dep.pcie if dep.tp_nodes == 1 else None, dep.tp,
                                        chosen["algorithm"] if chosen else ""),
                   "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
@@ -136,3 +137,14 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "parts_by_label_s": dict(grouped),
     }
     return data
+
+
+def _allreduce_impl(scenario, dep: Deployment) -> dict[str, str]:
+    """The all-reduce implementation that runs (``allreduce_impl``), and why the engine runs NCCL
+    instead of its custom kernels (``allreduce_fallback``, '' if it does not)."""
+    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+
+    rt = scenario.runtime
+    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
+                                    scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
+    return {"allreduce_impl": dep.runtime.allreduce_impl, "allreduce_fallback": why}
