@@ -16,6 +16,7 @@ link). Formulas:
 - NVLS (NVLink SHARP): 2 sync + n / (bw x 0.74)       (switch reduces and multicasts; the share
                      is CO-01's measured NVLS bandwidth, see NVLS_BW_SHARE)
 - point-to-point:    hop + n / bw
+- torus (TPU ICI):   dimension-ordered rings, :mod:`simdecode.costmodel.torus`
 
 ``auto`` picks what the runtime would: NCCL picks the ring or tree algorithm and protocol its own
 model predicts fastest (that is what tuning.cc does); a runtime with custom all-reduce kernels
@@ -214,6 +215,13 @@ def scheduled_all_reduce(nbytes: float, p: int, link: LinkSpec, nodes: int = 1,
 
 
 def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics) -> list[CollectiveCost]:
+    if link.topology == "torus" and not (nodes > 1 and inter is not None):
+        if algorithm not in ("auto", "ring"):
+            raise ValueError(f"allreduce {algorithm!r} has no form on a torus ({link.name!r}): its collectives "
+                             "are dimension-ordered rings (auto or ring)")
+        from simdecode.costmodel.torus import torus_all_reduce
+
+        return [torus_all_reduce(nbytes, p, link)]
     if runtime.allreduce_impl == "scheduled":
         return [scheduled_all_reduce(nbytes, p, link, nodes if inter is not None else 1, inter)]
     nccl_impl = runtime.allreduce_impl == "nccl"
@@ -259,6 +267,11 @@ def all_gather(nbytes_out: float, p: int, link: LinkSpec, runtime: RuntimeSpec) 
     buffer: :func:`direct_all_gather`."""
     if p <= 1:
         return ZERO
+    if link.topology == "torus":
+        from simdecode.costmodel.torus import torus_all_gather
+
+        c = torus_all_gather(nbytes_out, p, link)
+        return CollectiveCost(c.alpha_s + runtime.allreduce_overhead_s, c.beta_s, c.algorithm)
     if runtime.allreduce_impl == "in-kernel":
         c = direct_all_gather(nbytes_out, p, link)
         return CollectiveCost(c.alpha_s + runtime.allreduce_overhead_s, c.beta_s, c.algorithm)
