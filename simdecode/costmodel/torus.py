@@ -24,28 +24,10 @@ at once for large messages), twisted tori, and the optical circuit switches betw
 
 from __future__ import annotations
 
-from math import gcd, prod
-
 from simdecode.costmodel.collectives import ZERO, CollectiveCost
-from simdecode.scenario.hardware import LinkSpec
+from simdecode.scenario.hardware import LinkSpec, group_dims
 
-
-def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:
-    """The block of chips a group of ``p`` occupies in the slice: filled dimension by dimension
-    (the first dimension first, as device meshes enumerate chips), g_i = gcd(d_i, what is left).
-
-    >>> group_dims(8, (2, 4)), group_dims(4, (2, 4)), group_dims(16, (4, 4, 4))
-    ((2, 4), (2, 2), (4, 4, 1))
-    """
-    left, out = p, []
-    for d in torus_dims:
-        g = gcd(d, left)
-        out.append(g)
-        left //= g
-    if left != 1:
-        raise ValueError(f"a group of {p} chips does not fit the torus {list(torus_dims)}: "
-                         f"it must divide into its dimensions (product {prod(torus_dims)})")
-    return tuple(out)
+__all__ = ["group_dims", "torus_all_gather", "torus_all_reduce"]
 
 
 def _rings(p: int, link: LinkSpec) -> list[tuple[int, int]]:

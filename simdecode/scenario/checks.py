@@ -93,7 +93,7 @@ def _check_torus(s: Scenario) -> None:
         return
     from math import prod
 
-    from simdecode.costmodel.torus import group_dims
+    from simdecode.scenario.hardware import group_dims
 
     if prod(link.torus_dims) != hw.gpus_per_node:
         raise CheckError("hardware.intra_node_link.torus_dims",

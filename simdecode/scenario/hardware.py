@@ -6,6 +6,7 @@ inside simdecode the attribute carries its unit (``memory_bandwidth_Bps``).
 
 from __future__ import annotations
 
+from math import gcd, prod
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -157,3 +158,21 @@ class RuntimeSpec(Spec):
         True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
         "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
     )
+
+
+def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:
+    """The block of chips a group of ``p`` occupies in the slice: filled dimension by dimension
+    (the first dimension first, as device meshes enumerate chips), g_i = gcd(d_i, what is left).
+
+    >>> group_dims(8, (2, 4)), group_dims(4, (2, 4)), group_dims(16, (4, 4, 4))
+    ((2, 4), (2, 2), (4, 4, 1))
+    """
+    left, out = p, []
+    for d in torus_dims:
+        g = gcd(d, left)
+        out.append(g)
+        left //= g
+    if left != 1:
+        raise ValueError(f"a group of {p} chips does not fit the torus {list(torus_dims)}: "
+                         f"it must divide into its dimensions (product {prod(torus_dims)})")
+    return tuple(out)
