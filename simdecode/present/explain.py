@@ -274,7 +274,8 @@ def render_explanation(d: dict[str, Any]) -> str:
         line += " " + _pcie(s["pcie"])
     if ar and s.get("allreduce_impl"):
         impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
-                "in-kernel": "collectives inside the kernel"}[s["allreduce_impl"]]
+                "in-kernel": "collectives inside the kernel",
+                "scheduled": "collectives placed at compile time"}[s["allreduce_impl"]]
         line += f" All-reduce implementation: {impl}"
         line += f" ({s['allreduce_fallback']})." if s.get("allreduce_fallback") else "."
     if s["changes_model"]:
