@@ -80,7 +80,8 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         tp = int(m["tp"])
         scenario = {
             "model": model_name,
-            "precision": {"weights": weights, "kv_cache": KV_CACHE_DTYPE.get(model_name, cond.kv_dtype(weights, runtime)), "activations": "bf16"},
+            "precision": {"weights": weights, **cond.embeddings_dtype(weights),
+                          "kv_cache": KV_CACHE_DTYPE.get(model_name, cond.kv_dtype(weights, runtime)), "activations": "bf16"},
             "hardware": {"gpu": GPUS[m["gpu"]], "gpus_per_node": 8},
             "runtime": runtime,
             "parallelism": {"tp": tp},

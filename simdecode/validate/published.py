@@ -261,7 +261,7 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
                                 "prompt_tokens": prompt, "output_tokens": output}
     scenario: dict[str, Any] = {
         "name": str(case["id"]).lower(), "model": model,
-        "precision": {"weights": weights, "kv_cache": cond.kv_dtype(weights, runtime),
+        "precision": {"weights": weights, **cond.embeddings_dtype(weights), "kv_cache": cond.kv_dtype(weights, runtime),
                       "activations": "fp16" if weights == "fp16" else "bf16"},
         "hardware": hardware, "runtime": runtime, "parallelism": {"tp": tp, "pp": pp},
         "workload": workload, "simulation": {"fidelity": "step"},
