@@ -3,6 +3,8 @@ spatial wafers, weights in logic, unified memory, rack-scale NVLink domains; han
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,8 +18,10 @@ from simdecode.costmodel.roofline import DeviceRates
 from simdecode.costmodel.feasibility import check_fits
 from simdecode.engine.simulation import kv_capacity_blocks
 from simdecode.errors import ScenarioError
+from simdecode.present.explain import explain
 from simdecode.presets import preset
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
+from simdecode.scenario.loader import load_scenario
 from simdecode.scenario.schema import Scenario
 
 GiB = 2**30
@@ -275,3 +279,24 @@ def test_state_pool_for_max_batch_size_sequences_comes_off_the_kv_cache() -> Non
     share = one.scheduler.memory_utilization if engine_of(one).memory_of == "free" else 1.0
     drop = memory.kv_budget_bytes(one, dep) - memory.kv_budget_bytes(many, dep)
     assert drop == pytest.approx(256 * state + share * (workspace[1] - workspace[0]))
+
+
+def test_cerebras_70b_token_is_the_sum_over_wafers_of_steps_plus_hops() -> None:
+    """Llama-3.1-70B bf16 on 4 WSE-3 (scenarios/cerebras-llama-3.1-70b-4xwse3.yaml), one token at
+    128 tokens of context, by hand: a layer holds 2 x (2 x 8192^2 + 2 x 8192 x 1024 + 3 x 8192 x
+    28672) B = 1.711 GB, a wafer 20 of them (34.22 GB) plus the 2.101 GB embedding (first) or LM
+    head (last). Each wafer's 100 (last: 101) dependent steps take (resident bytes / 7 PB/s); the
+    three wafer-to-wafer hops each 2.7 us + 16,384 B / (150 GB/s x 0.96). The KV cache read (128 x
+    20 layers x 2 x 1024 x 2 B per wafer) is 0.3% more."""
+    s = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "cerebras-llama-3.1-70b-4xwse3.yaml")
+    layer = 2 * (2 * 8192**2 + 2 * 8192 * 1024 + 3 * 8192 * 28672)
+    table = 2 * 128256 * 8192
+    bw = 21e15 / 3
+    stages = [100 * (20 * layer + table) / bw, 100 * 20 * layer / bw, 100 * 20 * layer / bw,
+              101 * (20 * layer + table) / bw]
+    hops = 3 * (2.7e-6 + 16384 / (1200e9 / 8 * 0.96))
+    hand = sum(stages) + hops
+    assert hand == pytest.approx(2.028e-3, rel=1e-3)  # 493 tok/s; Cerebras published 450
+    got = explain(s)
+    assert got["total_s"] == pytest.approx(hand, rel=0.005)
+    assert [st["time_s"] for st in got["stages"]] == pytest.approx(stages, rel=0.005)
