@@ -167,6 +167,6 @@ def test_dataflow_scheduled_all_reduce_is_named() -> None:
                                    "scheduler": {"memory_utilization": 1.0}})
     data = explain(scenario)
     text = render_explanation(data)
-    assert "placed by the dataflow compiler" in text
+    assert "placed at compile time" in text
     ar = data["setup"]["allreduce"]
     assert ar["time_s"] == pytest.approx(0.6e-6 + 2048 * 2 / (14e9 * 0.97), rel=1e-3)

@@ -260,7 +260,7 @@ def render_explanation(d: dict[str, Any]) -> str:
     if ar and s.get("allreduce_impl"):
         impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
                 "in-kernel": "collectives inside the kernel",
-                "scheduled": "transfers placed by the dataflow compiler (no barriers)"}[s["allreduce_impl"]]
+                "scheduled": "collectives placed at compile time"}[s["allreduce_impl"]]
         line += f" All-reduce implementation: {impl}"
         line += f" ({s['allreduce_fallback']})." if s.get("allreduce_fallback") else "."
     if s["changes_model"]:
