@@ -185,3 +185,19 @@ def test_speculative_paragraph_reads_plain_numbers_from_analysis() -> None:
     spec = explain(scenario, context_tokens=512)["speculation"]
     assert spec["speedup"] == step["speedup"] and f"{step['speedup']:.2f}x as fast" in spec["sentence"]
     assert speculative_step(_pcie_1b(), 512, 1) is None  # standard decoding
+
+
+def test_dataflow_scheduled_all_reduce_is_named() -> None:
+    """A dataflow runtime's collectives are placed by its compiler (allreduce_impl scheduled): explain
+    names them instead of failing, and an 8-chip LPU all-reduce of one 4 KB activation (llama-3.2-1b,
+    hidden 2,048 x 2 B fp16) is one hop (0.6 us) plus 4,096 B over 14 GB/s x 0.97."""
+    scenario = scenario_from_dict({"model": "llama-3.2-1b", "precision": {"weights": "int8", "activations": "fp16",
+                                                                           "kv_cache": "fp16"},
+                                   "hardware": {"gpu": "groq-lpu", "gpus_per_node": 8},
+                                   "runtime": "dataflow", "parallelism": {"tp": 8},
+                                   "scheduler": {"memory_utilization": 1.0}})
+    data = explain(scenario)
+    text = render_explanation(data)
+    assert "placed at compile time" in text
+    ar = data["setup"]["allreduce"]
+    assert ar["time_s"] == pytest.approx(0.6e-6 + 2048 * 2 / (14e9 * 0.97), rel=1e-3)
