@@ -194,15 +194,17 @@ HOLD = dict(hardware="h100x8", precision="bf16", tp=8, batch=1)
 
 @pytest.fixture(scope="module")
 def round_trips() -> dict:
-    """The round trip's three estimates at the speed the docs feed back (75.37 tok/s, `run`'s)."""
-    return {"a": estimate(75.37, hardware="h100x8"), "b": estimate(75.37, **HOLD),
-            "c": estimate(75.37, speculation="none", **HOLD), "spec": estimate(75.37, speculation="mtp:3", **HOLD)}
+    """The round trip's estimates at the speed the docs feed back: `run`'s, to the docs' 2 decimals."""
+    tps = round(simulate(load_scenario(ROUND_TRIP)).summary()["per_request_tps"]["mean"], 2)
+    return {"tps": tps, "a": estimate(tps, hardware="h100x8"), "b": estimate(tps, **HOLD),
+            "c": estimate(tps, speculation="none", **HOLD), "spec": estimate(tps, speculation="mtp:3", **HOLD)}
 
 
 def test_round_trip_section_and_readme(round_trips):
     """docs/estimate.md's round-trip table, excerpt and prose, and README's paragraph."""
-    assert f"prints {simulate(load_scenario(ROUND_TRIP)).summary()['per_request_tps']['mean']:.2f} tok/s" \
-        in ROUND_TRIP_MD
+    tps = round_trips.pop("tps")
+    assert f"prints {tps:.2f} tok/s" in ROUND_TRIP_MD and f"estimate --tps {tps:.2f} " in ROUND_TRIP_MD
+    assert f"{tps:.2f} tok/s; `simdecode estimate --tps {tps:.2f} --gpu h100-sxm --gpus 8`" in README_PARA
     spans = {}
     for key, r in round_trips.items():
         lo, hi = r["interval"]["active_params"]
@@ -215,7 +217,7 @@ def test_round_trip_section_and_readme(round_trips):
     spec = next(b for b in round_trips["b"]["interval"]["bounds"]["high"] if b["axis"] == "speculation")
     assert spec["without"] == round_trips["c"]["interval"]["active_params"][1]
     # the excerpt is printed output
-    block = re.search(r"^```\n(Active parameters consistent with 75.37.*?)^```",
+    block = re.search(r"^```\n(Active parameters consistent with 75.*?)^```",
                       _section(ESTIMATE_MD, "### The round trip", "## 6."), re.MULTILINE | re.DOTALL).group(1)
     printed = set(render(round_trips["b"]).splitlines())
     assert [line for line in block.splitlines() if line not in printed] == []
@@ -232,7 +234,7 @@ def test_round_trip_section_and_readme(round_trips):
 
 
 def test_round_trip_speculation_speedup_quoted():
-    """'Llama-70B here: 14.35 ms against 13.26 ms ... 196.5 tok/s with MTP 3, 2.61x faster'."""
+    """'Llama-70B here: 14.37 ms against 13.27 ms ... 196.3 tok/s with MTP 3, 2.6x faster'."""
     ev = Evaluator(output_tokens=512)
     model = ModelSpec.model_validate(preset("models", "llama-3.1-70b"))
     plain, spec = (Assumptions(Hardware("h100-sxm", 8), "bf16", 8, "vllm", 1, 2000, s, Arch())
@@ -241,4 +243,4 @@ def test_round_trip_speculation_speedup_quoted():
     fast, slow = ev.tps(spec, model), ev.tps(plain, model)
     assert (f"here: {t_spec * 1e3:.2f} ms against {t_plain * 1e3:.2f} ms, three draft passes included) and yields "
             f"{Speculation(3).mean_tokens:.3g} tokens") in ROUND_TRIP_MD
-    assert f"at {fast:.1f} tok/s with MTP 3, {fast / slow:.3g}× faster" in ROUND_TRIP_MD
+    assert f"at {fast:.1f} tok/s with MTP 3, {fast / slow:.2g}× faster" in ROUND_TRIP_MD
