@@ -19,7 +19,7 @@ Whether it fits the GPUs' memory is :mod:`simdecode.costmodel.memory`'s and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from simdecode import tp_schedules
@@ -85,6 +85,7 @@ class Deployment:
     gpu: GpuSpec | None = None
     spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
     workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
+    mtp_module: bool = False       # an MTP draft pass: the module's norms and eh_proj run first (costmodel/mtp.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -264,8 +265,9 @@ def draft_deployment(scenario) -> Deployment:
     simdecode.engine.speculation):
 
     - ``mtp``: a one-layer copy of the target (the MTP block) with its embedding and LM head,
-      same TP, one stage; its 2h x h input projection is left out (under 1% of a DeepSeek-V3
-      draft pass's bytes, which the shared LM head dominates);
+      same TP, one stage, plus the module's own input work (two RMSNorms, the concatenation and
+      the 2h x h projection ``eh_proj`` with its all-reduce: costmodel/mtp.py), its MLP and
+      experts stored in the attention's dtype (the MTP layer is left out of FFN-only quantisation);
     - ``draft``: the draft model with the target's tp on the target's GPUs when its heads allow
       (``draft_placement: shared``), else tp 1 (and always tp 1 on a GPU of its own).
     Draft passes run in the same captured graph as the verify step: no host step overhead."""
@@ -277,8 +279,16 @@ def draft_deployment(scenario) -> Deployment:
             "num_nextn_predict_layers": 0, "layer_types": None,
         })
         layout = par.model_copy(update={"pp": 1})
-        return Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
-                                                                    "runtime": runtime}))
+        dep = Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
+                                                                   "runtime": runtime}))
+        # the MTP layer is stored like the layers a quantisation recipe leaves alone (attention):
+        # NVIDIA's DeepSeek-R1 NVFP4 checkpoint excludes ``model.layers.61*`` (the MTP layer) from
+        # fp4 (hf_quant_config exclude_modules), DeepSeek's own FP8 checkpoint quantises it like
+        # attention (fp8); TensorRT-LLM's eh_proj is in the model dtype (costmodel/mtp.py)
+        prec = dep.precision
+        if prec is not None:
+            prec = replace(prec, mlp=prec.attention, experts=prec.attention)
+        return replace(dep, mtp_module=True, precision=prec, templates={}, step_costs={})
     draft = d.draft_model
     tp = 1
     if d.draft_placement == "shared":
