@@ -1,4 +1,4 @@
-"""Calibrate the work estimate (simdecode.budget) against real runs of the curated scenarios.
+"""Calibrate the work estimate (simdecode.engine.budget) against real runs of the curated scenarios.
 
 For each scenario in scenarios/*.yaml and each fidelity (step, layer, op) it prints the estimated
 SimPy events and units of work beside the events the run scheduled and the CPU seconds it took,
@@ -8,8 +8,8 @@ and at the end a fit of the CPU time to the three kinds of work the estimate cou
 
 least squares on relative error over the runs of at least ``--min-cpu`` seconds (events as the
 run counted them, steps as estimated). One unit is one event: s_event is
-:data:`simdecode.budget.SECONDS_PER_UNIT`, s_stage / s_event :data:`simdecode.budget.STEP_OVERHEAD_UNITS`
-and s_seq / s_event :data:`simdecode.budget.SEQUENCE_UNITS` (times vary with the machine and its
+:data:`simdecode.engine.budget.SECONDS_PER_UNIT`, s_stage / s_event :data:`simdecode.engine.budget.STEP_OVERHEAD_UNITS`
+and s_seq / s_event :data:`simdecode.engine.budget.SEQUENCE_UNITS` (times vary with the machine and its
 load; event counts do not).
 
     PYTHONPATH=. python benchmarks/budget_calibration.py                   # every scenario, 3 fidelities
@@ -44,7 +44,7 @@ def _load_module(path: Path):
 def _fit(scenario_path: Path, fidelity: str, max_units: float):
     """The scenario at ``fidelity``, with fewer requests where its estimate is over ``max_units``
     (or where ``op`` refuses its size), keeping more than its warm-up requests."""
-    from simdecode.budget import estimate_work
+    from simdecode.engine.budget import estimate_work
     from simdecode.errors import ScenarioError
     from simdecode.scenario.loader import load_scenario
 
@@ -70,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fidelity", action="append", choices=FIDELITIES, help="repeatable; default all three")
     parser.add_argument("--max-units", type=float, default=1e6, help="cut a run estimated beyond this (default 1e6)")
     parser.add_argument("--min-cpu", type=float, default=0.05, help="runs shorter than this (s) are left out of the fit")
-    parser.add_argument("--compare-to", type=Path, metavar="BUDGET_PY", help="an older simdecode/budget.py to print too")
+    parser.add_argument("--compare-to", type=Path, metavar="BUDGET_PY", help="an older simdecode/engine/budget.py to print too")
     args = parser.parse_args(argv)
 
     from simdecode import simulate
-    from simdecode.budget import SECONDS_PER_UNIT, SEQUENCE_UNITS, STEP_OVERHEAD_UNITS, estimate_work
+    from simdecode.engine.budget import SECONDS_PER_UNIT, SEQUENCE_UNITS, STEP_OVERHEAD_UNITS, estimate_work
     from simdecode.costmodel.feasibility import check_fits
     from simdecode.errors import ScenarioError
 

@@ -272,7 +272,7 @@ bandwidth during inference … comparing tps ratios between models at the same i
 about the active parameter count."* How far does that hold? When does a 2× speed difference mean 2× fewer active
 parameters, and when does it not?"""),
     ("code", SETUP + """
-from simdecode.explain import explain
+from simdecode.present.explain import explain
 COMMON = ["hardware.gpu=h200", "hardware.gpus_per_node=8", "precision.weights=fp8", "precision.kv_cache=fp8",
           "workload.requests=2", "workload.prompt_tokens=512", "workload.output_tokens=64",
           "simulation.fidelity=step"]

@@ -6,7 +6,7 @@
     simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
     simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
     simdecode plot PATH [--figure NAME] [--out FILE]                                      (simdecode.plots.cli)
-    simdecode compare RESULT RESULT [...] [--json]                                        (simdecode.compare)
+    simdecode compare RESULT RESULT [...] [--json]                                        (simdecode.present.compare)
     simdecode presets [models|gpus|links|runtimes]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
@@ -35,8 +35,8 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
-MAX_EXPLAIN_BATCH = MAX_BATCH_SIZE  # the largest scheduler.max_batch_size (simdecode.explain.MAX_BATCH)
-MAX_EXPLAIN_CONTEXT = MAX_TOKENS  # the longest request, tokens (simdecode.explain.MAX_CONTEXT)
+MAX_EXPLAIN_BATCH = MAX_BATCH_SIZE  # the largest scheduler.max_batch_size (simdecode.present.explain.MAX_BATCH)
+MAX_EXPLAIN_CONTEXT = MAX_TOKENS  # the longest request, tokens (simdecode.present.explain.MAX_CONTEXT)
 
 
 class UserError(Exception):
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simdecode.estimate.cli import add_parser as add_estimate
     from simdecode.sweep.cli import add_parser as add_sweep
     from simdecode.plots.cli import add_parser as add_plot
-    from simdecode.compare import add_parser as add_compare
+    from simdecode.present.compare import add_parser as add_compare
 
     add_estimate(commands)
     add_sweep(commands, _override, _positive)
@@ -193,7 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"simulation.fidelity={args.fidelity}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    from simdecode.outfiles import check_file_target, prepare_out_dir
+    from simdecode.io.outfiles import check_file_target, prepare_out_dir
 
     # every output target is checked before anything is simulated; nothing is created yet
     out_dir = args.out
@@ -207,15 +207,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     with stdout_guard:
         scenario = _load(load_scenario, args.file, overrides)
         from simdecode import simulate
-        from simdecode import budget
+        from simdecode.engine import budget
 
         budget.check_work(scenario, None if args.no_limit else budget.MAX_WORK, args.file,  # before anything runs
                           baseline=args.baseline, jobs=1 if args.trace else args.jobs)  # a trace: one process
         from simdecode.costmodel.feasibility import check_fits
 
         check_fits(scenario)  # does it fit memory? an error now, not after "simulating ..."
-        from simdecode.output import summary_json, write_outputs
-        from simdecode.provenance import describe
+        from simdecode.io.output import summary_json, write_outputs
+        from simdecode.io.provenance import describe
 
         if scenario.sweep:
             keys = ", ".join(scenario.sweep)
@@ -243,7 +243,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise UserError(f"--out {out_dir}: {exc.strerror or exc}") from exc
             log("wrote " + ", ".join(str(path) for path in written))
         if tracer is not None:
-            from simdecode.outfiles import write_file_atomic
+            from simdecode.io.outfiles import write_file_atomic
 
             try:
                 write_file_atomic(args.trace, json.dumps(tracer.to_json({"scenario": scenario.name})).encode())
@@ -258,7 +258,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         from rich.console import Console
 
-        from simdecode.report import render_summary
+        from simdecode.present.report import render_summary
 
         render_summary(summary, Console())
     return EXIT_OK
@@ -286,7 +286,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from simdecode.scenario.loader import load_scenario
 
     scenario = _load(load_scenario, args.file, list(args.overrides))
-    from simdecode.explain import explain, render_explanation
+    from simdecode.present.explain import explain, render_explanation
 
     data = explain(scenario, args.context, args.batch)
     if args.json:
@@ -302,7 +302,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_presets(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from simdecode.report import preset_table
+    from simdecode.present.report import preset_table
 
     console = Console()
     for kind in [args.kind] if args.kind else PRESET_KINDS:
@@ -325,7 +325,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
         types.append(EstimateError)
     with contextlib.suppress(ImportError):
-        from simdecode.outfiles import OutputError
+        from simdecode.io.outfiles import OutputError
 
         types.append(OutputError)
     return tuple(types)

@@ -88,11 +88,16 @@ def test_the_cost_model_imports_no_engine_analysis_or_simpy() -> None:
                                                    "simdecode.scenario.schema.AcceptanceMean"]}
 
 
+def test_the_cost_model_imports_nothing_of_presentation_or_files() -> None:
+    assert offending(PACKAGE / "costmodel", ("simdecode.present", "simdecode.io", "simdecode.plots",
+                                             "simdecode.cli", "matplotlib")) == {}
+
+
 # ---- engine: never plots ------------------------------------------------------------------------
 
 def test_the_engine_never_plots_or_analyses() -> None:
     assert offending(PACKAGE / "engine", ("matplotlib", "simdecode.plots", "simdecode.analysis",
-                                          "simdecode.report", "simdecode.output")) == {}
+                                          "simdecode.present", "simdecode.io", "simdecode.cli")) == {}
 
 
 # ---- result: pure data, nothing of the engine ---------------------------------------------------
@@ -134,3 +139,59 @@ def test_tp_schedules_are_a_leaf_and_their_names_live_only_there() -> None:
         if hits:
             spelled[str(path.relative_to(ROOT))] = hits
     assert spelled == {}
+
+
+# ---- the top level: the public API, the CLI and the shared basics only ---------------------------
+
+def test_the_top_level_holds_the_api_the_cli_and_the_basics_only() -> None:
+    """Everything else lives in the package of its layer (docs/architecture.md)."""
+    assert sorted(p.name for p in PACKAGE.glob("*.py")) == [
+        "__init__.py", "__main__.py", "cli.py", "errors.py", "result.py", "units.py"]
+
+
+# ---- io: files in and out, nothing of the engine ---------------------------------------------------
+
+def test_io_imports_nothing_of_the_engine_cost_model_or_presentation() -> None:
+    assert offending(PACKAGE / "io", ("simdecode.engine", "simdecode.costmodel", "simdecode.analysis",
+                                      "simdecode.present", "simdecode.sweep", "simdecode.cli", "simpy")) == {}
+
+
+@pytest.mark.parametrize("leaf", ["userfiles.py", "outfiles.py"])
+def test_the_reader_and_the_writer_of_files_are_leaves(leaf: str) -> None:
+    """The scenario loader reads through io/userfiles.py, so it may import nothing else of simdecode."""
+    own = next(iter(imports_of(PACKAGE / "io" / leaf).values()))
+    assert {n for n in own if n.startswith("simdecode")} == set()
+
+
+def test_below_presentation_only_the_two_file_leaves_of_io_are_imported() -> None:
+    """input, physics, simulation, data and analysis import from io/ only its reader and writer, and
+    nothing of present/."""
+    below = [PACKAGE / d for d in ("scenario", "tp_schedules", "presets", "costmodel", "schedulers", "workloads",
+                                   "engine", "metrics", "analysis")] + [PACKAGE / "result.py"]
+    bad = {}
+    for folder in below:
+        for file, names in imports_of(folder).items():
+            hits = sorted(n for n in names if n.startswith(("simdecode.present", "simdecode.io"))
+                          and not n.startswith(("simdecode.io.userfiles", "simdecode.io.outfiles"))
+                          and n != "simdecode.io")
+            if hits:
+                bad[file] = hits
+    assert bad == {}
+
+
+# ---- present: words and tables, never the engine ---------------------------------------------------
+
+def test_presentation_never_runs_the_engine() -> None:
+    assert offending(PACKAGE / "present", ("simdecode.engine", "simpy")) == {}
+
+
+def test_explaining_a_scenario_loads_no_engine() -> None:
+    """``explain`` (present/explain.py) of a curated scenario in a fresh interpreter leaves
+    simdecode.engine and simpy out of sys.modules."""
+    out = fresh_python(
+        "import sys\n"
+        "from simdecode import load_scenario\n"
+        "from simdecode.present.explain import explain, render_explanation\n"
+        "text = render_explanation(explain(load_scenario('scenarios/quickstart.yaml')))\n"
+        "print(len(text) > 0, sorted(m for m in sys.modules if m.startswith('simdecode.engine') or m == 'simpy'))\n")
+    assert out == "True []"

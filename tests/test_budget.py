@@ -1,4 +1,4 @@
-"""The work estimate made before a run (simdecode.budget): hand-computed cases and its honesty."""
+"""The work estimate made before a run (simdecode.engine.budget): hand-computed cases and its honesty."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simdecode import ScenarioError, simulate
-from simdecode.budget import (MAX_WORK, REQUEST_EVENTS, SEQUENCE_UNITS, STEP_OVERHEAD_UNITS, check_work,
+from simdecode.engine.budget import (MAX_WORK, REQUEST_EVENTS, SEQUENCE_UNITS, STEP_OVERHEAD_UNITS, check_work,
                               estimate_work)
 from simdecode.scenario.loader import load_scenario, scenario_from_dict
 

@@ -266,7 +266,7 @@ def _result(records, summary=None):
 
 
 def test_write_outputs_on_a_stand_in_result(tmp_path: Path) -> None:
-    from simdecode.output import REQUEST_COLUMNS, write_outputs
+    from simdecode.io.output import REQUEST_COLUMNS, write_outputs
 
     records = [_record(2), _record(0, tokens=1, times=False), _record(1, times=False)]
     written = write_outputs(_result(records, _summary(aggregate_tps=math.nan)), tmp_path / "o")
@@ -284,7 +284,7 @@ def test_write_outputs_on_a_stand_in_result(tmp_path: Path) -> None:
 
 
 def test_write_outputs_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from simdecode import output
+    from simdecode.io import output
 
     monkeypatch.setattr(output, "timeline_png", _boom)
     with pytest.raises(RuntimeError):
@@ -312,7 +312,7 @@ def test_token_timeline_caps_the_requests_drawn() -> None:
     ],
 )
 def test_render_summary_tolerates_missing_values(summary: dict) -> None:
-    from simdecode.report import render_summary
+    from simdecode.present.report import render_summary
 
     console = Console(file=io.StringIO(), width=120)
     render_summary(summary, console)

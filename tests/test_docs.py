@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import simdecode
-from simdecode.reference import REGENERATE, scenario_reference_markdown
+from simdecode.present.reference import REGENERATE, scenario_reference_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -14,7 +14,7 @@ from simdecode.costmodel.collectives import p2p
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.explain import explain, render_explanation
+from simdecode.present.explain import explain, render_explanation
 from simdecode.scenario.loader import load_scenario, scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def test_pipeline_stages_are_explained() -> None:
     data = explain(scenario)
     dep = Deployment.from_scenario(scenario)
     assert len(data["stages"]) == 2 and len(data["hops"]) == 1
-    hop = p2p(scenario.model.hidden_size * dep.act_bytes, dep.pp_link, dep.runtime)
+    hop = p2p(scenario.model.hidden_size * dep.act_bytes_per_value, dep.pp_link, dep.runtime)
     assert data["hops"][0]["time_s"] == pytest.approx(hop.time_s)
     assert math.isclose(data["total_s"], sum(st["time_s"] for st in data["stages"]) + hop.time_s, rel_tol=1e-12)
     assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)

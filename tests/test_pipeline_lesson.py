@@ -14,7 +14,7 @@ import pytest
 from simdecode import load_scenario
 from simdecode.costmodel.deployment import Deployment
 from simdecode.engine.simulation import kv_capacity_blocks
-from simdecode.explain import explain, render_explanation
+from simdecode.present.explain import explain, render_explanation
 from simdecode.analysis.pipeline import kv_capacity_tokens, layout, pipeline_lesson
 from simdecode.sweep import plan_sweep, run_sweep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from simdecode.explain import explain, render_explanation
+from simdecode.present.explain import explain, render_explanation
 from simdecode.plots.step import SEGMENTS, step_terms
 from simdecode.scenario.schema import Scenario
 

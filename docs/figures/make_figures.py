@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from simdecode import load_scenario, simulate
-from simdecode.explain import explain
+from simdecode.present.explain import explain
 from simdecode.plots import save_figure, token_gantt, token_timeline
 from simdecode.plots.choose import draw
 from simdecode.plots.step import step_terms

@@ -93,7 +93,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
                       for term in TERM_NAMES if term in busy_by_term},
         })
         if s + 1 < dep.pp:
-            msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
+            msg = shape.new_tokens * dep.model.hidden_size * dep.act_bytes_per_value
             c = collectives.p2p(msg, dep.pp_link, dep.runtime)
             hops.append({"from_stage": s, "to_stage": s + 1, "bytes": msg, "link": dep.pp_link.name,
                          "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.beta_s})

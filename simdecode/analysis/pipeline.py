@@ -57,7 +57,7 @@ def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
         folds = [fold(build_stage_plan(dep, st, shape)) for st in range(pp)]
         hop = 0.0
         if pp > 1:
-            message = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
+            message = shape.new_tokens * dep.model.hidden_size * dep.act_bytes_per_value
             hop = collectives.p2p(message, dep.pp_link, dep.runtime).time_s
         math_s = sum(f.compute_s - f.memory_s for f in folds)
         return [f.makespan_s for f in folds], hop, math_s / max(sum(f.makespan_s for f in folds), 1e-30)
@@ -67,7 +67,8 @@ def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
     token_s = sum(one) + (pp - 1) * hop1
     prefill = BatchShape.mixed([(0, w.prompt_tokens, True)], window)
     prefill_s = sum(fold(build_stage_plan(dep, st, prefill)).makespan_s for st in range(pp)) + (pp - 1) * \
-        collectives.p2p(prefill.new_tokens * dep.model.hidden_size * dep.act_bytes, dep.pp_link, dep.runtime).time_s \
+        collectives.p2p(prefill.new_tokens * dep.model.hidden_size * dep.act_bytes_per_value, dep.pp_link,
+                        dep.runtime).time_s \
         if pp > 1 else fold(build_stage_plan(dep, 0, prefill)).makespan_s
     aggregate = math_share = None
     if micro:

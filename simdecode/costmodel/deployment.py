@@ -75,13 +75,13 @@ class Deployment:
     gpus_per_node: int
     nics_per_node: int
     pp_link: LinkSpec              # link between consecutive stages
-    weight_bytes: float            # bytes per stored parameter
-    kv_bytes: float                # bytes per cached element
-    act_bytes: float               # bytes per activation element (collectives, p2p)
+    weight_bytes_per_value: float  # bytes per stored parameter (dtype size with block scales)
+    kv_bytes_per_value: float      # bytes per cached element
+    act_bytes_per_value: float     # bytes per activation element (collectives, p2p)
     templates: dict = field(default_factory=dict, compare=False, repr=False)  # plan templates by (stage, chunks)
     #: op costs that do not read the step's context, by (stage, chunks, seqs, new, logit tokens): costmodel.plan
     step_costs: dict = field(default_factory=dict, compare=False, repr=False)
-    precision: precision_mod.ModulePrecision | None = None  # dtypes per module (None: weight_bytes everywhere)
+    precision: precision_mod.ModulePrecision | None = None  # dtypes per module (None: weight_bytes_per_value for all)
     gpu: GpuSpec | None = None
     spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
     workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
@@ -112,9 +112,10 @@ class Deployment:
             tp_delay_start=par.tp_delay_start, tp_final=par.tp_final, tp_chunks=par.tp_chunks,
             tp_nodes=tp_nodes, gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node, ep=par.ep,
             pp_link=hw.inter_node_link if stage_crosses_node else link,
-            weight_bytes=precision_mod.weight_bytes_per_value(modules.mlp, prec.group_size) if in_memory else 0.0,
-            kv_bytes=dtype_bytes(modules.kv_cache),
-            act_bytes=dtype_bytes(prec.activations),
+            weight_bytes_per_value=(precision_mod.weight_bytes_per_value(modules.mlp, prec.group_size)
+                                    if in_memory else 0.0),
+            kv_bytes_per_value=dtype_bytes(modules.kv_cache),
+            act_bytes_per_value=dtype_bytes(prec.activations),
             # weights wired into logic (kind: logic) take no memory and no bandwidth: no module dtypes
             precision=modules if in_memory else None,
             gpu=hw.gpu,
@@ -125,7 +126,7 @@ class Deployment:
     # ---- precision per module ----------------------------------------------------------------
     def bytes_of(self, module: str) -> float:
         """Bytes per stored weight of ``module`` (attention, mlp, experts, embeddings)."""
-        return self.precision.bytes_of(module) if self.precision else self.weight_bytes
+        return self.precision.bytes_of(module) if self.precision else self.weight_bytes_per_value
 
     def part(self, term: str, params: float, hbm_bytes: float, flops: float, kernels: float,
              module: str | None, tile_share: float = 1.0) -> Part:
@@ -198,11 +199,12 @@ class Deployment:
     def kv_bytes_per_token_per_gpu(self, stage: int = 0) -> float:
         """KV-cache bytes one token of context takes on one GPU of ``stage`` (its layers that
         cache keys and values; linear-attention layers hold a fixed state instead)."""
-        return mixers.kv_layers(self.model, self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer() * self.kv_bytes
+        return (mixers.kv_layers(self.model, self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer()
+                * self.kv_bytes_per_value)
 
     def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
         """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``."""
-        return mixers.state_elements(self.model, self.stage_layers(stage)) / self.tp * self.kv_bytes
+        return mixers.state_elements(self.model, self.stage_layers(stage)) / self.tp * self.kv_bytes_per_value
 
     @property
     def vocab_parallel(self) -> bool:
@@ -239,7 +241,7 @@ class Deployment:
             nbytes += self.attention_params_per_gpu(i) * self.bytes_of("attention")
             if arch.layer_is_moe(self.model, i):
                 c = self.counts
-                nbytes += self.model.hidden_size * c.num_experts * self.act_bytes  # router, bf16
+                nbytes += self.model.hidden_size * c.num_experts * self.act_bytes_per_value  # router, bf16
                 nbytes += c.num_experts * c.expert / self.tp * self.bytes_of("experts")
                 nbytes += c.shared_experts * c.expert / self.tp * self.bytes_of("mlp")
             else:

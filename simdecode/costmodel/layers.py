@@ -191,7 +191,7 @@ def stateful_cost(dep, layer: int, shape) -> tuple[float, float, float]:
     m, tp = dep.model, dep.tp
     linear = layer_kind(m, layer) == LINEAR
     params = (linear_attention_params(m) if linear else mamba_params(m)) / tp
-    state = (linear_state_elements(m) if linear else mamba_state_elements(m)) / tp * dep.kv_bytes
+    state = (linear_state_elements(m) if linear else mamba_state_elements(m)) / tp * dep.kv_bytes_per_value
     token_flops = linear_token_flops(m) if linear else mamba_token_flops(m)
     memory = params * dep.bytes_of("attention") + 2 * shape.seqs * state
     flops = 2 * params * shape.new_tokens + token_flops / tp * shape.new_tokens
@@ -207,6 +207,6 @@ def indexer_cost(dep, shape) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     params = indexer_params(m)
     memory = (params * dep.bytes_of("attention")
-              + (shape.kv_read_tokens + shape.new_tokens) * indexer_kv_elements(m) * dep.kv_bytes)
+              + (shape.kv_read_tokens + shape.new_tokens) * indexer_kv_elements(m) * dep.kv_bytes_per_value)
     flops = 2 * params * shape.new_tokens + 2 * m.index_n_heads * m.index_head_dim * shape.attn_pairs
     return params, memory, flops

@@ -49,7 +49,7 @@ def activation_workspace_bytes(dep: Deployment, max_batched_tokens: int, max_bat
         return dep.workspace_bytes
     m = dep.model
     width = m.expert_intermediate_size * m.num_experts_per_tok if m.is_moe else m.intermediate_size
-    per_token = dep.act_bytes * (2 * m.hidden_size + 3 * width / dep.tp)
+    per_token = dep.act_bytes_per_value * (2 * m.hidden_size + 3 * width / dep.tp)
     logits = max_batch_size * m.vocab_size * LOGIT_BYTES
     return FIXED_WORKSPACE_BYTES + max_batched_tokens * per_token + logits
 

@@ -50,7 +50,7 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
     pairs = shape.window_attn_pairs if capped else shape.attn_pairs
     kv_elems = dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m)
-    hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes
+    hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes_per_value
     heads = m.num_attention_heads / dep.tp
     kernels = _half(dep)
     if m.uses_mla:

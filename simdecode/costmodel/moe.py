@@ -9,7 +9,7 @@ backends, blog "Pushing Latency Boundaries ... DeepSeek-R1 on B200", modules 10-
 2. **permute / unpermute**: gather each token's hidden vector into its k experts' rows (vLLM
    ``moe_align_block_size`` + the sorted-index gather; TRT-LLM ``expandInputRows``) and, after the
    experts, the weighted sum of its k outputs back into one row (``moe_sum`` / ``finalizeMoeRouting``).
-   2 kernels; each reads and writes T k h activations: 4 T k h act_bytes in all; FLOPs 2 T k h.
+   2 kernels; each reads and writes T k h activations: 4 T k h act_bytes_per_value in all; FLOPs 2 T k h.
 3. **experts**: the grouped GEMMs (FC1 = gate+up, activation, FC2) over the union of experts the step's
    tokens chose (architecture.expected_distinct_experts), each expert's weights read once; its math
    runs at rows / padded_rows of the tensor-core rate, the share of the tile its tokens fill
@@ -54,9 +54,9 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     """
     m, c, tp = dep.model, dep.counts, dep.tp
     h, tokens = m.hidden_size, shape.new_tokens
-    act = dep.act_bytes
+    act = dep.act_bytes_per_value
     router_params = h * c.num_experts  # replicated on every rank
-    out = [dep.part("routing", router_params, router_params * dep.act_bytes + tokens * c.num_experts * 4.0,
+    out = [dep.part("routing", router_params, router_params * act + tokens * c.num_experts * 4.0,
                     2 * router_params * tokens, ROUTING_KERNELS, "activations")]
     moved = 4 * tokens * c.experts_per_token * h * act
     out.append(dep.part("routing", 0.0, moved, 2 * tokens * c.experts_per_token * h, PERMUTE_KERNELS, None))

@@ -42,7 +42,7 @@ def projection_params_per_gpu(dep: Deployment) -> float:
 
 def projection_bytes(dep: Deployment, new_tokens: float) -> float:
     """HBM bytes one GPU moves for the norms, concatenation and ``eh_proj`` of ``new_tokens``."""
-    h, act = dep.model.hidden_size, dep.act_bytes
+    h, act = dep.model.hidden_size, dep.act_bytes_per_value
     weights = projection_params_per_gpu(dep) * act          # bf16 weights (the activations' dtype)
     norms_and_concat = 8.0 * new_tokens * h * act           # 4 T h through the norms, 4 T h through the concat
     gemm_io = new_tokens * (2.0 * h / dep.tp + h) * act      # its input share and its partial output

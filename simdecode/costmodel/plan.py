@@ -213,15 +213,15 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
             case "mtp.proj":
                 costs[kind] = _compute(dep, mtp.projection_parts(dep, shape), _share(dep, template, kind))
             case "allreduce":
-                costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes)
+                costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes_per_value)
             case "allreduce.final":
-                costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes)
+                costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes_per_value)
             case "allreduce.embed":
-                costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes)
+                costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes_per_value)
             case "dispatch" | "combine":
                 ep, k = dep.ep, dep.counts.experts_per_token
                 copies = k / ep if kind == "dispatch" else 1.0
-                nbytes = chunk.new_tokens * copies * h * dep.act_bytes * (ep - 1) / ep
+                nbytes = chunk.new_tokens * copies * h * dep.act_bytes_per_value * (ep - 1) / ep
                 c = collectives.all_to_all(nbytes, ep, dep.link, dep.runtime)
                 costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm)
             case "gather":
@@ -242,7 +242,7 @@ def _share(dep: Deployment, template: PlanTemplate, kind: str) -> float:
     elif kind == "lm_head":
         weights = dep.lm_head_params_per_gpu() * dep.bytes_of("embeddings")
     elif kind == "mtp.proj":
-        weights = mtp.projection_params_per_gpu(dep) * dep.act_bytes
+        weights = mtp.projection_params_per_gpu(dep) * dep.act_bytes_per_value
     elif kind.startswith("attn"):
         weights = dep.attention_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("attention")
     else:

@@ -43,7 +43,7 @@ def analytic_crossover(dep: Deployment) -> float | None:
     one_token = BatchShape.decode([0])
     weights = sum(dep.attention_params_per_gpu(i) * dep.bytes_of("attention") + modules.mlp(dep, i, one_token)[0]
                   for i in range(layers)) * dep.tp
-    msg = dep.model.hidden_size * dep.act_bytes
+    msg = dep.model.hidden_size * dep.act_bytes_per_value
     previous = None
     for t in range(2, MAX_ANALYTIC_TP + 1):
         nodes = -(-t // dep.gpus_per_node)

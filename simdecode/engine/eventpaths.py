@@ -1,6 +1,6 @@
 """Where a stage spends events: the predicates :class:`simdecode.engine.executor.Stage` uses to
 choose how a step runs, kept free of SimPy so the work estimate made before a run
-(:mod:`simdecode.budget`) counts events by the same rule the engine follows.
+(:mod:`simdecode.engine.budget`) counts events by the same rule the engine follows.
 
 ``private``: no other TP group's collectives cross this group's links
 (:attr:`simdecode.engine.topology.Fabric.private`).

@@ -110,7 +110,7 @@ class Replica:
         env, dep, policy, recorder = self.env, self.dep, self.policy, self.recorder
         stages, last_stage = self.stages, len(self.stages) - 1
         queue_record = self.queue_monitor.record
-        act_bytes = dep.model.hidden_size * dep.act_bytes
+        act_bytes_per_token = dep.model.hidden_size * dep.act_bytes_per_value
         while True:
             now = env.now
             work = policy.next_step(lane, now)
@@ -148,7 +148,7 @@ class Replica:
                 run_s += elapsed
                 recorder.stage_step(timing, elapsed)
                 if s < last_stage:
-                    cost = collectives.p2p(shape.new_tokens * act_bytes, dep.pp_link, dep.runtime)
+                    cost = collectives.p2p(shape.new_tokens * act_bytes_per_token, dep.pp_link, dep.runtime)
                     yield from transfer(self.paths[s], cost.beta_s, cost.alpha_s)
             now = env.now
             recorder.lane_step(timings, run_s, now - start - run_s, work.decode_seqs)

@@ -65,7 +65,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
 def cmd_estimate(args: argparse.Namespace) -> int:
     from simdecode.estimate import estimate
 
-    from simdecode.outfiles import check_file_target, write_file_atomic
+    from simdecode.io.outfiles import check_file_target, write_file_atomic
 
     # every output target is checked before the search runs (a device, a folder, an unwritable place: exit 2)
     for path, flag in ((args.plot, "--plot"), (args.scenario_out, "--scenario-out")):

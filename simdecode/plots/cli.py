@@ -38,7 +38,7 @@ def _scenario_of(path: Path):
     from simdecode.scenario.loader import load_scenario, scenario_from_dict
 
     if path.is_dir():
-        from simdecode.compare import load_summary
+        from simdecode.present.compare import load_summary
 
         summary = load_summary(path)
         if not isinstance(summary.get("resolved_scenario"), dict):
@@ -126,7 +126,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         base = out or (path / "gantt" if path.is_dir() else Path(f"{path.stem}-gantt"))
     import io
 
-    from simdecode.outfiles import check_file_target, write_file_atomic
+    from simdecode.io.outfiles import check_file_target, write_file_atomic
 
     rendered = {}
     for ext in ("png", "svg"):  # render both before writing either

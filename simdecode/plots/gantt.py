@@ -56,7 +56,7 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
         layers.append(len(dep.stage_layers(s)))
         ends.append(end)
         if s + 1 < dep.pp:
-            message = shape.new_tokens * dep.model.hidden_size * dep.act_bytes
+            message = shape.new_tokens * dep.model.hidden_size * dep.act_bytes_per_value
             hop = collectives.p2p(message, dep.pp_link, dep.runtime).time_s
             segments.append((comm_row, offset, hop, "stage-to-stage hop"))
             offset += hop

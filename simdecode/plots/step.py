@@ -1,5 +1,5 @@
 """Where one decode step's time goes, by term, at several batch sizes: stacked bars from
-:func:`simdecode.explain.explain` results. Functions of data; no pyplot state (see simdecode.plots.base)."""
+:func:`simdecode.present.explain.explain` results. Functions of data; no pyplot state (see simdecode.plots.base)."""
 
 from __future__ import annotations
 

@@ -122,13 +122,13 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
     """Read a local Hugging Face ``config.json`` and keep the keys simdecode understands.
 
     A relative path is taken from the scenario file's folder (``context["base_dir"]``) and must
-    stay inside it (:mod:`simdecode.userfiles`); a folder means its ``config.json``. No network
+    stay inside it (:mod:`simdecode.io.userfiles`); a folder means its ``config.json``. No network
     access: a hub id instead of a file is an error. The JSON is bounded: at most
     :data:`MAX_CONFIG_BYTES`, nested at most :data:`MAX_CONFIG_DEPTH` deep; ``text_config`` (a
     multimodal model's language part) must be an object. Values are typed by the model schema.
     """
     from simdecode.scenario.model import HF_KEYS
-    from simdecode.userfiles import UserFileError, excerpt, locate, read_user_file
+    from simdecode.io.userfiles import UserFileError, excerpt, locate, read_user_file
 
     if not isinstance(path, str) or not path.strip():
         raise PresetError("hf_config must be a path to a config.json file (relative to the scenario's folder)")

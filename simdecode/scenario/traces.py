@@ -40,7 +40,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from simdecode.scenario.limits import MAX_REQUESTS, MAX_TOKENS
-from simdecode.userfiles import UserFileError, check_user_file, excerpt, file_key, read_user_file
+from simdecode.io.userfiles import UserFileError, check_user_file, excerpt, file_key, read_user_file
 
 MAX_TRACE_BYTES = 64 * 2**20
 #: rows read from one file at most: a trace longer than a scenario's requests is of no use
@@ -102,7 +102,7 @@ class Column:
 
 def resolve(path: Any, base_dir: str | os.PathLike[str] | None = None, what: str = "trace file") -> Path:
     """The file ``path`` names (relative to ``base_dir``, and confined to it: see
-    :mod:`simdecode.userfiles`), checked to exist as a small regular file."""
+    :mod:`simdecode.io.userfiles`), checked to exist as a small regular file."""
     if not isinstance(path, str) or not path.strip():
         raise TraceError(f"{what}: expected a path to a CSV or JSON-lines file, got {excerpt(path)}")
     try:

@@ -21,7 +21,7 @@ import yaml
 
 from simdecode.errors import Problem, ScenarioError
 from simdecode.scenario.text import Path_, render_path, short
-from simdecode.userfiles import UserFileError, read_user_file
+from simdecode.io.userfiles import UserFileError, read_user_file
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a scenario is a short hand-written file
 MAX_DEPTH = 20  # nested mappings / lists

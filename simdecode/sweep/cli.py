@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from simdecode.budget import MAX_WORK
+from simdecode.engine.budget import MAX_WORK
 from simdecode.sweep.executors import EXECUTORS
 
 
@@ -47,7 +47,7 @@ def add_parser(commands, override_type, positive_type) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from simdecode.cli import UserError
-    from simdecode.outfiles import prepare_out_dir
+    from simdecode.io.outfiles import prepare_out_dir
     from simdecode.sweep.executors import ExecutorUnavailable
     from simdecode.sweep.run import plan_sweep, run_sweep, write_sweep
 
@@ -87,9 +87,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def check_points_work(plan, limit: float | None, file: str) -> float:
-    """Every point's work fits one run's budget (:func:`simdecode.budget.check_work`, a
+    """Every point's work fits one run's budget (:func:`simdecode.engine.budget.check_work`, a
     :class:`ScenarioError` naming the point otherwise); the estimated seconds of all points."""
-    from simdecode import budget
+    from simdecode.engine import budget
     from simdecode.errors import ScenarioError
     from simdecode.sweep.run import at_point
 

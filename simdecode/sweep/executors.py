@@ -33,7 +33,7 @@ def run_point(scenario: Any) -> dict[str, Any]:
     the summary includes the measured speed-up over standard decoding (``baseline=True``: a
     second simulation of the point), which the speculative figure of a sweep draws."""
     from simdecode import simulate
-    from simdecode.output import jsonable
+    from simdecode.io.output import jsonable
 
     return jsonable(simulate(scenario).summary(baseline=True))
 

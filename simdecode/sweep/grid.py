@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping
 
 from simdecode.errors import ScenarioError
 from simdecode.scenario.yamlsafe import parse_yaml
-from simdecode.userfiles import excerpt
+from simdecode.io.userfiles import excerpt
 
 #: at most this many points in one sweep (a typo such as 1,2,...,1000 x 1000 is refused)
 MAX_POINTS = 10_000

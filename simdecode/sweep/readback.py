@@ -2,11 +2,11 @@
 
 ``simdecode plot DIR`` and ``simdecode compare A B`` read folders the user names on the command
 line, which may have been edited, truncated, or be someone else's files. Every read goes through
-:func:`simdecode.userfiles.read_user_file` (regular files only, bounded size; no folder
+:func:`simdecode.io.userfiles.read_user_file` (regular files only, bounded size; no folder
 confinement, the user chose the path), and the loaded data is checked against the schema the
 drawing and printing code relies on, so a wrong value is one :class:`UserFileError` naming the
 file, the row or key, and what was expected, instead of a crash deep in matplotlib or a format
-string. Values quoted in a message pass through :func:`simdecode.userfiles.excerpt` (short,
+string. Values quoted in a message pass through :func:`simdecode.io.userfiles.excerpt` (short,
 control characters escaped), so a file's content is never echoed beyond a short excerpt.
 """
 
@@ -16,7 +16,7 @@ import json
 import math
 from typing import Any
 
-from simdecode.userfiles import UserFileError, excerpt, read_user_file
+from simdecode.io.userfiles import UserFileError, excerpt, read_user_file
 
 #: the kinds a value may be checked against, with how a message names them
 KINDS = {"number": "a number", "count": "a whole number >= 0", "degree": "a whole number >= 1",

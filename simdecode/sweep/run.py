@@ -120,7 +120,7 @@ def run_sweep(sweep: Sweep, executor: str = "local", jobs: int | None = None, ad
             progress(count, len(summaries))
 
     execute(executor, sweep.scenarios, jobs or default_jobs(), done, address)
-    from simdecode.provenance import resolved_scenario
+    from simdecode.io.provenance import resolved_scenario
 
     rows = [make_row(point.columns(), point.label(), point.index, sweep.overrides, summary,
                      resolved_scenario(scenario))
@@ -134,8 +134,8 @@ def sweep_files(result: SweepResult) -> dict[str, bytes]:
 
     import yaml
 
-    from simdecode.output import jsonable, summary_json
-    from simdecode.provenance import describe, resolved_scenario
+    from simdecode.io.output import jsonable, summary_json
+    from simdecode.io.provenance import describe, resolved_scenario
     from simdecode.sweep.table import to_csv, to_parquet
 
     s = result.sweep
@@ -159,11 +159,11 @@ def write_sweep(result: SweepResult, out: str | os.PathLike[str], force: bool = 
     """Write the sweep folder; the paths written.
 
     Everything is rendered in memory first, then written into a fresh folder that replaces
-    ``out`` whole (:func:`simdecode.outfiles.atomic_out_dir`): an error or a kill leaves ``out``
+    ``out`` whole (:func:`simdecode.io.outfiles.atomic_out_dir`): an error or a kill leaves ``out``
     as it was. ``out`` may be absent, empty or simdecode's own output; a folder of other files
     is refused unless ``force``.
     """
-    from simdecode.outfiles import atomic_out_dir
+    from simdecode.io.outfiles import atomic_out_dir
 
     files = sweep_files(result)
     out = Path(out)

@@ -100,7 +100,7 @@ MAX_TABLE_BYTES = 128 * 2**20
 def read_table(folder: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """``(sweep description, rows)`` from a sweep folder's ``sweep.json``: a regular file of at most
     :data:`MAX_TABLE_BYTES` whose rows pass :func:`simdecode.sweep.readback.check_table`; anything
-    else is a :class:`simdecode.userfiles.UserFileError` (a ``ValueError``) naming the file."""
+    else is a :class:`simdecode.io.userfiles.UserFileError` (a ``ValueError``) naming the file."""
     from simdecode.sweep.grid import MAX_POINTS
     from simdecode.sweep.readback import check_table, load_json
 

@@ -61,7 +61,7 @@ def select(args: argparse.Namespace):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from simdecode.cli import UserError
-    from simdecode.outfiles import prepare_out_dir
+    from simdecode.io.outfiles import prepare_out_dir
     from simdecode.validate.runner import Outcome
     from simdecode.validate.table import group_summary, to_markdown
 
@@ -114,8 +114,8 @@ def run_with_progress(jobs, workers: int, quiet: bool = False):
 
 
 def write(outcomes, out_dir: Path, force: bool = False) -> list[str]:
-    """Render every file in memory, then swap them in as ``out_dir`` at once (simdecode.outfiles)."""
-    from simdecode.outfiles import atomic_out_dir
+    """Render every file in memory, then swap them in as ``out_dir`` at once (simdecode.io.outfiles)."""
+    from simdecode.io.outfiles import atomic_out_dir
     from simdecode.validate.figure import figure_png
     from simdecode.validate.table import to_csv, to_json, to_markdown
 

@@ -6,7 +6,7 @@ import pytest
 
 from simdecode import load_scenario, simulate
 from simdecode.analysis.breakdown import time_breakdown
-from simdecode.explain import explain
+from simdecode.present.explain import explain
 
 QUICKSTART = "scenarios/quickstart.yaml"
 # the server alone: no client-side tokenising, hand-off or streaming time in the window

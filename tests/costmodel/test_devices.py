@@ -90,7 +90,7 @@ def test_weights_in_logic_take_no_memory_and_no_bandwidth() -> None:
              "flops": {"fp16": "100 TFLOP/s"}, "tdp": "250 W"}
     s = scenario(hardware={"gpu": logic, "gpus_per_node": 1}, runtime="dataflow")
     dep = Deployment.from_scenario(s)
-    assert dep.weight_bytes == 0.0 and dep.max_weight_bytes_per_gpu() == 0.0
+    assert dep.weight_bytes_per_value == 0.0 and dep.max_weight_bytes_per_gpu() == 0.0
     plan = build_stage_plan(dep, 0, BatchShape.decode([1000]))
     # only the KV cache is read: 1000 (+1) tokens x 32 layers x 2 x 8 x 128 x 2 B
     assert fold(plan).hbm_bytes == pytest.approx(1001 * 32 * 2 * 8 * 128 * 2)

@@ -25,7 +25,7 @@ def draft() -> Deployment:
 
 
 def test_eh_proj_is_205_5_MB_in_bf16_per_module_and_an_eighth_of_it_per_gpu_at_tp8(draft):
-    assert (draft.model.hidden_size, draft.tp, draft.act_bytes) == (7168, 8, 2.0)
+    assert (draft.model.hidden_size, draft.tp, draft.act_bytes_per_value) == (7168, 8, 2.0)
     # 2 x 7168 x 7168 = 102,760,448 parameters x 2 bytes = 205,520,896 B (205.5 MB) per module
     assert mtp.projection_params_per_gpu(draft) * draft.tp * 2.0 == 205_520_896
     assert mtp.projection_params_per_gpu(draft) == 12_845_056

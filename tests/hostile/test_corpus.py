@@ -262,7 +262,7 @@ def test_out_force_replaces_a_foreign_folder_whole(jail: Path) -> None:
 def test_api_wrong_types_are_scenario_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     from simdecode import ScenarioError, load_scenario, simulate
-    from simdecode.explain import explain
+    from simdecode.present.explain import explain
     from simdecode.scenario.loader import scenario_from_dict
 
     for call in (lambda: simulate(None), lambda: simulate({"model": "llama-3.2-1b"}), lambda: load_scenario(None),

@@ -29,14 +29,15 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from simdecode import budget, cli
+from simdecode import cli
+from simdecode.engine import budget
 
 ROOT = Path(__file__).resolve().parents[2]
 CURATED = sorted((ROOT / "scenarios").glob("*.yaml"))
 CI_EXAMPLES, NIGHTLY_EXAMPLES = 300, 2000
 PROFILE = os.environ.get("SIMDECODE_FUZZ", "ci").strip().lower()
 EXAMPLES = NIGHTLY_EXAMPLES if PROFILE == "nightly" else CI_EXAMPLES
-FUZZ_WORK = 2e5  # units of work (simdecode.budget): about 0.3 s at its SECONDS_PER_UNIT of 1.7e-6
+FUZZ_WORK = 2e5  # units of work (simdecode.engine.budget): about 0.3 s at its SECONDS_PER_UNIT of 1.7e-6
 TIME_BOUND_S = 30.0  # per example, on a shared 2-core machine
 SECRET = "FUZZ-SECRET-7f3a9c"
 

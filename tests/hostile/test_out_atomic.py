@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from simdecode import outfiles
+from simdecode.io import outfiles
 
 OLD = {"summary.json": b'{"scenario": "old"}\n', "requests.csv": b"id\n0\n", "timeline.png": b"old png",
        "kv_occupancy.png": b"old kv"}

@@ -11,7 +11,7 @@ import pytest
 
 from simdecode import load_scenario, simulate
 from simdecode.errors import ScenarioError
-from simdecode.explain import explain
+from simdecode.present.explain import explain
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 TOLERANCE = 0.25

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from simdecode import load_scenario, simulate
 from simdecode.costmodel.speculative import expected_tokens_iid
-from simdecode.explain import explain
+from simdecode.present.explain import explain
 from simdecode.scenario.schema import Scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from simdecode import load_scenario, simulate
-from simdecode.explain import explain
+from simdecode.present.explain import explain
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 TWO_B = SCENARIOS / "allreduce-bottleneck-2b-8xh200.yaml"

@@ -229,7 +229,7 @@ def test_kv_occupancy_and_throughput_tradeoff_draw(tmp_path):
 
 
 def test_out_writes_kv_occupancy_only_for_more_than_one_request(tmp_path):
-    from simdecode.output import write_outputs
+    from simdecode.io.output import write_outputs
 
     many = {p.name for p in write_outputs(simulate(tiny(workload={"requests": 3})), tmp_path / "many")}
     one = {p.name for p in write_outputs(simulate(tiny(workload={"requests": 1})), tmp_path / "one")}

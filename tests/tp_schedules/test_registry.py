@@ -14,7 +14,7 @@ import pytest
 
 from simdecode import load_scenario, simulate, tp_schedules
 from simdecode.costmodel.plan import CHANGES_MODEL
-from simdecode.reference import scenario_reference_markdown
+from simdecode.present.reference import scenario_reference_markdown
 from simdecode.scenario.schema import ParallelismSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def test_the_schema_the_plan_and_the_docs_read_the_registry():
 
 @pytest.mark.parametrize("name", tp_schedules.names())
 def test_every_schedule_simulates_and_explains(name):
-    from simdecode.explain import explain
+    from simdecode.present.explain import explain
 
     s = load_scenario(QUICKSTART, ["hardware.gpus_per_node=2", "parallelism.tp=2", f"parallelism.tp_mode={name}",
                                    "workload.requests=1", "workload.output_tokens=3", "simulation.fidelity=step"])
@@ -68,8 +68,8 @@ def test_adding_a_schedule_is_adding_its_module(tmp_path: Path) -> None:
         from simdecode.costmodel.deployment import Deployment
         from simdecode.costmodel.batch import BatchShape
         from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
-        from simdecode.explain import explain
-        from simdecode.reference import scenario_reference_markdown
+        from simdecode.present.explain import explain
+        from simdecode.present.reference import scenario_reference_markdown
         s = load_scenario({str(QUICKSTART)!r}, ["hardware.gpus_per_node=2", "parallelism.tp=2",
                           "parallelism.tp_mode=toy-attention-only", "workload.requests=1", "workload.output_tokens=3"])
         plan = build_stage_plan(Deployment.from_scenario(s), 0, BatchShape.decode([10]))

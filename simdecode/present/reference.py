@@ -12,7 +12,7 @@ validating a small scenario with each choice, so the reference follows
 
 Regenerate the file (a test checks that it is current)::
 
-    PYTHONPATH=. .venv/bin/python -c "from simdecode.reference import scenario_reference_markdown as f; print(f(), end='')" > docs/scenario-reference.md
+    PYTHONPATH=. .venv/bin/python -c "from simdecode.present.reference import scenario_reference_markdown as f; print(f(), end='')" > docs/scenario-reference.md
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from simdecode.scenario.schema import (
 from simdecode.units import format_si
 
 REGENERATE = (
-    "PYTHONPATH=. .venv/bin/python -c \"from simdecode.reference import scenario_reference_markdown as f; "
+    "PYTHONPATH=. .venv/bin/python -c \"from simdecode.present.reference import scenario_reference_markdown as f; "
     "print(f(), end='')\" > docs/scenario-reference.md"
 )
 
@@ -356,7 +356,7 @@ def scenario_reference_markdown() -> str:
     lines = [
         "# Scenario reference",
         "",
-        ("Generated from the scenario schema by `simdecode/reference.py`: do not edit it by hand. After changing "
+        ("Generated from the scenario schema by `simdecode/present/reference.py`: do not edit it by hand. After changing "
          "the schema or a preset catalogue, regenerate it (`tests/test_docs.py` fails while it is stale):"),
         "",
         "```sh",

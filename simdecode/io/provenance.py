@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 def resolved_scenario(scenario: Any) -> dict[str, Any]:
     """The validated scenario as plain data (JSON types), ``sweep`` left out."""
-    from simdecode.output import jsonable
+    from simdecode.io.output import jsonable
 
     data = scenario.model_dump(mode="json", by_alias=True)
     data.pop("sweep", None)

@@ -6,10 +6,10 @@
 ``DIR/kv_occupancy.png`` :func:`simdecode.plots.kv_occupancy` (only when the run had more than one request)
 
 Every file is rendered in memory first, then all of them are written into a fresh temporary
-folder beside ``DIR`` that replaces ``DIR`` whole (:func:`simdecode.outfiles.atomic_out_dir`):
+folder beside ``DIR`` that replaces ``DIR`` whole (:func:`simdecode.io.outfiles.atomic_out_dir`):
 an error or a kill at any point (a plotting failure, a full disk, Ctrl-C) leaves ``DIR`` as it
 was or complete, never a mix of old and new files. ``DIR`` must be new, empty or simdecode's own
-output unless ``force``. The file-system rules live in :mod:`simdecode.outfiles`.
+output unless ``force``. The file-system rules live in :mod:`simdecode.io.outfiles`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from simdecode.outfiles import atomic_out_dir, write_file_atomic
+from simdecode.io.outfiles import atomic_out_dir, write_file_atomic
 
 REQUEST_COLUMNS = (
     "id", "replica", "arrival_ms", "scheduled_ms", "first_token_ms", "finished_ms",
@@ -107,7 +107,7 @@ def render_outputs(result: Any, summary: dict[str, Any] | None = None) -> dict[s
     """The files of ``--out``, by name, rendered in memory: summary.json, requests.csv,
     timeline.png (and kv_occupancy.png for a run of more than one request). ``summary``: what
     summary.json holds (default ``result.summary()``; the CLI adds the overrides and the resolved
-    scenario, :func:`simdecode.provenance.describe`)."""
+    scenario, :func:`simdecode.io.provenance.describe`)."""
     files = {
         "summary.json": summary_json(result.summary() if summary is None else summary).encode("utf-8"),
         "requests.csv": requests_csv(getattr(result, "requests", ()) or ()).encode("utf-8"),
@@ -122,7 +122,7 @@ def write_outputs(result: Any, out_dir: str | os.PathLike[str], force: bool = Fa
                   summary: dict[str, Any] | None = None) -> list[Path]:
     """Write :func:`render_outputs` into ``out_dir`` (created if needed), replacing it whole.
 
-    Returns the paths written. Raises :class:`~simdecode.outfiles.OutputError` when ``out_dir``
+    Returns the paths written. Raises :class:`~simdecode.io.outfiles.OutputError` when ``out_dir``
     may not be replaced (a folder of other files, without ``force``) and :class:`OSError` when it
     cannot be written (the CLI reports both as user errors, exit code 2).
     """

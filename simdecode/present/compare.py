@@ -59,9 +59,9 @@ MAX_SUMMARY_BYTES = 64 * 2**20
 def load_summary(path: str | Path) -> dict[str, Any]:
     """The summary in ``path`` (a summary.json file or a folder holding one): a regular file of at
     most :data:`MAX_SUMMARY_BYTES` passing :func:`simdecode.sweep.readback.check_summary`; anything
-    else is a :class:`simdecode.userfiles.UserFileError` (a ``ValueError``) naming the file."""
+    else is a :class:`simdecode.io.userfiles.UserFileError` (a ``ValueError``) naming the file."""
     from simdecode.sweep.readback import check_summary, load_json
-    from simdecode.userfiles import UserFileError
+    from simdecode.io.userfiles import UserFileError
 
     path = Path(path)
     if path.is_dir():
