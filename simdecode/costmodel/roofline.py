@@ -21,7 +21,8 @@ from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
 #: Llama-3.1-8B on H100 decodes in 8.4 ms eager vs 5.1 ms with a CUDA graph: 3.3 ms over ~500
 #: kernels, ~6.6 us each)
 EAGER_LAUNCH_S = 5e-6
-from simdecode.scenario.types import DTYPE_BYTES, FLOAT_COMPUTE_DTYPES, TENSOR_CORE_KEY
+from simdecode.costmodel.precision import math_dtype
+from simdecode.scenario.types import DTYPE_BYTES
 
 
 def power_throttle(gpu: GpuSpec) -> float:
@@ -29,20 +30,6 @@ def power_throttle(gpu: GpuSpec) -> float:
     if gpu.power_limit_W is None:
         return 1.0
     return min(1.0, gpu.power_limit_W / gpu.tdp_W)
-
-
-def compute_dtype(gpu: GpuSpec, weights: str, activations: str) -> str:
-    """The dtype matrix multiplies run in: the weights' own float format when the GPU has tensor
-    cores for it (fp8 on Hopper), else the activations' (weight-only int8/int4 are dequantised)."""
-    key = TENSOR_CORE_KEY.get(weights, weights)
-    if weights in FLOAT_COMPUTE_DTYPES and key in gpu.flops_per_s:
-        return key
-    if activations in gpu.flops_per_s:
-        return activations
-    for fallback in ("bf16", "fp16", "fp32"):
-        if fallback in gpu.flops_per_s:
-            return fallback
-    return next(iter(gpu.flops_per_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +46,7 @@ class DeviceRates:
     def of(cls, gpu: GpuSpec, runtime: RuntimeSpec, weights: str, activations: str) -> DeviceRates:
         throttle = power_throttle(gpu)
         peak_bw = gpu.memory_bandwidth_Bps
-        peak_flops = gpu.flops_per_s[compute_dtype(gpu, weights, activations)] * throttle
+        peak_flops = gpu.flops_per_s[math_dtype(gpu, weights, activations)] * throttle
         return cls(
             peak_bandwidth_Bps=peak_bw,
             peak_flops_per_s=peak_flops,

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simdecode.costmodel.roofline import DeviceRates, compute_dtype, ideal_time, kernel_time, power_throttle
+from simdecode.costmodel.precision import math_dtype as compute_dtype
+from simdecode.costmodel.roofline import DeviceRates, ideal_time, kernel_time, power_throttle
 from simdecode.presets import preset
 from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
 
