@@ -86,6 +86,7 @@ class Deployment:
     spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
     workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
     mtp_module: bool = False       # an MTP draft pass: the module's norms and eh_proj run first (costmodel/mtp.py)
+    mtp_glue_kernels: int = 0      # an MTP draft pass: small kernels after its LM head (costmodel/mtp.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -300,3 +301,42 @@ def draft_deployment(scenario) -> Deployment:
     layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": tp_schedules.DEFAULT})
     return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
                                                                 "runtime": runtime}))
+
+
+@dataclass(frozen=True)
+class DraftPass:
+    """One draft pass of a speculative step: the deployment it runs on, the tokens each sequence
+    runs through it, and the positions it needs logits at (a count > 1 keeps a multi-token
+    pass in the decode form of attention, like a verify step; the head's few extra rows cost
+    nothing next to its weights)."""
+
+    dep: Deployment
+    tokens: int
+    logits: int
+
+
+def draft_passes(scenario, draft: Deployment | None = None) -> tuple[DraftPass, ...]:
+    """The draft passes before one verify step of ``scenario``, in order (``draft``: the
+    deployment :func:`draft_deployment` returns, if already built).
+
+    A draft model or a token tree: one pass per level, each sequence running the level's
+    candidates. MTP (costmodel/mtp.py): k passes whose tokens per sequence follow
+    ``decoding.mtp_mode`` (vanilla k each; eagle k + 1, then 1), each followed by its sampling
+    and input-shifting kernels, the first also by the verify step's acceptance kernels."""
+    from simdecode.costmodel import mtp
+
+    d = scenario.decoding
+    draft = draft if draft is not None else draft_deployment(scenario)
+    if d.method != "mtp":
+        return tuple(DraftPass(draft, w, w) for w in d.draft_widths)
+    k = d.proposals
+    tokens = d.draft_widths if d.tree is not None else mtp.pass_tokens(d.mtp_mode, k)
+    variants: dict[int, Deployment] = {}
+    templates: dict = {}  # the passes share their ops (a template with the glue op), not their costs
+    out = []
+    for n, glue in zip(tokens, mtp.glue_kernels(d.mtp_mode, k)):
+        dep = variants.get(glue)
+        if dep is None:
+            dep = variants[glue] = replace(draft, mtp_glue_kernels=glue, templates=templates, step_costs={})
+        out.append(DraftPass(dep, n, n))
+    return tuple(out)

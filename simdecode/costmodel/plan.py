@@ -212,6 +212,8 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
                 costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape), _share(dep, template, kind))
             case "mtp.proj":
                 costs[kind] = _compute(dep, mtp.projection_parts(dep, shape), _share(dep, template, kind))
+            case "mtp.glue":
+                costs[kind] = _compute(dep, mtp.glue_parts(dep), _share(dep, template, kind))
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes_per_value)
             case "allreduce.final":
@@ -243,6 +245,8 @@ def _share(dep: Deployment, template: PlanTemplate, kind: str) -> float:
         weights = dep.lm_head_params_per_gpu() * dep.bytes_of("embeddings")
     elif kind == "mtp.proj":
         weights = mtp.projection_params_per_gpu(dep) * dep.act_bytes_per_value
+    elif kind == "mtp.glue":
+        weights = 0.0
     elif kind.startswith("attn"):
         weights = dep.attention_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("attention")
     else:
@@ -371,6 +375,8 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
         compute("lm_head", -1, "lm_head", head_waits)
         if dep.vocab_parallel:
             add("lm_head.gather", -1, Stream.COMM, "gather", last)
+        if dep.mtp_module and dep.mtp_glue_kernels:  # the drafter's sampling and input shifting
+            compute("mtp.glue", -1, "mtp.glue", [len(slots) - 1] if dep.vocab_parallel else [])
     kinds = frozenset(slot.kind for slot in slots)
     return PlanTemplate(stage, chunks, tuple(slots), kinds)
 
