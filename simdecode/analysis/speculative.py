@@ -66,10 +66,10 @@ def speculative_step(scenario, context_tokens: int, batch: int) -> dict[str, Any
     d = scenario.decoding
     if d.method == "standard":
         return None
-    from simdecode.costmodel.deployment import Deployment, draft_deployment
+    from simdecode.costmodel.deployment import Deployment
     from simdecode.costmodel.speculative import estimate
 
-    e = estimate(Deployment.from_scenario(scenario), draft_deployment(scenario), d, context_tokens, batch)
+    e = estimate(Deployment.from_scenario(scenario), scenario, context_tokens, batch)
     return {"method": d.method, "proposals": e.proposals, "verify_positions": e.verify_positions,
             "mean_tokens": e.mean_tokens, "standard_s": e.standard_s, "verify_s": e.verify_s, "draft_s": e.draft_s,
             "verify_bytes_ratio": e.verify_bytes / e.standard_bytes,
