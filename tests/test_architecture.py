@@ -185,6 +185,15 @@ def test_presentation_never_runs_the_engine() -> None:
     assert offending(PACKAGE / "present", ("simdecode.engine", "simpy")) == {}
 
 
+def test_presentation_builds_no_deployment() -> None:
+    """Deployments, plans and collectives are the cost model's objects: analysis/ builds them and
+    hands present/ plain data (explain's speculative paragraph reads analysis.speculative's numbers,
+    its all-reduce implementation comes from analysis.critical_path)."""
+    assert offending(PACKAGE / "present", ("simdecode.costmodel.deployment", "simdecode.costmodel.plan",
+                                           "simdecode.costmodel.collectives", "simdecode.costmodel.speculative",
+                                           "simdecode.costmodel.allreduce_rules")) == {}
+
+
 def test_explaining_a_scenario_loads_no_engine() -> None:
     """``explain`` (present/explain.py) of a curated scenario in a fresh interpreter leaves
     simdecode.engine and simpy out of sys.modules."""

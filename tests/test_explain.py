@@ -105,6 +105,23 @@ def test_vllm_custom_all_reduce_only_on_nvlink_or_two_pcie_gpus() -> None:
     assert explain(nvlink)["setup"]["allreduce_impl"] == "custom"
 
 
+def test_pcie_switch_and_socket_crossings_are_explained() -> None:
+    """8 PCIe GPUs default to two sockets of 4 (costmodel/pcie.py): NCCL's tree crosses between
+    them twice on its 14-step chain, and the setup paragraph says so."""
+    data = explain(_pcie_1b())
+    pc = data["setup"]["pcie"]
+    assert (pc["gpus_per_switch"], pc["gpus_per_socket"], pc["steps"]) == (4, 4, 14)
+    assert pc["algorithm"] == data["setup"]["allreduce"]["algorithm"]
+    assert pc["socket_steps"] == {"tree": 2, "ring": 4}[pc["algorithm"]]
+    text = " ".join(render_explanation(data).split())
+    assert "4 per CPU socket" in text and f"{pc['socket_steps']} of them between sockets (+0.6 us each" in text
+    # four GPUs on one socket and one switch: nothing crosses
+    four = scenario_from_dict({**PCIE_1B, "hardware": {**PCIE_1B["hardware"], "gpus_per_node": 4},
+                               "parallelism": {"tp": 4}})
+    assert explain(four)["setup"]["pcie"]["switch_steps"] == 0
+    assert explain(_pcie_1b(hardware={"gpu": "h100-sxm"}))["setup"]["pcie"] is None  # NVLink
+
+
 def test_pipeline_stages_are_explained() -> None:
     scenario = scenario_from_dict({"model": "llama-3.2-1b", "hardware": {"gpu": "h100-sxm"},
                                    "parallelism": {"tp": 2, "pp": 2}})
@@ -154,6 +171,20 @@ def test_cli_explain_bad_file(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert cli.main(["explain", str(TP8_A100), "--batch", "0"]) == cli.EXIT_USER
+
+
+def test_speculative_paragraph_reads_plain_numbers_from_analysis() -> None:
+    """analysis.speculative.speculative_step builds the deployments; explain only words them."""
+    from simdecode.analysis.speculative import speculative_step
+
+    scenario = load_scenario(REPO / "scenarios" / "draft-llama-70b-with-1b.yaml")
+    step = speculative_step(scenario, 512, 1)
+    assert all(isinstance(v, (int, float, str, bool)) for v in step.values())
+    assert step["speedup"] == pytest.approx(
+        step["mean_tokens"] * step["standard_s"] / (step["draft_s"] + step["verify_s"]), rel=1e-9)
+    spec = explain(scenario, context_tokens=512)["speculation"]
+    assert spec["speedup"] == step["speedup"] and f"{step['speedup']:.2f}x as fast" in spec["sentence"]
+    assert speculative_step(_pcie_1b(), 512, 1) is None  # standard decoding
 
 
 def test_dataflow_scheduled_all_reduce_is_named() -> None:

@@ -17,6 +17,7 @@ from simdecode.costmodel import collectives
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.feasibility import check_fits
+from simdecode.costmodel.pcie import summary as pcie_summary
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
 
@@ -123,6 +124,9 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
                   "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
                   "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
+                  **_allreduce_impl(scenario, dep),
+                  "pcie": pcie_summary(dep.pcie if dep.tp_nodes == 1 else None, dep.tp,
+                                       chosen["algorithm"] if chosen else ""),
                   "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
                   "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
                   "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
@@ -135,3 +139,14 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "parts_by_label_s": dict(grouped),
     }
     return data
+
+
+def _allreduce_impl(scenario, dep: Deployment) -> dict[str, str]:
+    """The all-reduce implementation that runs (``allreduce_impl``), and why the engine runs NCCL
+    instead of its custom kernels (``allreduce_fallback``, '' if it does not)."""
+    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
+
+    rt = scenario.runtime
+    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
+                                    scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
+    return {"allreduce_impl": dep.runtime.allreduce_impl, "allreduce_fallback": why}

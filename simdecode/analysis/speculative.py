@@ -56,3 +56,22 @@ def speculative_summary(result, per_request_tps: float | None, aggregate_tps: fl
         "speedup_vs_standard": speedup,
         "aggregate_speedup": aggregate,
     }
+
+
+def speculative_step(scenario, context_tokens: int, batch: int) -> dict[str, Any] | None:
+    """One speculative step against one standard step of ``batch`` sequences at ``context_tokens``
+    (the cost model's fold, :func:`simdecode.costmodel.speculative.estimate`), as plain data for
+    ``explain``: seconds, yield, speed-up and the verify step's byte and FLOP ratios to a standard
+    step; None for standard decoding."""
+    d = scenario.decoding
+    if d.method == "standard":
+        return None
+    from simdecode.costmodel.deployment import Deployment
+    from simdecode.costmodel.speculative import estimate
+
+    e = estimate(Deployment.from_scenario(scenario), scenario, context_tokens, batch)
+    return {"method": d.method, "proposals": e.proposals, "verify_positions": e.verify_positions,
+            "mean_tokens": e.mean_tokens, "standard_s": e.standard_s, "verify_s": e.verify_s, "draft_s": e.draft_s,
+            "verify_bytes_ratio": e.verify_bytes / e.standard_bytes,
+            "verify_flops_ratio": e.verify_flops / e.standard_flops, "speedup": e.speedup,
+            "is_moe": bool(scenario.model.is_moe)}

@@ -25,6 +25,8 @@ NCCL, as vLLM's custom all-reduce falls back to NCCL and TRT-LLM's MultiShot use
 leaves NCCL's own NVLS out: whether NCCL enables it depends on the driver, the fabric manager and
 buffer registration, and CO-04's eager torch.distributed figures at 4-16 MB follow ring
 bandwidth; name ``allreduce: nvls`` to model it (CO-01).
+On PCIe, ring and tree steps that cross between PCIe switches or CPU sockets pay more
+(:mod:`simdecode.costmodel.pcie`, ``pcie``: the node's hierarchy, None: flat).
 Every collective also pays the runtime's fixed ``allreduce_overhead`` (kernel launch and
 host/device synchronisation: ~5 us for eager NCCL, the gap between CO-04's measured 20.7 us at
 16 KB and NCCL's own 15 us model).
@@ -35,6 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from simdecode.costmodel.pcie import PcieHierarchy, chain_tree_crossings, crossing_penalty, ring_crossings
 from simdecode.scenario.hardware import LinkSpec, RuntimeSpec
 
 #: NCCL tuning.cc (v2.19): base latency per algorithm and protocol, seconds
@@ -91,13 +94,16 @@ def _bw(link: LinkSpec, protocol: str = "Simple") -> float:
 
 
 def ring_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
-                    nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1) -> CollectiveCost:
+                    nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1,
+                    pcie: PcieHierarchy | None = None) -> CollectiveCost:
     """Ring all-reduce: 2(p-1) steps, each moving n/p bytes per rank.
 
     Across nodes NCCL counts 2*nodes of the 2(p-1) steps at the network's latency and the ring
     runs at the slower of the NVLink bandwidth and the node's network bandwidth: NCCL spreads its
     channels (parallel rings) over all ``nics`` NICs of a node, so the inter-node leg moves
     ``nics`` x one NIC's bandwidth (nccl-tests on 2 DGX A100 with 8 HDR NICs reach ~190 GB/s busBW).
+    Inside one node on PCIe, the chain's steps that cross switches or sockets pay their crossing
+    (:func:`simdecode.costmodel.pcie.crossing_penalty`) and the ring runs at its slowest step.
     """
     if p <= 1:
         return ZERO
@@ -108,6 +114,9 @@ def ring_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
     if inter_steps:
         alpha += inter_steps * _hop_s(inter, "ring", protocol)
         bw = min(bw, _bw(inter, protocol) * nics)
+    else:
+        extra_s, share = crossing_penalty(pcie, ring_crossings(pcie, p, steps), _hop_s(link, "ring", protocol))
+        alpha, bw = alpha + extra_s, bw * share
     return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "ring", protocol)
 
 
@@ -136,7 +145,8 @@ def ring_schedule(time_s: float, protocol: str, nbytes: float, p: int, link: Lin
 
 
 def tree_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
-                    nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1) -> CollectiveCost:
+                    nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1,
+                    pcie: PcieHierarchy | None = None) -> CollectiveCost:
     """NCCL double binary tree: chains inside nodes, a tree across them (tuning.cc); across nodes
     the node's ``nics`` NICs carry the channels in parallel, as for the ring."""
     if p <= 1:
@@ -147,6 +157,9 @@ def tree_all_reduce(nbytes: float, p: int, link: LinkSpec, protocol: str = "LL",
     if nodes > 1 and inter is not None:
         alpha += 2 * math.log2(nodes) * _hop_s(inter, "tree", protocol)
         bw = min(bw, _bw(inter, protocol) * nics)
+    else:
+        extra_s, share = crossing_penalty(pcie, chain_tree_crossings(pcie, p), _hop_s(link, "tree", protocol))
+        alpha, bw = alpha + extra_s, bw * share
     return CollectiveCost(alpha, 2 * (p - 1) / p * nbytes / bw, "tree", protocol)
 
 
@@ -185,7 +198,8 @@ def nvls_all_reduce(nbytes: float, p: int, link: LinkSpec, nccl: bool = True) ->
 
 
 def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algorithm: str = "auto",
-               nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1) -> CollectiveCost:
+               nodes: int = 1, inter: LinkSpec | None = None, nics: int = 1,
+               pcie: PcieHierarchy | None = None) -> CollectiveCost:
     """Cost of one all-reduce of ``nbytes`` per rank over ``p`` ranks, as the runtime runs it.
 
     ``algorithm`` is ``auto`` or one of :data:`ALGORITHMS`. The runtime's fixed
@@ -193,7 +207,7 @@ def all_reduce(nbytes: float, p: int, link: LinkSpec, runtime: RuntimeSpec, algo
     """
     if p <= 1:
         return ZERO
-    candidates = _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics)
+    candidates = _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics, pcie)
     best = min(candidates, key=lambda c: c.time_s)
     return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, best.algorithm, best.protocol)
 
@@ -214,7 +228,7 @@ def scheduled_all_reduce(nbytes: float, p: int, link: LinkSpec, nodes: int = 1,
     return CollectiveCost(alpha, peers_sharing_ingress * nbytes / bw, "direct")
 
 
-def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics) -> list[CollectiveCost]:
+def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics, pcie=None) -> list[CollectiveCost]:
     if link.topology == "torus" and not (nodes > 1 and inter is not None):
         if algorithm not in ("auto", "ring"):
             raise ValueError(f"allreduce {algorithm!r} has no form on a torus ({link.name!r}): its collectives "
@@ -228,9 +242,9 @@ def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics) -> list
     multi_node = nodes > 1 and inter is not None
     out: list[CollectiveCost] = []
     if algorithm in ("auto", "ring"):
-        out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter, nics) for proto in PROTOCOL_BW]
+        out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter, nics, pcie) for proto in PROTOCOL_BW]
     if algorithm in ("auto", "tree"):
-        out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter, nics) for proto in PROTOCOL_BW]
+        out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter, nics, pcie) for proto in PROTOCOL_BW]
     if algorithm == "nvls" or (algorithm == "auto" and not nccl_impl and link.multicast and p > 2 and not multi_node):
         if not link.multicast:
             raise ValueError(f"allreduce 'nvls' needs a multicast-capable switch; link {link.name!r} has none")
@@ -260,11 +274,13 @@ def p2p(nbytes: float, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
     return CollectiveCost(runtime.allreduce_overhead_s + link.latency_s, nbytes / _bw(link), "p2p")
 
 
-def all_gather(nbytes_out: float, p: int, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
+def all_gather(nbytes_out: float, p: int, link: LinkSpec, runtime: RuntimeSpec,
+               pcie: PcieHierarchy | None = None) -> CollectiveCost:
     """All-gather producing ``nbytes_out`` per rank. NCCL and the custom-kernel runtimes (vLLM,
     SGLang gather logits through torch.distributed): a ring, (p-1) hops, (p-1)/p n bytes, at the
-    protocol NCCL would pick. An ``in-kernel`` runtime writes its shard straight into every peer's
-    buffer: :func:`direct_all_gather`."""
+    protocol NCCL would pick; on PCIe its chain's crossing steps pay as in :func:`ring_all_reduce`.
+    An ``in-kernel`` runtime writes its shard straight into every peer's buffer:
+    :func:`direct_all_gather`."""
     if p <= 1:
         return ZERO
     if link.topology == "torus":
@@ -276,9 +292,11 @@ def all_gather(nbytes_out: float, p: int, link: LinkSpec, runtime: RuntimeSpec) 
         c = direct_all_gather(nbytes_out, p, link)
         return CollectiveCost(c.alpha_s + runtime.allreduce_overhead_s, c.beta_s, c.algorithm)
     candidates = []
+    crossings = ring_crossings(pcie, p, p - 1)
     for proto in PROTOCOL_BW:
-        alpha = NCCL_BASE_S[("ring", proto)] + (p - 1) * _hop_s(link, "ring", proto)
-        candidates.append(CollectiveCost(alpha, (p - 1) / p * nbytes_out / _bw(link, proto), "ring", proto))
+        extra_s, share = crossing_penalty(pcie, crossings, _hop_s(link, "ring", proto))
+        alpha = NCCL_BASE_S[("ring", proto)] + (p - 1) * _hop_s(link, "ring", proto) + extra_s
+        candidates.append(CollectiveCost(alpha, (p - 1) / p * nbytes_out / (_bw(link, proto) * share), "ring", proto))
     best = min(candidates, key=lambda c: c.time_s)
     return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, "all-gather", best.protocol)
 

@@ -28,6 +28,7 @@ from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.devices import workspace_bytes
 from simdecode.costmodel.efficiency import Part, dequant_seconds
+from simdecode.costmodel.pcie import PcieHierarchy
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
 from simdecode.scenario.model import ModelSpec
@@ -42,6 +43,16 @@ def effective_link(link: LinkSpec, peer_to_peer: bool) -> LinkSpec:
         return link
     return link.model_copy(update={"latency_s": 2 * link.latency_s, "bandwidth_Bps": link.bandwidth_Bps / 2,
                                    "name": f"{link.name} via host"})
+
+
+def pcie_hierarchy(hw) -> PcieHierarchy | None:
+    """The PCIe switches and CPU sockets of a node of ``hw`` (a HardwareSpec) on a PCIe link;
+    None on any other link. GPUs split evenly over the switches, the switches over the sockets."""
+    if hw.link.topology != "pcie":
+        return None
+    n = hw.gpus_per_node
+    return PcieHierarchy(gpus_per_switch=-(-n // hw.switch_groups), gpus_per_socket=-(-n // hw.sockets),
+                         peer_to_peer=hw.gpu.peer_to_peer)
 
 
 def _runtime_as_run(scenario, link: LinkSpec, tp_nodes: int) -> RuntimeSpec:
@@ -85,6 +96,7 @@ class Deployment:
     gpu: GpuSpec | None = None
     spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
     workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
+    pcie: PcieHierarchy | None = None  # PCIe switches and sockets of the node (costmodel/pcie.py); None: flat
     mtp_module: bool = False       # an MTP draft pass: the module's norms and eh_proj run first (costmodel/mtp.py)
     mtp_glue_kernels: int = 0      # an MTP draft pass: small kernels after its LM head (costmodel/mtp.py)
 
@@ -122,6 +134,7 @@ class Deployment:
             gpu=hw.gpu,
             spatial=hw.gpu.kind == "sram" and hw.gpu.spatial,
             workspace_bytes=workspace_bytes(hw.gpu),
+            pcie=pcie_hierarchy(hw),
         )
 
     # ---- precision per module ----------------------------------------------------------------

@@ -228,7 +228,7 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
                 costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm)
             case "gather":
                 logits = shape.logit_tokens * dep.model.vocab_size / dep.tp * 4.0  # fp32 logits per rank
-                c = collectives.all_gather(logits * dep.tp, dep.tp, dep.link, dep.runtime)
+                c = collectives.all_gather(logits * dep.tp, dep.tp, dep.link, dep.runtime, dep.pcie)
                 costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=logits, algorithm=c.algorithm,
                                      protocol=c.protocol)
     return costs
@@ -290,7 +290,7 @@ def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:
 
 def _choose_all_reduce(dep: Deployment, nbytes: float) -> OpCost:
     c = collectives.all_reduce(nbytes, dep.tp, dep.link, dep.runtime, dep.allreduce, dep.tp_nodes, dep.inter_link,
-                               dep.nics_per_node)
+                               dep.nics_per_node, dep.pcie)
     return OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm, protocol=c.protocol)
 
 

@@ -48,7 +48,7 @@ def analytic_crossover(dep: Deployment) -> float | None:
     for t in range(2, MAX_ANALYTIC_TP + 1):
         nodes = -(-t // dep.gpus_per_node)
         a = collectives.all_reduce(msg, t, dep.link, dep.runtime, dep.allreduce, nodes, dep.inter_link,
-                                   dep.nics_per_node).time_s
+                                   dep.nics_per_node, dep.pcie).time_s
         gap = 2 * layers * a - weights / (t * dep.rates.bandwidth_Bps)
         if gap >= 0:
             if previous is None:

@@ -72,7 +72,7 @@ def topology_of(scenario: Scenario):
     par, hw = scenario.parallelism, scenario.hardware
     return Topology(simpy.Environment(), link=dep.link, inter_link=hw.inter_node_link,
                     gpus_per_node=hw.gpus_per_node, nics_per_node=hw.nics_per_node,
-                    pcie_switches=hw.pcie_switches, tp=par.tp, pp=par.pp, dp=par.dp,
+                    pcie_switches=hw.switch_groups, tp=par.tp, pp=par.pp, dp=par.dp,
                     peer_to_peer=hw.gpu.peer_to_peer)
 
 

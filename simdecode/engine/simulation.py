@@ -229,7 +229,7 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
     front = Recorder(gpus_per_stage=par.tp)
     hw = scenario.hardware
     topology = Topology(env, link=dep.link, inter_link=hw.inter_node_link, gpus_per_node=hw.gpus_per_node,
-                        nics_per_node=hw.nics_per_node, pcie_switches=hw.pcie_switches,
+                        nics_per_node=hw.nics_per_node, pcie_switches=hw.switch_groups,
                         tp=par.tp, pp=par.pp, dp=par.dp, peer_to_peer=hw.gpu.peer_to_peer, tracer=tracer)
     lanes = 1 if par.pp == 1 else (par.pp if par.microbatches == "auto" else par.microbatches)
     capacity = kv_capacity_blocks(scenario, dep)

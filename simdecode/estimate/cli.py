@@ -2,7 +2,7 @@
 
     simdecode estimate --tps 42 [--hardware h200x8 | --gpu h200 --gpus 8] [--link nvlink4]
         [--precision bf16,fp8,fp4] [--tp 4,8] [--runtime vllm,trt-llm] [--batch 1..64]
-        [--context 2000,16000] [--speculation none,mtp:3:0.7] [--arch dense,moe:10:160:8]
+        [--context 2000,16000] [--speculation none,mtp:3] [--arch dense,moe:10:160:8]
         [--attention gqa,mla]
         [--reference NAME:TPS[:ACTIVE] ...] [--gpu-hour-usd 3.0] [--price-usd-per-mtok 15]
         [--plot FILE.png] [--scenario-out FILE.yaml] [--json]
@@ -42,7 +42,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     g.add_argument("--runtime", help="runtime presets (default vllm,trt-llm)")
     g.add_argument("--batch", help="sequences decoding together per replica (default 1,16,64)")
     g.add_argument("--context", help="prompt tokens before decoding (default 2000,16000)")
-    g.add_argument("--speculation", help="none and/or mtp:K:ACCEPTANCE (default none,mtp:3:0.7)")
+    g.add_argument("--speculation", help="none and/or mtp:K (run's default per-position acceptance) or mtp:K:ACCEPTANCE (i.i.d.) (default none,mtp:3)")
     g.add_argument("--arch", help="dense and/or moe:RATIO:EXPERTS:TOPK (default dense,moe:10:160:8)")
     g.add_argument("--attention", help="gqa and/or mla, crossed with --arch (default gqa)")
     g.add_argument("--output-tokens", type=int, default=512, help="output tokens per request (default 512)")

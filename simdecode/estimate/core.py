@@ -77,12 +77,40 @@ def unreachable_message(tps: float, tolerance: float, solutions: Sequence[Soluti
     return f"--tps {band}: no configuration explains it; " + "; ".join(parts) + f"; {hint}"
 
 
-def _interval(solutions: Sequence[Solution]) -> dict:
+def _interval(space: Space, solutions: Sequence[Solution]) -> dict:
     low = min(solutions, key=lambda s: s.active_lo)
     high = max(solutions, key=lambda s: s.active_hi)
     return {"active_params": [low.active_lo, high.active_hi], "ratio": high.active_hi / low.active_lo,
             "low_end": solution_dict(low), "high_end": solution_dict(high),
-            "clipped": {"low": low.clipped_lo, "high": high.clipped_hi}}
+            "clipped": {"low": low.clipped_lo, "high": high.clipped_hi},
+            "bounds": {"low": _end_bounds(space, solutions, low, "low"),
+                       "high": _end_bounds(space, solutions, high, "high")}}
+
+
+def _end_bounds(space: Space, ok: Sequence[Solution], end: Solution, which: str) -> list[dict]:
+    """Which assumptions set one end of the interval: for each axis with more than one value, the
+    end the interval would have with the end's value of that axis left out (every other axis still
+    free). An axis whose removal moves the end is an assumption that end rests on; pinning the axis
+    to its other values narrows the interval to ``without``. Sorted by how far the end moves."""
+    rows = []
+    for axis in AXES:
+        if len(space.values(axis)) < 2:
+            continue
+        value = getattr(end.assumptions, axis)
+        rest = [s for s in ok if getattr(s.assumptions, axis) != value]
+        if which == "high":
+            without = max((s.active_hi for s in rest), default=None)
+            moved = without is None or without < end.active_hi * (1 - 1e-9)
+        else:
+            without = min((s.active_lo for s in rest), default=None)
+            moved = without is None or without > end.active_lo * (1 + 1e-9)
+        if moved:
+            detail = value.describe() if hasattr(value, "describe") else str(value)
+            rows.append({"axis": axis, "value": str(value), "assumes": detail, "without": without,
+                         "others": [str(v) for v in space.values(axis) if v != value]})
+    edge = end.active_hi if which == "high" else end.active_lo
+    rows.sort(key=lambda r: -abs(math.log(r["without"] / edge)) if r["without"] else -math.inf)
+    return rows
 
 
 def _per_assumption(space: Space, ok: Sequence[Solution]) -> dict:
@@ -205,9 +233,10 @@ def estimate(tps: float, *, tolerance: float = 0.1, hardware=None, gpu: str | No
     result = {
         "observed": {"tps": float(tps), "tolerance": tolerance, "band_tps": [t_lo, t_hi]},
         "assumptions": {axis: [str(v) for v in space.values(axis)] for axis in AXES}
-        | {"output_tokens": space.output_tokens},
+        | {"output_tokens": space.output_tokens,
+           "speculation_meaning": {str(v): v.describe() for v in space.speculation if v.enabled}},
         "combinations": {"total": len(solutions), **counts},
-        "interval": _interval(ok),
+        "interval": _interval(space, ok),
         "per_assumption": _per_assumption(space, ok),
         "effects": _effects(space, ok),
         "baseline": solution_dict(base) | {"scenario": evaluator.scenario_dict(base.assumptions, base.model)},

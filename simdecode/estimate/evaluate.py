@@ -18,10 +18,13 @@ the fold composes them with + and max), so the sum is exact from a few folds: wh
 on a range its midpoint lies on the chord and the sum is (n terms) x (mean of the ends);
 elsewhere the range is halved.
 
-With MTP speculation (k proposals, acceptance a) each step runs k draft passes of the MTP module
-and one verify pass of k + 1 positions per sequence, and yields E = (1 - a^(k+1)) / (1 - a)
-tokens on average (simdecode.costmodel.speculative), so tps = E (N - 1) / sum_c T_spec(c): the
-expectation of what ``run`` samples.
+With MTP speculation (k proposals, acceptance a_1..a_k per position) each step runs k draft passes
+of the MTP module and one verify pass of k + 1 positions per sequence, and yields
+E = 1 + a_1 + a_1 a_2 + ... + a_1...a_k tokens on average (simdecode.costmodel.speculative; for
+an i.i.d. a, (1 - a^(k+1)) / (1 - a)), so tps = E (N - 1) / sum_c T_spec(c): the expectation of
+what ``run`` samples. Without a stated acceptance both use the same per-position default
+(:func:`simdecode.costmodel.speculative.default_acceptance`): the equivalent scenario leaves the
+acceptance out, so ``run`` falls back on it too.
 
 Memory: a configuration fits when the KV cache left after the weights and the activation
 workspace (the engine's own :func:`~simdecode.engine.simulation.kv_capacity_blocks`) holds every
@@ -37,7 +40,6 @@ from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
 from simdecode.costmodel.deployment import draft_deployment, draft_passes
-from simdecode.costmodel.speculative import expected_tokens_iid
 from simdecode.estimate.space import Assumptions, Hardware
 from simdecode.scenario.model import ModelSpec
 from simdecode.scenario.engines import engine_defaults
@@ -149,8 +151,9 @@ class Evaluator:
             "simulation": {"fidelity": "step"},
         }
         if a.speculation.enabled:
-            out["decoding"] = {"method": "mtp", "speculative_tokens": a.speculation.tokens,
-                               "acceptance": a.speculation.acceptance}
+            out["decoding"] = {"method": "mtp", "speculative_tokens": a.speculation.tokens}
+            if a.speculation.acceptance is not None:  # else run's default, as here
+                out["decoding"]["acceptance"] = a.speculation.acceptance
         return out
 
     def _deployments(self, a: Assumptions, model: ModelSpec):
@@ -222,7 +225,6 @@ class Evaluator:
         steps = self._steps.setdefault(key, {})
         total_s = convex_sum(lambda c: self.step_seconds(a, model, c), first, last, steps)
         tokens = float(self.output_tokens - 1)
-        if a.speculation.enabled:
-            tokens *= expected_tokens_iid(a.speculation.acceptance, a.speculation.tokens)
+        tokens *= a.speculation.mean_tokens
         value = self._tps[key] = tokens / total_s
         return value

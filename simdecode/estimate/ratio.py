@@ -163,7 +163,7 @@ def _breaks(ref: Reference, tps: float, tolerance: float, space: Space, searcher
     big = max(max(space.batch), 16)
     other_arch = next((a for a in space.arch if a.is_moe != ref.arch.is_moe),
                       Arch() if ref.arch.is_moe else Arch("moe", 10, 160, 8))
-    spec = next((s for s in space.speculation if s.enabled), Speculation(3, 0.7))
+    spec = next((s for s in space.speculation if s.enabled), Speculation(3))
     narrow = min(space.precision, key=lambda p: DTYPE_BYTES[p])
     if DTYPE_BYTES[narrow] >= DTYPE_BYTES[base.precision]:
         narrow = "fp4"

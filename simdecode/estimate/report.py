@@ -33,6 +33,25 @@ def _model(end: dict) -> str:
     return f"  [shape nearest the observed speed: {m['name']}, {params(m['active'])} active{total}]"
 
 
+#: an assumption is said to bound an end when leaving its value out moves the end by more than this
+BOUND_SHOWN = 0.05
+
+
+def _bounds(rows: list[dict], which: str, edge: float) -> list[str]:
+    """The assumptions one end of the interval rests on (core._end_bounds), in words."""
+    out = []
+    for r in rows:
+        if r["without"] is not None and abs(r["without"] / edge - 1) < BOUND_SHOWN:
+            continue
+        what = f"{r['axis']} {r['value']}" + (f" = {r['assumes']}" if r["assumes"] != r["value"] else "")
+        if r["without"] is None:
+            out.append(f"    assumes {what}: no other {r['axis']} explains the observation")
+        else:
+            out.append(f"    assumes {what}; with {r['axis']} {', '.join(r['others'])} the {which} end is "
+                       f"{params(r['without'])} (pin --{r['axis']} to narrow)")
+    return out
+
+
 def render(result: dict) -> str:
     obs, comb, iv = result["observed"], result["combinations"], result["interval"]
     lines = [f"simdecode estimate: {obs['tps']:g} tok/s per user (band {obs['band_tps'][0]:.4g} .. "
@@ -41,6 +60,8 @@ def render(result: dict) -> str:
     lines.append(f"searched {comb['total']} combinations (output {axes['output_tokens']} tokens per request):")
     for axis in AXES:
         lines.append(f"  {axis:<12}{', '.join(axes[axis])}")
+        if axis == "speculation":
+            lines += [f"  {'':<12}{name}: {words}" for name, words in axes.get("speculation_meaning", {}).items()]
     lines.append(f"  {comb['ok']} explain it; {comb['too-slow']} are faster than observed even with the largest "
                  f"model that fits (memory bound); {comb['too-fast']} are slower even with the smallest model "
                  f"(per-step-cost bound); {comb['no-fit']} fit no model")
@@ -52,6 +73,7 @@ def render(result: dict) -> str:
         end = iv[key]
         value = end["active_lo"] if key == "low_end" else end["active_hi"]
         lines.append(f"  {word} {params(value):>7}: {_label(end['assumptions'])}{_model(end)}")
+        lines += _bounds(iv.get("bounds", {}).get(key.split("_")[0], []), key.split("_")[0], value)
     if iv["clipped"]["high"]:
         lines.append("  (the high end is the largest model that fits in memory under its assumptions: the band's slow "
                      "edge would need a larger one)")

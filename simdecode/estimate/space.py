@@ -13,9 +13,13 @@ combination) and reports the active-parameter interval the whole product allows.
 | runtime     | runtime preset                            | vllm, trt-llm              |
 | batch       | sequences decoding together per replica   | 1, 16, 64                  |
 | context     | prompt tokens before decoding starts      | 2000, 16000                |
-| speculation | ``none`` or ``mtp:K:ACCEPTANCE``          | none, mtp:3:0.7            |
+| speculation | ``none``, ``mtp:K`` or ``mtp:K:ACCEPTANCE`` | none, mtp:3                |
 | arch        | ``dense`` or ``moe:RATIO:EXPERTS:TOPK``   | dense, moe:10:160:8        |
 |             | crossed with ``--attention gqa,mla``      | gqa                        |
+
+``mtp:K`` without an acceptance takes the per-position default ``simdecode run`` uses
+(:func:`simdecode.costmodel.speculative.default_acceptance`: 0.92, 0.72, 0.36, then halving), so
+the two agree on what an unstated acceptance means; ``mtp:K:A`` is an i.i.d. acceptance A.
 
 Integer axes (tp, batch, context) also take ``LO..HI``: the powers of two from LO to HI, with
 both ends. The KV cache is stored in fp8 when the weights are 8-bit or narrower, else in bf16;
@@ -31,6 +35,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Iterator
 
+from simdecode.costmodel.speculative import accepted_probabilities, default_acceptance
+from simdecode.costmodel.speculative import mean_tokens as tokens_per_step
 from simdecode.scenario.types import DTYPE_BYTES
 
 
@@ -46,7 +52,7 @@ DEFAULTS: dict[str, str] = {
     "runtime": "vllm,trt-llm",
     "batch": "1,16,64",
     "context": "2000,16000",
-    "speculation": "none,mtp:3:0.7",
+    "speculation": "none,mtp:3",
     "arch": "dense,moe:10:160:8",
 }
 
@@ -67,20 +73,49 @@ class Hardware:
         return f"{short}x{self.gpus}" + (f" over {self.link}" if self.link else "")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Speculation:
-    """Standard decoding (``tokens == 0``) or the target's own MTP module chained ``tokens`` times,
-    each proposal accepted with probability ``acceptance`` (DeepSeek-V3-style MTP)."""
+    """Standard decoding (``tokens == 0``) or the target's own MTP module chained ``tokens`` times
+    (DeepSeek-V3-style MTP). ``acceptance``: each proposal accepted with that probability
+    (i.i.d.); None: the per-position default ``simdecode run`` uses when a scenario gives none
+    (:func:`simdecode.costmodel.speculative.default_acceptance`, decaying with depth)."""
 
     tokens: int = 0
-    acceptance: float = 0.0
+    acceptance: float | None = None
 
     @property
     def enabled(self) -> bool:
         return self.tokens > 0
 
+    @property
+    def rates(self) -> tuple[float, ...]:
+        """The acceptance probability of each draft position, 1..tokens."""
+        if self.acceptance is None:
+            return tuple(default_acceptance(self.tokens))
+        return (self.acceptance,) * self.tokens
+
+    @property
+    def mean_tokens(self) -> float:
+        """Expected tokens per verify step (bonus token included; 1 without speculation)."""
+        if not self.enabled:
+            return 1.0
+        return tokens_per_step(accepted_probabilities(list(self.rates), self.tokens))
+
+    def describe(self) -> str:
+        """In words, for the report: which acceptance this value assumes."""
+        if not self.enabled:
+            return "no speculation"
+        if self.acceptance is None:
+            rates = ", ".join(f"{r:g}" for r in self.rates)
+            return (f"MTP {self.tokens} at the default acceptance ({rates} per position, as `simdecode run` "
+                    f"uses when none is given: {self.mean_tokens:.3g} tokens per step)")
+        return (f"MTP {self.tokens} at an i.i.d. acceptance {self.acceptance:g} "
+                f"({self.mean_tokens:.3g} tokens per step)")
+
     def __str__(self) -> str:
-        return f"mtp:{self.tokens}:{self.acceptance:g}" if self.enabled else "none"
+        if not self.enabled:
+            return "none"
+        return f"mtp:{self.tokens}" + ("" if self.acceptance is None else f":{self.acceptance:g}")
 
 
 @dataclass(frozen=True, order=True)
@@ -270,9 +305,13 @@ def parse_speculation(text: str) -> tuple[Speculation, ...]:
             out.append(Speculation())
             continue
         parts = item.split(":")
-        if len(parts) != 3 or parts[0] != "mtp":
-            raise EstimateError(f"--speculation {item!r}: expected none or mtp:K:ACCEPTANCE, e.g. mtp:3:0.7")
+        if len(parts) not in (2, 3) or parts[0] != "mtp":
+            raise EstimateError(f"--speculation {item!r}: expected none, mtp:K (the default per-position acceptance, "
+                                "as `simdecode run`) or mtp:K:ACCEPTANCE (i.i.d.), e.g. mtp:3 or mtp:3:0.7")
         k = _int(parts[1], "speculation", 1, 16)
+        if len(parts) == 2:
+            out.append(Speculation(k))
+            continue
         try:
             alpha = float(parts[2])
         except ValueError:

@@ -79,7 +79,6 @@ def explain(scenario, context_tokens: int | None = None, batch: int = 1) -> dict
     data = critical_path(scenario, context_tokens, batch, scaling)
     grouped = Counter(data["parts_by_label_s"])
     data["terms_sentence"] = _terms_sentence(data["terms_s"], data["total_s"])
-    data["setup"]["allreduce_impl"], data["setup"]["allreduce_fallback"] = _allreduce_impl(scenario)
     data["verdict"] = _verdict(data, grouped)
     data["tp_scaling"]["sentence"] = _scaling_sentence(data, scaling)
     data["pipeline_note"] = _pipeline_note(data) if data["setup"]["pp"] > 1 else None
@@ -102,36 +101,34 @@ def _terms_sentence(terms: dict[str, dict[str, float]], total: float) -> str:
 
 
 def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | None:
-    """Where a speculative step's time goes, against a standard step (physics.md 4.3-4.4)."""
-    d = scenario.decoding
-    if d.method == "standard":
-        return None
-    from simdecode.costmodel.deployment import Deployment
-    from simdecode.costmodel.speculative import estimate
+    """Where a speculative step's time goes, against a standard step (physics.md 4.3-4.4): the
+    numbers of :func:`simdecode.analysis.speculative.speculative_step`, with the sentence."""
+    from simdecode.analysis.speculative import speculative_step
 
-    e = estimate(Deployment.from_scenario(scenario), scenario, context_tokens, batch)
-    grows = e.verify_s / e.standard_s - 1
-    byte_ratio = e.verify_bytes / e.standard_bytes
-    flop_ratio = e.verify_flops / e.standard_flops
-    if byte_ratio > 1.1 and scenario.model.is_moe:
-        why = (f"it reads {byte_ratio:.2f}x the bytes: the {e.verify_positions} positions of each sequence route to "
-               "more distinct experts than one token does (physics.md 4.4)")
+    e = speculative_step(scenario, context_tokens, batch)
+    if e is None:
+        return None
+    grows = e["verify_s"] / e["standard_s"] - 1
+    byte_ratio, flop_ratio = e["verify_bytes_ratio"], e["verify_flops_ratio"]
+    if byte_ratio > 1.1 and e["is_moe"]:
+        why = (f"it reads {byte_ratio:.2f}x the bytes: the {e['verify_positions']} positions of each sequence route "
+               "to more distinct experts than one token does (physics.md 4.4)")
     elif flop_ratio > 1.5 and grows > 0.3:
         why = (f"it does {flop_ratio:.1f}x the FLOPs and at this batch the GPUs are compute-bound: verifying "
                "costs as much as the tokens it checks, so speculation has little left to win (physics.md 4.3)")
     else:
         why = ("it still streams the weights once and pays one set of collectives and launches for all its "
                "positions")
+    k = e["proposals"]
     sentence = (
-        f"{d.method} with {e.proposals} proposals: {e.proposals} draft passes take {t(e.draft_s)} and one verify step "
-        f"of {e.verify_positions} positions per sequence takes {t(e.verify_s)}, {pct(abs(grows))} "
-        f"{'more' if grows >= 0 else 'less'} than a standard step ({t(e.standard_s)}) because {why}. A verify step "
-        f"yields {e.mean_tokens:.2f} tokens on average, so one request decodes {e.speedup:.2f}x as fast "
+        f"{e['method']} with {k} proposals: {k} draft passes take {t(e['draft_s'])} and one verify step "
+        f"of {e['verify_positions']} positions per sequence takes {t(e['verify_s'])}, {pct(abs(grows))} "
+        f"{'more' if grows >= 0 else 'less'} than a standard step ({t(e['standard_s'])}) because {why}. A verify "
+        f"step yields {e['mean_tokens']:.2f} tokens on average, so one request decodes {e['speedup']:.2f}x as fast "
         f"(tokens x standard step / (draft + verify)).")
-    return {"proposals": e.proposals, "verify_positions": e.verify_positions, "mean_tokens": e.mean_tokens,
-            "standard_s": e.standard_s, "verify_s": e.verify_s, "draft_s": e.draft_s,
-            "verify_bytes_ratio": byte_ratio, "verify_flops_ratio": flop_ratio, "speedup": e.speedup,
-            "sentence": sentence}
+    keys = ("proposals", "verify_positions", "mean_tokens", "standard_s", "verify_s", "draft_s",
+            "verify_bytes_ratio", "verify_flops_ratio", "speedup")
+    return {key: e[key] for key in keys} | {"sentence": sentence}
 
 
 def _verdict(d: dict, grouped: Counter) -> str:
@@ -245,6 +242,22 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+def _pcie(pc: dict[str, Any]) -> str:
+    """The PCIe hierarchy sentence of the setup paragraph (costmodel/pcie.py)."""
+    text = (f"PCIe: {_n(pc['gpus_per_switch'], 'GPU')} per switch, {pc['gpus_per_socket']} per CPU socket; ")
+    if pc["algorithm"] not in ("ring", "tree"):
+        return text + f"{pc['algorithm']} kernels are not charged for crossings."
+    if not pc["switch_steps"]:
+        return text + "no step leaves a switch."
+    how = "through host memory" if pc["peer_to_peer"] else "through host memory, as every step does without peer-to-peer"
+    text += (f"{pc['switch_steps']} of the {pc['algorithm']}'s {pc['steps']} steps on its longest chain cross "
+             f"between switches ({how})")
+    if pc["socket_steps"]:
+        text += (f", {pc['socket_steps']} of them between sockets (+{t(pc['socket_hop_s'])} each, "
+                 f"{pc['socket_bw_share']:.2g} of the bandwidth)")
+    return text + "."
+
+
 def render_explanation(d: dict[str, Any]) -> str:
     """Plain text of :func:`explain`'s result."""
     s = d["setup"]
@@ -257,6 +270,8 @@ def render_explanation(d: dict[str, Any]) -> str:
         algo = ar["algorithm"] + (f"/{ar['protocol']}" if ar["protocol"] else "")
         line += (f" All-reduce: {algo} (asked for: {s['allreduce_requested']}); one of {b(ar['bytes'])} takes "
                  f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
+    if ar and s.get("pcie"):
+        line += " " + _pcie(s["pcie"])
     if ar and s.get("allreduce_impl"):
         impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
                 "in-kernel": "collectives inside the kernel",
@@ -312,16 +327,3 @@ def render_explanation(d: dict[str, Any]) -> str:
     if d.get("speculation"):
         out += ["", _para(f"Speculation: {d['speculation']['sentence']}")]
     return "\n".join(out) + "\n"
-
-
-def _allreduce_impl(scenario) -> tuple[str, str]:
-    """The all-reduce implementation that runs, and why the engine runs NCCL instead of its
-    custom kernels ('' if it does not)."""
-    from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
-    from simdecode.costmodel.deployment import Deployment
-
-    dep = Deployment.from_scenario(scenario)
-    rt = scenario.runtime
-    why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
-                                    scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
-    return dep.runtime.allreduce_impl, why

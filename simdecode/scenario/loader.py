@@ -64,6 +64,7 @@ def scenario_from_dict(
         raise ScenarioError("empty scenario: expected a mapping with at least 'model' and 'hardware'", file=file)
     if not isinstance(data, dict):
         raise ScenarioError(f"the top level must be a mapping of sections, got {kind_of(data)}", file=file, line=1)
+    _refuse_foreign(data, file, lines or {})
     data, origins = _apply(data, overrides)  # its errors name the override, not the file
     lines = {key: line for key, line in (lines or {}).items()
              if not any(len(key) > len(p) and key[: len(p)] == p for p in origins)}
@@ -77,6 +78,28 @@ def scenario_from_dict(
         raise ScenarioError.from_problems(merge_problems(problems)) from None
     scenario.remember_source(file, lines, origins)  # later checks (does it fit memory?) name the line
     return scenario
+
+
+def _refuse_foreign(data: Mapping[Any, Any], file: str, lines: Mapping[Path_, int]) -> None:
+    """A mapping none of whose top-level keys is a scenario section is not a scenario (a file the
+    user named by mistake: ``simdecode run /etc/shadow``): one error that echoes none of its
+    content, not an "unknown key" per line quoting each. A misspelt section ('modle') is pointed at
+    by its line and the section it is closest to, without echoing it."""
+    import difflib
+
+    sections = [name for name in Scenario.model_fields]
+    keys = [k for k in data if isinstance(k, str)]
+    if not data or any(k in sections for k in keys):
+        return
+    near = [(lines.get((k,)), match[0]) for k in keys
+            if (match := difflib.get_close_matches(k.strip().lower(), sections, n=1, cutoff=0.75))]
+    hint = None
+    if near:
+        line, section = near[0]
+        hint = f"did you mean the section {section!r}" + (f" (line {line})?" if line else "?")
+    count = f"{len(data)} top-level key" + ("s" if len(data) != 1 else "")
+    raise ScenarioError(f"not a simdecode scenario: none of its {count} is a section "
+                        f"({', '.join(sections)}); the file's content is not shown", file=file, line=None, hint=hint)
 
 
 # --------------------------------------------------------------------------- overrides

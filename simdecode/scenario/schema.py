@@ -54,6 +54,19 @@ class HardwareSpec(Spec):
         1, ge=1, le=8, description="PCIe switches per node (PCIe links): GPUs split evenly; traffic between "
         "switches crosses the CPU's root complex, shared by every group on the node"
     )
+    cpu_sockets: int | Literal["auto"] = Field(
+        "auto", description="CPU sockets (NUMA domains) per node the PCIe GPUs split over, evenly, each under "
+        "its own switches; collective steps between sockets cross the socket interconnect (UPI, Infinity "
+        "Fabric). auto: 2 for more than 4 PCIe GPUs per node (8-GPU PCIe servers are two-socket, 4 GPUs per "
+        "socket), else 1"
+    )
+
+    @field_validator("cpu_sockets")
+    @classmethod
+    def _sockets_range(cls, value: Any) -> Any:
+        if value != "auto" and not 1 <= value <= 8:
+            raise ValueError("cpu_sockets: expected 1 to 8, or auto")
+        return value
 
     @field_validator("gpu", mode="before")
     @classmethod
@@ -81,6 +94,18 @@ class HardwareSpec(Spec):
     @property
     def total_gpus(self) -> int:
         return self.gpus_per_node * self.nodes
+
+    @property
+    def sockets(self) -> int:
+        """CPU sockets the node's GPUs split over (``cpu_sockets`` with auto resolved)."""
+        if self.cpu_sockets != "auto":
+            return min(self.cpu_sockets, self.gpus_per_node)
+        return 2 if self.link.topology == "pcie" and self.gpus_per_node > 4 else 1
+
+    @property
+    def switch_groups(self) -> int:
+        """PCIe switches in use: at least one per socket (a switch hangs from one socket)."""
+        return min(max(self.pcie_switches, self.sockets), self.gpus_per_node)
 
 
 class ParallelismSpec(Spec):

@@ -49,6 +49,9 @@ class Job:
     #: spread the first wave over one request's lifetime (an E2E simulated alone first): a
     #: steady-state measurement of fixed-length requests (see runner.run_job)
     ramp_from_single: bool = False
+    #: a collective microbenchmark (simdecode.validate.microbench): the all-reduce's message in
+    #: bytes, costed on the scenario's deployment instead of simulated; None for simulations
+    message_bytes: int | None = None
 
 
 @dataclass

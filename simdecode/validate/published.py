@@ -25,8 +25,12 @@ How each metric is simulated (the workload the table's tool ran):
 - ``tps_per_user_speedup`` (MTP): multi-token prediction with ``nextn`` proposals fed the
   published mean accepted length; prediction: per-user speed-up over standard decoding.
 
-Datasheet figures (HW) are inputs of the presets, not predictions; collective microbenchmarks
-(CO), qualitative statements and ranges are listed as not expressible, with the reason.
+- ``allreduce_latency_small`` measured with nccl-tests' ``all_reduce_perf`` (CO): one all-reduce
+  costed on the stated GPUs (:mod:`simdecode.validate.microbench`); prediction: microseconds.
+
+Datasheet figures (HW) are inputs of the presets, not predictions; the other collective
+microbenchmarks (CO), qualitative statements and ranges are listed as not expressible, with the
+reason.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 import yaml
 
 from simdecode.validate import conditions as cond
+from simdecode.validate import microbench
 from simdecode.validate.cases import CaseSet, Job, Point
 
 #: outputs a framework's own benchmark generates when a table does not say (gpt-fast's
@@ -103,6 +108,15 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
 
     if metric in NOT_DECODE:
         return skip(NOT_DECODE[metric])
+    if microbench.expressible(case):
+        try:
+            scenario, nbytes = microbench.scenario_and_message(case)
+        except cond.NotExpressible as exc:
+            return skip(str(exc))
+        point = Point(cid, group, summary + f"; all-reduce of {nbytes} B", "all-reduce time", "us",
+                      float(case["value"]), probe=microbench.PROBE, source=source)
+        out.jobs.append(Job(cid, scenario, [point], message_bytes=nbytes))
+        return out
     if group == "CO" or metric.startswith("allreduce"):
         return skip("a collective microbenchmark, not a decode (tests/physics/test_collective_calibration.py "
                     "checks the all-reduce model against it)")

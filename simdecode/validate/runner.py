@@ -105,6 +105,11 @@ def run_job(job: Job) -> list[Outcome]:
     from simdecode.scenario.schema import Scenario
 
     started = time.perf_counter()
+    if job.message_bytes is not None:  # a collective microbenchmark: costed, not simulated
+        from simdecode.validate.microbench import predict_us
+
+        value = predict_us(job.scenario, job.message_bytes)
+        return [Outcome(p, value, time.perf_counter() - started) for p in job.points]
     try:
         data = job.scenario
         if job.ramp_from_single:

@@ -70,7 +70,7 @@ def quoted(result) -> dict:
         ratio_1=f"{at_1['ratio']:.3g}", ratio_64=f"{at_64['ratio']:.3g}",
         naive_ratio=f"{pair['naive_ratio']:.3g}", observed_ratio=f"{pair['observed_ratio']:.2g}",
         tps_1=tuple(f"{v:.3g}" for v in at_1["tps"]),
-        fp4=f"{effects['precision', 'fp4']:.2g}", spec=f"{effects['speculation', 'mtp:3:0.7']:.2g}",
+        fp4=f"{effects['precision', 'fp4']:.2g}", spec=f"{effects['speculation', 'mtp:3']:.2g}",
         batch64=f"{effects['batch', '64']:.2g}", moe=f"{effects['arch', 'moe:10:160:8']:.2g}",
         cost=tuple(f"{v:.3g}" for v in result["cost"]["at_observed_speed"]["usd_per_mtok"]),
         calibrated=calibrated,
@@ -159,7 +159,7 @@ def test_glm_is_never_the_faster_under_shared_settings():
     ratios = []
     for precision, tp, runtime, batch, context, spec in itertools.product(
             ("bf16", "fp8", "fp4"), (4, 8), ("vllm", "trt-llm"), (1, 4, 16, 64), (2000, 16000),
-            (Speculation(), Speculation(3, 0.7))):
+            (Speculation(), Speculation(3))):
         a = Assumptions(Hardware("h200", 8), precision, tp, runtime, batch, context, spec, Arch())
         if ev.fits(a, llama) and ev.fits(a, glm):
             ratios.append(ev.tps(a, llama) / ev.tps(a, glm))
@@ -186,3 +186,61 @@ def test_moe_shape_quoted_in_section_2():
               f"{total_params(m) / 1e9:.0f}B total")
     assert phrase in _flat(_section(ESTIMATE_MD, "## 2.", "## 3."))
     assert active_params(m) == pytest.approx(32e9, rel=0.06)
+
+
+ROUND_TRIP_MD = _flat(_section(ESTIMATE_MD, "### The round trip", "## 6."))
+HOLD = dict(hardware="h100x8", precision="bf16", tp=8, batch=1)
+
+
+@pytest.fixture(scope="module")
+def round_trips() -> dict:
+    """The round trip's estimates at the speed the docs feed back: `run`'s, to the docs' 2 decimals."""
+    tps = round(simulate(load_scenario(ROUND_TRIP)).summary()["per_request_tps"]["mean"], 2)
+    return {"tps": tps, "a": estimate(tps, hardware="h100x8"), "b": estimate(tps, **HOLD),
+            "c": estimate(tps, speculation="none", **HOLD), "spec": estimate(tps, speculation="mtp:3", **HOLD)}
+
+
+def test_round_trip_section_and_readme(round_trips):
+    """docs/estimate.md's round-trip table, excerpt and prose, and README's paragraph."""
+    tps = round_trips.pop("tps")
+    assert f"prints {tps:.2f} tok/s" in ROUND_TRIP_MD and f"estimate --tps {tps:.2f} " in ROUND_TRIP_MD
+    assert f"{tps:.2f} tok/s; `simdecode estimate --tps {tps:.2f} --gpu h100-sxm --gpus 8`" in README_PARA
+    spans = {}
+    for key, r in round_trips.items():
+        lo, hi = r["interval"]["active_params"]
+        spans[key] = (params(lo), params(hi), f"{r['interval']['ratio']:.3g}")
+        if key != "spec":
+            assert lo < 70.6e9 < hi  # every run with the right assumptions free holds the true size
+            assert f"| ({key}) |" in ROUND_TRIP_MD and f"| {spans[key][0]} .. {spans[key][1]} | {spans[key][2]}× |" \
+                in ROUND_TRIP_MD
+    assert round_trips["b"]["interval"]["ratio"] > 2 > round_trips["c"]["interval"]["ratio"]
+    spec = next(b for b in round_trips["b"]["interval"]["bounds"]["high"] if b["axis"] == "speculation")
+    assert spec["without"] == round_trips["c"]["interval"]["active_params"][1]
+    # the excerpt is printed output
+    block = re.search(r"^```\n(Active parameters consistent with 75.*?)^```",
+                      _section(ESTIMATE_MD, "### The round trip", "## 6."), re.MULTILINE | re.DOTALL).group(1)
+    printed = set(render(round_trips["b"]).splitlines())
+    assert [line for line in block.splitlines() if line not in printed] == []
+    assert f"({spans['spec'][0]} .. {spans['spec'][1]}, which does not hold 70.6B" in ROUND_TRIP_MD
+    assert f"{spans['spec'][2]}× with `--speculation mtp:3`" in ROUND_TRIP_MD
+    effect = next(e for e in round_trips["b"]["effects"] if e["axis"] == "speculation")["factor"][1]
+    assert f"allows a model {effect:.3g}× larger" in ROUND_TRIP_MD
+    a = spans["a"]
+    for phrase in [f"answers {a[0]} to {a[1]}, which holds Llama's 70.6B",
+                   f"pinned it is {spans['b'][0]} to {spans['b'][1]} ({spans['b'][2]}x)",
+                   f"with speculation none it would be {params(spec['without'])}",
+                   f"gives {spans['c'][0]} to {spans['c'][1]} ({spans['c'][2]}x)"]:
+        assert phrase in README_PARA, f"README's round trip no longer says: {phrase!r}"
+
+
+def test_round_trip_speculation_speedup_quoted():
+    """'Llama-70B here: 14.37 ms against 13.27 ms ... 196.3 tok/s with MTP 3, 2.6x faster'."""
+    ev = Evaluator(output_tokens=512)
+    model = ModelSpec.model_validate(preset("models", "llama-3.1-70b"))
+    plain, spec = (Assumptions(Hardware("h100-sxm", 8), "bf16", 8, "vllm", 1, 2000, s, Arch())
+                   for s in (Speculation(), Speculation(3)))
+    t_plain, t_spec = ev.step_seconds(plain, model, 2000), ev.step_seconds(spec, model, 2000)
+    fast, slow = ev.tps(spec, model), ev.tps(plain, model)
+    assert (f"here: {t_spec * 1e3:.2f} ms against {t_plain * 1e3:.2f} ms, three draft passes included) and yields "
+            f"{Speculation(3).mean_tokens:.3g} tokens") in ROUND_TRIP_MD
+    assert f"at {fast:.1f} tok/s with MTP 3, {fast / slow:.2g}× faster" in ROUND_TRIP_MD

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdecode import simulate
-from simdecode.costmodel.speculative import expected_tokens_iid
+from simdecode.costmodel.speculative import default_acceptance, expected_tokens_iid
 from simdecode.estimate.evaluate import Evaluator, convex_sum
 from simdecode.estimate.shapes import dense, moe
 from simdecode.estimate.space import Arch, Assumptions, Hardware, Speculation
@@ -49,10 +49,14 @@ def test_prediction_equals_run_at_layer_fidelity():
     assert ev.tps(a, LLAMA_70B) == pytest.approx(run_tps(ev, a, LLAMA_70B, fidelity="layer"), rel=1e-9)
 
 
-def test_speculation_prediction_is_runs_expectation():
-    """With MTP, run samples accepted lengths; its mean speed tends to the predicted expectation."""
+@pytest.mark.parametrize("spec", [Speculation(3, 0.7), Speculation(3)], ids=["iid-0.7", "run-default"])
+def test_speculation_prediction_is_runs_expectation(spec):
+    """With MTP, run samples accepted lengths; its mean speed tends to the predicted expectation.
+    ``Speculation(3)`` states no acceptance: the equivalent scenario leaves it out, so run uses its
+    per-position default, and the estimate the same one."""
     ev = Evaluator(output_tokens=256)
-    a = Assumptions(Hardware("h200", 8), "fp8", 8, "vllm", 4, 300, Speculation(3, 0.7), MOE)
+    a = Assumptions(Hardware("h200", 8), "fp8", 8, "vllm", 4, 300, spec, MOE)
+    assert ("acceptance" in ev.scenario_dict(a, moe(30e9, MOE, 8))["decoding"]) == (spec.acceptance is not None)
     model = moe(30e9, MOE, 8)
     assert ev.tps(a, model) == pytest.approx(run_tps(ev, a, model, requests=32), rel=0.02)
 
@@ -66,6 +70,29 @@ def test_speculation_speed_is_tokens_over_step_time():
     step = ev.step_seconds(a, model, 1000)
     assert expected_tokens_iid(0.7, 3) == pytest.approx(2.533, abs=1e-3)
     assert ev.tps(a, model) == pytest.approx(2.533 / step, rel=1e-3)
+
+
+def test_default_acceptance_is_runs_default():
+    """mtp:K without an acceptance: the per-position default of simdecode.costmodel.speculative
+    (0.92, 0.72, 0.36), so E = 1 + 0.92 + 0.92 x 0.72 + 0.92 x 0.72 x 0.36 = 1 + 0.92 + 0.6624 +
+    0.238464 = 2.820864 tokens per verify step; tps = E / (verify + 3 draft passes)."""
+    spec = Speculation(3)
+    assert spec.rates == tuple(default_acceptance(3)) == (0.92, 0.72, 0.36)
+    assert spec.mean_tokens == pytest.approx(2.820864, abs=1e-9)
+    assert str(spec) == "mtp:3" and "default acceptance (0.92, 0.72, 0.36" in spec.describe()
+    ev = Evaluator(output_tokens=2)
+    a = Assumptions(Hardware("h200", 8), "bf16", 8, "vllm", 1, 1000, spec, Arch())
+    model = dense(20e9, 8)
+    assert ev.tps(a, model) == pytest.approx(2.820864 / ev.step_seconds(a, model, 1000), rel=1e-9)
+
+
+def test_default_acceptance_has_one_source(monkeypatch):
+    """The estimate reads run's default, not a copy: changing it in costmodel.speculative changes both."""
+    import simdecode.costmodel.speculative as speculative
+
+    monkeypatch.setattr(speculative, "DEFAULT_PER_POSITION", (0.5, 0.5))
+    assert Speculation(2).rates == (0.5, 0.5)
+    assert Speculation(2).mean_tokens == pytest.approx(1 + 0.5 + 0.25)
 
 
 def test_capacity_counts_whole_sequences():

@@ -132,6 +132,12 @@ CASES = [
     Case("slow-bandwidth", BASE.replace("gpu: h100-sxm", "gpu: {preset: h100-sxm, memory_bandwidth: '500 MB/s'}"),
          fragment="less than any real bandwidth"),
     Case("gpu-h100", BASE.replace("gpu: h100-sxm", "gpu: h100"), fragment="did you mean 'h100-sxm'"),
+    # -- a file the user names that is not a scenario: its content is never echoed
+    Case("shadow-like-file", f"root:$6${SECRET}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+         fragment="not a simdecode scenario: none of its 2 top-level keys is a section"),
+    Case("secret-mapping-file", f"api_token: {SECRET}\n{SECRET}: 1\n", fragment="the file's content is not shown"),
+    Case("secret-mapping-file-with-set", f"{SECRET}: x\n", args=("--set", "model=llama-3.2-1b"),
+         fragment="not a simdecode scenario"),
     # -- work bounds (part 4)
     Case("work-over-budget", BASE, args=("--set", "workload.requests=1000000", "--set", "workload.output_tokens=1536",
                                          "--fidelity", "step"), fragment="over the budget"),

@@ -51,11 +51,20 @@ def test_large_message_nvls_bus_bandwidth_matches_co01():
 
 
 def test_rtx4090_pcie_box_small_message_latency_matches_co09():
-    """CO-09: 8x RTX 4090 on PCIe, no peer-to-peer (GeForce), 8 B all-reduce: 43.5 us."""
+    """CO-09: 8x RTX 4090 on PCIe, no peer-to-peer (GeForce), 8 B all-reduce: 43.5 us. The default
+    box puts 4 GPUs on each of two sockets: 36.0 us (-17%; flat it was 34.6, -20%). The box of the
+    measurement (NVIDIA/nccl#1530's `nvidia-smi topo -m`) has its 8 GPUs on their own root ports
+    over 4 NUMA nodes: 38.4 us (-12%)."""
     s = Scenario.model_validate({"model": "llama-3.2-1b", "hardware": {"gpu": "rtx-4090"}, "parallelism": {"tp": 8}})
     dep = Deployment.from_scenario(s)
-    t = all_reduce(8, 8, dep.link, NO_OVERHEAD).time_s * 1e6
+    t = all_reduce(8, 8, dep.link, NO_OVERHEAD, pcie=dep.pcie).time_s * 1e6
     assert t == pytest.approx(43.5, rel=0.25)
+    flat = all_reduce(8, 8, dep.link, NO_OVERHEAD).time_s * 1e6
+    assert abs(t / 43.5 - 1) < abs(flat / 43.5 - 1), "the socket crossings close part of the gap"
+    own = Scenario.model_validate({"model": "llama-3.2-1b", "parallelism": {"tp": 8},
+                                   "hardware": {"gpu": "rtx-4090", "pcie_switches": 8, "cpu_sockets": 4}})
+    dep = Deployment.from_scenario(own)
+    assert all_reduce(8, 8, dep.link, NO_OVERHEAD, pcie=dep.pcie).time_s * 1e6 == pytest.approx(43.5, rel=0.15)
     with_p2p = all_reduce(8, 8, LinkSpec.model_validate(preset("links", "pcie4")), NO_OVERHEAD).time_s * 1e6
     assert with_p2p < t, "without peer-to-peer every hop bounces through host memory"
 

@@ -147,6 +147,18 @@ def test_loader_writes_nothing(write, tmp_path: Path) -> None:
 # --- unknown keys, wrong types, bad values ----------------------------------------------------
 
 
+def test_a_file_with_no_section_is_refused_without_echoing_it(write) -> None:
+    """`simdecode run /etc/shadow`: not one "unknown key" per line quoting it, one error that
+    shows none of the content; a misspelt-only file gets the section it is closest to, by line."""
+    err = load_error(write("zqroot:$6$abcdefgh:19000:0:99999:7:::\nzqbin:*:19000:0:99999:7:::\n"))
+    text = str(err)
+    assert "not a simdecode scenario: none of its 2 top-level keys is a section" in text
+    assert "zqroot" not in text and "abcdefgh" not in text and "zqbin" not in text and err.hint is None
+    err = load_error(write("modle: llama-3.2-1b\nhardwre: {gpu: h100-sxm}\n"))
+    assert "modle" not in str(err) and "hardwre" not in str(err)
+    assert err.hint == "did you mean the section 'model' (line 1)?"
+
+
 def test_unknown_key_suggests_the_section(write) -> None:
     path = write(MINIMAL + "paralelism:\n  tp: 8\n")
     err = load_error(path)

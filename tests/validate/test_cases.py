@@ -163,6 +163,34 @@ def test_cli_rejects_a_file_of_the_wrong_kind(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
+CO_09 = {"id": "CO-99", "group": "2_collectives", "metric": "allreduce_latency_small", "value": 43.5, "unit": "us",
+         "conditions": {"gpus": "8x GeForce RTX 4090, PCIe only (no NVLink)",
+                        "cmd": "./all_reduce_perf -g 8 -b 8 -e 128M -f 2 -n 200", "algo": "default (Ring)"}}
+
+
+def test_an_nccl_tests_all_reduce_is_a_microbenchmark_job():
+    """CO-09's conditions: 8 RTX 4090 (no peer-to-peer, two sockets of 4 by default), 8 B: NCCL's
+    tree, 6.8 + 14 x 2.0 + 2 x 0.6 = 36.0 us (tests/costmodel/test_pcie.py has the sum)."""
+    (job,) = published.case_jobs(CO_09, {}).jobs
+    assert job.message_bytes == 8 and job.scenario["hardware"] == {"gpu": "rtx-4090", "gpus_per_node": 8}
+    (outcome,) = run_job(job)
+    assert outcome.predicted == pytest.approx(36.0, rel=1e-3)  # + 2.7 ns of bandwidth
+    assert outcome.error == pytest.approx(36.0 / 43.5 - 1, rel=1e-2)
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"algo": "NVLSTree (forced)"}, "NVLS tree is not modelled"),
+    ({"cuda_graphs": True}, "CUDA graphs"),
+    ({"cmd": "./all_reduce_perf -e 128M"}, "no GPU count"),
+])
+def test_microbenchmarks_the_model_cannot_stand_for_say_why(change, reason):
+    case = {**CO_09, "conditions": {**CO_09["conditions"], **change}}
+    if "cmd" in change:
+        case["conditions"]["gpus"] = "GeForce RTX 4090"
+    cases = published.case_jobs(case, {})
+    assert not cases.jobs and reason in cases.skipped[0].reason
+
+
 def test_inferencex_llama_runs_with_the_launch_scripts_fp8_kv_and_a_bf16_lm_head():
     """InferenceX's Llama-3.1-70B launch scripts set an FP8 KV cache for vLLM and TensorRT-LLM
     alike; an FP8 checkpoint keeps its embeddings and LM head in bf16."""
