@@ -15,6 +15,9 @@ Simulating all ten waves would cost ten times the work for little: after the fir
 loop is in a steady state. The job simulates three waves (3 c requests): the first (the burst),
 the second (steady, measured) and a third that keeps the batch full while the second finishes.
 The benchmark's mean is then (first-wave mean + 9 x second-wave mean) / 10 (probe ``bench``).
+
+Engine flags: as InferenceX's launch scripts set them (:mod:`simdecode.validate.inferencex_launch`),
+where they are described there; the engine's defaults otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from simdecode.validate import conditions as cond
 from simdecode.validate.cases import CaseSet, Job, Point
+from simdecode.validate.inferencex_launch import launch_keys
 
 #: InferenceMAX client: num_prompts = 10 x concurrency; lengths uniform in [0.8 L, L]
 BENCH_WAVES = 10
@@ -95,7 +99,10 @@ def sweep_jobs(sweep: dict) -> CaseSet:
             out.skipped += points
             continue
         isl, osl = LABELS[label]
-        job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}", "workload": {
+        keys = launch_keys(model_name, m["gpu"], scenario["runtime"], label, int(m["tp"]), c)
+        job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}",
+                        "precision": {**scenario["precision"], **keys.get("precision", {})},
+                        **({"scheduler": keys["scheduler"]} if "scheduler" in keys else {}), "workload": {
             "arrival": {"kind": "closed", "concurrency": c}, "requests": SIMULATED_WAVES * c,
             "prompt_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * isl), "high": isl},
             "output_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * osl), "high": osl}}}
