@@ -31,6 +31,13 @@ recently admitted request that is not yet in this step (possibly the one asking)
   returned in :attr:`StepWork.swap_s` and the engine delays that step by it (GPU and copy engine
   do not overlap). Host memory is unbounded.
 
+With ``overlap`` (vLLM ``--async-scheduling``, TensorRT-LLM's and SGLang's overlap schedulers)
+a lane's step is formed when its previous step starts, so it admits only requests that reached the
+engine before then; an idle lane admits at once. With ``batch_wait_iters`` /
+``batch_wait_tokens_ratio`` (TensorRT-LLM's batch waiting) a step that would mix prefills with
+decodes runs the decodes alone until the wait times out or the prefills fill the token share
+(:meth:`BatchingPolicy._batch_wait`).
+
 After a preemption no request is admitted or resumed, on any lane, until a running request
 finishes (vLLM stops admission for the step that preempted; with several lanes sharing one cache
 that is not enough: another lane would re-admit the victim at once and the lanes could preempt
