@@ -11,8 +11,9 @@ image ``vllm/vllm-openai:v0.10.2``), ``70b_fp8_h200_trt_slurm.sh``, ``70b_fp8_b2
 ``70b_fp4_b200_trt_slurm.sh`` (``trtllm-serve``, image ``tensorrt-llm/release:1.1.0rc2.post2``), and
 ``.github/workflows/70b-tmpl.yml`` for the images:
 
-- vLLM: ``kv-cache-dtype: fp8``, ``async-scheduling: true``, ``max-num-batched-tokens: 8192``,
-  ``--max-num-seqs $CONC`` on H100 and H200 and ``512`` on B200, ``--gpu-memory-utilization 0.9``.
+- vLLM: ``kv-cache-dtype: fp8`` (set as ``inferencex.KV_CACHE_DTYPE``), ``async-scheduling: true``,
+  ``max-num-batched-tokens: 8192``, ``--max-num-seqs $CONC`` on H100 and H200 and ``512`` on B200,
+  ``--gpu-memory-utilization 0.9``.
 - TensorRT-LLM: ``kv_cache_config.dtype: fp8``, ``--max_num_tokens 16384``, the PyTorch backend's
   overlap scheduler (on unless ``disable_overlap_scheduler``), and for 1k1k at tp < 8
   ``batch_wait_max_tokens_ratio: 0.9`` with ``batch_wait_timeout_iters: 20``. Its
@@ -32,20 +33,20 @@ VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
 
 
 def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurrency: int) -> dict[str, Any]:
-    """Scenario keys (``precision`` and ``scheduler`` entries) for a sweep's deployment as InferenceX
-    launched it; {} where its scripts are not described here (the engine's defaults then apply).
+    """The ``scheduler`` keys of a sweep's deployment as InferenceX launched it; {} where its scripts
+    are not described here (the engine's defaults then apply). Its FP8 KV cache is set with the
+    other precision keys (``inferencex.KV_CACHE_DTYPE``).
 
     ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
     runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
     if model != "llama-3.1-70b":
         return {}
     if engine == "vllm":
-        return {"precision": {"kv_cache": "fp8"},
-                "scheduler": {"overlap": True, "max_batched_tokens": 8192,
+        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192,
                               "max_batch_size": concurrency if gpu in VLLM_SEQS_FROM_CONCURRENCY else 512}}
     if engine == "trt-llm":
         sched: dict[str, Any] = {"overlap": True, "max_batched_tokens": 16384}
         if label == "1k1k" and tp < 8:
             sched.update(batch_wait_iters=20, batch_wait_tokens_ratio=0.9)
-        return {"precision": {"kv_cache": "fp8"}, "scheduler": sched}
+        return {"scheduler": sched}
     return {}
