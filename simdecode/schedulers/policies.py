@@ -484,7 +484,8 @@ class ContinuousBatching(BatchingPolicy):
             items = self._batch_wait(lane, items, decodes)
         return items
 
-    def _batch_wait(self, lane: int, items: list[tuple[Request, int, int]], decodes: int) -> list[tuple[Request, int, int]]:
+    def _batch_wait(self, lane: int, items: list[tuple[Request, int, int]],
+                    decodes: int) -> list[tuple[Request, int, int]]:
         """TensorRT-LLM's batch waiting (``PyExecutor._waiting_requests``, applied in ``_schedule``
         when a step has both context and generation requests): the step's prefills are held back,
         and the lane's wait count grows by one, until the count reaches ``batch_wait_iters`` or the
