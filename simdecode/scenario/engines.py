@@ -31,6 +31,15 @@ Sources (read in each project's repository):
   each slot's KV lives in its own cells, so a request holds KV for its whole context once it is
   admitted to a slot (reserve); logical batch ``--batch-size`` 2048; default 4 slots
   (``n_parallel`` auto = 4 since the unified KV cache, ggml-org/llama.cpp PR #14363).
+
+Overlap (``scheduler.overlap``): an engine whose host forms step k+1 while the GPU runs step k
+(so that scheduling costs no GPU time) has already closed step k+1 when a request arriving during
+step k reaches it; the request joins step k+2. SGLang does this by default (``Scheduler.
+event_loop_overlap``, the v0.4 "zero-overhead" scheduler; ``--disable-overlap-schedule`` turns it
+off). vLLM does it with ``--async-scheduling`` (``EngineCore.step_with_batch_queue``, a batch queue
+of two; off by default in v0.10-v0.11), TensorRT-LLM's PyTorch backend with its overlap scheduler
+(``PyExecutor._executor_loop_overlap``, on unless ``disable_overlap_scheduler``); its C++
+executor (the TensorRT engines of NIM 1.x) schedules between steps, as does the runtime preset here.
 """
 
 from __future__ import annotations
@@ -60,6 +69,8 @@ class EngineDefaults:
     memory_of: Literal["total", "free", "static"] = "total"
     admission: Admission = "paged"
     chunked_prefill: bool = True
+    #: the host forms the next step while the GPU runs this one (see the module docstring)
+    overlap: bool = False
 
 
 #: the engines a runtime preset may name
@@ -84,7 +95,7 @@ def engine_defaults(engine: str, gpu_name: str, gpu_memory_bytes: float, tp: int
             reserved = max(reserved, 10 * 1024)
         return EngineDefaults(max_batch_size=4096, max_batched_tokens=chunk, kv_block_tokens=1,
                               memory_utilization=round(1.0 - reserved * MiB / gpu_memory_bytes, 3),
-                              memory_of="static")
+                              memory_of="static", overlap=True)
     if engine == "llama.cpp":
         return EngineDefaults(max_batch_size=4, max_batched_tokens=2048, kv_block_tokens=256,
                               memory_utilization=0.9, admission="reserve")

@@ -259,11 +259,24 @@ class SchedulerSpec(Spec):
         "admitted request is preempted: recompute drops its KV and prefills it again later; swap moves its KV "
         "to host memory over PCIe and back"
     )
+    overlap: bool | None = Field(
+        None, description="the host forms step k+1 while the GPU runs step k (vLLM --async-scheduling, "
+        "TensorRT-LLM's overlap scheduler, SGLang's overlap schedule), so a request that reaches the engine during "
+        "step k joins step k+2 at the earliest; default: the engine's"
+    )
+    batch_wait_iters: int = Field(
+        0, ge=0, le=100_000, description="TensorRT-LLM batch_wait_timeout_iters: while sequences decode, hold "
+        "new prefills back for up to this many steps to batch them (0: never wait)"
+    )
+    batch_wait_tokens_ratio: float = Field(
+        0.0, ge=0.0, le=1.0, description="TensorRT-LLM batch_wait_max_tokens_ratio: stop holding prefills back once the step "
+        "would carry this share of max_batched_tokens (0: no token threshold)"
+    )
 
 
 #: scheduler keys whose default is the engine's (:class:`simdecode.scenario.engines.EngineDefaults`)
 ENGINE_KEYS = ("max_batch_size", "max_batched_tokens", "chunked_prefill", "kv_block_tokens", "memory_utilization",
-               "admission")
+               "admission", "overlap")
 
 
 class SloSpec(Spec):

@@ -31,6 +31,13 @@ recently admitted request that is not yet in this step (possibly the one asking)
   returned in :attr:`StepWork.swap_s` and the engine delays that step by it (GPU and copy engine
   do not overlap). Host memory is unbounded.
 
+With ``overlap`` (vLLM ``--async-scheduling``, TensorRT-LLM's and SGLang's overlap schedulers)
+a lane's step is formed when its previous step starts, so it admits only requests that reached the
+engine before then; an idle lane admits at once. With ``batch_wait_iters`` /
+``batch_wait_tokens_ratio`` (TensorRT-LLM's batch waiting) a step that would mix prefills with
+decodes runs the decodes alone until the wait times out or the prefills fill the token share
+(:meth:`BatchingPolicy._batch_wait`).
+
 After a preemption no request is admitted or resumed, on any lane, until a running request
 finishes (vLLM stops admission for the step that preempted; with several lanes sharing one cache
 that is not enough: another lane would re-admit the victim at once and the lanes could preempt
@@ -125,7 +132,8 @@ class BatchingPolicy:
     def __init__(self, *, lanes: int, kv: KVCache, max_batch_size: int, max_batched_tokens: int,
                  chunked_prefill: bool = True, preemption: str = "recompute", swap_s_per_token: float = 0.0,
                  on_preempt: Callable[[Request], None] | None = None, verify_tokens: int = 1,
-                 speculate_max_batch: int | None = None, admission: str = "paged"):
+                 speculate_max_batch: int | None = None, admission: str = "paged", overlap: bool = False,
+                 batch_wait_iters: int = 0, batch_wait_tokens_ratio: float = 0.0):
         if preemption not in ("recompute", "swap"):
             raise ValueError(f"unknown preemption mode {preemption!r}")
         if admission not in ("paged", "reserve"):
@@ -135,6 +143,16 @@ class BatchingPolicy:
         #: running request never needs another and nothing is preempted (TensorRT-LLM's
         #: GUARANTEED_NO_EVICT capacity scheduler, llama.cpp's slots)
         self.admission = admission
+        #: overlap scheduling: a step is formed while the lane's previous step runs, so it admits
+        #: only requests that reached the engine before that step started (:meth:`next_step`)
+        self.overlap = overlap
+        #: TensorRT-LLM's batch waiting (:meth:`_batch_wait`)
+        self.batch_wait_iters = batch_wait_iters
+        self.batch_wait_tokens_ratio = batch_wait_tokens_ratio
+        self._wait_count = [0] * lanes
+        #: per lane, when its last step started (None: the lane was idle since)
+        self._last_start: list[float | None] = [None] * lanes
+        self._cutoff: float | None = None
         self.lanes = lanes
         self.kv = kv
         self.max_batch_size = max_batch_size
@@ -259,11 +277,14 @@ class BatchingPolicy:
             return admitted  # progress first: wait for a running request to finish
         self._frozen = False
         used = 0
+        cutoff = self._cutoff
         while len(admitted) < limit:
             queue = self.swapped if self.swapped else self.waiting
             if not queue:
                 break
             req = queue[0]
+            if cutoff is not None and req.server_arrival_s > cutoff and queue is self.waiting:
+                break  # it reached the engine after this step was formed (overlap scheduling)
             if req.in_prefill:
                 cached = req.prefilled
                 new = req.prefill_tokens - cached
@@ -302,10 +323,15 @@ class BatchingPolicy:
         """The lane's next step (None: nothing to do). Reserves the KV blocks it needs."""
         self._gone, self._swap_s, self._kv_blocked, self._now = set(), 0.0, False, now
         self._decoded = self._decode_walk = None
+        # with overlap scheduling the host formed this step when the lane's previous step started
+        # (if it ran until now): what reached the engine later waits for the step after
+        self._cutoff = self._last_start[lane] if self.overlap else None
         items = self._form_step(lane, now)
         swap_s, self._swap_s = self._swap_s, 0.0
         if not items and swap_s == 0.0:
+            self._last_start[lane] = None
             return None
+        self._last_start[lane] = now
         work = StepWork(lane, items, swap_s=swap_s, kv_blocked=self._kv_blocked or bool(self._gone),
                         queued=bool(self.waiting or self.swapped))
         if self._decoded is not None and self._decoded[0] is items:  # the step's list begins with them
@@ -448,11 +474,33 @@ class ContinuousBatching(BatchingPolicy):
             return self._decodes(lane, scheduled)[0]
         # decodes first (one token each), then prefill chunks in admission order, then newcomers
         items, spent = self._decodes(lane, scheduled)
+        decodes = len(items)
         budget = self.max_batched_tokens - spent
         chunks = self._prefills(lane, scheduled, budget, whole=False, candidates=self._prefilling)
         items += chunks
         budget -= sum(new for _, new, _ in chunks)
         items += self._admit(lane, self._fair_share(lane), now, max(0, budget))
+        if self.batch_wait_iters or self.batch_wait_tokens_ratio:
+            items = self._batch_wait(lane, items, decodes)
+        return items
+
+    def _batch_wait(self, lane: int, items: list[tuple[Request, int, int]],
+                    decodes: int) -> list[tuple[Request, int, int]]:
+        """TensorRT-LLM's batch waiting (``PyExecutor._waiting_requests``, applied in ``_schedule``
+        when a step has both context and generation requests): the step's prefills are held back,
+        and the lane's wait count grows by one, until the count reaches ``batch_wait_iters`` or the
+        step's tokens (prefill + decode) reach ``batch_wait_tokens_ratio`` x ``max_batched_tokens``;
+        then they all run and the count restarts. ``items`` begins with its ``decodes`` decodes.
+        Held-back requests keep their place (and their KV blocks) and are offered again next step."""
+        if decodes == 0 or decodes == len(items):
+            return items  # no decodes: nothing to wait for (TensorRT-LLM: "avoid dead waiting")
+        tokens = sum(new for _, new, _ in items)
+        if (self._wait_count[lane] >= self.batch_wait_iters
+                or tokens >= self.batch_wait_tokens_ratio * self.max_batched_tokens):
+            self._wait_count[lane] = 0
+            return items
+        self._wait_count[lane] += 1
+        del items[decodes:]  # in place: the step's list still begins with (is) the decodes' list
         return items
 
 

@@ -15,6 +15,13 @@ Simulating all ten waves would cost ten times the work for little: after the fir
 loop is in a steady state. The job simulates three waves (3 c requests): the first (the burst),
 the second (steady, measured) and a third that keeps the batch full while the second finishes.
 The benchmark's mean is then (first-wave mean + 9 x second-wave mean) / 10 (probe ``bench``).
+Where the engine holds prefills back to batch them (TensorRT-LLM's batch waiting), when a prefill
+runs depends on when the next requests arrive, and the bunched second wave after the burst is
+not yet the steady state (its TTFT is 30-50% above the later waves'): such jobs simulate all ten
+waves and the probe takes the plain mean over the 10 c requests, as the client does.
+
+Engine flags: as InferenceX's launch scripts set them (:mod:`simdecode.validate.inferencex_launch`),
+where they are described there; the engine's defaults otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pathlib import Path
 
 from simdecode.validate import conditions as cond
 from simdecode.validate.cases import CaseSet, Job, Point
+from simdecode.validate.inferencex_launch import launch_keys
 
 #: InferenceMAX client: num_prompts = 10 x concurrency; lengths uniform in [0.8 L, L]
 BENCH_WAVES = 10
@@ -101,8 +109,13 @@ def sweep_jobs(sweep: dict) -> CaseSet:
             out.skipped += points
             continue
         isl, osl = LABELS[label]
-        job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}", "workload": {
-            "arrival": {"kind": "closed", "concurrency": c}, "requests": SIMULATED_WAVES * c,
+        keys = launch_keys(model_name, m["gpu"], scenario["runtime"], label, int(m["tp"]), c)
+        # batch waiting ties each prefill to when the next ones arrive: the burst's bunched second
+        # wave is no steady state, so the whole benchmark is simulated (the probe's plain mean)
+        waves = BENCH_WAVES if keys.get("scheduler", {}).get("batch_wait_iters") else SIMULATED_WAVES
+        job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}",
+                        **({"scheduler": keys["scheduler"]} if "scheduler" in keys else {}), "workload": {
+            "arrival": {"kind": "closed", "concurrency": c}, "requests": waves * c,
             "prompt_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * isl), "high": isl},
             "output_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * osl), "high": osl}}}
         out.jobs.append(Job(case, job_scenario, points, bench=(c, BENCH_WAVES)))

@@ -70,6 +70,14 @@ def test_inferencex_llama_tpot_median_within_10_percent(outcomes):
     assert len(e) >= 100 and statistics.median(e) <= 0.10
 
 
+def test_inferencex_llama_ttft_median_within_20_percent(outcomes):
+    """Client TTFT with InferenceX's launch flags (FP8 KV cache, async/overlap scheduling,
+    TensorRT-LLM batch waiting). Its worst rows (B200 vLLM, H100 tp 2 at concurrency 32-64) miss
+    the 50% bound: see docs/validation.md."""
+    e = errors(outcomes, "IX llama-3.1-70b TTFT")
+    assert len(e) >= 100 and statistics.median(e) <= 0.20
+
+
 def test_every_prediction_is_the_published_tables(outcomes):
     rows = {(r["case"], r["metric"]): r for r in json.loads(PUBLISHED.read_text(encoding="utf-8"))["rows"]}
     for o in outcomes:

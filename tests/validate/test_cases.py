@@ -190,6 +190,38 @@ def test_microbenchmarks_the_model_cannot_stand_for_say_why(change, reason):
     cases = published.case_jobs(case, {})
     assert not cases.jobs and reason in cases.skipped[0].reason
 
+def test_inferencex_llama_sweeps_take_the_launch_scripts_flags():
+    """InferenceX's 70b_fp8_h200_slurm.sh: kv-cache-dtype fp8, async-scheduling, 8192 batched tokens,
+    --max-num-seqs $CONC; 70b_fp8_h200_trt_slurm.sh: fp8 KV, --max_num_tokens 16384, batch waiting
+    (ratio 0.9, 20 iterations) for 1k1k below tp 8 only."""
+    vllm = inferencex.sweep_jobs(SWEEP).jobs[1].scenario
+    assert vllm["precision"]["kv_cache"] == "fp8"
+    assert vllm["scheduler"] == {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": 8}
+    b200 = inferencex.sweep_jobs({**SWEEP, "scenario": "llama-3.1-70b-instruct-b200-fp8-vllm-tp8.yaml"}).jobs[0]
+    assert b200.scenario["scheduler"]["max_batch_size"] == 512  # 70b_fp8_b200_docker.sh: --max-num-seqs 512
+    trt = {**SWEEP, "scenario": "llama-3.1-70b-instruct-h200-fp8-trt-tp4.yaml", "label": "1k1k"}
+    job = inferencex.sweep_jobs(trt).jobs[0]
+    assert job.scenario["scheduler"] == {"overlap": True, "max_batched_tokens": 16384, "batch_wait_iters": 20,
+                                         "batch_wait_tokens_ratio": 0.9}
+    # batch waiting couples the waves: the whole benchmark (10 c requests) is simulated
+    assert job.scenario["workload"]["requests"] == 40
+    tp8 = inferencex.sweep_jobs({**trt, "scenario": "llama-3.1-70b-instruct-h200-fp8-trt-tp8.yaml"}).jobs[0]
+    assert "batch_wait_iters" not in tp8.scenario["scheduler"] and tp8.scenario["workload"]["requests"] == 12
+    other = inferencex.sweep_jobs({**SWEEP, "label": "1k1k", "scenario": "gpt-oss-120b-h200-fp4-vllm-tp2.yaml"})
+    assert "scheduler" not in other.jobs[0].scenario  # no launch flags described: the engine's defaults
+
+
+def test_bench_probe_is_the_plain_mean_when_every_wave_was_simulated():
+    from types import SimpleNamespace
+
+    from simdecode.validate.runner import PROBES
+
+    # 2 waves of c = 2: ttft 1, 3 (burst) and 5, 7 s; with all waves simulated the client's mean is 4 s
+    recs = [SimpleNamespace(id=i, ttft_s=t, tpot_s=0.0) for i, t in enumerate((1.0, 3.0, 5.0, 7.0))]
+    result = SimpleNamespace(measured=recs)
+    assert PROBES["bench_ttft"](result, SimpleNamespace(bench=(2, 2))) == pytest.approx(4000.0)
+    # 10 waves benchmarked, 2 simulated: (burst mean 2 + 9 x steady mean 6) / 10 = 5.6 s
+    assert PROBES["bench_ttft"](result, SimpleNamespace(bench=(2, 10))) == pytest.approx(5600.0)
 
 def test_inferencex_llama_runs_with_the_launch_scripts_fp8_kv_and_a_bf16_lm_head():
     """InferenceX's Llama-3.1-70B launch scripts set an FP8 KV cache for vLLM and TensorRT-LLM

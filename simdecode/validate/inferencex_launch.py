@@ -1,0 +1,52 @@
+"""How InferenceX launched each engine, as scenario keys: the flags its benchmark scripts pass.
+
+The serving sweeps record model, GPU, precision, engine, tp, lengths and concurrency; the engine
+flags are in InferenceX's launch scripts, one per (model, precision, GPU, engine). They are read
+here from the scripts themselves, never from the measurements:
+
+Llama-3.1-70B (its runs are dated 2025-10-23 and 2025-10-29): SemiAnalysisAI/InferenceX at commit
+9596d23d7 (2025-10-29, the last one before the Llama-70B configurations were removed in #149),
+``benchmarks/70b_fp8_h100_slurm.sh``, ``70b_fp8_h200_slurm.sh``, ``70b_fp8_b200_docker.sh`` (vLLM,
+image ``vllm/vllm-openai:v0.10.2``), ``70b_fp8_h200_trt_slurm.sh``, ``70b_fp8_b200_trt_slurm.sh``,
+``70b_fp4_b200_trt_slurm.sh`` (``trtllm-serve``, image ``tensorrt-llm/release:1.1.0rc2.post2``), and
+``.github/workflows/70b-tmpl.yml`` for the images:
+
+- vLLM: ``kv-cache-dtype: fp8`` (set as ``inferencex.KV_CACHE_DTYPE``), ``async-scheduling: true``,
+  ``max-num-batched-tokens: 8192``, ``--max-num-seqs $CONC`` on H100 and H200 and ``512`` on B200,
+  ``--gpu-memory-utilization 0.9``.
+- TensorRT-LLM: ``kv_cache_config.dtype: fp8``, ``--max_num_tokens 16384``, the PyTorch backend's
+  overlap scheduler (on unless ``disable_overlap_scheduler``), and for 1k1k at tp < 8
+  ``batch_wait_max_tokens_ratio: 0.9`` with ``batch_wait_timeout_iters: 20``. Its
+  ``stream_interval: 10`` does not delay the first token (``PyExecutor._handle_responses`` answers
+  at decoding iteration 1, then every tenth).
+
+Both engines' scripts set what they set for every concurrency and tp of a sweep (the TensorRT-LLM
+batch wait for one workload label and tp range): nothing here depends on a measured value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
+VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
+
+
+def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurrency: int) -> dict[str, Any]:
+    """The ``scheduler`` keys of a sweep's deployment as InferenceX launched it; {} where its scripts
+    are not described here (the engine's defaults then apply). Its FP8 KV cache is set with the
+    other precision keys (``inferencex.KV_CACHE_DTYPE``).
+
+    ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
+    runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
+    if model != "llama-3.1-70b":
+        return {}
+    if engine == "vllm":
+        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192,
+                              "max_batch_size": concurrency if gpu in VLLM_SEQS_FROM_CONCURRENCY else 512}}
+    if engine == "trt-llm":
+        sched: dict[str, Any] = {"overlap": True, "max_batched_tokens": 16384}
+        if label == "1k1k" and tp < 8:
+            sched.update(batch_wait_iters=20, batch_wait_tokens_ratio=0.9)
+        return {"scheduler": sched}
+    return {}
