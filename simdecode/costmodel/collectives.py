@@ -16,6 +16,7 @@ link). Formulas:
 - NVLS (NVLink SHARP): 2 sync + n / (bw x 0.74)       (switch reduces and multicasts; the share
                      is CO-01's measured NVLS bandwidth, see NVLS_BW_SHARE)
 - point-to-point:    hop + n / bw
+- torus (TPU ICI):   dimension-ordered rings, :mod:`simdecode.costmodel.torus`
 
 ``auto`` picks what the runtime would: NCCL picks the ring or tree algorithm and protocol its own
 model predicts fastest (that is what tuning.cc does); a runtime with custom all-reduce kernels
@@ -214,6 +215,13 @@ def scheduled_all_reduce(nbytes: float, p: int, link: LinkSpec, nodes: int = 1,
 
 
 def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics) -> list[CollectiveCost]:
+    if link.topology == "torus" and not (nodes > 1 and inter is not None):
+        if algorithm not in ("auto", "ring"):
+            raise ValueError(f"allreduce {algorithm!r} has no form on a torus ({link.name!r}): its collectives "
+                             "are dimension-ordered rings (auto or ring)")
+        from simdecode.costmodel.torus import torus_all_reduce
+
+        return [torus_all_reduce(nbytes, p, link)]
     if runtime.allreduce_impl == "scheduled":
         return [scheduled_all_reduce(nbytes, p, link, nodes if inter is not None else 1, inter)]
     nccl_impl = runtime.allreduce_impl == "nccl"
@@ -253,12 +261,41 @@ def p2p(nbytes: float, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
 
 
 def all_gather(nbytes_out: float, p: int, link: LinkSpec, runtime: RuntimeSpec) -> CollectiveCost:
-    """Ring all-gather producing ``nbytes_out`` per rank: (p-1) hops, (p-1)/p n bytes (LL)."""
+    """All-gather producing ``nbytes_out`` per rank. NCCL and the custom-kernel runtimes (vLLM,
+    SGLang gather logits through torch.distributed): a ring, (p-1) hops, (p-1)/p n bytes, at the
+    protocol NCCL would pick. An ``in-kernel`` runtime writes its shard straight into every peer's
+    buffer: :func:`direct_all_gather`."""
     if p <= 1:
         return ZERO
+    if link.topology == "torus":
+        from simdecode.costmodel.torus import torus_all_gather
+
+        c = torus_all_gather(nbytes_out, p, link)
+        return CollectiveCost(c.alpha_s + runtime.allreduce_overhead_s, c.beta_s, c.algorithm)
+    if runtime.allreduce_impl == "in-kernel":
+        c = direct_all_gather(nbytes_out, p, link)
+        return CollectiveCost(c.alpha_s + runtime.allreduce_overhead_s, c.beta_s, c.algorithm)
     candidates = []
     for proto in PROTOCOL_BW:
         alpha = NCCL_BASE_S[("ring", proto)] + (p - 1) * _hop_s(link, "ring", proto)
         candidates.append(CollectiveCost(alpha, (p - 1) / p * nbytes_out / _bw(link, proto), "ring", proto))
     best = min(candidates, key=lambda c: c.time_s)
     return CollectiveCost(best.alpha_s + runtime.allreduce_overhead_s, best.beta_s, "all-gather", best.protocol)
+
+
+def direct_all_gather(nbytes_out: float, p: int, link: LinkSpec) -> CollectiveCost:
+    """Each rank stores its n/p shard into every peer's buffer and raises a flag (the one-shot
+    pattern, physics.md 2.1, as KCCL-style in-kernel collectives do): one flag barrier, (p-1) hops,
+    then the (p-1) shards arriving at a rank's ingress: behind a switch they share it, (p-1) n/p /
+    bw; on a mesh each comes over its own link, n/p / bw. No LL protocol: the data is stored whole
+    and a flag follows it.
+
+    8 ranks gathering 8 x 64,128 B of fp16-model logits (fp32, 128,256 / 8 each): xGMI mesh (48 GB/s
+    effective per link) 7 x 0.6 us + 64,128 / 48e9 = 4.2 + 1.34 = 5.54 us; NVLink4 (369 GB/s)
+    4.2 + 7 x 64,128 / 369e9 = 4.2 + 1.22 = 5.42 us.
+    """
+    if p <= 1:
+        return ZERO
+    shard = nbytes_out / p
+    arriving = shard if link.topology == "mesh" else (p - 1) * shard
+    return CollectiveCost(_sync_s(p, link), arriving / _bw(link), "direct")

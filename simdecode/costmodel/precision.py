@@ -42,8 +42,16 @@ from simdecode.scenario.types import DTYPE_BYTES, FLOAT_COMPUTE_DTYPES, TENSOR_C
 MODULES = ("attention", "mlp", "experts", "embeddings")
 #: fp8 block scales: one fp32 per 128 x 128 block (DeepSeek-V3 config weight_block_size, DeepGEMM)
 FP8_BLOCK_VALUES = 128 * 128
+#: llama.cpp's GGUF block formats (ggml/src/ggml-common.h, the block_* structs): values per block and
+#: the bytes of its scales. q8_0 / q4_0: one fp16 d per 32 values (block_q8_0 34 B, block_q4_0 18 B).
+#: K-quants, 256 values per super-block: q4_k and q5_k carry fp16 d and dmin plus 12 B of 6-bit
+#: sub-block scales and mins (block_q4_K 144 B, block_q5_K 176 B); q6_k 16 int8 scales and an fp16 d
+#: (block_q6_K 210 B). Bytes per weight, all in: q8_0 1.0625, q6_k 0.8203, q5_k 0.6875, q4_k and
+#: q4_0 0.5625 (4.5 bits).
+GGUF_BLOCKS = {"q8_0": (32, 2), "q4_0": (32, 2), "q4_k": (256, 16), "q5_k": (256, 16), "q6_k": (256, 18)}
 #: values per scale: NVFP4 16 (e4m3 scale), MXFP4 32 (e8m0 scale) (OCP MX spec v1.0; NVIDIA NVFP4)
-SCALE_BYTES_PER_VALUE = {"fp8": 4.0 / FP8_BLOCK_VALUES, "fp4": 1.0 / 16, "nvfp4": 1.0 / 16, "mxfp4": 1.0 / 32}
+SCALE_BYTES_PER_VALUE = {"fp8": 4.0 / FP8_BLOCK_VALUES, "fp4": 1.0 / 16, "nvfp4": 1.0 / 16, "mxfp4": 1.0 / 32,
+                         **{name: scale_bytes / values for name, (values, scale_bytes) in GGUF_BLOCKS.items()}}
 
 
 def weight_bytes_per_value(dtype: str, group_size: int = 128) -> float:

@@ -27,7 +27,7 @@ from simdecode.scenario.types import DTYPE_BYTES
 
 def power_throttle(gpu: GpuSpec) -> float:
     """Clock scale under a power cap (1.0 without one): min(1, P_cap / TDP)."""
-    if gpu.power_limit_W is None:
+    if gpu.power_limit_W is None or gpu.tdp_W is None:
         return 1.0
     return min(1.0, gpu.power_limit_W / gpu.tdp_W)
 

@@ -259,7 +259,8 @@ def render_explanation(d: dict[str, Any]) -> str:
                  f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
     if ar and s.get("allreduce_impl"):
         impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
-                "in-kernel": "collectives inside the kernel"}[s["allreduce_impl"]]
+                "in-kernel": "collectives inside the kernel",
+                "scheduled": "collectives placed at compile time"}[s["allreduce_impl"]]
         line += f" All-reduce implementation: {impl}"
         line += f" ({s['allreduce_fallback']})." if s.get("allreduce_fallback") else "."
     if s["changes_model"]:

@@ -197,7 +197,7 @@ def _gpus_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Tab
         table.add_row(
             name, kind, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
             *(DASH if value is None else fmt(value / 1e12, 4) for value in flops),
-            fmt(gpu.tdp_W, 3), gpu.default_link,
+            DASH if gpu.tdp_W is None else fmt(gpu.tdp_W, 3), gpu.default_link,
         )
     return table
 

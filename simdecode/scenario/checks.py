@@ -80,9 +80,33 @@ def check_scenario(s: Scenario) -> None:
         )
     if par.allreduce == "nvls" and not hw.link.multicast:
         raise CheckError("parallelism.allreduce", f"'nvls' needs an NVSwitch with multicast; {hw.link.name} has none")
+    _check_torus(s)
     _check_decoding(s)
     _check_size(s)
     _check_sweep_keys(s)
+
+
+def _check_torus(s: Scenario) -> None:
+    """A torus link's slice shape must hold the node's chips, and a TP group must be a block of it."""
+    hw, link = s.hardware, s.hardware.link
+    if link.topology != "torus":
+        return
+    from math import prod
+
+    from simdecode.scenario.hardware import group_dims
+
+    if prod(link.torus_dims) != hw.gpus_per_node:
+        raise CheckError("hardware.intra_node_link.torus_dims",
+                         f"the torus {list(link.torus_dims)} holds {prod(link.torus_dims)} chips, but gpus_per_node is "
+                         f"{hw.gpus_per_node}: give the slice's shape (e.g. [2, 4] for 8 chips)")
+    if s.parallelism.allreduce not in ("auto", "ring"):
+        raise CheckError("parallelism.allreduce", f"'{s.parallelism.allreduce}' has no form on a torus: its "
+                         "collectives are dimension-ordered rings (auto or ring)")
+    if s.parallelism.tp <= hw.gpus_per_node:
+        try:
+            group_dims(s.parallelism.tp, link.torus_dims)
+        except ValueError as exc:
+            raise CheckError("parallelism.tp", str(exc)) from None
 
 
 def _tp_group_straddles(tp: int, gpus: int, per_node: int) -> bool:

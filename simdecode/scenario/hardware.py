@@ -6,6 +6,7 @@ inside simdecode the attribute carries its unit (``memory_bandwidth_Bps``).
 
 from __future__ import annotations
 
+from math import gcd, prod
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -32,7 +33,10 @@ class GpuSpec(Spec):
         None, alias="vector_flops", description="non-tensor (CUDA-core / vector ALU) FP32 FLOP/s, which runs the "
         "dequantisation of weight-only formats (default: the bf16 tensor peak / 16, as on A100 and H100)"
     )
-    tdp_W: Power = Field(alias="tdp", description="board power the peaks are quoted at")
+    tdp_W: Power | None = Field(
+        None, alias="tdp", description="board power the peaks are quoted at (unset where the vendor publishes "
+        "none, e.g. Google's TPUs; a power_limit then cannot be applied)"
+    )
     power_limit_W: Power | None = Field(
         None, alias="power_limit", description="a lower power cap; clocks (and so peaks) scale down with it"
     )
@@ -70,6 +74,8 @@ class GpuSpec(Spec):
     def _needs_a_matmul_dtype(self) -> GpuSpec:
         if not self.flops_per_s:
             raise ValueError("flops must give at least one dtype, e.g. {bf16: '989 TFLOP/s'}")
+        if self.power_limit_W is not None and self.tdp_W is None:
+            raise ValueError("power_limit needs the GPU's tdp (the power its peaks are quoted at)")
         return self
 
 
@@ -80,14 +86,32 @@ class LinkSpec(Spec):
     bandwidth_Bps: Bandwidth = Field(alias="bandwidth", description="per direction, per GPU")
     latency_s: Duration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
     efficiency: Fraction = Field(0.8, description="achievable share of the line rate (protocol overhead)")
-    topology: Literal["switch", "mesh", "pcie", "network"] = Field(
+    topology: Literal["switch", "mesh", "pcie", "network", "torus"] = Field(
         "switch", description="switch: all-to-all (NVSwitch, IB); mesh: one link per pair (xGMI); "
-        "pcie: own link to a PCIe switch, traffic between switches through the shared root complex"
+        "pcie: own link to a PCIe switch, traffic between switches through the shared root complex; "
+        "torus: each chip linked to its neighbours in every dimension of torus_dims (TPU ICI); "
+        "bandwidth is then per link and direction"
+    )
+    torus_dims: tuple[int, ...] = Field(
+        (), description="torus topology: chips along each dimension of the slice, e.g. [2, 4] (a TPU v5e "
+        "host) or [4, 4, 4] (a TPU v5p cube); their product is gpus_per_node"
+    )
+    wraparound: bool = Field(
+        False, description="torus topology: each full dimension closes into a ring (a link from its last "
+        "chip back to its first), so rings run both ways at once; false: an open line (a mesh)"
     )
     transport: Literal["nvlink", "pcie", "net"] = Field(
         "nvlink", description="row of NCCL's latency table used for this link"
     )
     multicast: bool = Field(False, description="the switch can reduce and multicast (NVLS / NVLink SHARP)")
+
+    @model_validator(mode="after")
+    def _torus_needs_its_shape(self) -> LinkSpec:
+        if self.topology == "torus" and not self.torus_dims:
+            raise ValueError("a torus link needs torus_dims, the chips along each dimension, e.g. [2, 4]")
+        if any(d < 1 for d in self.torus_dims):
+            raise ValueError(f"torus_dims must be positive chip counts, got {list(self.torus_dims)}")
+        return self
 
 
 class RuntimeSpec(Spec):
@@ -139,3 +163,21 @@ class RuntimeSpec(Spec):
         "math runs in the weights' dtype (bf16, fp8 W8A8), when measured for the engine's kernel; "
         "unset: memory_efficiency"
     )
+
+
+def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:
+    """The block of chips a group of ``p`` occupies in the slice: filled dimension by dimension
+    (the first dimension first, as device meshes enumerate chips), g_i = gcd(d_i, what is left).
+
+    >>> group_dims(8, (2, 4)), group_dims(4, (2, 4)), group_dims(16, (4, 4, 4))
+    ((2, 4), (2, 2), (4, 4, 1))
+    """
+    left, out = p, []
+    for d in torus_dims:
+        g = gcd(d, left)
+        out.append(g)
+        left //= g
+    if left != 1:
+        raise ValueError(f"a group of {p} chips does not fit the torus {list(torus_dims)}: "
+                         f"it must divide into its dimensions (product {prod(torus_dims)})")
+    return tuple(out)

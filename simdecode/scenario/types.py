@@ -31,14 +31,17 @@ FlopRate = Annotated[float, _quantity("flops"), Field(gt=0)]
 Power = Annotated[float, _quantity("power"), Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
 
-DType = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "nvfp4", "mxfp4", "int4"]
+DType = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "nvfp4", "mxfp4", "int4",
+                "q8_0", "q6_k", "q5_k", "q4_k", "q4_0"]
 
 #: bytes per element of each dtype (fp4 / int4 pack two values per byte). Block scales are NOT
 #: included here: simdecode.costmodel.precision adds them for weights (fp4 = nvfp4, one fp8 scale
-#: per 16 values; mxfp4 one e8m0 per 32; int4 a bf16 scale and zero per group).
+#: per 16 values; mxfp4 one e8m0 per 32; int4 a bf16 scale and zero per group). The q* formats are
+#: llama.cpp's GGUF blocks (ggml/src/ggml-common.h): their quants here, their block scales in
+#: simdecode.costmodel.precision (q6_k: 4 + 2 bits per weight = 0.75 B; q5_k: 4 + 1 bits).
 DTYPE_BYTES: dict[str, float] = {
     "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "nvfp4": 0.5, "mxfp4": 0.5,
-    "int4": 0.5,
+    "int4": 0.5, "q8_0": 1.0, "q6_k": 0.75, "q5_k": 0.625, "q4_k": 0.5, "q4_0": 0.5,
 }
 
 #: dtypes whose matrix multiplies run natively on tensor cores (weight-only integer formats are

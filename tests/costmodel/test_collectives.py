@@ -239,6 +239,24 @@ def test_p2p_and_all_gather() -> None:
     assert ag.beta_s == pytest.approx(7 / 8 * 16000 / (300e9 * 0.82 * 0.5), rel=1e-12)
 
 
+def test_in_kernel_all_gather_is_direct_one_barrier_and_one_shard_per_mesh_link() -> None:
+    """8 ranks gather 8 x 64,128 B (fp32 logits of a 128,256 vocabulary split 8 ways). Direct: one
+    flag barrier of 7 x 0.6 us = 4.2 us; on the xGMI mesh each peer's shard has a link of its own:
+    64,128 / (64e9 x 0.75) = 1.336 us; behind NVSwitch the 7 shards share the ingress:
+    7 x 64,128 / (450e9 x 0.82) = 1.217 us. Plus the kog runtime's 1 us overhead. NCCL's ring on the
+    mesh would push 7/8 of the 513 KB through one link at LL's half rate: 18.7 us."""
+    kog = runtime("kog")
+    mesh = coll.all_gather(8 * 64128, 8, XGMI, kog)
+    assert mesh.algorithm == "direct"
+    assert mesh.alpha_s == pytest.approx(4.2e-6 + 1e-6, rel=1e-12)
+    assert mesh.beta_s == pytest.approx(64128 / (64e9 * 0.75), rel=1e-12)
+    switch = coll.all_gather(8 * 64128, 8, NVLINK4, kog)
+    assert switch.beta_s == pytest.approx(7 * 64128 / (450e9 * 0.82), rel=1e-12)
+    ring = coll.all_gather(8 * 64128, 8, XGMI, NCCL)
+    assert ring.beta_s == pytest.approx(7 / 8 * 8 * 64128 / (64e9 * 0.75 * 0.5), rel=1e-12)
+    assert mesh.time_s < ring.time_s / 3
+
+
 # ---- bandwidth limits --------------------------------------------------------------------------
 @pytest.mark.parametrize("p", [2, 4, 8, 16])
 def test_large_message_ring_approaches_bus_bandwidth_form(p: int) -> None:

@@ -1,0 +1,47 @@
+"""Kog's 2B engine on 8x MI300X and 8x H200 (DEC-13, issue 13): what the model reproduces and what
+it leaves open. Published: 3,000 tok/s (MI300X), 2,100 (H200). The kog runtime carries Kog's own
+MI300X stage costs; nothing here is fitted to the H200 figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simdecode import load_scenario, simulate
+from simdecode.present.explain import explain
+
+KOG = Path(__file__).resolve().parents[2] / "scenarios" / "kog-2b-8xmi300x.yaml"
+
+
+def _tps(*overrides: str) -> float:
+    return simulate(load_scenario(KOG, list(overrides))).summary()["per_request_tps"]["mean"]
+
+
+def test_mi300x_lands_within_25_percent_of_kogs_3000():
+    assert _tps() == pytest.approx(3000.0, rel=0.25)
+
+
+def test_mi300x_is_ahead_of_h200_by_its_bandwidth_not_by_kogs_143x():
+    """Same stage costs on both GPUs: the MI300X leads by its HBM (5.3 vs 4.8 TB/s: 121 vs 134 us
+    of streaming) and by gathering the logits over seven parallel xGMI links; 1.0x-1.1x, far from
+    Kog's 1.43x, which the model leaves to Kog's unpublished H200 stage costs."""
+    ratio = _tps() / _tps("hardware.gpu=h200")
+    assert 1.0 < ratio < 1.1
+
+
+def test_h200_figure_needs_about_one_more_microsecond_per_stage():
+    """The arithmetic quoted in the scenario: 1 / 2,100 = 476 us per token, less 134 us of streaming
+    and ~28 us of exposed exchanges, over 131 stages: 2.4 us per stage, against Kog's 1.4 us on
+    MI300X. With it the model gives the published H200 figure (an inverse, not a prediction)."""
+    assert _tps("hardware.gpu=h200", "runtime.kernel_launch=2.4 us") == pytest.approx(2100.0, rel=0.03)
+
+
+def test_logits_gather_on_the_xgmi_mesh_is_direct_and_cheap():
+    """In-kernel collectives store each 64 KB shard straight into the peers: 4.2 us of flags + 1 us
+    overhead + 1.34 us on its own link = 6.5 us, not an NCCL ring through one 48 GB/s link (30 us)."""
+    (gather,) = [c for c in explain(load_scenario(KOG))["stages"][0]["collectives"] if c["kind"] == "gather"]
+    assert gather["algorithm"] == "direct"
+    assert gather["bytes"] == 128256 / 8 * 4
+    assert gather["alpha_s"] == pytest.approx(7 * 0.6e-6 + 1e-6, rel=1e-9)
+    assert gather["beta_s"] == pytest.approx(64128 / (64e9 * 0.75), rel=1e-9)
