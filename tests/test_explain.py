@@ -154,3 +154,19 @@ def test_cli_explain_bad_file(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert cli.main(["explain", str(TP8_A100), "--batch", "0"]) == cli.EXIT_USER
+
+
+def test_dataflow_scheduled_all_reduce_is_named() -> None:
+    """A dataflow runtime's collectives are placed by its compiler (allreduce_impl scheduled): explain
+    names them instead of failing, and an 8-chip LPU all-reduce of one 4 KB activation (llama-3.2-1b,
+    hidden 2,048 x 2 B fp16) is one hop (0.6 us) plus 4,096 B over 14 GB/s x 0.97."""
+    scenario = scenario_from_dict({"model": "llama-3.2-1b", "precision": {"weights": "int8", "activations": "fp16",
+                                                                           "kv_cache": "fp16"},
+                                   "hardware": {"gpu": "groq-lpu", "gpus_per_node": 8},
+                                   "runtime": "dataflow", "parallelism": {"tp": 8},
+                                   "scheduler": {"memory_utilization": 1.0}})
+    data = explain(scenario)
+    text = render_explanation(data)
+    assert "placed at compile time" in text
+    ar = data["setup"]["allreduce"]
+    assert ar["time_s"] == pytest.approx(0.6e-6 + 2048 * 2 / (14e9 * 0.97), rel=1e-3)

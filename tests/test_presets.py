@@ -18,7 +18,7 @@ SPECS = {"gpus": GpuSpec, "links": LinkSpec, "models": ModelSpec}
 EXPECTED = {
     "gpus": {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "rtx-4090",
              "h20", "h800", "b300", "gb200", "gb300", "mi325x", "mi355x", "rtx-pro-6000", "apple-m3-ultra",
-             "apple-m4-max", "gb10", "strix-halo", "groq-lpu", "cerebras-wse3",
+             "apple-m4-max", "gb10", "strix-halo", "groq-lpu", "cerebras-wse3", "taalas-hc1",
              "tpu-v5e", "tpu-v5p", "tpu-v6e"},
     "links": {"nvlink3", "nvlink4", "nvlink5", "pcie4", "pcie5", "xgmi", "ib-hdr", "ib-ndr", "nvlink4-h800",
               "groq-c2c", "cerebras-100gbe", "ici-v5e", "ici-v5p", "ici-v6e"},

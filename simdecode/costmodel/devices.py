@@ -20,6 +20,14 @@ device rates consult (docs/assumptions.md section 4).
   dependent step then takes (resident bytes / chip bandwidth) however small it is; a module is
   :data:`DEPENDENT_STEPS` such steps (its matrices run one after another). A batch of tokens, or a
   pipeline full of other users' tokens, is what fills the other regions.
+- ``memory_ports`` (Cerebras): the quoted SRAM bandwidth is the sum over each core's ports (two
+  64-bit reads and one 64-bit write per cycle, Lie, "Cerebras Architecture Deep Dive", Hot Chips 34,
+  2022, and IEEE Micro 43(3), 2023: 850,000 cores x 24 B x 1.1 GHz = 22 PB/s, WSE-2's quoted
+  "20 PB/s"). A matrix-vector product on such a core is a run of AXPYs, y[:] += A[:, j] x_j
+  (Cerebras SDK GEMV tutorials, ``@fmacs(y_dsd, y_dsd, A_dsd, x)``): every multiply-accumulate reads
+  one matrix word, reads the accumulator and writes it back, each through its own port. So only
+  (reads - 1) of the (reads + writes) ports carry the matrix: 1/3 of the quoted bandwidth on a WSE
+  (:func:`matrix_stream_share`). At batch 1 there is no reuse to hide this: each weight is used once.
 - ``kind: logic`` (Taalas HC1): the weights are the chip's wiring, so they take neither memory
   nor memory bandwidth; ``memory`` is the SRAM left for the KV cache; the time of a step is the
   compute (and the KV traffic) alone.
@@ -58,6 +66,18 @@ def usable_memory_bytes(gpu: GpuSpec, memory_utilization: float) -> float:
 def launches_kernels(gpu: GpuSpec) -> bool:
     """False for dataflow and hard-wired chips: nothing is launched, every op is scheduled."""
     return gpu.kind == "gpu"
+
+
+def matrix_stream_share(gpu: GpuSpec) -> float:
+    """Share of ``memory_bandwidth`` a matrix-vector product streams its matrix at: (r - 1) / (r + w)
+    with r read and w write ports of one width (the accumulator takes one read and the writes);
+    1.0 when the device gives no ports (its quoted bandwidth is what feeds the math).
+
+    Cerebras WSE (2 reads + 1 write per core per cycle): 1/3, so 21 PB/s streams weights at 7 PB/s."""
+    ports = gpu.memory_ports
+    if ports is None:
+        return 1.0
+    return (ports.reads - 1) / (ports.reads + ports.writes)
 
 
 def stores_weights(gpu: GpuSpec) -> bool:

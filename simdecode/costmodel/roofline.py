@@ -21,6 +21,7 @@ from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
 #: Llama-3.1-8B on H100 decodes in 8.4 ms eager vs 5.1 ms with a CUDA graph: 3.3 ms over ~500
 #: kernels, ~6.6 us each)
 EAGER_LAUNCH_S = 5e-6
+from simdecode.costmodel.devices import matrix_stream_share
 from simdecode.costmodel.precision import math_dtype
 from simdecode.scenario.types import DTYPE_BYTES
 
@@ -45,7 +46,8 @@ class DeviceRates:
     @classmethod
     def of(cls, gpu: GpuSpec, runtime: RuntimeSpec, weights: str, activations: str) -> DeviceRates:
         throttle = power_throttle(gpu)
-        peak_bw = gpu.memory_bandwidth_Bps
+        # a core whose quoted bandwidth sums its ports streams the matrix through one (devices.py)
+        peak_bw = gpu.memory_bandwidth_Bps * matrix_stream_share(gpu)
         peak_flops = gpu.flops_per_s[math_dtype(gpu, weights, activations)] * throttle
         return cls(
             peak_bandwidth_Bps=peak_bw,

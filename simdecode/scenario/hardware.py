@@ -20,6 +20,14 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class MemoryPorts(Spec):
+    """The equal-width SRAM ports of one core, each moving one word per cycle (Cerebras: two 64-bit
+    reads and one 64-bit write per cycle, Lie, Hot Chips 34 / IEEE Micro 2023)."""
+
+    reads: int = Field(ge=1, le=64, description="read ports per core, each one word per cycle")
+    writes: int = Field(ge=0, le=64, description="write ports per core, each one word per cycle")
+
+
 class GpuSpec(Spec):
     """One accelerator. Peak figures are the vendor's dense (non-sparse) numbers."""
 
@@ -60,6 +68,12 @@ class GpuSpec(Spec):
         False, description="sram kind: each core computes on the weights in its own SRAM and every layer owns a "
         "region of cores (Cerebras' layer-pipelined mode), so one token's layer gets only its region's share "
         "of the chip's bandwidth and FLOP/s; false: every op streams from the whole chip (Groq)"
+    )
+    memory_ports: MemoryPorts | None = Field(
+        None, description="sram kind: the core's SRAM ports when memory_bandwidth counts all of them (Cerebras: "
+        "{reads: 2, writes: 1}); a matrix-vector product streams its matrix through one read port while the "
+        "accumulator takes a read and a write, so the matrix moves at (reads - 1) / (reads + writes) of "
+        "memory_bandwidth (simdecode/costmodel/devices.py); unset: the whole bandwidth carries weights"
     )
     unified_memory: bool = Field(
         False, description="CPU and GPU share one memory and one bandwidth (Apple M-series, GB10, Strix Halo): "

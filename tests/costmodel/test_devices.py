@@ -3,6 +3,8 @@ spatial wafers, weights in logic, unified memory, rack-scale NVLink domains; han
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,8 +18,10 @@ from simdecode.costmodel.roofline import DeviceRates
 from simdecode.costmodel.feasibility import check_fits
 from simdecode.engine.simulation import kv_capacity_blocks
 from simdecode.errors import ScenarioError
+from simdecode.present.explain import explain
 from simdecode.presets import preset
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
+from simdecode.scenario.loader import load_scenario
 from simdecode.scenario.schema import Scenario
 
 GiB = 2**30
@@ -105,21 +109,22 @@ def test_weights_in_logic_take_no_memory_and_no_bandwidth() -> None:
 
 def test_spatial_wafer_batch_1_token_is_dependent_steps_times_resident_bytes_over_bandwidth() -> None:
     """Llama-3.1-8B bf16 on one WSE-3: 32 layers x (3 attention + 2 MLP steps) + the LM head = 161
-    dependent steps, each (resident weight bytes / 21 PB/s) = 16.06 GB / 21 PB/s = 0.765 us (the
-    embedding is a one-row gather on the cores that hold the row)."""
+    dependent steps, each (resident weight bytes / 7 PB/s: the matrix's port, a third of the quoted
+    21 PB/s) = 16.06 GB / 7 PB/s = 2.29 us (the embedding is a one-row gather on the cores that
+    hold the row)."""
     s = scenario(hardware={"gpu": "cerebras-wse3", "gpus_per_node": 1}, runtime="dataflow",
                  scheduler={"memory_utilization": 1.0})
     dep = Deployment.from_scenario(s)
     resident = dep.weight_bytes_per_gpu(0)
     assert resident == pytest.approx(16.06e9, rel=0.001)
     step = fold(build_stage_plan(dep, 0, BatchShape.decode([0])))
-    assert step.makespan_s == pytest.approx(161 * resident / 21e15, rel=1e-3)  # 123 us: ~8,100 tok/s
+    assert step.makespan_s == pytest.approx(161 * resident / 7e15, rel=1e-3)  # 369 us: ~2,710 tok/s
     # the same chip, not spatial, streams every weight once (the embedding table but its row): 161x faster
     table = 128256 * 4096 * 2
     flat = Deployment.from_scenario(s.model_copy(update={"hardware": s.hardware.model_copy(
         update={"gpu": s.hardware.gpu.model_copy(update={"spatial": False})})}))
     flat_step = fold(build_stage_plan(flat, 0, BatchShape.decode([0])))
-    assert flat_step.makespan_s == pytest.approx((resident - table + 4096 * 2) / 21e15, rel=1e-3)
+    assert flat_step.makespan_s == pytest.approx((resident - table + 4096 * 2) / 7e15, rel=1e-3)
 
 
 @given(st.floats(1e6, 1e12), st.integers(1, 4))
@@ -136,6 +141,70 @@ def test_spatial_share_is_the_modules_weight_share_over_its_steps(module_bytes: 
     share = devices.spatial_share(Dep, 0, kind, module_bytes)
     assert share == pytest.approx(min(1.0, module_bytes / (2e12 * devices.DEPENDENT_STEPS[kind])))
     assert 0 < share <= 1
+
+
+# ---- SRAM ports: what a matrix-vector product streams ---------------------------------------------
+
+
+def test_wse_matrix_streams_through_one_of_three_ports() -> None:
+    """Two 64-bit reads and one 64-bit write per core per cycle (Lie, Hot Chips 34): an AXPY
+    (y += A[:, j] x_j) reads A and y and writes y, so A gets 1 of the 3 ports: 21 PB/s -> 7 PB/s."""
+    wse = gpu("cerebras-wse3")
+    assert devices.matrix_stream_share(wse) == pytest.approx(1 / 3)
+    rt = RuntimeSpec.model_validate(preset("runtimes", "dataflow"))
+    assert DeviceRates.of(wse, rt, "bf16", "bf16").peak_bandwidth_Bps == pytest.approx(7e15)
+    # the quoted figure is the ports' sum: WSE-2's 850,000 cores x 24 B x 1.1 GHz = 22.4 PB/s (~"20 PB/s")
+    assert 850_000 * (2 * 8 + 8) * 1.1e9 == pytest.approx(22.44e15)
+    # a device without ports (Groq's MEM feeds the streams whole) keeps its bandwidth
+    assert devices.matrix_stream_share(gpu("groq-lpu")) == 1.0
+    assert DeviceRates.of(gpu("groq-lpu"), rt, "int8", "fp16").peak_bandwidth_Bps == pytest.approx(80e12)
+
+
+@given(st.integers(1, 8), st.integers(0, 8))
+def test_matrix_stream_share_is_the_free_read_ports_over_all_ports(reads: int, writes: int) -> None:
+    share = devices.matrix_stream_share(gpu("cerebras-wse3", memory_ports={"reads": reads, "writes": writes}))
+    assert share == pytest.approx((reads - 1) / (reads + writes))
+    assert 0 <= share < 1  # the accumulator always takes a read
+
+
+def test_memory_ports_reject_unknown_keys_and_zero_reads() -> None:
+    with pytest.raises(ValueError):
+        gpu("cerebras-wse3", memory_ports={"reads": 0, "writes": 1})
+    with pytest.raises(ValueError):
+        gpu("cerebras-wse3", memory_ports={"read": 2, "writes": 1})
+
+
+def test_lpu_converts_int8_weights_on_its_vector_unit() -> None:
+    """Groq VXM: 5,120 ALUs x 900 MHz = 4.608e12 ops/s, 2 ops (convert + scale) per weight: the
+    160 M int8 weights of a 3-layer Llama-2-70B stage on one of 16 chips take 69.4 us."""
+    from simdecode.costmodel.efficiency import dequant_seconds
+
+    lpu = gpu("groq-lpu")
+    assert lpu.vector_flops_per_s == pytest.approx(2 * 5120 * 900e6)
+    assert dequant_seconds(160e6, lpu.vector_flops_per_s) == pytest.approx(160e6 * 2 / 4.608e12)
+    assert dequant_seconds(160e6, lpu.vector_flops_per_s) == pytest.approx(69.44e-6, rel=1e-3)
+
+
+# ---- Taalas HC1: Llama-3.1-8B wired in ------------------------------------------------------------
+
+
+def test_hc1_flops_are_the_rate_its_claim_implies() -> None:
+    """17,000 tok/s x 2 FLOPs x the 7.504e9 matrix weights of Llama-3.1-8B (32 x 218.1 M + the
+    128,256 x 4,096 LM head) = 255 TFLOP/s: a rate implied by the vendor's figure, not measured."""
+    layer = 4096 * 4096 * 2 + 4096 * 1024 * 2 + 3 * 4096 * 14336
+    weights = 32 * layer + 128256 * 4096
+    assert weights == pytest.approx(7.504e9, rel=1e-3)
+    hc1 = gpu("taalas-hc1")
+    assert hc1.kind == "logic"
+    assert hc1.flops_per_s["bf16"] == pytest.approx(17_000 * 2 * weights, rel=0.001)
+
+
+def test_hc1_kv_sram_holds_one_1k_in_1k_out_conversation() -> None:
+    """256 MiB / (32 layers x 2 x 8 heads x 128 x 2 B = 128 KiB per token) = 2,048 tokens."""
+    hc1 = gpu("taalas-hc1")
+    kv_per_token = 32 * 2 * 8 * 128 * 2
+    assert hc1.memory_bytes / kv_per_token == 2048
+    assert devices.workspace_bytes(hc1) == 0.0 and not devices.stores_weights(hc1)
 
 
 # ---- collectives a compiler schedules ------------------------------------------------------------
@@ -210,3 +279,24 @@ def test_state_pool_for_max_batch_size_sequences_comes_off_the_kv_cache() -> Non
     share = one.scheduler.memory_utilization if engine_of(one).memory_of == "free" else 1.0
     drop = memory.kv_budget_bytes(one, dep) - memory.kv_budget_bytes(many, dep)
     assert drop == pytest.approx(256 * state + share * (workspace[1] - workspace[0]))
+
+
+def test_cerebras_70b_token_is_the_sum_over_wafers_of_steps_plus_hops() -> None:
+    """Llama-3.1-70B bf16 on 4 WSE-3 (scenarios/cerebras-llama-3.1-70b-4xwse3.yaml), one token at
+    128 tokens of context, by hand: a layer holds 2 x (2 x 8192^2 + 2 x 8192 x 1024 + 3 x 8192 x
+    28672) B = 1.711 GB, a wafer 20 of them (34.22 GB) plus the 2.101 GB embedding (first) or LM
+    head (last). Each wafer's 100 (last: 101) dependent steps take (resident bytes / 7 PB/s); the
+    three wafer-to-wafer hops each 2.7 us + 16,384 B / (150 GB/s x 0.96). The KV cache read (128 x
+    20 layers x 2 x 1024 x 2 B per wafer) is 0.3% more."""
+    s = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "cerebras-llama-3.1-70b-4xwse3.yaml")
+    layer = 2 * (2 * 8192**2 + 2 * 8192 * 1024 + 3 * 8192 * 28672)
+    table = 2 * 128256 * 8192
+    bw = 21e15 / 3
+    stages = [100 * (20 * layer + table) / bw, 100 * 20 * layer / bw, 100 * 20 * layer / bw,
+              101 * (20 * layer + table) / bw]
+    hops = 3 * (2.7e-6 + 16384 / (1200e9 / 8 * 0.96))
+    hand = sum(stages) + hops
+    assert hand == pytest.approx(2.028e-3, rel=1e-3)  # 493 tok/s; Cerebras published 450
+    got = explain(s)
+    assert got["total_s"] == pytest.approx(hand, rel=0.005)
+    assert [st["time_s"] for st in got["stages"]] == pytest.approx(stages, rel=0.005)
