@@ -45,4 +45,4 @@ def test_explain_names_moe_routing_for_moe_models_only(runs) -> None:
     assert "MoE routing and permute:" in text and "MoE experts:" in text and "attention:" in text
     dense = explain(Scenario.model_validate({"model": "llama-3.1-8b", "hardware": {"gpu": "h100-sxm"}}))
     assert "routing" not in dense["terms_s"] and "MoE" not in dense["terms_sentence"]
-    assert set(dense["terms_s"]) == {"attention", "mlp", "embedding", "lm_head"}
+    assert set(dense["terms_s"]) == {"attention", "mlp", "embedding", "lm_head", "residual stream"}

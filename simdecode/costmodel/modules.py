@@ -24,6 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import mla, moe
+from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.efficiency import Part
@@ -48,7 +49,7 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     kind = mixers.layer_kind(m, layer)
     if kind in mixers.STATEFUL:  # Gated DeltaNet or Mamba-2: weights and a fixed state per sequence
         params, hbm, flops = mixers.stateful_cost(dep, layer, shape)
-        return [dep.part("attention", params, hbm, flops, _half(dep), "attention")]
+        return [dep.part("attention", params, hbm, flops, _half(dep), "attention")] + _residual(dep, shape)
     if kind == mixers.NONE:  # an MLP-only layer (Nemotron-H)
         return []
     params = dep.attention_params_per_gpu(layer) - mixers.indexer_params(m)
@@ -69,7 +70,7 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
-    return parts
+    return parts + _residual(dep, shape)
 
 
 def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
@@ -80,8 +81,18 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
         return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels,
-                         "mlp")]
-    return moe.parts(dep, shape, _half(dep))
+                         "mlp")] + _residual(dep, shape)
+    return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
+
+
+def _residual(dep: Deployment, shape: BatchShape) -> list[Part]:
+    """The block's fused residual-add + norm over the whole hidden state (costmodel/residual.py):
+    bytes on every rank, no FLOPs, its kernels already in ``kernels_per_layer``. Only on a GPU
+    (HBM): SRAM and hard-wired chips keep the residual stream on chip, between their cores."""
+    if dep.gpu is not None and dep.gpu.kind != "gpu":
+        return []
+    return [dep.part("residual stream", 0.0, residual_bytes(shape.new_tokens, dep.model.hidden_size,
+                                                            dep.act_bytes_per_value), 0.0, 0, None)]
 
 
 def embedding_parts(dep: Deployment, shape: BatchShape) -> list[Part]:

@@ -2,7 +2,8 @@
 
 - ``closed``: ``concurrency`` requests in flight at all times; each completion (or rejection)
   lets the next one in at once (a benchmark client with N users and no think time); with
-  ``ramp_up`` the first ``concurrency`` are sent ``ramp_up / concurrency`` apart (the first at 0);
+  ``ramp_up`` the first ``concurrency`` are sent ``ramp_up / concurrency`` apart (the first at 0),
+  or with ``ramp: random`` at independent uniform times in [0, ramp_up) (:func:`random_phases`);
 - ``poisson``: exponential gaps of mean 1 / rate;
 - ``bursty``: gamma gaps of mean 1 / rate and coefficient of variation ``cv``;
 - ``trace``: a trace file's rows, at their arrival times (from the first row's), with their lengths.
@@ -60,7 +61,9 @@ class Workload:
         match arrival.kind:
             case "closed":
                 first = min(arrival.concurrency, self.total)
-                if arrival.ramp_up_s > 0 and first > 1:
+                if arrival.ramp_up_s > 0 and first > 1 and arrival.ramp == "random":
+                    self.env.process(self._ramp_at(random_phases(self.rng, first, arrival.ramp_up_s)))
+                elif arrival.ramp_up_s > 0 and first > 1:
                     self.env.process(self._ramp(first, arrival.ramp_up_s / first))
                 else:
                     self._due = first
@@ -114,6 +117,15 @@ class Workload:
             if self.submitted < self.total:
                 self._submit(self.env.now)
 
+    def _ramp_at(self, starts: np.ndarray):
+        """Process: start one closed-loop user at each of ``starts`` (seconds, sorted), as
+        :meth:`_ramp` does at even gaps."""
+        for t in starts.tolist():
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            if self.submitted < self.total:
+                self._submit(self.env.now)
+
     def _gaps(self, gaps: np.ndarray):
         """Process: one request after each gap (seconds)."""
         for gap in gaps.tolist():
@@ -129,3 +141,17 @@ class Workload:
             if t > env.now:
                 yield env.timeout(t - env.now)
             self._submit(t)
+
+
+def random_phases(rng: np.random.Generator, users: int, span_s: float) -> np.ndarray:
+    """Start times of ``users`` closed-loop users at independent uniform times in [0, span_s),
+    sorted, the first moved to 0 (the benchmark starts when its first request goes out).
+
+    In a benchmark's steady state each user is at an unrelated point of its request's cycle:
+    jitter (network, tokenisation, the server's batching) has spread them out of step, so their
+    next arrivals are independent and uniform over one cycle, the finite-source (Engset) model of
+    a closed loop. A deterministic simulation has no jitter, so it starts there: with span_s one
+    request's cycle, the arrivals then queue for prefill as often as independent users would.
+    """
+    times = np.sort(rng.uniform(0.0, span_s, size=users))
+    return times - times[0]

@@ -16,6 +16,7 @@ SEGMENTS: tuple[tuple[str, Any], ...] = (
     ("MoE routing and permute", lambda d: d["terms_s"].get("routing", {}).get("busy_s", 0.0)),
     ("dense MLP, embedding, LM head", lambda d: sum(d["terms_s"].get(t, {}).get("busy_s", 0.0)
                                                    for t in ("mlp", "embedding", "lm_head"))),
+    ("residual add + norm (every rank)", lambda d: d["terms_s"].get("residual stream", {}).get("busy_s", 0.0)),
     ("fixed per-kernel costs (launches)", lambda d: d["parts_s"]["launch"]),
     ("all-reduce (exposed)", lambda d: d["parts_s"]["communication"]),
     ("host", lambda d: d["parts_s"]["host"]),

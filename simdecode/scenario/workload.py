@@ -25,6 +25,11 @@ class ClosedArrival(Spec):
         "all at once (a client starting its users one by one; with fixed lengths this avoids the lock-step "
         "waves a simultaneous start keeps forever in a deterministic simulation)"
     )
+    ramp: Literal["even", "random"] = Field(
+        "even", description="how ramp_up spreads the first concurrency requests: even (ramp_up / concurrency "
+        "apart) or random (at independent uniform times in [0, ramp_up), drawn from the arrivals stream: the "
+        "steady state of a benchmark whose users jitter out of step, when ramp_up is one request's cycle)"
+    )
 
 
 class PoissonArrival(Spec):

@@ -152,6 +152,15 @@ def kv_dtype(weights: str, runtime_name: str) -> str:
     return "fp16" if weights == "fp16" else "bf16"
 
 
+def embeddings_dtype(weights: str) -> dict[str, str]:
+    """The embedding table's and LM head's dtype in a checkpoint of ``weights``, as a precision
+    override: FP8 checkpoints keep them in bf16 (NVIDIA ModelOpt FP8, e.g. nvidia/Llama-3.1-70B-
+    Instruct-FP8: ``exclude_modules: [lm_head]``; llm-compressor FP8: ``ignore: [lm_head]``;
+    DeepSeek-V3: only the linear layers in fp8; costmodel/precision.native_from_hf). The LM head
+    is read every step: 1.05 GB at bf16 for Llama-70B's 128,256 x 8192, not 0.53 GB."""
+    return {"embeddings": "bf16"} if weights == "fp8" else {}
+
+
 def is_kernel_side(model_spec: Any, weights: str) -> str:
     """Why a case's accuracy waits for kernel-side physics (MoE, MLA, FP4, weight-only integer
     dequantisation: issue 12), or '' if it does not."""

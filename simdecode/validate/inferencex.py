@@ -33,6 +33,11 @@ RANGE_RATIO = 0.8
 LABELS = {"1k1k": (1024, 1024), "1k8k": (1024, 8192), "8k1k": (8192, 1024)}
 #: InferenceX GPU names -> presets (its H100 nodes are HGX H100 SXM)
 GPUS = {"h100": "h100-sxm", "h200": "h200", "b200": "b200"}
+#: KV-cache dtypes the InferenceX launch scripts set, by model (SemiAnalysisAI/InferenceX,
+#: benchmarks/70b_fp8_{h100,h200,b200}_slurm.sh: vLLM ``kv-cache-dtype: fp8``; 70b_fp8_*_trt_slurm.sh
+#: and 70b_fp4_b200_trt_slurm.sh: TensorRT-LLM ``kv_cache_config: dtype: fp8``). Models not listed
+#: take the engine's default (conditions.kv_dtype).
+KV_CACHE_DTYPE = {"llama-3.1-70b": "fp8"}
 _NAME = re.compile(r"^(?P<model>.+)-(?P<gpu>[a-z0-9]+)-(?P<prec>fp8|fp4|bf16|fp16)-(?P<fw>[a-z]+)-tp(?P<tp>\d+)\.yaml$")
 
 
@@ -75,7 +80,8 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         tp = int(m["tp"])
         scenario = {
             "model": model_name,
-            "precision": {"weights": weights, "kv_cache": cond.kv_dtype(weights, runtime), "activations": "bf16"},
+            "precision": {"weights": weights, **cond.embeddings_dtype(weights),
+                          "kv_cache": KV_CACHE_DTYPE.get(model_name, cond.kv_dtype(weights, runtime)), "activations": "bf16"},
             "hardware": {"gpu": GPUS[m["gpu"]], "gpus_per_node": 8},
             "runtime": runtime,
             "parallelism": {"tp": tp},

@@ -16,9 +16,12 @@ How each metric is simulated (the workload the table's tool ran):
   c warm-up requests then 3 c measured (genai-perf reports a stable window); predictions: mean
   TTFT, mean ITL and aggregate output tokens/s, one row each. The requests have fixed lengths,
   so a simultaneous start would keep them in lock-step waves forever in a deterministic
-  simulation (real servers' jitter spreads them); the c first requests are therefore sent evenly
-  over one request's lifetime (its end-to-end time simulated alone), the steady state genai-perf
-  measures.
+  simulation, and so would any even spacing (a clump of arrivals queues for prefill at the rate
+  it is served, wave after wave). Real servers' jitter spreads the users out of step: in the
+  stable window genai-perf measures, each user is at an unrelated point of its cycle. The c users
+  therefore start at independent uniform times over one cycle at this concurrency (``ramp:
+  random``; the cycle from a first simulation, runner._ramped), and their arrivals collide for
+  prefill as often as independent users' do.
 - ``tps_per_user_speedup`` (MTP): multi-token prediction with ``nextn`` proposals fed the
   published mean accepted length; prediction: per-user speed-up over standard decoding.
 
@@ -258,7 +261,7 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
                                 "prompt_tokens": prompt, "output_tokens": output}
     scenario: dict[str, Any] = {
         "name": str(case["id"]).lower(), "model": model,
-        "precision": {"weights": weights, "kv_cache": cond.kv_dtype(weights, runtime),
+        "precision": {"weights": weights, **cond.embeddings_dtype(weights), "kv_cache": cond.kv_dtype(weights, runtime),
                       "activations": "fp16" if weights == "fp16" else "bf16"},
         "hardware": hardware, "runtime": runtime, "parallelism": {"tp": tp, "pp": pp},
         "workload": workload, "simulation": {"fidelity": "step"},

@@ -123,8 +123,13 @@ def run_job(job: Job) -> list[Outcome]:
 
 
 def _ramped(data: dict) -> dict:
-    """``data`` with its closed loop's first wave spread over one request's end-to-end time,
-    simulated alone (the same deployment, concurrency 1)."""
+    """``data`` with its closed loop's users at independent random phases of one steady-state
+    cycle (``ramp: random``, :func:`simdecode.engine.workload.random_phases`): the state a
+    benchmark measures once jitter has spread its users out of step (genai-perf's stable window).
+
+    The cycle (one request's end-to-end time at this concurrency, queueing included) comes from a
+    first simulation whose users start evenly over one request's time simulated alone (the same
+    deployment, concurrency 1): the mean end-to-end time of its measured requests."""
     import copy
 
     from simdecode import simulate
@@ -134,8 +139,11 @@ def _ramped(data: dict) -> dict:
     alone["workload"].update(requests=1, warmup_requests=0)
     alone["workload"]["arrival"] = {"kind": "closed", "concurrency": 1}
     e2e_s = simulate(Scenario.model_validate(alone)).summary()["e2e_ms"]["mean"] / 1e3
+    first = copy.deepcopy(data)
+    first["workload"]["arrival"]["ramp_up"] = f"{e2e_s:.6g} s"
+    cycle_s = simulate(Scenario.model_validate(first)).summary()["e2e_ms"]["mean"] / 1e3
     out = copy.deepcopy(data)
-    out["workload"]["arrival"]["ramp_up"] = f"{e2e_s:.6g} s"
+    out["workload"]["arrival"].update(ramp_up=f"{cycle_s:.6g} s", ramp="random")
     return out
 
 

@@ -96,16 +96,18 @@ def test_tied_embedding_copied_on_both_ends_of_a_pipeline() -> None:
 def test_attention_module_by_hand() -> None:
     # Llama-2-7B tp 8 bf16, two sequences decoding after 100 and 300 cached tokens:
     # weights 4 * 4096^2 / 8 = 8,388,608 params * 2 B; KV (400 read + 2 written) * 1024 elems * 2 B
+    # + the residual add + norm over the whole hidden state on every rank: 4 passes * 2 tokens * 4096 * 2 B
     # FLOPs: 2 * 8,388,608 * 2 tokens + (4 heads * 4 * 128) * (101 + 301) pairs
     hbm, flops = modules.attention(deployment(tp=8), 0, BatchShape.decode([100, 300]))
-    assert hbm == 8_388_608 * 2 + (400 + 2) * (2 * 4 * 128) * 2 == 17_600_512
+    assert hbm == 8_388_608 * 2 + (400 + 2) * (2 * 4 * 128) * 2 + 4 * 2 * 4096 * 2 == 17_666_048
     assert flops == 2 * 8_388_608 * 2 + 4 * 4 * 128 * 402 == 34_377_728
 
 
 def test_mlp_embedding_and_head_by_hand() -> None:
     dep, shape = deployment(tp=8), BatchShape.decode([100, 300])
-    # MLP: 3 * 4096 * 11008 / 8 = 16,908,288 params, read once; 2 FLOPs each per token
-    assert modules.mlp(dep, 0, shape) == (16_908_288 * 2, 2 * 16_908_288 * 2)
+    # MLP: 3 * 4096 * 11008 / 8 = 16,908,288 params, read once; 2 FLOPs each per token; plus the
+    # residual add + norm (4 passes * 2 tokens * 4096 * 2 B, not divided by tp)
+    assert modules.mlp(dep, 0, shape) == (16_908_288 * 2 + 4 * 2 * 4096 * 2, 2 * 16_908_288 * 2)
     # embedding: one 4096-wide bf16 row per new token, no FLOPs
     # (the table is split by vocabulary over the 8 ranks, vLLM's VocabParallelEmbedding, so each
     # rank reads 1/8 of the rows on average and an all-reduce completes them)
@@ -136,11 +138,14 @@ def test_moe_reads_the_union_of_experts_but_computes_k() -> None:
     distinct = 256 * (1 - (1 - 8 / 256) ** 4)                          # = 30.53
     hbm, flops = modules.mlp(dep, 3, BatchShape.decode([10, 10, 10, 10]))
     fp8 = 1 + 4 / 16384
-    expected = 7168 * 256 * 2 + 4 * 256 * 4 + 4 * 4 * 8 * 7168 * 2 + (distinct + 1) * 44_040_192 / 8 * fp8
-    assert hbm == pytest.approx(expected, rel=1e-12)                   # = 179,130,441.7 B
+    residual = 4 * 4 * 7168 * 2          # the fused residual add + norm: 4 passes of 4 tokens x 7168, bf16
+    expected = 7168 * 256 * 2 + 4 * 256 * 4 + 4 * 4 * 8 * 7168 * 2 + (distinct + 1) * 44_040_192 / 8 * fp8 + residual
+    assert hbm == pytest.approx(expected, rel=1e-12)                   # = 179,359,817.7 B
     assert flops == pytest.approx(2 * (7168 * 256 + 8 * 7168 + 9 * 44_040_192 / 8) * 4, rel=1e-12)
     # a dense layer (0 .. 2) reads its whole 3 * 7168 * 18432 / 8 MLP
-    assert modules.mlp(dep, 0, BatchShape.decode([10]))[0] == pytest.approx(3 * 7168 * 18432 / 8 * fp8, rel=1e-12)
+    # (plus its one token's residual add + norm, 4 x 7168 x 2 B)
+    assert modules.mlp(dep, 0, BatchShape.decode([10]))[0] == pytest.approx(3 * 7168 * 18432 / 8 * fp8 + 4 * 7168 * 2,
+                                                                            rel=1e-12)
 
 
 # ---- two derivations of the step's FLOPs ---------------------------------------------------------

@@ -132,7 +132,7 @@ def test_weight_only_int4_pays_dequant_and_bf16_math() -> None:
     d = dep("llama-2-7b", "a100-80gb", 1, runtime="gpt-fast", weights="int4", group_size=32)
     from simdecode.costmodel import modules
 
-    (part,) = modules.mlp_parts(d, 0, BatchShape.decode([10]))
+    (part,) = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "mlp"]
     assert part.hbm_bytes == pytest.approx(135_266_304 * 0.625)
     assert part.dequant_s == pytest.approx(135_266_304 * 2 / 9.75e12)
     assert part.peak_flops_per_s == 312e12                                  # bf16 tensor cores

@@ -80,7 +80,8 @@ def test_linear_layer_reads_weights_and_state_but_no_kv() -> None:
     m = dep.model
     # fp8 weights with their 128 x 128 block scales (4 B per 16,384 values: costmodel/precision.py)
     assert dep.bytes_of("attention") == pytest.approx(1 + 4 / 16384)
-    expected = mixers.linear_attention_params(m) / 8 * dep.bytes_of("attention") + 2 * 1_085_440 / 8 * 2.0
+    residual = 4 * 1 * m.hidden_size * 2.0   # fused residual add + norm: 4 passes of one bf16 token
+    expected = mixers.linear_attention_params(m) / 8 * dep.bytes_of("attention") + 2 * 1_085_440 / 8 * 2.0 + residual
     assert hbm == pytest.approx(expected)
     # a full-attention layer's reads grow with the context
     assert modules.attention(dep, 3, long)[0] > modules.attention(dep, 3, short)[0]
@@ -92,8 +93,9 @@ def test_linear_state_traffic_scales_with_sequences_not_tokens() -> None:
     one_token = BatchShape.decode([0])
     state = 2 * 1_085_440 / 8 * 2.0
     weights = mixers.linear_attention_params(dep.model) / 8 * dep.bytes_of("attention")
-    assert modules.attention(dep, 0, one_seq_chunk)[0] == pytest.approx(weights + state)
-    assert modules.attention(dep, 0, BatchShape.decode([0, 0]))[0] == pytest.approx(weights + 2 * state)
+    residual = 4 * dep.model.hidden_size * 2.0     # per token: the fused residual add + norm, bf16
+    assert modules.attention(dep, 0, one_seq_chunk)[0] == pytest.approx(weights + state + 64 * residual)
+    assert modules.attention(dep, 0, BatchShape.decode([0, 0]))[0] == pytest.approx(weights + 2 * state + 2 * residual)
     assert modules.attention(dep, 0, one_token)[1] * 64 == pytest.approx(modules.attention(dep, 0, one_seq_chunk)[1])
 
 

@@ -108,8 +108,9 @@ def test_megatron_step_by_hand() -> None:
     mlp_params = 3 * h * 11008 / 8                 # 16,908,288
     head_params = 32000 * h / 8                    # vocab-parallel: 16,384,000
     embed_s = h * 2 / 8 / bw + 1 * 2e-6           # vocab-parallel table: 1/8 of the row per rank
-    attn_s = (attn_params * 2 + kv_bytes) / bw + 7.5 * 2e-6
-    mlp_s = mlp_params * 2 / bw + 7.5 * 2e-6
+    residual = 4 * h * 2                           # each block's fused residual add + norm, whole hidden, bf16
+    attn_s = (attn_params * 2 + kv_bytes + residual) / bw + 7.5 * 2e-6
+    mlp_s = (mlp_params * 2 + residual) / bw + 7.5 * 2e-6
     head_s = head_params * 2 / bw + 2 * 2e-6       # head + sampler kernels
     # ring LL: 6.6 + 14 * 0.6 = 15 us + 5 us overhead + 2*7/8 * 8192 B / (300e9 * 0.82 * 0.5)
     ar_s = 15.0e-6 + 5e-6 + 2 * 7 / 8 * (h * 2) / (300e9 * 0.82 * 0.5)
@@ -121,7 +122,8 @@ def test_megatron_step_by_hand() -> None:
     assert f.comm_s == pytest.approx((2 * layers + 1) * ar_s + gather_s, rel=1e-12)
     assert f.exposed_comm_s == pytest.approx(f.comm_s, rel=1e-9)       # nothing hidden
     assert f.launch_s == pytest.approx((1 + layers * 15 + 2) * 2e-6, rel=1e-12)
-    assert f.hbm_bytes == h * 2 / 8 + layers * (attn_params * 2 + kv_bytes + mlp_params * 2) + head_params * 2
+    assert f.hbm_bytes == h * 2 / 8 + layers * (attn_params * 2 + kv_bytes + mlp_params * 2 + 2 * residual) \
+        + head_params * 2
 
 
 # ---- overlapping schedules ---------------------------------------------------------------------

@@ -43,7 +43,7 @@ def errors(outcomes, group: str, metric: str | None = None) -> list[float]:
             and (metric is None or o.point.metric == metric)]
 
 
-@pytest.mark.parametrize("group", ["DEC", "PP"])
+@pytest.mark.parametrize("group", ["DEC", "BAT", "PP"])
 def test_dense_groups_median_10_worst_25_percent(outcomes, group):
     e = errors(outcomes, group)
     assert len(e) >= 10
@@ -51,8 +51,8 @@ def test_dense_groups_median_10_worst_25_percent(outcomes, group):
 
 
 def test_bat_throughput_itl_and_latency_median_within_10_percent(outcomes):
-    """BAT-01's aggregate and ITL and BAT-06's latencies. Their worst (BAT-06 at tp 8, batch 128:
-    -25.5%) and BAT-01's TTFT rows under load miss the 25% bound: see docs/validation.md."""
+    """BAT-01's aggregate and ITL and BAT-06's latencies (the whole group, TTFT rows included, is
+    held to 10% / 25% above)."""
     e = [abs(o.error) for o in outcomes if o.point.group == "BAT" and o.expressed and o.point.metric != "TTFT"]
     assert len(e) == 24 and statistics.median(e) <= 0.10
     itl = [abs(o.error) for o in outcomes if o.point.case.startswith("BAT-01") and o.point.metric == "ITL"]

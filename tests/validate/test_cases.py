@@ -148,3 +148,28 @@ def test_cli_rejects_a_file_of_the_wrong_kind(tmp_path, capsys):
     path.write_text("nothing")
     assert main(["validate", str(path), "-q"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_inferencex_llama_runs_with_the_launch_scripts_fp8_kv_and_a_bf16_lm_head():
+    """InferenceX's Llama-3.1-70B launch scripts set an FP8 KV cache for vLLM and TensorRT-LLM
+    alike; an FP8 checkpoint keeps its embeddings and LM head in bf16."""
+    precision = inferencex.sweep_jobs(SWEEP).jobs[0].scenario["precision"]
+    assert precision == {"weights": "fp8", "embeddings": "bf16", "kv_cache": "fp8", "activations": "bf16"}
+    trt = dict(SWEEP, scenario=SWEEP["scenario"].replace("-vllm-", "-trt-"))
+    assert inferencex.sweep_jobs(trt).jobs[0].scenario["precision"]["kv_cache"] == "fp8"
+    assert cond.embeddings_dtype("fp8") == {"embeddings": "bf16"} and cond.embeddings_dtype("bf16") == {}
+
+
+def test_bat01_users_start_at_random_phases_of_one_steady_cycle():
+    """The closed loop's users start at independent uniform times over one cycle (ramp: random),
+    the cycle being the mean end-to-end time of a first simulation at that concurrency."""
+    from simdecode.validate.runner import _ramped
+
+    case = {"id": "BAT-99", "metric": "aggregate_output_tok_s_at_saturation", "conditions": {
+        "gpus": "1x H100 80GB", "model": "Llama-3.2-1B", "dtype": "bf16", "framework": "vLLM",
+        "input_len": 64, "output_len": 32}, "series": [{"concurrency": 4, "ttft_ms": 10.0, "itl_ms": 2.0}]}
+    (job,) = published.case_jobs(case, {}).jobs
+    assert job.ramp_from_single
+    arrival = _ramped(job.scenario)["workload"]["arrival"]
+    assert arrival["ramp"] == "random" and arrival["concurrency"] == 4
+    assert float(arrival["ramp_up"].split()[0]) > 0
