@@ -200,7 +200,7 @@ stream the weights once — so every accepted token is nearly free. Why does the
 share the batch?"""),
     ("code", SETUP + """
 from simdecode.costmodel import speculative
-from simdecode.costmodel.deployment import Deployment, draft_deployment
+from simdecode.costmodel.deployment import Deployment
 SPEC = SCENARIOS + "spec-vs-batch.yaml"
 scenario = load_scenario(SPEC)
 d = scenario.decoding
@@ -221,8 +221,8 @@ compute-bound, T_verify grows with B while T_std barely does, and S falls toward
     ("code", """\
 E = speculative.expected_tokens_iid(d.acceptance, d.speculative_tokens)
 context = scenario.workload.prompt_tokens + scenario.workload.output_tokens // 2
-target, draft = Deployment.from_scenario(scenario), draft_deployment(scenario)
-estimate = {b: speculative.estimate(target, draft, d, context, b) for b in (1, 16, 64)}
+target = Deployment.from_scenario(scenario)
+estimate = {b: speculative.estimate(target, scenario, context, b) for b in (1, 16, 64)}
 print(f"E = {E:.2f} tokens per verify step")
 for b, e in estimate.items():
     print(f"batch {b:>2}: standard {e.standard_s*1e3:.2f} ms, verify {e.verify_s*1e3:.2f} ms, "

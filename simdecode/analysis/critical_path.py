@@ -28,7 +28,8 @@ COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-red
 #: a compute op's named parts (costmodel/efficiency.Part.term) in words, in display order
 TERM_NAMES = {"attention": "attention", "mlp": "dense MLP", "experts": "MoE experts",
               "routing": "MoE routing and permute", "embedding": "embedding", "lm_head": "LM head and sampler",
-              "residual stream": "residual add + norm"}
+              "residual stream": "residual add + norm",
+              "mtp": "MTP input norms and projection", "mtp_glue": "MTP draft sampling and input shifting"}
 
 
 def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,

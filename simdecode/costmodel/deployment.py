@@ -19,7 +19,7 @@ Whether it fits the GPUs' memory is :mod:`simdecode.costmodel.memory`'s and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from simdecode import tp_schedules
@@ -85,6 +85,8 @@ class Deployment:
     gpu: GpuSpec | None = None
     spatial: bool = False          # weights pinned to the cores that use them (costmodel/devices.py)
     workspace_bytes: float | None = None  # kept free on every device; None: the engine's (costmodel/memory.py)
+    mtp_module: bool = False       # an MTP draft pass: the module's norms and eh_proj run first (costmodel/mtp.py)
+    mtp_glue_kernels: int = 0      # an MTP draft pass: small kernels after its LM head (costmodel/mtp.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -273,8 +275,9 @@ def draft_deployment(scenario) -> Deployment:
     simdecode.engine.speculation):
 
     - ``mtp``: a one-layer copy of the target (the MTP block) with its embedding and LM head,
-      same TP, one stage; its 2h x h input projection is left out (under 1% of a DeepSeek-V3
-      draft pass's bytes, which the shared LM head dominates);
+      same TP, one stage, plus the module's own input work (two RMSNorms, the concatenation and
+      the 2h x h projection ``eh_proj`` with its all-reduce: costmodel/mtp.py), its MLP and
+      experts stored in the attention's dtype (the MTP layer is left out of FFN-only quantisation);
     - ``draft``: the draft model with the target's tp on the target's GPUs when its heads allow
       (``draft_placement: shared``), else tp 1 (and always tp 1 on a GPU of its own).
     Draft passes run in the same captured graph as the verify step: no host step overhead."""
@@ -286,8 +289,16 @@ def draft_deployment(scenario) -> Deployment:
             "num_nextn_predict_layers": 0, "layer_types": None,
         })
         layout = par.model_copy(update={"pp": 1})
-        return Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
-                                                                    "runtime": runtime}))
+        dep = Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,
+                                                                   "runtime": runtime}))
+        # the MTP layer is stored like the layers a quantisation recipe leaves alone (attention):
+        # NVIDIA's DeepSeek-R1 NVFP4 checkpoint excludes ``model.layers.61*`` (the MTP layer) from
+        # fp4 (hf_quant_config exclude_modules), DeepSeek's own FP8 checkpoint quantises it like
+        # attention (fp8); TensorRT-LLM's eh_proj is in the model dtype (costmodel/mtp.py)
+        prec = dep.precision
+        if prec is not None:
+            prec = replace(prec, mlp=prec.attention, experts=prec.attention)
+        return replace(dep, mtp_module=True, precision=prec, templates={}, step_costs={})
     draft = d.draft_model
     tp = 1
     if d.draft_placement == "shared":
@@ -297,3 +308,42 @@ def draft_deployment(scenario) -> Deployment:
     layout = par.model_copy(update={"tp": tp, "pp": 1, "ep": 1, "tp_mode": tp_schedules.DEFAULT})
     return Deployment.from_scenario(scenario.model_copy(update={"model": draft, "parallelism": layout,
                                                                 "runtime": runtime}))
+
+
+@dataclass(frozen=True)
+class DraftPass:
+    """One draft pass of a speculative step: the deployment it runs on, the tokens each sequence
+    runs through it, and the positions it needs logits at (a count > 1 keeps a multi-token
+    pass in the decode form of attention, like a verify step; the head's few extra rows cost
+    nothing next to its weights)."""
+
+    dep: Deployment
+    tokens: int
+    logits: int
+
+
+def draft_passes(scenario, draft: Deployment | None = None) -> tuple[DraftPass, ...]:
+    """The draft passes before one verify step of ``scenario``, in order (``draft``: the
+    deployment :func:`draft_deployment` returns, if already built).
+
+    A draft model or a token tree: one pass per level, each sequence running the level's
+    candidates. MTP (costmodel/mtp.py): k passes whose tokens per sequence follow
+    ``decoding.mtp_mode`` (vanilla k each; eagle k + 1, then 1), each followed by its sampling
+    and input-shifting kernels, the first also by the verify step's acceptance kernels."""
+    from simdecode.costmodel import mtp
+
+    d = scenario.decoding
+    draft = draft if draft is not None else draft_deployment(scenario)
+    if d.method != "mtp":
+        return tuple(DraftPass(draft, w, w) for w in d.draft_widths)
+    k = d.proposals
+    tokens = d.draft_widths if d.tree is not None else mtp.pass_tokens(d.mtp_mode, k)
+    variants: dict[int, Deployment] = {}
+    templates: dict = {}  # the passes share their ops (a template with the glue op), not their costs
+    out = []
+    for n, glue in zip(tokens, mtp.glue_kernels(d.mtp_mode, k)):
+        dep = variants.get(glue)
+        if dep is None:
+            dep = variants[glue] = replace(draft, mtp_glue_kernels=glue, templates=templates, step_costs={})
+        out.append(DraftPass(dep, n, n))
+    return tuple(out)

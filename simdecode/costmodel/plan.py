@@ -30,7 +30,7 @@ from functools import cached_property
 from typing import Iterator
 
 from simdecode import tp_schedules
-from simdecode.costmodel import collectives, devices, modules
+from simdecode.costmodel import collectives, devices, modules, mtp
 from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
@@ -210,6 +210,10 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
                 costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "lm_head":
                 costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape), _share(dep, template, kind))
+            case "mtp.proj":
+                costs[kind] = _compute(dep, mtp.projection_parts(dep, shape), _share(dep, template, kind))
+            case "mtp.glue":
+                costs[kind] = _compute(dep, mtp.glue_parts(dep), _share(dep, template, kind))
             case "allreduce":
                 costs[kind] = _all_reduce(dep, chunk.new_tokens * h * dep.act_bytes_per_value)
             case "allreduce.final":
@@ -239,6 +243,10 @@ def _share(dep: Deployment, template: PlanTemplate, kind: str) -> float:
         weights = dep.embedding_params_per_gpu() * dep.bytes_of("embeddings")
     elif kind == "lm_head":
         weights = dep.lm_head_params_per_gpu() * dep.bytes_of("embeddings")
+    elif kind == "mtp.proj":
+        weights = mtp.projection_params_per_gpu(dep) * dep.act_bytes_per_value
+    elif kind == "mtp.glue":
+        weights = 0.0
     elif kind.startswith("attn"):
         weights = dep.attention_params_per_gpu(_layer_of(dep, kind)) * dep.bytes_of("attention")
     else:
@@ -330,6 +338,9 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
         compute("embed", -1, "embed", [])
         if dep.vocab_parallel:
             embed_waits = [add("embed.allreduce", -1, Stream.COMM, "allreduce.embed", last)]
+        if dep.mtp_module:  # norms, concat and the row-parallel eh_proj, summed by one all-reduce
+            compute("mtp.proj", -1, "mtp.proj", embed_waits)
+            embed_waits = [add("mtp.proj.allreduce", -1, Stream.COMM, "allreduce.embed", last)] if tp > 1 else []
 
     layers = dep.stage_layers(stage)
     # a hybrid_override_pattern layer holds one block: its other module does not exist
@@ -365,6 +376,8 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
         compute("lm_head", -1, "lm_head", head_waits)
         if dep.vocab_parallel:
             add("lm_head.gather", -1, Stream.COMM, "gather", last)
+        if dep.mtp_module and dep.mtp_glue_kernels:  # the drafter's sampling and input shifting
+            compute("mtp.glue", -1, "mtp.glue", [len(slots) - 1] if dep.vocab_parallel else [])
     kinds = frozenset(slot.kind for slot in slots)
     return PlanTemplate(stage, chunks, tuple(slots), kinds)
 

@@ -158,14 +158,18 @@ class SpeculationEstimate:
         return self.mean_tokens * self.standard_s / (self.verify_s + self.draft_s)
 
 
-def estimate(dep, draft, d, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
-    """The analytic speed-up of speculative decoding ``d`` (a DecodingSpec) for one decode step
-    of the target deployment ``dep`` with drafter ``draft`` (physics.md 4.1-4.4): the same plans
-    the engine runs, folded, without queueing or sampling noise."""
+def estimate(dep, scenario, context_tokens: int, batch: int = 1) -> SpeculationEstimate:
+    """The analytic speed-up of ``scenario``'s speculative decoding for one decode step of the
+    target deployment ``dep`` with its draft passes (physics.md 4.1-4.4,
+    costmodel.deployment.draft_passes): the same plans the engine runs, folded, without queueing
+    or sampling noise."""
     from simdecode.costmodel.batch import BatchShape
+    from simdecode.costmodel.deployment import draft_passes
     from simdecode.costmodel.fold import fold
     from simdecode.costmodel.plan import build_stage_plan
 
+    d = scenario.decoding
+    passes = draft_passes(scenario)
     proposals, positions = d.proposals, d.verify_positions
     probs = acceptance_for(d)
 
@@ -175,9 +179,9 @@ def estimate(dep, draft, d, context_tokens: int, batch: int = 1) -> SpeculationE
     standard = folds(dep, BatchShape.decode([context_tokens] * batch, dep.window))
     verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch, dep.window))
     draft_s = 0.0
-    for level, width in enumerate(d.draft_widths):
-        draft_s += sum(f.makespan_s for f in folds(draft, BatchShape.mixed(
-            [(context_tokens + level, width, width)] * batch, draft.window)))
+    for level, p in enumerate(passes):
+        draft_s += sum(f.makespan_s for f in folds(p.dep, BatchShape.mixed(
+            [(context_tokens + level, p.tokens, p.logits)] * batch, p.dep.window)))
     return SpeculationEstimate(
         proposals, positions, mean_tokens(probs),
         sum(f.makespan_s for f in standard), sum(f.makespan_s for f in verify), draft_s,

@@ -211,7 +211,7 @@ def _draft_events(scenario, dep, topology, prompt: int) -> float:
     """SimPy events of the draft passes before one verify step (one pass per tree level), on the
     stage the drafter runs on (the target's first or last, or a GPU of its own, always locked)."""
     from simdecode.costmodel.batch import BatchShape
-    from simdecode.costmodel.deployment import draft_deployment
+    from simdecode.costmodel.deployment import draft_deployment, draft_passes
     from simdecode.costmodel.plan import build_stage_plan
     from simdecode.engine.topology import Fabric
 
@@ -223,9 +223,10 @@ def _draft_events(scenario, dep, topology, prompt: int) -> float:
         fabric, tp, tp_nodes, pp = topology.fabric(0, 0), par.tp, dep.tp_nodes, par.pp
     else:  # a stage of its own, on links of its own
         fabric, tp, tp_nodes, pp = Fabric([], ()), draft.tp, draft.tp_nodes, draft.pp
-    plan = build_stage_plan(draft, 0, BatchShape.decode([prompt]))
-    return sum(_stage_events(scenario.simulation.fidelity, plan, fabric, tp, tp_nodes, pp, locked=True)
-               for _ in d.draft_widths)
+    return sum(_stage_events(scenario.simulation.fidelity,
+                             build_stage_plan(p.dep, 0, BatchShape.mixed([(prompt, p.tokens, p.logits)], p.dep.window)),
+                             fabric, tp, tp_nodes, pp, locked=True)
+               for p in draft_passes(scenario, draft))
 
 
 def _rate_per_s(workload) -> float:

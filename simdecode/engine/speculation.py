@@ -27,7 +27,7 @@ import simpy
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.fold import Fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.costmodel.deployment import draft_deployment
+from simdecode.costmodel.deployment import draft_deployment, draft_passes
 from simdecode.costmodel.speculative import acceptance_for
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.topology import Fabric
@@ -41,6 +41,7 @@ class Speculator:
         d = scenario.decoding
         self.env, self.rng = env, rng
         self.dep = draft_deployment(scenario)
+        self.passes = draft_passes(scenario, self.dep)
         self.proposals = d.proposals
         self.verify_tokens = d.verify_positions
         self.widths = d.draft_widths
@@ -58,9 +59,9 @@ class Speculator:
         """Process: the draft passes for sequences with ``contexts`` cached tokens; its value is a
         list of (timing, seconds run) per pass."""
         passes: list[tuple[Fold, float]] = []
-        for level, width in enumerate(self.widths):  # a tree's frontier grows level by level
-            shape = BatchShape.mixed([(c + level, width, width) for c in contexts], self.dep.window)
-            plan = build_stage_plan(self.dep, 0, shape)
+        for level, p in enumerate(self.passes):  # a tree's frontier grows level by level
+            shape = BatchShape.mixed([(c + level, p.tokens, p.logits) for c in contexts], p.dep.window)
+            plan = build_stage_plan(p.dep, 0, shape)
             timing = step_timing(plan)
             elapsed = yield from self.stage.run(plan, timing)
             passes.append((timing, elapsed))

@@ -36,7 +36,7 @@ from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import build_stage_plan
-from simdecode.costmodel.deployment import draft_deployment
+from simdecode.costmodel.deployment import draft_deployment, draft_passes
 from simdecode.costmodel.speculative import expected_tokens_iid
 from simdecode.estimate.space import Assumptions, Hardware
 from simdecode.scenario.model import ModelSpec
@@ -159,9 +159,12 @@ class Evaluator:
         if hit is None:
             scn = self.scenario(a, model)
             dep = self._share_templates(Deployment.from_scenario(scn), a, model)
-            draft = draft_deployment(scn) if a.speculation.enabled else None
-            if draft is not None:
-                draft = self._share_templates(draft, a, draft.model)
+            draft = None
+            if a.speculation.enabled:  # the MTP passes (costmodel/mtp.py), templates shared like the target's
+                module = draft_deployment(scn)
+                draft = draft_passes(scn, replace(module, templates={}))
+                shared = self._templates.setdefault((module.model, a.tp, a.runtime, "mtp passes"), {})
+                draft = tuple(replace(p, dep=replace(p.dep, templates=shared)) for p in draft)
             hit = self._deps[key] = (scn, dep, draft)
         return hit
 
@@ -201,9 +204,9 @@ class Evaluator:
             return fold(build_stage_plan(dep, 0, BatchShape.decode([context] * b, dep.window))).makespan_s
         k = a.speculation.tokens
         seconds = fold(build_stage_plan(dep, 0, BatchShape.mixed([(context, k + 1, k + 1)] * b, dep.window))).makespan_s
-        for level in range(k):
-            shape = BatchShape.mixed([(context + level, 1, 1)] * b, draft.window)
-            seconds += fold(build_stage_plan(draft, 0, shape)).makespan_s
+        for level, p in enumerate(draft):
+            shape = BatchShape.mixed([(context + level, p.tokens, p.logits)] * b, p.dep.window)
+            seconds += fold(build_stage_plan(p.dep, 0, shape)).makespan_s
         self.folds += k
         return seconds
 

@@ -106,10 +106,10 @@ def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | 
     d = scenario.decoding
     if d.method == "standard":
         return None
-    from simdecode.costmodel.deployment import Deployment, draft_deployment
+    from simdecode.costmodel.deployment import Deployment
     from simdecode.costmodel.speculative import estimate
 
-    e = estimate(Deployment.from_scenario(scenario), draft_deployment(scenario), d, context_tokens, batch)
+    e = estimate(Deployment.from_scenario(scenario), scenario, context_tokens, batch)
     grows = e.verify_s / e.standard_s - 1
     byte_ratio = e.verify_bytes / e.standard_bytes
     flop_ratio = e.verify_flops / e.standard_flops

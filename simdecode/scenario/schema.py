@@ -146,6 +146,11 @@ class DecodingSpec(Spec):
         "halving: TensorRT-LLM's measured MTP acceptance, simdecode/costmodel/speculative.py)"
     )
     tree: TreeSpec | None = Field(None, description="verify a token tree (Medusa/EAGLE) instead of a chain")
+    mtp_mode: Literal["eagle", "vanilla"] = Field(
+        "eagle", description="mtp method: eagle, one MTP module chained k times (its first pass reads the k + 1 "
+        "verified positions, later ones one token); vanilla, k modules each reading the last k tokens "
+        "(TensorRT-LLM's MTP Vanilla, tech blog 1's '3x MTP layers'): costmodel/mtp.py"
+    )
     max_batch_size: int | None = Field(
         None, ge=1, description="speculate only while a step decodes at most this many sequences"
     )

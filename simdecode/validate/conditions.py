@@ -143,6 +143,30 @@ def weights_dtype(text: str) -> str:
     return min(found)[1]
 
 
+#: module words a precision phrase may scope its dtype to -> PrecisionSpec keys
+_MODULE_WORDS = (("attention", ("attention",)), ("moe", ("experts",)), ("expert", ("experts",)),
+                 ("ffn", ("mlp",)), ("mlp", ("mlp",)), ("embedding", ("embeddings",)), ("lm head", ("embeddings",)))
+
+
+def module_dtypes(text: str) -> dict[str, str]:
+    """Per-module dtypes a precision stated in words scopes to modules, phrase by phrase (phrases
+    split at commas and semicolons): 'NVFP4 MoE/dense FFN, BF16 attention' ->
+    {'experts': 'fp4', 'mlp': 'fp4', 'attention': 'bf16'} (TensorRT-LLM's DeepSeek-R1 recipe keeps
+    attention in bf16). A phrase without a module word ('fp16 / int4') scopes nothing: its dtype
+    is the weights' default (:func:`weights_dtype`)."""
+    out: dict[str, str] = {}
+    for phrase in re.split(r"[,;]", str(text).lower()):
+        found = [(phrase.find(k), v) for k, v in _DTYPES if k in phrase]
+        if not found:
+            continue
+        dtype = min(found)[1]
+        for word, keys in _MODULE_WORDS:
+            if word in phrase:
+                for key in keys:
+                    out.setdefault(key, dtype)
+    return out
+
+
 def kv_dtype(weights: str, runtime_name: str) -> str:
     """The engine's default KV-cache dtype for a checkpoint of ``weights``: TensorRT-LLM serves
     NVIDIA's FP8/FP4 checkpoints (ModelOpt, ``kv_cache_quant_algo: FP8``) with an FP8 cache;

@@ -262,7 +262,8 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
     scenario: dict[str, Any] = {
         "name": str(case["id"]).lower(), "model": model,
         "precision": {"weights": weights, **cond.embeddings_dtype(weights), "kv_cache": cond.kv_dtype(weights, runtime),
-                      "activations": "fp16" if weights == "fp16" else "bf16"},
+                      "activations": "fp16" if weights == "fp16" else "bf16",
+                      **{k: v for k, v in cond.module_dtypes(dtype_text).items() if v != weights}},
         "hardware": hardware, "runtime": runtime, "parallelism": {"tp": tp, "pp": pp},
         "workload": workload, "simulation": {"fidelity": "step"},
     }

@@ -46,6 +46,19 @@ def test_gpu_phrases():
     assert cond.kv_dtype("fp8", "trt-llm") == "fp8" and cond.kv_dtype("fp8", "vllm") == "bf16"
 
 
+def test_a_precision_scoped_to_modules_sets_each_modules_dtype():
+    """DEC-12 states TensorRT-LLM's DeepSeek-R1 recipe: FFNs in NVFP4, attention in bf16."""
+    assert cond.module_dtypes("NVFP4 MoE/dense FFN, BF16 attention") == {
+        "experts": "fp4", "mlp": "fp4", "attention": "bf16"}
+    assert cond.module_dtypes("fp16 / int4") == {}          # no module named: the weights' default only
+    assert cond.module_dtypes("bf16 unless noted") == {}
+    (job,) = published.case_jobs({"id": "DEC-99", "metric": "per_request_decode_tok_s", "value": 100, "conditions": {
+        "gpus": "8x B200", "framework": "TensorRT-LLM", "model": "DeepSeek-R1 671B",
+        "dtype": "NVFP4 MoE/dense FFN, BF16 attention", "concurrency": 1, "isl": 1024, "osl": 2048}}, {}).jobs
+    precision = job.scenario["precision"]
+    assert precision["weights"] == "fp4" and precision["attention"] == "bf16" and "experts" not in precision
+
+
 SWEEP = {"scenario": "llama-3.1-70b-instruct-h200-fp8-vllm-tp8.yaml", "label": "1k8k",
          "absolute_tpot_us": {"4": 7900.0, "8": 8300.0}, "absolute_ttft_us": {"4": 76000.0, "8": 88000.0}}
 
