@@ -142,6 +142,13 @@ class Deployment:
         """Bytes per stored weight of ``module`` (attention, mlp, experts, embeddings)."""
         return self.precision.bytes_of(module) if self.precision else self.weight_bytes_per_value
 
+    def quant_kernels(self, module: str, gemms: int) -> int:
+        """Activation-quantisation kernels before ``gemms`` GEMMs of ``module`` (block-scaled fp8 only:
+        precision.activation_quant_kernels)."""
+        if self.gpu is None or self.precision is None:
+            return 0
+        return precision_mod.activation_quant_kernels(self.gpu, self.precision, module, gemms)
+
     def part(self, term: str, params: float, hbm_bytes: float, flops: float, kernels: float,
              module: str | None, tile_share: float = 1.0) -> Part:
         """A :class:`~simdecode.costmodel.efficiency.Part` whose math runs at ``module``'s dtype (None:

@@ -49,6 +49,8 @@ class Part:
     flops_per_s:  achieved math rate of its dtype (peak x throttle x compute efficiency)
     peak_flops_per_s: the same at 100%
     dequant_s:    CUDA-core time to dequantise weight-only formats
+    memory_efficiency: share of the datasheet bandwidth this part's kernels sustain when it is
+                  their own measured figure (None: the runtime's ``memory_efficiency``)
     """
 
     term: str
@@ -58,6 +60,7 @@ class Part:
     flops_per_s: float
     peak_flops_per_s: float
     dequant_s: float = 0.0
+    memory_efficiency: float | None = None
 
 
 def padded_rows(rows: float, tile: int = TILE_ROWS) -> float:

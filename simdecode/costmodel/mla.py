@@ -26,6 +26,10 @@ from simdecode.scenario.model import ModelSpec
 #: q/kv RMSNorms, UQ_QR GEMM, UK batched GEMM, concat + RoPE, attention, UV batched GEMM and WO GEMM
 #: (8) where a GQA block runs a QKV GEMM, RoPE + cache write, attention and the O GEMM (4).
 EXTRA_KERNELS = 4
+#: its GEMMs with fp8-quantisable weights: fused_qkv_a (W_DQ and W_DKV+W_KR), q_b (W_UQ+W_QR) and o_proj
+#: (W_UK and W_UV run as bf16 batched GEMMs in the absorbed form: SGLang's w_kc/w_vc, TRT-LLM's
+#: k_b_proj_trans/v_b_proj); each needs an activation quantisation under block-scaled fp8
+QUANTISED_GEMMS = 3
 
 
 def absorbed_flops_per_pair(model: ModelSpec) -> float:

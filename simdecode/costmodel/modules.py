@@ -30,6 +30,12 @@ from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.efficiency import Part
 
 
+#: GEMMs whose input is a bf16 activation: a GQA block's QKV and O projections; an MLP's gate+up
+#: and down projections (each needs its own activation quantisation under block-scaled fp8)
+GQA_GEMMS = 2
+MLP_GEMMS = 2
+
+
 def _half(dep: Deployment) -> float:
     return dep.runtime.kernels_per_layer / 2
 
@@ -56,9 +62,10 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     kernels = _half(dep)
     if m.uses_mla:
         scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
-        kernels += mla.EXTRA_KERNELS
+        kernels += mla.EXTRA_KERNELS + dep.quant_kernels("attention", mla.QUANTISED_GEMMS)
     else:
         scores = heads * 4 * m.head_width * pairs
+        kernels += dep.quant_kernels("attention", GQA_GEMMS)
     parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
@@ -72,7 +79,8 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         return []
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
-        return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, _half(dep),
+        kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
+        return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels,
                          "mlp")] + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 

@@ -23,7 +23,10 @@ architecture, not one number per runtime.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.efficiency import Part, padded_rows
 
@@ -31,6 +34,8 @@ from simdecode.costmodel.efficiency import Part, padded_rows
 ROUTING_KERNELS = 2
 #: permute (align + gather) + unpermute (weighted sum)
 PERMUTE_KERNELS = 2
+#: GEMMs of the experts (FC1 = gate+up, FC2 = down), each quantising its input under block-scaled fp8
+GROUPED_GEMMS = 2
 #: one shared expert run as a dense MLP: gate+up GEMM, activation, down GEMM
 SHARED_EXPERT_KERNELS = 3
 
@@ -44,6 +49,21 @@ def expert_union(dep, shape: BatchShape) -> float:
         local = arch.expected_max_local_experts(c.num_experts, c.experts_per_token, draws, dep.ep)
         return local * dep.ep  # E/ep whole experts split tp/ep ways: local * ep pieces of size expert / tp
     return arch.expected_distinct_experts(c.num_experts, c.experts_per_token, draws)
+
+
+def grouped_gemm_efficiency(dep) -> float | None:
+    """The share of peak bandwidth the routed experts' grouped GEMMs stream at: the runtime's
+    ``grouped_gemm_efficiency`` (measured for its fused-MoE kernel) when the experts' math runs in
+    their own dtype; None (the runtime's ``memory_efficiency``) for weight-only experts (W4A16 MXFP4
+    or int4 on a GPU without tensor cores for them: a different, dequantising kernel, e.g. Marlin)
+    or when the runtime states no figure."""
+    share = getattr(dep.runtime, "grouped_gemm_efficiency", None)
+    if share is None or dep.gpu is None or dep.precision is None:
+        return share
+    prec = dep.precision
+    if precision_mod.weight_only(dep.gpu, prec.experts, prec.activations):
+        return None
+    return share
 
 
 def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
@@ -64,10 +84,12 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     per_expert = c.expert / tp
     rows = tokens * c.experts_per_token / union if union > 0 else 0.0  # tokens per active expert
     tile_share = rows / padded_rows(rows) if rows > 0 else 1.0  # useful rows of the tensor-core tiles
-    out.append(dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
-                        2 * per_expert * tokens * c.experts_per_token, base_kernels, "experts", tile_share))
+    kernels = base_kernels + dep.quant_kernels("experts", GROUPED_GEMMS)
+    experts = dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
+                       2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share)
+    out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep)))
     if c.shared_experts:
         shared = c.shared_experts * c.expert / tp
-        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens,
-                            SHARED_EXPERT_KERNELS * c.shared_experts, "mlp"))
+        kernels = (SHARED_EXPERT_KERNELS + dep.quant_kernels("mlp", GROUPED_GEMMS)) * c.shared_experts
+        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp"))
     return out

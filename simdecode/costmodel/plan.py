@@ -265,13 +265,14 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
     busy = launch = ideal = hbm = flops = memory_s = math_s = 0.0
     terms: dict[str, list[float]] = {}
     for p in parts:
-        b, k = part_seconds(p, bandwidth, rates.kernel_s, overlap)
+        bw = bandwidth if p.memory_efficiency is None else peak_bandwidth * p.memory_efficiency
+        b, k = part_seconds(p, bw, rates.kernel_s, overlap)
         busy += b
         launch += k
         ideal += ideal_seconds(p, peak_bandwidth)
         hbm += p.hbm_bytes
         flops += p.flops
-        memory_s += p.hbm_bytes / bandwidth
+        memory_s += p.hbm_bytes / bw
         math_s += p.flops / p.flops_per_s if p.flops else 0.0
         acc = terms.setdefault(p.term, [0.0, 0.0])
         acc[0] += b

@@ -19,6 +19,11 @@ e8m0 scale; NVIDIA NVFP4 = 16 e2m1 values share one e4m3 scale, plus one fp32 pe
     bytes/value:  fp8 1 + 4/(128*128)   nvfp4 (fp4) 0.5 + 1/16 = 0.5625   mxfp4 0.5 + 1/32 = 0.53125
                   int8 1 (per-channel)  int4 0.5 + 4/group_size (0.625 at g32, 0.53125 at g128)
 
+Block-scaled fp8 (a checkpoint shipped in fp8 with 128 x 128 weight blocks, as DeepSeek's) is served as
+W8A8 with activations quantised per token and 128-value group at run time: one more kernel before every
+GEMM (:func:`activation_quant_kernels`). An engine's fp8 copy of a bf16 checkpoint uses per-tensor scales
+folded into the kernel before it.
+
 Which tensor-core rate applies: a float format the GPU has tensor cores for runs the math in it (the
 engine quantises activations on the fly: W8A8 fp8, W4A4 NVFP4); otherwise the weights are dequantised
 in the kernel and the math runs in the activations' dtype (W8A16, W4A16: Marlin, arXiv 2408.11743;
@@ -97,6 +102,8 @@ class ModulePrecision:
     kv_cache: str
     activations: str
     group_size: int = 128
+    #: modules whose fp8 weights are the checkpoint's own 128 x 128 block-scaled ones (module docstring)
+    block_scaled: tuple[str, ...] = ()
 
     def bytes_of(self, module: str) -> float:
         """Bytes per stored weight value of ``module`` (block scales included)."""
@@ -126,9 +133,28 @@ def resolve(spec, native: dict | None = None) -> ModulePrecision:
         return native.get(module, default)
 
     kv = spec.kv_cache if "kv_cache" in given else native.get("kv_cache", spec.kv_cache)
-    return ModulePrecision(attention=pick("attention"), mlp=pick("mlp"), experts=pick("experts"),
-                           embeddings=pick("embeddings"), kv_cache=kv, activations=spec.activations,
-                           group_size=spec.group_size)
+    picked = {m: pick(m) for m in MODULES}
+    shipped = {m: native.get(m, native.get("weights")) for m in MODULES}
+    block = tuple(m for m in MODULES if picked[m] == "fp8" and shipped[m] == "fp8")
+    return ModulePrecision(**picked, kv_cache=kv, activations=spec.activations, group_size=spec.group_size,
+                           block_scaled=block)
+
+
+def activation_quant_kernels(gpu: GpuSpec, prec: ModulePrecision, module: str, gemms: int) -> int:
+    """Kernels that quantise the inputs of ``gemms`` GEMMs of ``module`` before they run: ``gemms``
+    when the module's weights are block-scaled fp8 and the GPU multiplies in fp8 (W8A8 with dynamic
+    1 x 128 activation groups), else 0.
+
+    Every block-scaled fp8 linear layer quantises its bf16 input per token and 128-value group in a
+    kernel of its own, then runs the block-scaled GEMM: TensorRT-LLM's ``FP8BlockScalesLinearMethod``
+    on sm90 (``fp8_quantize_1x128`` then ``fp8_block_scaling_gemm``, tensorrt_llm/_torch/modules/
+    linear.py), SGLang's and vLLM's ``per_token_group_quant_fp8`` before the Triton/DeepGEMM GEMM
+    (``apply_w8a8_block_fp8_linear``; fused_moe quantises the input of each of its two GEMMs the same
+    way). Per-tensor fp8 (an engine's own fp8 conversion of a bf16 checkpoint, ModelOpt FP8) instead
+    folds one static scale into the kernel before it, so it launches nothing more."""
+    if module not in prec.block_scaled or math_dtype(gpu, "fp8", prec.activations) != "fp8":
+        return 0
+    return gemms
 
 
 def native_from_hf(quantization_config: object) -> dict[str, str] | None:

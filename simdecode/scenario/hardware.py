@@ -172,6 +172,11 @@ class RuntimeSpec(Spec):
         True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
         "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
     )
+    grouped_gemm_efficiency: Fraction | None = Field(
+        None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs whose "
+        "math runs in the weights' dtype (bf16, fp8 W8A8), when measured for the engine's kernel; "
+        "unset: memory_efficiency"
+    )
 
 
 def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:

@@ -82,6 +82,50 @@ def test_deepseek_v3_layer_kernel_counts_follow_the_architecture() -> None:
         pytest.approx(32 * 10 + 3)
 
 
+def test_block_scaled_fp8_quantises_every_gemm_input_in_a_kernel_of_its_own() -> None:
+    # DeepSeek-V3's own fp8 checkpoint (128 x 128 weight blocks) on 8 x H200 under TRT-LLM: each fp8
+    # GEMM's bf16 input is quantised per 1 x 128 group first (fp8_quantize_1x128 before
+    # fp8_block_scaling_gemm). MLA: fused_qkv_a, q_b, o_proj (3; W_UK/W_UV are bf16 batched GEMMs);
+    # dense MLP: gate+up, down (2); MoE: the two grouped GEMMs (2) and the shared expert's two (2).
+    # Attention 9 + 3 = 12, dense MLP 5 + 2 = 7, MoE 12 + 4 = 16: 61 * 12 + 3 * 7 + 58 * 16 + 3 = 1,684
+    d = dep("deepseek-v3", "h200", 8, runtime="trt-llm", weights="fp8")  # as the checkpoint ships
+    assert d.precision.block_scaled == ("attention", "mlp", "experts")
+    assert mla.QUANTISED_GEMMS == 3 and moe.GROUPED_GEMMS == 2
+    plan = build_stage_plan(d, 0, BatchShape.decode([1024] * 4))
+    assert fold(plan).launch_s / d.rates.kernel_s == pytest.approx(61 * 12 + 3 * 7 + 58 * 16 + 3)
+    # the same checkpoint on an A100 (no fp8 tensor cores: W8A16, dequantised in the GEMM): 1,263
+    a100 = dep("deepseek-v3", "a100-80gb", 8, runtime="trt-llm", weights="fp8")
+    assert fold(build_stage_plan(a100, 0, BatchShape.decode([1024] * 4))).launch_s / a100.rates.kernel_s == \
+        pytest.approx(61 * 9 + 3 * 5 + 58 * 12 + 3)
+
+
+def test_grouped_expert_gemms_stream_at_the_runtimes_measured_share() -> None:
+    # vLLM's fused_moe on H100 (PR #24700): 1.73 us per active 4.7 MB expert = 2.72 TB/s of 3.35 = 0.81,
+    # the vllm and sglang presets' grouped_gemm_efficiency. DeepSeek-V3 fp8 on 8 x H200 under SGLang,
+    # 4 tokens: E[distinct] = 256 (1 - (1 - 8/256)^4) = 30.53 experts of 3 * 7168 * 2048 / 8 weights
+    # at 1 + 4 / 128^2 B each, read at 0.81 * 4.8 TB/s
+    from simdecode.costmodel import modules
+
+    assert 4.7e6 / 1.73e-6 / 3.35e12 == pytest.approx(0.81, abs=0.005)
+    d = dep("deepseek-v3", "h200", 8, runtime="sglang", weights="fp8")
+    experts = [p for p in modules.mlp_parts(d, 3, BatchShape.decode([10] * 4)) if p.term == "experts"]
+    routed, shared = experts
+    assert routed.memory_efficiency == 0.81 and shared.memory_efficiency is None  # the shared one is a dense MLP
+    distinct = 256 * (1 - (1 - 8 / 256) ** 4)
+    nbytes = distinct * 3 * 7168 * 2048 / 8 * (1 + 4 / 128 ** 2)
+    assert routed.hbm_bytes == pytest.approx(nbytes)
+    op = build_stage_plan(d, 0, BatchShape.decode([10] * 4)).costs["mlp.moe"]
+    busy = dict((t, b) for t, b, _ in op.terms)["experts"]
+    shared_s = shared.hbm_bytes / (0.7 * 4.8e12)
+    assert busy == pytest.approx(nbytes / (0.81 * 4.8e12) + shared_s, rel=1e-6)
+    # MXFP4 experts on Hopper run a dequantising W4A16 kernel (Marlin), not the measured one
+    gpt = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"}, "runtime": "vllm"}))
+    assert moe.grouped_gemm_efficiency(gpt) is None
+    # a runtime without the figure keeps its memory_efficiency
+    assert moe.grouped_gemm_efficiency(dep("deepseek-v3", "h200", 8, runtime="trt-llm", weights="fp8")) is None
+
+
 def test_weight_only_int4_pays_dequant_and_bf16_math() -> None:
     # Llama-2-7B int4 g32 on one A100 with gpt-fast (serial dequant): the MLP of one layer holds
     # 3 * 4096 * 11008 = 135,266,304 weights: 0.625 B each = 84.5 MB; dequant 2 instr each at 9.75e12/s.

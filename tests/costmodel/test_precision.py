@@ -117,3 +117,27 @@ def test_deepseek_r1_nvfp4_recipe_bytes_per_gpu() -> None:
     expected = (61 * attn * 2 + 3 * 3 * 7168 * 18432 / 8 * 0.5625 + 58 * 257 * 44_040_192 / 8 * 0.5625
                 + 58 * 7168 * 256 * 2 + 2 * 129280 * 7168 / 8 * 2)
     assert dep.weight_bytes_per_gpu(0) == pytest.approx(expected, rel=1e-12)   # ~51.4 GB
+
+
+def test_block_scaled_fp8_is_the_checkpoints_own_fp8() -> None:
+    # DeepSeek-V3 ships fp8 with 128 x 128 blocks (embeddings and head bf16): every linear module is
+    # block-scaled; an fp8 copy of a bf16 checkpoint (weights: fp8 on Llama) is per-tensor: none is
+    deepseek = {"weights": "fp8", "embeddings": "bf16"}
+    assert precision.resolve(PrecisionSpec(), deepseek).block_scaled == ("attention", "mlp", "experts")
+    assert precision.resolve(PrecisionSpec(weights="fp8"), deepseek).block_scaled == ("attention", "mlp", "experts")
+    assert precision.resolve(PrecisionSpec(weights="fp8"), {"weights": "bf16"}).block_scaled == ()
+    # served in another dtype (nvfp4 FFNs, bf16 attention): nothing fp8 is left to block-scale
+    assert precision.resolve(PrecisionSpec(weights="nvfp4", attention="bf16"), deepseek).block_scaled == ()
+    assert precision.resolve(PrecisionSpec(attention="bf16"), deepseek).block_scaled == ("mlp", "experts")
+
+
+@pytest.mark.parametrize("gpu_name, expected", [("h200", 3), ("b200", 3), ("a100-80gb", 0)])
+def test_activation_quant_kernels_need_fp8_tensor_cores(gpu_name, expected) -> None:
+    # W8A8 with 1 x 128 activation groups quantises each GEMM's input first (TRT-LLM
+    # fp8_quantize_1x128, SGLang per_token_group_quant_fp8); an A100 has no fp8 tensor cores, so
+    # there the fp8 weights are dequantised inside a W8A16 GEMM and nothing is quantised
+    block = precision.resolve(PrecisionSpec(), {"weights": "fp8", "embeddings": "bf16"})
+    assert precision.activation_quant_kernels(gpu(gpu_name), block, "attention", 3) == expected
+    assert precision.activation_quant_kernels(gpu(gpu_name), block, "embeddings", 3) == 0
+    per_tensor = precision.resolve(PrecisionSpec(weights="fp8"), {"weights": "bf16"})
+    assert precision.activation_quant_kernels(gpu(gpu_name), per_tensor, "attention", 3) == 0

@@ -150,9 +150,9 @@ def test_why_glm_is_not_faster(capsys, quoted):
     assert f"launches {glm['kernels']:,} kernels per token against {llama['kernels']:,}" in README_PARA
 
 
-def test_glm_is_never_the_faster_under_shared_settings():
-    """Section 8: 'In none of the N shared settings on 8x H200 that fit both models ... the ratio runs
-    from LO to HI'."""
+def test_glm_is_almost_never_the_faster_under_shared_settings():
+    """Section 8: 'GLM-4.7 is the faster in only K of the N shared settings on 8x H200 that fit both
+    models ... by under 1% ...: the ratio runs from LO to HI'."""
     llama = ModelSpec.model_validate(preset("models", "llama-3.1-70b"))
     glm = ModelSpec.model_validate(preset("models", "glm-4.7"))
     ev = Evaluator(output_tokens=512)
@@ -163,10 +163,11 @@ def test_glm_is_never_the_faster_under_shared_settings():
         a = Assumptions(Hardware("h200", 8), precision, tp, runtime, batch, context, spec, Arch())
         if ev.fits(a, llama) and ev.fits(a, glm):
             ratios.append(ev.tps(a, llama) / ev.tps(a, glm))
-    assert min(ratios) > 1  # GLM-4.7 is never the faster
-    assert (f"In none of the {len(ratios)} shared settings on 8x H200 that fit both models (precision, tp, runtime, "
-            f"batch 1 to 64, context, speculation) is GLM-4.7 the faster: the ratio runs from {min(ratios):.3g} to "
-            f"{max(ratios):.3g}") in WORKED_PROSE
+    faster = [r for r in ratios if r < 1]
+    assert min(ratios) > 0.99 and len(faster) <= 0.05 * len(ratios)  # where GLM-4.7 wins, by under 1%
+    assert (f"GLM-4.7 is the faster in only {len(faster)} of the {len(ratios)} shared settings on 8x H200 that fit "
+            f"both models (precision, tp, runtime, batch 1 to 64, context, speculation), by under 1%: the ratio "
+            f"runs from {min(ratios):.3g} to {max(ratios):.3g}") in WORKED_PROSE
 
 
 def test_round_trip_speed_quoted_in_section_3():
