@@ -5,7 +5,8 @@ done (architecture.md section 4). Policies decide; the engine only lets time pas
 """
 
 from simdecode.schedulers.kv import KVCache, KVCacheFull
-from simdecode.schedulers.policies import BatchingPolicy, ContinuousBatching, StaticBatching, StepWork, make_policy
+from simdecode.schedulers.policies import BatchingPolicy, ContinuousBatching, StaticBatching, make_policy
+from simdecode.schedulers.step import StepWork
 from simdecode.schedulers.request import Request
 
 __all__ = [

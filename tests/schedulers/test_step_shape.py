@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simdecode.costmodel.batch import BatchShape
-from simdecode.schedulers.policies import StepWork
+from simdecode.schedulers.step import StepWork
 from simdecode.schedulers.request import Request
 
 
