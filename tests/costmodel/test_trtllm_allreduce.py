@@ -97,3 +97,16 @@ def test_prefill_chunks_over_the_workspace_run_nccl_and_other_runtimes_keep_the_
     # vLLM's custom all-reduce keeps the fastest of its kernels for the same 128-token message
     vllm = _choose_all_reduce(_deployment("h200", 8, runtime="vllm"), 128 * ROW)
     assert vllm.algorithm != "one-shot"
+
+
+def test_explain_names_tensorrt_llms_rule() -> None:
+    from simdecode.present.explain import explain, render_explanation
+    from simdecode.scenario.loader import scenario_from_dict
+
+    data = explain(scenario_from_dict({
+        "model": "llama-3.1-70b", "precision": {"weights": "fp8", "activations": "bf16"},
+        "hardware": {"gpu": "h200", "gpus_per_node": 8}, "runtime": "trt-llm", "parallelism": {"tp": 8},
+        "workload": {"requests": 1, "prompt_tokens": 16, "output_tokens": 4}}), batch=128)
+    assert data["setup"]["allreduce"]["algorithm"] == "one-shot"
+    assert "one-shot up to 128 tokens" in data["setup"]["allreduce_rule"]
+    assert "Kernel per message: TensorRT-LLM's AUTO strategy" in " ".join(render_explanation(data).split())
