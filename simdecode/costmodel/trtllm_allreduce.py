@@ -29,6 +29,8 @@ or NVFP4 weights also with the quantisation of the next GEMM's input: the QUANT 
 NCCL branch never applies to them. Smaller models run the unfused ``NONE`` all-reduce. simdecode
 applies the Llama layer's rule to every model with TensorRT-LLM's runtime (other decoder layers of
 the PyTorch backend follow the same pattern). TensorRT-LLM's AUTO never picks NVLS (multimem) here.
+The fused kernel also does the residual add and RMSNorm the block would otherwise launch on its
+own: :func:`norm_kernels_fused` takes that kernel out of the runtime's ``kernels_per_layer``.
 """
 
 from __future__ import annotations
@@ -69,3 +71,19 @@ def algorithm(tokens: float, nbytes: float, tp: int, fused_quant: bool, nvlink: 
     if not fused_quant and tp > 2 and tokens > NCCL_ABOVE_TOKENS:
         return "nccl"
     return "one-shot" if tokens <= ONESHOT_MAX_TOKENS else "two-shot"
+
+
+def norm_kernels_fused(dep) -> int:
+    """Kernels per module that TensorRT-LLM runs inside the all-reduce ending it: 1 (the residual add +
+    RMSNorm of the next block, ``RESIDUAL_RMS_NORM*`` fusions) for a ``trt-llm`` runtime with its
+    custom all-reduce, tp > 1 in one NVLink node and ``hidden_size > 4096`` (``LlamaDecoderLayer``:
+    ``PRE_MLP_FUSION`` / ``POST_MLP_FUSION`` replace ``post_attention_layernorm`` and the next
+    layer's ``input_layernorm``); 0 otherwise. The residual stream's bytes stay
+    (costmodel/residual.py): the fused kernel reads and writes the same tensors.
+
+    A message that falls back to NCCL (a prefill chunk past the workspace) runs the norm as a kernel
+    of its own again; that one launch per block of a prefill is not counted."""
+    rt = dep.runtime
+    fused = (rt.engine == "trt-llm" and rt.allreduce_impl == "custom" and dep.tp > 1 and dep.tp_nodes == 1
+             and dep.link.transport == "nvlink" and dep.model.hidden_size > FUSION_MIN_HIDDEN)
+    return 1 if fused else 0

@@ -110,3 +110,23 @@ def test_explain_names_tensorrt_llms_rule() -> None:
     assert data["setup"]["allreduce"]["algorithm"] == "one-shot"
     assert "one-shot up to 128 tokens" in data["setup"]["allreduce_rule"]
     assert "Kernel per message: TensorRT-LLM's AUTO strategy" in " ".join(render_explanation(data).split())
+
+
+def test_the_fused_all_reduce_absorbs_one_norm_kernel_per_module() -> None:
+    # modeling_llama.py: with tp > 1 and hidden_size > 4096 the post-attention RMSNorm and the next
+    # layer's input RMSNorm run inside the all-reduce kernels: the trt-llm preset's 10 kernels per
+    # layer become 8 at tp 8 (4 per module), and stay 10 at tp 1 and under vLLM (no such fusion)
+    from simdecode.costmodel import modules
+
+    assert trt.norm_kernels_fused(_deployment("h200", 8)) == 1
+    assert modules._half(_deployment("h200", 8)) == 4
+    assert trt.norm_kernels_fused(_deployment("h200", 1)) == 0
+    assert modules._half(_deployment("h200", 1)) == 5
+    assert trt.norm_kernels_fused(_deployment("h200", 8, runtime="vllm")) == 0
+    # a decode step of Llama-70B at tp 8 then launches 160 fewer kernels: 160 x 4 us = 0.64 ms
+    from simdecode.costmodel.batch import BatchShape
+
+    shape = BatchShape.decode([1000])
+    attn8 = sum(p.kernels for p in modules.attention_parts(_deployment("h200", 8), 0, shape))
+    attn1 = sum(p.kernels for p in modules.attention_parts(_deployment("h200", 1), 0, shape))
+    assert (attn1, attn8) == (5, 4)
