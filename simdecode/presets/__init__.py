@@ -164,7 +164,7 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
     if "intermediate_size" not in kept and isinstance(kept.get("moe_intermediate_size"), int):
         kept["intermediate_size"] = kept["moe_intermediate_size"]
     for key, val in kept.items():
-        if isinstance(val, (dict, list)) and key not in ("layer_types", "compress_ratios", "compress_rates"):
+        if isinstance(val, (dict, list)) and key not in ("layer_types", "compress_ratios"):
             raise PresetError(f"hf_config file {path}: {key} must be a number or a string, got a JSON "
                               f"{_json_kind(val)} {excerpt(json.dumps(val))}")
     if "quantization_config" in data:  # the checkpoint's dtypes per module (costmodel/precision.py)

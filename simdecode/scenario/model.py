@@ -88,10 +88,6 @@ class ModelSpec(Spec):
         None, description="DeepSeek-V4 config.json: per layer 0 (sliding window only), the compressed-sparse "
         "rate (4) or the heavily-compressed rate (128); entries past num_hidden_layers belong to the MTP modules"
     )
-    compress_rates: dict[str, int] | None = Field(
-        None, description="tokens pooled into one cached entry per compressed layer type (default "
-        "compressed_sparse_attention 4, heavily_compressed_attention 128)"
-    )
     o_groups: int | None = Field(None, ge=1, le=4096, description="DeepSeek-V4 grouped output projection: head groups")
     o_lora_rank: int | None = Field(None, ge=1, le=MAX_DIM, description="DeepSeek-V4 grouped output projection: "
                                     "rank per group")
@@ -174,11 +170,6 @@ class ModelSpec(Spec):
                 raise ValueError("Mamba layers (M) need mamba_num_heads, mamba_head_dim and ssm_state_size")
             if self.is_moe:
                 raise ValueError("hybrid_override_pattern models with experts are not modelled")
-        if self.compress_rates is not None:
-            unknown = sorted(set(self.compress_rates) - set(COMPRESSED_TYPES))
-            if unknown or any(r < 2 for r in self.compress_rates.values()):
-                raise ValueError(f"compress_rates maps {' or '.join(COMPRESSED_TYPES)} to a rate >= 2, got "
-                                 f"{self.compress_rates}")
         if self.compress_ratios is not None:
             if len(self.compress_ratios) < self.num_hidden_layers:
                 raise ValueError(f"compress_ratios has {len(self.compress_ratios)} entries for "
@@ -240,8 +231,9 @@ class ModelSpec(Spec):
 
     @property
     def rates(self) -> dict[str, int]:
-        """Tokens pooled into one cached entry, per compressed layer type (DeepSeek-V4)."""
-        return {**DEFAULT_COMPRESS_RATES, **(self.compress_rates or {})}
+        """Tokens pooled into one cached entry, per compressed layer type (DeepSeek-V4: m = 4 and
+        m' = 128 in both checkpoints, transformers' DeepseekV4Config.default_compress_rates)."""
+        return dict(DEFAULT_COMPRESS_RATES)
 
     @property
     def has_compressed_attention(self) -> bool:
