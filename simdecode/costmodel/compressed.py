@@ -30,11 +30,14 @@ Weights of one layer (counts; transformers' names with the checkpoint's in brack
 the compressors' position biases are < 0.1 % and left out, as norms are everywhere.) The checkpoints
 store the projections and the indexer's q_b in fp8 e4m3 with 128 x 128 ue8m0 block scales (the
 model's ``attention`` dtype here), the compressors and weights_proj in bf16 (2 B whatever the
-scenario's precision, like the router). Under tensor parallelism the query heads, wq_b, wo_a (whole
-groups) and wo_b split over the ranks; wq_a, wkv, the compressors, the indexer and the whole KV cache
-are replicated (one KV head, as MLA's latent: deployment.py).
+scenario's precision, like the router; vLLM's DeepseekV4FP8Config: fp8 block linears, MXFP4 experts
+for ``expert_dtype: fp4``). Under tensor parallelism the query heads, wq_b, wo_a (whole groups) and
+wo_b split over the ranks; wq_a, wkv, the compressors, the indexer and the whole KV cache are
+replicated (one KV head, as MLA's latent: deployment.py; vLLM's deepseek_v4_attention.py runs a
+replicated ``fused_wqa_wkv``, TP-adjusted heads and ``n_local_groups = o_groups // tp``).
 
-Cache layout (SGLang ``DeepSeekV4SingleKVPool``: "448 + 64 * 2 + 8 = 584 bytes/token"; the report:
+Cache layout (SGLang ``DeepSeekV4SingleKVPool``: "448 + 64 * 2 + 8 = 584 bytes/token", vLLM's
+``head_bytes`` the same; the report:
 BF16 for the rotary dimensions, FP8 for the rest): with an fp8 KV cache one entry (window or
 compressed) is (d - d_r) fp8 values + d_r bf16 values + one ue8m0 scale per 64 fp8 values + 1 pad
 byte = 448 + 128 + 7 + 1 = 584 B; an indexer key is d_i fp8 values + one fp32 scale per 128 =
