@@ -118,8 +118,8 @@ def core_params(model: ModelSpec) -> float:
     """One block's projections (module docstring): h r_q + r_q n_q d + h d + n_q d r_o + g r_o h.
 
     >>> from simdecode.presets import preset
-    >>> round(core_params(ModelSpec.model_validate(preset("models", "deepseek-v4-flash"))) / 1e6, 1)
-    106.9
+    >>> int(core_params(ModelSpec.model_validate(preset("models", "deepseek-v4-flash"))))
+    106954752
     """
     h, rq, nq, d = model.hidden_size, model.q_lora_rank, model.num_attention_heads, model.head_dim
     return float(h * rq + rq * nq * d + h * d + nq * d * model.o_lora_rank + model.o_groups * model.o_lora_rank * h)
