@@ -313,3 +313,12 @@ def test_kv_cache_at_a_million_tokens_against_v3_2(name: str, published: float) 
     assert v32 == 61 * (512 + 64 + 128) * 2
     v4 = arch.kv_bytes_per_token(model(name), 2.0) + arch.state_bytes_per_sequence(model(name), 2.0) / 2**20
     assert v4 / v32 == pytest.approx(published, rel=0.2)
+
+
+def test_tp_must_keep_whole_output_groups() -> None:
+    """Flash has 8 output groups: tp 16 would split one (vLLM's n_local_groups = o_groups // tp)."""
+    with pytest.raises(ValidationError, match="8 output-projection groups"):
+        Scenario.model_validate({
+            "model": FLASH, "hardware": {"gpu": "h200", "gpus_per_node": 8, "nodes": 2}, "parallelism": {"tp": 16},
+            "workload": {"prompt_tokens": 128, "output_tokens": 128},
+        })
