@@ -237,13 +237,12 @@ class ModelSpec(Spec):
 
     @property
     def has_compressed_attention(self) -> bool:
-        """A DeepSeek-V4 model: some layer is compressed-sparse or heavily-compressed attention, or
-        the grouped output projection (``o_lora_rank``) marks V4's shared-KV block; then every
-        attention layer, sliding ones too, is that block (costmodel/compressed.py)."""
-        if self.o_lora_rank is not None:
+        """A DeepSeek-V4 model: it gives ``compress_ratios``, or some layer is compressed-sparse or
+        heavily-compressed attention, or the grouped output projection (``o_lora_rank``) marks V4's
+        shared-KV block; then every attention layer, sliding ones too, is that block
+        (costmodel/compressed.py)."""
+        if self.o_lora_rank is not None or self.compress_ratios is not None:
             return True
-        if self.compress_ratios is not None:
-            return any(self.compress_ratios[: self.num_hidden_layers])
         return self.layer_types is not None and any(t in COMPRESSED_TYPES for t in self.layer_types)
 
     @property
