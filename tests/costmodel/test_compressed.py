@@ -322,3 +322,14 @@ def test_tp_must_keep_whole_output_groups() -> None:
             "model": FLASH, "hardware": {"gpu": "h200", "gpus_per_node": 8, "nodes": 2}, "parallelism": {"tp": 16},
             "workload": {"prompt_tokens": 128, "output_tokens": 128},
         })
+
+
+def test_transformers_layer_types_spell_the_same_model() -> None:
+    """transformers' DeepseekV4Config turns compress_ratios into layer_types (0 -> sliding_attention,
+    4 -> compressed_sparse_attention, 128 -> heavily_compressed_attention): either spelling gives
+    the same cache and weights."""
+    names = {0: "sliding_attention", 4: "compressed_sparse_attention", 128: "heavily_compressed_attention"}
+    ratios = presets.preset("models", FLASH)["compress_ratios"][:43]
+    spelled = model(FLASH, compress_ratios=None, layer_types=[names[r] for r in ratios])
+    assert arch.kv_bytes_per_token(spelled, 1.0) == arch.kv_bytes_per_token(model(FLASH), 1.0)
+    assert arch.parameter_counts(spelled).total == arch.parameter_counts(model(FLASH)).total
