@@ -65,7 +65,7 @@ def test_a_slower_nvswitch_hop_does_not_explain_the_h200_figure():
 
 def test_h200_figure_needs_exchanges_past_what_two_delayed_modules_hide():
     """The other inverse quoted in the scenario: at 1.65 us a hop (7 x 1.65 + 1 = 12.6 us of latency
-    per exchange) the exchanges no longer hide behind the two delayed modules and the H200 lands on
-    2,100 tok/s. Measured standalone one-shot all-reduces on 8x H100 take ~11 us (launch included);
+    per exchange, longer than one module of ~10 us) the exchanges, one after another on the comm
+    stream, fall behind the modules and the H200 lands on 2,100 tok/s. Measured standalone one-shot all-reduces on 8x H100 take ~11 us (launch included);
     none measures the in-kernel part, so this stays an inverse, not a prediction."""
     assert _h200_with_hop("1.65 us") == pytest.approx(2100.0, rel=0.02)
