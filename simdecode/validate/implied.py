@@ -71,3 +71,29 @@ def sweep_implied(sweep: dict, prompt_tokens: float, output_tokens: float) -> di
     prefill_s = ttft[min(ttft)]
     return {c: implied(c, ttft[c], tpot[c], prompt_tokens, output_tokens, prefill_s)
             for c in sorted(set(ttft) & set(tpot))}
+
+
+def main() -> None:
+    """Print the Little's-law reading of every shipped InferenceX sweep point at concurrency >= 16
+    (``python -m simdecode.validate.implied``): running sequences N against the client's c, and the
+    KV tokens they held."""
+    import json
+
+    from simdecode.validate.cases import SHIPPED_DATA
+    from simdecode.validate.inferencex import LABELS, RANGE_RATIO
+
+    data = json.loads((SHIPPED_DATA / "inferencex-serving.json").read_text(encoding="utf-8"))
+    mean = (1 + RANGE_RATIO) / 2  # lengths uniform in [0.8 L, L]
+    print(f"{'sweep':<52} {'label':<5} {'c':>4} {'running':>8} {'KV tokens':>10}")
+    for sweep in data["anchors"]:
+        if sweep.get("label") not in LABELS:
+            continue
+        isl, osl = LABELS[sweep["label"]]
+        for c, r in sweep_implied(sweep, mean * isl, mean * osl).items():
+            if c >= 16:
+                print(f"{sweep['scenario'].removesuffix('.yaml'):<52} {sweep['label']:<5} {c:>4} {r.running:>8.1f} "
+                      f"{r.kv_tokens:>10,.0f}")
+
+
+if __name__ == "__main__":
+    main()

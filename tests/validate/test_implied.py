@@ -78,3 +78,20 @@ def test_h100_tp2_server_held_half_what_vllm_accounting_gives():
     capacity = _capacity_tokens(name, "8k1k", 64)
     for c in (32, 64):
         assert 0.45 < _implied_kv(name, "8k1k", c) / capacity < 0.52
+
+
+def test_reads_everyone_running_where_nothing_queues():
+    # 8 H200s hold every 8k/1k request at c=64 (simdecode and the measured TTFT agree): N ~ c
+    sweep = _sweeps()[("llama-3.1-70b-instruct-h200-fp8-vllm-tp8.yaml", "8k1k")]
+    r = sweep_implied(sweep, 0.9 * 8192, 0.9 * 1024)
+    assert all(abs(r[c].running / c - 1) < 0.05 for c in (16, 32, 64))
+
+
+def test_module_prints_table(capsys):
+    from simdecode.validate.implied import main
+
+    main()
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("llama-3.1-70b-instruct-h100-fp8-vllm-tp2") and " 8k1k " in x
+                and x.split()[2] == "64")
+    assert float(line.split()[3]) == pytest.approx(29.2, abs=0.05)
