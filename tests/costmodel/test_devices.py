@@ -174,6 +174,53 @@ def test_memory_ports_reject_unknown_keys_and_zero_reads() -> None:
         gpu("cerebras-wse3", memory_ports={"read": 2, "writes": 1})
 
 
+# ---- a lock-step pipeline: every stage takes the slowest stage's time -------------------------
+
+
+def test_lockstep_stages_all_take_the_slowest_stages_time() -> None:
+    """Llama-2-70B over 36 stages, by hand: 8 stages of 3 layers at 85.4 us and 28 of 2 at 57 us
+    take 8 x 85.4 + 28 x 57 = 2.279 ms one after another, but in lock-step 36 x 85.4 = 3.074 ms
+    (GroqFlow: one inference's latency is the pipelining stage's cycles times the chips)."""
+    times = [85.4e-6] * 8 + [57e-6] * 28
+    assert sum(times) == pytest.approx(2.2792e-3)
+    lpu = gpu("groq-lpu")
+    assert lpu.lockstep_pipeline
+    assert sum(devices.stage_periods(lpu, times)) == pytest.approx(3.0744e-3)
+    assert devices.stage_periods(gpu("cerebras-wse3"), times) == times  # its wafers each take their own time
+    assert devices.stage_periods(gpu("h100-sxm"), times) == times
+    assert devices.stage_periods(None, times) == times
+    assert devices.stage_periods(lpu, [57e-6]) == [57e-6]  # one stage: nothing to wait for
+
+
+@given(st.lists(st.floats(1e-7, 1e-2), min_size=1, max_size=64))
+def test_lockstep_periods_are_the_max_and_never_shorten_a_stage(times: list[float]) -> None:
+    periods = devices.stage_periods(gpu("groq-lpu"), times)
+    assert len(periods) == len(times)
+    assert all(p >= t for p, t in zip(periods, times))
+    assert sum(periods) == pytest.approx(len(times) * max(times))
+    assert sum(periods) >= sum(times) * (1 - 1e-12)
+
+
+def test_groq_70b_token_is_36_periods_of_the_slowest_stage_plus_35_hops_in_explain_and_run() -> None:
+    """scenarios/groq-llama-2-70b-576xlpu.yaml (tp 16 x pp 36 of LPUs): the last stage (2 layers and
+    the LM head) is the slowest; explain's token is 36 of its periods plus 35 C2C hops of 0.6 us +
+    16,384 B / (14 GB/s x 0.97), and the simulated TPOT is the same (one request, nothing else in
+    the pipeline)."""
+    s = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "groq-llama-2-70b-576xlpu.yaml")
+    got = explain(s)
+    own = [st["time_s"] for st in got["stages"]]
+    hop = 0.6e-6 + 16384 / (14e9 * 0.97)
+    assert got["hops"][0]["time_s"] == pytest.approx(hop, rel=1e-3)
+    hand = 36 * max(own) + 35 * hop
+    assert got["total_s"] == pytest.approx(hand, rel=1e-9)
+    assert got["lockstep_wait_s"] == pytest.approx(36 * max(own) - sum(own), rel=1e-9)
+    assert 1 / got["total_s"] == pytest.approx(300, rel=0.25)  # Groq's ~300 tok/s (TechPowerUp, Feb 2024)
+    from simdecode import simulate
+    result = simulate(s)
+    tpots = [r.tpot_s for r in result.requests]
+    assert tpots == pytest.approx([got["total_s"]] * len(tpots), rel=0.01)
+
+
 def test_lpu_converts_int8_weights_on_its_vector_unit() -> None:
     """Groq VXM: 5,120 ALUs x 900 MHz = 4.608e12 ops/s, 2 ops (convert + scale) per weight: the
     160 M int8 weights of a 3-layer Llama-2-70B stage on one of 16 chips take 69.4 us."""
