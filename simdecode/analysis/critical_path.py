@@ -148,11 +148,16 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
 
 
 def _allreduce_impl(scenario, dep: Deployment) -> dict[str, str]:
-    """The all-reduce implementation that runs (``allreduce_impl``), and why the engine runs NCCL
-    instead of its custom kernels (``allreduce_fallback``, '' if it does not)."""
+    """The all-reduce implementation that runs (``allreduce_impl``), why the engine runs NCCL
+    instead of its custom kernels (``allreduce_fallback``, '' if it does not), and the engine's own
+    rule for picking among its kernels (``allreduce_rule``, '' where simdecode picks the fastest)."""
     from simdecode.costmodel.allreduce_rules import custom_allreduce_fallback
 
     rt = scenario.runtime
     why = custom_allreduce_fallback(rt.engine, rt.allreduce_impl, dep.tp, dep.link.transport,
                                     scenario.hardware.gpu.peer_to_peer, dep.tp_nodes)
-    return {"allreduce_impl": dep.runtime.allreduce_impl, "allreduce_fallback": why}
+    rule = ""
+    if rt.engine == "trt-llm" and dep.runtime.allreduce_impl == "custom" and dep.allreduce == "auto" and dep.tp > 1:
+        rule = ("TensorRT-LLM's AUTO strategy: one-shot up to 128 tokens whatever the size, two-shot above, NCCL "
+                "past its IPC workspace (costmodel/trtllm_allreduce.py)")
+    return {"allreduce_impl": dep.runtime.allreduce_impl, "allreduce_fallback": why, "allreduce_rule": rule}

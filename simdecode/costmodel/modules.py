@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import mla, moe
+from simdecode.costmodel import mla, moe, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -38,7 +38,9 @@ MLP_GEMMS = 2
 
 
 def _half(dep: Deployment) -> float:
-    return dep.runtime.kernels_per_layer / 2
+    """A module's share of the runtime's kernels per layer, less the norm kernel an engine runs
+    inside the all-reduce that ends the module (costmodel/trtllm_allreduce.py)."""
+    return dep.runtime.kernels_per_layer / 2 - trtllm_allreduce.norm_kernels_fused(dep)
 
 
 def _sum(parts: list[Part]) -> tuple[float, float]:

@@ -30,7 +30,7 @@ from functools import cached_property
 from typing import Iterator
 
 from simdecode import tp_schedules
-from simdecode.costmodel import collectives, devices, modules, mtp
+from simdecode.costmodel import collectives, devices, modules, mtp, trtllm_allreduce
 from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
@@ -290,7 +290,17 @@ def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:
 
 
 def _choose_all_reduce(dep: Deployment, nbytes: float) -> OpCost:
-    c = collectives.all_reduce(nbytes, dep.tp, dep.link, dep.runtime, dep.allreduce, dep.tp_nodes, dep.inter_link,
+    runtime, algorithm = dep.runtime, dep.allreduce
+    if algorithm == "auto" and runtime.engine == "trt-llm" and runtime.allreduce_impl == "custom" and dep.tp > 1:
+        # TensorRT-LLM follows its own rules, not the fastest kernel (costmodel/trtllm_allreduce.py)
+        tokens = nbytes / (dep.model.hidden_size * dep.act_bytes_per_value)
+        mlp_dtype = dep.precision.mlp if dep.precision is not None else ""
+        algorithm = trtllm_allreduce.algorithm(
+            tokens, nbytes, dep.tp, trtllm_allreduce.quant_fused(dep.model.hidden_size, mlp_dtype),
+            nvlink=dep.link.transport == "nvlink" and dep.tp_nodes == 1)
+        if algorithm == "nccl":
+            runtime, algorithm = runtime.model_copy(update={"allreduce_impl": "nccl"}), "auto"
+    c = collectives.all_reduce(nbytes, dep.tp, dep.link, runtime, algorithm, dep.tp_nodes, dep.inter_link,
                                dep.nics_per_node, dep.pcie)
     return OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm, protocol=c.protocol)
 

@@ -282,6 +282,8 @@ def render_explanation(d: dict[str, Any]) -> str:
                 "scheduled": "collectives placed at compile time"}[s["allreduce_impl"]]
         line += f" All-reduce implementation: {impl}"
         line += f" ({s['allreduce_fallback']})." if s.get("allreduce_fallback") else "."
+        if s.get("allreduce_rule"):
+            line += f" Kernel per message: {s['allreduce_rule']}."
     if s["changes_model"]:
         line += f" Note: tp_mode {s['tp_mode']} changes the model (it must be trained that way)."
     out += [_para(line), ""]

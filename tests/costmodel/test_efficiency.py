@@ -69,13 +69,14 @@ def test_bigger_matrices_reach_more_of_the_bandwidth(small: float, factor: float
 def test_deepseek_v3_layer_kernel_counts_follow_the_architecture() -> None:
     # trt-llm: 10 kernels per dense GQA layer (5 + 5). DeepSeek-V3's MLA adds 4 (TRT-LLM's 8 attention
     # kernels vs GQA's 4) and its MoE block adds router GEMM + top-k + permute + unpermute (4) and one
-    # shared expert's 3: attention 9, dense MLP 5, MoE 12. One step: 61 * 9 + 3 * 5 + 58 * 12
-    # + embedding 1 + LM head and sampler 2 = 1,263 kernels.
+    # shared expert's 3: attention 9, dense MLP 5, MoE 12; at tp 8 each module's norm runs inside
+    # TensorRT-LLM's fused all-reduce (trtllm_allreduce.norm_kernels_fused): 8, 4, 11. One step:
+    # 61 * 8 + 3 * 4 + 58 * 11 + embedding 1 + LM head and sampler 2 = 1,141 kernels.
     d = dep("deepseek-v3", "b200", 8, runtime="trt-llm", weights="nvfp4", attention="bf16")
     assert mla.EXTRA_KERNELS == 4 and moe.ROUTING_KERNELS + moe.PERMUTE_KERNELS == 4
     plan = build_stage_plan(d, 0, BatchShape.decode([1024]))
     kernels = fold(plan).launch_s / d.rates.kernel_s
-    assert kernels == pytest.approx(61 * 9 + 3 * 5 + 58 * 12 + 1 + 2)
+    assert kernels == pytest.approx(61 * 8 + 3 * 4 + 58 * 11 + 1 + 2)
     # a dense Llama layer under the same runtime: 10 per layer, 32 layers + 3
     llama = dep("llama-2-7b", "h100-sxm", 1, runtime="trt-llm")
     assert fold(build_stage_plan(llama, 0, BatchShape.decode([10]))).launch_s / llama.rates.kernel_s == \
@@ -87,16 +88,17 @@ def test_block_scaled_fp8_quantises_every_gemm_input_in_a_kernel_of_its_own() ->
     # GEMM's bf16 input is quantised per 1 x 128 group first (fp8_quantize_1x128 before
     # fp8_block_scaling_gemm). MLA: fused_qkv_a, q_b, o_proj (3; W_UK/W_UV are bf16 batched GEMMs);
     # dense MLP: gate+up, down (2); MoE: the two grouped GEMMs (2) and the shared expert's two (2).
-    # Attention 9 + 3 = 12, dense MLP 5 + 2 = 7, MoE 12 + 4 = 16: 61 * 12 + 3 * 7 + 58 * 16 + 3 = 1,684
+    # Attention 9 + 3 = 12, dense MLP 5 + 2 = 7, MoE 12 + 4 = 16, each less the norm TensorRT-LLM runs
+    # inside its fused all-reduce at tp 8 (1): 61 * 11 + 3 * 6 + 58 * 15 + 3 = 1,562
     d = dep("deepseek-v3", "h200", 8, runtime="trt-llm", weights="fp8")  # as the checkpoint ships
     assert d.precision.block_scaled == ("attention", "mlp", "experts")
     assert mla.QUANTISED_GEMMS == 3 and moe.GROUPED_GEMMS == 2
     plan = build_stage_plan(d, 0, BatchShape.decode([1024] * 4))
-    assert fold(plan).launch_s / d.rates.kernel_s == pytest.approx(61 * 12 + 3 * 7 + 58 * 16 + 3)
-    # the same checkpoint on an A100 (no fp8 tensor cores: W8A16, dequantised in the GEMM): 1,263
+    assert fold(plan).launch_s / d.rates.kernel_s == pytest.approx(61 * 11 + 3 * 6 + 58 * 15 + 3)
+    # the same checkpoint on an A100 (no fp8 tensor cores: W8A16, dequantised in the GEMM): 1,141
     a100 = dep("deepseek-v3", "a100-80gb", 8, runtime="trt-llm", weights="fp8")
     assert fold(build_stage_plan(a100, 0, BatchShape.decode([1024] * 4))).launch_s / a100.rates.kernel_s == \
-        pytest.approx(61 * 9 + 3 * 5 + 58 * 12 + 3)
+        pytest.approx(61 * 8 + 3 * 4 + 58 * 11 + 3)
 
 
 def test_grouped_expert_gemms_stream_at_the_runtimes_measured_share() -> None:
