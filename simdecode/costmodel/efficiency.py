@@ -32,15 +32,16 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
   two ands and the or folded into LOP3s: 3 each, plus the shift of q) for the 4 values of one call
   (:data:`FP4_DEQUANT_INT_OPS_PER_WEIGHT` = 7/4); the scale is one bf16x2 multiply per 2 values on
   the FP32 pipe, which issues beside the integer one. Hopper's SMs have half as many INT32 lanes
-  as FP32 lanes (CUDA C++ Programming Guide, arithmetic instruction throughput, compute
-  capability 9.0: 64 32-bit integer/bitwise/shift results per clock per SM against 128 FP32), so
-  the integer pipe runs vector_flops / 4 instructions per second; the kernel reaches the runtime's
+  as FP32 lanes (NVIDIA H100 Tensor Core GPU Architecture whitepaper: 128 FP32 and 64 INT32 cores
+  per SM; likewise compute capability 8.6 and 8.9), so the integer pipe runs vector_flops / 4
+  instructions per second (vector_flops counts an FMA as 2 FLOPs); the kernel reaches the runtime's
   ``compute_efficiency`` of that issue rate, as its tensor-core math does of the tensor peak
-  (:func:`fp4_dequant_seconds`). On an H100 that is 12.4e6 weights (one gpt-oss expert at tp 2) in
-  2.36 us, about what streaming its 6.6 MB takes at 80% of 3.35 TB/s: the kernel is bound by its
-  integer pipe, not by HBM, which is why InferenceX measures the same TPOT on H100 and H200 (4.8 TB/s)
-  for gpt-oss at tp 2 (1k8k: 10.4 vs 10.0 ms at concurrency 32, 14.4 vs 13.9 at 64). (A100, compute
-  capability 8.0, has as many INT32 lanes as FP32 ones; this formula charges it twice the time.)
+  (:func:`fp4_dequant_seconds`). On an H100 that is 12.4e6 weights (one gpt-oss expert at tp 2)
+  in 2.36 us, about what streaming its 6.6 MB takes at 81% of 3.35 TB/s (2.43 us); on an H200 the
+  stream takes 1.70 us and the integer pipe binds. So both GPUs take about the same time, as
+  InferenceX measures for gpt-oss at tp 2 although H200 has 43% more bandwidth (1k8k: 10.4 vs
+  10.0 ms at concurrency 32, 14.4 vs 13.9 at 64). (A100, compute capability 8.0, has as many
+  INT32 lanes as FP32 ones: this formula charges it twice its decode time.)
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ TILE_ROWS = 16
 DEQUANT_INSTRUCTIONS_PER_WEIGHT = 2.0
 #: INT32 instructions Marlin spends decoding one e2m1 (FP4) weight to bf16: 7 per 4 values (module docstring)
 FP4_DEQUANT_INT_OPS_PER_WEIGHT = 7.0 / 4.0
-#: INT32 lanes per SM as a share of FP32 lanes on compute capability 8.6, 8.9 and 9.0 (64 vs 128 per clock)
+#: INT32 lanes per SM as a share of FP32 lanes on compute capability 8.6, 8.9 and 9.0 (H100: 64 vs 128)
 INT32_SHARE_OF_FP32_LANES = 0.5
 #: weight formats decoded from e2m1 bits (MXFP4, NVFP4)
 FP4_FORMATS = ("fp4", "nvfp4", "mxfp4")
