@@ -217,7 +217,7 @@ def weight_precision(model_name: str, weights: str) -> dict[str, str]:
 def is_kernel_side(model_spec: Any, weights: str) -> str:
     """Why a case's accuracy waits for kernel-side physics (MoE, MLA, FP4, weight-only integer
     dequantisation: issue 12), or '' if it does not."""
-    from simdecode.presets import PresetError, resolve
+    from simdecode.presets import resolve
     from simdecode.scenario.model import ModelSpec
 
     spec = ModelSpec.model_validate(resolve("models", model_spec)) if not isinstance(model_spec, ModelSpec) else model_spec
