@@ -29,7 +29,7 @@ from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import Caps
 from simdecode.costmodel.devices import workspace_bytes
-from simdecode.costmodel.efficiency import Part, dequant_seconds
+from simdecode.costmodel.efficiency import FP4_FORMATS, Part, dequant_seconds, fp4_dequant_seconds
 from simdecode.costmodel.pcie import PcieHierarchy
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
@@ -167,7 +167,10 @@ class Deployment:
         dequant = 0.0
         if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
             vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
-            dequant = dequant_seconds(params, vector * throttle)
+            if weights in FP4_FORMATS:  # Marlin's e2m1 decode, bound by the integer pipe
+                dequant = fp4_dequant_seconds(params, vector * throttle, self.runtime.compute_efficiency)
+            else:
+                dequant = dequant_seconds(params, vector * throttle)
         return Part(term, hbm_bytes, flops, kernels, peak * self.runtime.compute_efficiency * tile_share, peak,
                     dequant)
 

@@ -24,6 +24,24 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
   (``runtime.dequant_overlap``); kernels without that pipelining (gpt-fast's torch.compile int8 and
   tinygemm int4) add it: gpt-fast's int8 reaches 77% and its int4 62% of the bandwidth its bf16
   reaches (gpt-fast README, Llama-2-7B on A100: 1069 and 863 vs 1397 GB/s).
+- FP4 (e2m1: MXFP4, NVFP4) on a GPU without fp4 tensor cores (Hopper, Ampere, Ada) runs in vLLM's
+  Marlin kernel (``VLLM_MXFP4_USE_MARLIN=1``, the flag InferenceX's gpt-oss H100/H200 scripts set):
+  it decodes the e2m1 bits into bf16 with integer bit operations, ``dequant<nv_bfloat162, kFE2M1f>``
+  in vLLM ``csrc/quantization/marlin/dequant.h``: ``(q & 0x80008000) | ((q & 0x70007000) >> 6)``
+  twice per call with a ``q <<= 4`` between, 7 INT32 instructions (and, and, shift, or with the
+  two ands and the or folded into LOP3s: 3 each, plus the shift of q) for the 4 values of one call
+  (:data:`FP4_DEQUANT_INT_OPS_PER_WEIGHT` = 7/4); the scale is one bf16x2 multiply per 2 values on
+  the FP32 pipe, which issues beside the integer one. Hopper's SMs have half as many INT32 lanes
+  as FP32 lanes (NVIDIA H100 Tensor Core GPU Architecture whitepaper: 128 FP32 and 64 INT32 cores
+  per SM; likewise compute capability 8.6 and 8.9), so the integer pipe runs vector_flops / 4
+  instructions per second (vector_flops counts an FMA as 2 FLOPs); the kernel reaches the runtime's
+  ``compute_efficiency`` of that issue rate, as its tensor-core math does of the tensor peak
+  (:func:`fp4_dequant_seconds`). On an H100 that is 12.4e6 weights (one gpt-oss expert at tp 2)
+  in 2.36 us, about what streaming its 6.6 MB takes at 81% of 3.35 TB/s (2.43 us); on an H200 the
+  stream takes 1.70 us and the integer pipe binds. So both GPUs take about the same time, as
+  InferenceX measures for gpt-oss at tp 2 although H200 has 43% more bandwidth (1k8k: 10.4 vs
+  10.0 ms at concurrency 32, 14.4 vs 13.9 at 64). (A100, compute capability 8.0, has as many
+  INT32 lanes as FP32 ones: this formula charges it twice its decode time.)
 """
 
 from __future__ import annotations
@@ -36,6 +54,12 @@ from math import ceil
 TILE_ROWS = 16
 #: CUDA-core instructions to dequantise one weight (convert + scale)
 DEQUANT_INSTRUCTIONS_PER_WEIGHT = 2.0
+#: INT32 instructions Marlin spends decoding one e2m1 (FP4) weight to bf16: 7 per 4 values (module docstring)
+FP4_DEQUANT_INT_OPS_PER_WEIGHT = 7.0 / 4.0
+#: INT32 lanes per SM as a share of FP32 lanes on compute capability 8.6, 8.9 and 9.0 (H100: 64 vs 128)
+INT32_SHARE_OF_FP32_LANES = 0.5
+#: weight formats decoded from e2m1 bits (MXFP4, NVFP4)
+FP4_FORMATS = ("fp4", "nvfp4", "mxfp4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +102,17 @@ def dequant_seconds(weights: float, vector_flops_per_s: float) -> float:
     Llama-2-70B int8 at tp 8 (8.6e9 weights per GPU) on an A100 (19.5 TFLOP/s FP32): 1.76 ms.
     """
     return weights * DEQUANT_INSTRUCTIONS_PER_WEIGHT / (vector_flops_per_s / 2)
+
+
+def fp4_dequant_seconds(weights: float, vector_flops_per_s: float, compute_efficiency: float) -> float:
+    """Seconds Marlin's integer pipe takes to decode ``weights`` e2m1 values to bf16 (module docstring):
+    weights * 7/4 INT32 instructions at (vector_flops / 2 FP32 lanes/s) * 1/2 * compute_efficiency.
+
+    One gpt-oss-120b expert at tp 2 (3 * 2880 * 2880 / 2 = 12,441,600 weights) on an H100
+    (67 TFLOP/s FP32: 16.75e12 INT32 instructions/s) under vLLM (0.55): 2.36 us.
+    """
+    int_ops_per_s = vector_flops_per_s / 2 * INT32_SHARE_OF_FP32_LANES * compute_efficiency
+    return weights * FP4_DEQUANT_INT_OPS_PER_WEIGHT / int_ops_per_s
 
 
 def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float, overlap: bool = True) -> tuple[float, float]:

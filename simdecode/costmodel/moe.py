@@ -53,15 +53,25 @@ def expert_union(dep, shape: BatchShape) -> float:
 
 def grouped_gemm_efficiency(dep) -> float | None:
     """The share of peak bandwidth the routed experts' grouped GEMMs stream at: the runtime's
-    ``grouped_gemm_efficiency`` (measured for its fused-MoE kernel) when the experts' math runs in
-    their own dtype; None (the runtime's ``memory_efficiency``) for weight-only experts (W4A16 MXFP4
-    or int4 on a GPU without tensor cores for them: a different, dequantising kernel, e.g. Marlin)
-    or when the runtime states no figure."""
+    ``grouped_gemm_efficiency`` (measured for its fused-MoE kernel); None (the runtime's
+    ``memory_efficiency``) when the runtime states no figure, or for weight-only experts under a
+    runtime whose dequantising kernels do not overlap the decode with the stream
+    (``dequant_overlap: false``, gpt-fast).
+
+    Weight-only experts under a pipelined kernel (MXFP4 or int4 on a GPU without tensor cores for
+    them: vLLM's Marlin MoE) stream at the same share: Marlin loads the next weight tile with
+    ``cp.async`` while the SMs decode the current one, and stays memory-bound, near its ideal 4-bit
+    speed-up over fp16, up to batch 16-32 (Frantar et al., arXiv 2408.11743). What such a kernel
+    adds is its decode, bounded on its own (efficiency.fp4_dequant_seconds, the max of the two).
+    InferenceX's gpt-oss-120b tp 2 TPOT on H100 is within 3-6% of H200's (1k8k, concurrency 4 to
+    64) although H200 has 43% more bandwidth, which only an SM-bound kernel that streams near the
+    H100's roof allows.
+    """
     share = getattr(dep.runtime, "grouped_gemm_efficiency", None)
     if share is None or dep.gpu is None or dep.precision is None:
         return share
     prec = dep.precision
-    if precision_mod.weight_only(dep.gpu, prec.experts, prec.activations):
+    if precision_mod.weight_only(dep.gpu, prec.experts, prec.activations) and not dep.runtime.dequant_overlap:
         return None
     return share
 

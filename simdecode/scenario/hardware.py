@@ -179,9 +179,9 @@ class RuntimeSpec(Spec):
         "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
     )
     grouped_gemm_efficiency: Fraction | None = Field(
-        None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs whose "
-        "math runs in the weights' dtype (bf16, fp8 W8A8), when measured for the engine's kernel; "
-        "unset: memory_efficiency"
+        None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
+        "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "
+        "pipelined kernel such as Marlin, whose decode is bounded on its own); unset: memory_efficiency"
     )
 
 

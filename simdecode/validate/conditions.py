@@ -185,6 +185,35 @@ def embeddings_dtype(weights: str) -> dict[str, str]:
     return {"embeddings": "bf16"} if weights == "fp8" else {}
 
 
+#: a checkpoint's quantised weight formats -> the precision word a benchmark names them by
+_FAMILY = {"mxfp4": "fp4", "nvfp4": "fp4", "fp4": "fp4", "fp8": "fp8", "int4": "int4", "int8": "int8"}
+
+
+def weight_precision(model_name: str, weights: str) -> dict[str, str]:
+    """The ``precision`` keys for weights named ``weights`` on a model preset: the checkpoint as
+    shipped when its own quantised formats are what ``weights`` names, else ``weights`` everywhere
+    (an engine's or a vendor's quantised copy of a 16-bit checkpoint) with :func:`embeddings_dtype`.
+
+    gpt-oss-120b is published only in MXFP4 and the InferenceX runs serve ``openai/gpt-oss-120b``
+    as shipped (``benchmarks/single_node/gptoss_fp4_h100.sh``: ``vllm serve $MODEL`` with no
+    quantisation flag): its config.json ``quantization_config`` keeps attention, router,
+    embeddings and LM head in bf16 and only the experts in MXFP4 (0.53125 B per value), so an
+    "fp4" sweep of it is not every matrix in NVFP4. DeepSeek-V3's FP8 checkpoint resolves to the
+    same keys either way ({weights: fp8, embeddings: bf16}); Llama-3.1-70B's checkpoint is bf16,
+    so its "fp8" sweeps keep weights fp8 with bf16 embeddings.
+    """
+    from simdecode.presets import PresetError, resolve
+
+    try:
+        native = resolve("models", model_name).get("native_precision") or {}
+    except PresetError:  # not a preset: no checkpoint to read
+        native = {}
+    quantised = {_FAMILY.get(v) for v in native.values() if v not in ("bf16", "fp16", "fp32")}
+    if quantised == {weights}:
+        return {}  # the checkpoint's own per-module dtypes (costmodel/precision.resolve)
+    return {"weights": weights, **embeddings_dtype(weights)}
+
+
 def is_kernel_side(model_spec: Any, weights: str) -> str:
     """Why a case's accuracy waits for kernel-side physics (MoE, MLA, FP4, weight-only integer
     dequantisation: issue 12), or '' if it does not."""

@@ -88,7 +88,7 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         tp = int(m["tp"])
         scenario = {
             "model": model_name,
-            "precision": {"weights": weights, **cond.embeddings_dtype(weights),
+            "precision": {**cond.weight_precision(model_name, weights),
                           "kv_cache": KV_CACHE_DTYPE.get(model_name, cond.kv_dtype(weights, runtime)), "activations": "bf16"},
             "hardware": {"gpu": GPUS[m["gpu"]], "gpus_per_node": 8},
             "runtime": runtime,

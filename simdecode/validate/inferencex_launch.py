@@ -20,6 +20,16 @@ image ``vllm/vllm-openai:v0.10.2``), ``70b_fp8_h200_trt_slurm.sh``, ``70b_fp8_b2
   ``stream_interval: 10`` does not delay the first token (``PyExecutor._handle_responses`` answers
   at decoding iteration 1, then every tenth).
 
+gpt-oss-120b on H100 and H200 (its 1k8k runs are dated 2026-03-27, the others 2026-05-17 and
+2026-05-30): ``benchmarks/single_node/gptoss_fp4_h100.sh`` and ``gptoss_fp4_h200.sh`` at commit
+cec542a9a (2026-03-27, "update gptoss H100 & H200 vLLM image to v0.18.0", #960), unchanged in
+these flags through the v0.20.2 image of #1334/#1335: ``max-num-batched-tokens: 8192``,
+``--max-num-seqs $CONC``, ``--gpu-memory-utilization 0.9``, no ``kv-cache-dtype`` (bf16),
+``VLLM_MXFP4_USE_MARLIN=1`` (the experts run in Marlin's W4A16 kernel:
+costmodel/efficiency.fp4_dequant_seconds); async scheduling was set in their config.yaml until
+v0.13 and is vLLM's default since v0.14 (perf-changelog.yaml, #789: "Remove deprecated
+async-scheduling flag (now enabled by default since v0.14.0)").
+
 Both engines' scripts set what they set for every concurrency and tp of a sweep (the TensorRT-LLM
 batch wait for one workload label and tp range): nothing here depends on a measured value.
 """
@@ -39,6 +49,8 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
 
     ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
     runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
+    if model == "gpt-oss-120b" and engine == "vllm" and gpu in VLLM_SEQS_FROM_CONCURRENCY:
+        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": concurrency}}
     if model != "llama-3.1-70b":
         return {}
     if engine == "vllm":

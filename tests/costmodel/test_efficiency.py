@@ -38,6 +38,36 @@ def test_dequant_seconds_by_hand() -> None:
     assert eff.dequant_seconds(8.6e9, 19.5e12) == pytest.approx(1.764e-3, rel=1e-3)
 
 
+def test_marlin_fp4_decode_by_hand() -> None:
+    # vLLM marlin dequant<nv_bfloat162, kFE2M1f>: 7 INT32 instructions per call of 4 values
+    assert eff.FP4_DEQUANT_INT_OPS_PER_WEIGHT == 7 / 4
+    # one gpt-oss-120b expert at tp 2: 3 * 2880 * 2880 / 2 = 12,441,600 weights; an H100's 67 TFLOP/s of
+    # FP32 = 33.5e12 FP32 lanes/s, half of that in INT32 lanes = 16.75e12/s, at vLLM's 0.55: 9.21e12/s
+    weights = 3 * 2880 * 2880 / 2
+    assert eff.fp4_dequant_seconds(weights, 67e12, 0.55) == pytest.approx(12_441_600 * 1.75 / 9.2125e12)
+    assert eff.fp4_dequant_seconds(weights, 67e12, 0.55) == pytest.approx(2.363e-6, rel=1e-3)
+    # the same expert's 6.6 MB of MXFP4 (0.53125 B per value) streams in 1.96 us at 0.7 x 4.8 TB/s (H200)
+    # and 2.82 us at 0.7 x 3.35 TB/s (H100): on an H200 the integer pipe, not HBM, bounds it
+    assert weights * 0.53125 / (0.7 * 4.8e12) < eff.fp4_dequant_seconds(weights, 67e12, 0.55) \
+        < weights * 0.53125 / (0.7 * 3.35e12)
+
+
+def test_mxfp4_experts_on_hopper_charge_marlins_decode_not_the_generic_one() -> None:
+    from simdecode.costmodel import modules
+
+    h200 = dep("gpt-oss-120b", "h200", 2, runtime="vllm", experts="mxfp4", weights="bf16")
+    parts = [p for p in modules.mlp_parts(h200, 0, BatchShape.decode([1000] * 32)) if p.term == "experts"]
+    union = 128 * (1 - (1 - 4 / 128) ** 32)               # 81.6 experts of 12,441,600 weights per GPU
+    assert parts[0].dequant_s == pytest.approx(union * eff.fp4_dequant_seconds(12_441_600, 67e12, 0.55))
+    # int8 weight-only keeps the generic two-instruction decode (gpt-fast's evidence)
+    a100 = dep("llama-2-7b", "a100-80gb", 1, runtime="vllm", weights="int8")
+    mlp = [p for p in modules.mlp_parts(a100, 0, BatchShape.decode([100])) if p.term == "mlp"][0]
+    assert mlp.dequant_s == pytest.approx(eff.dequant_seconds(3 * 4096 * 11008, 19.5e12))
+    # on a B200 (fp4 tensor cores) MXFP4 is not weight-only: nothing to decode
+    b200 = dep("gpt-oss-120b", "b200", 2, runtime="vllm", experts="mxfp4", weights="bf16")
+    assert all(p.dequant_s == 0 for p in modules.mlp_parts(b200, 0, BatchShape.decode([1000] * 32)))
+
+
 def test_overlapped_dequant_hides_behind_the_stream_serial_adds() -> None:
     part = eff.Part("mlp", hbm_bytes=1e9, flops=0.0, kernels=3, flops_per_s=1e15, peak_flops_per_s=1e15,
                     dequant_s=2e-4)
@@ -120,10 +150,15 @@ def test_grouped_expert_gemms_stream_at_the_runtimes_measured_share() -> None:
     busy = dict((t, b) for t, b, _ in op.terms)["experts"]
     shared_s = shared.hbm_bytes / (0.7 * 4.8e12)
     assert busy == pytest.approx(nbytes / (0.81 * 4.8e12) + shared_s, rel=1e-6)
-    # MXFP4 experts on Hopper run a dequantising W4A16 kernel (Marlin), not the measured one
+    # MXFP4 experts on Hopper run Marlin's pipelined W4A16 kernel: the same stream share, its decode
+    # bounded on its own; a runtime that decodes after the stream (gpt-fast) keeps memory_efficiency
     gpt = Deployment.from_scenario(Scenario.model_validate(
         {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"}, "runtime": "vllm"}))
-    assert moe.grouped_gemm_efficiency(gpt) is None
+    assert moe.grouped_gemm_efficiency(gpt) == 0.81
+    serial = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"},
+         "runtime": {"preset": "vllm", "dequant_overlap": False}}))
+    assert moe.grouped_gemm_efficiency(serial) is None
     # a runtime without the figure keeps its memory_efficiency
     assert moe.grouped_gemm_efficiency(dep("deepseek-v3", "h200", 8, runtime="trt-llm", weights="fp8")) is None
 
@@ -152,10 +187,11 @@ def test_thin_expert_rows_run_at_their_share_of_the_tile() -> None:
     assert experts.peak_flops_per_s == 1979e12
 
 
-def test_mxfp4_experts_on_hopper_are_dequantised_in_the_shadow_of_the_stream() -> None:
+def test_mxfp4_experts_on_hopper_are_bound_by_marlins_integer_pipe() -> None:
     # gpt-oss-120b on one H200 (vllm: dequant_overlap true), one token: 4 experts of 3 * 2880 * 2880
-    # weights = 99.5M weights at 0.53125 B = 52.9 MB (15.8 us at 0.7 * 4.8 TB/s); dequantising them
-    # takes 99.5e6 * 2 / 33.5e12 = 5.9 us, hidden behind the stream
+    # weights = 99.5M weights at 0.53125 B = 52.9 MB (15.8 us at 0.7 * 4.8 TB/s); Marlin decodes them
+    # with 7/4 INT32 instructions each at 67e12 / 4 * 0.55 = 9.21e12 per second: 18.9 us, longer than
+    # the stream, so the part takes the decode's time (max of the two: the kernel overlaps them)
     from simdecode.costmodel import modules
 
     d = Deployment.from_scenario(Scenario.model_validate(
@@ -164,9 +200,19 @@ def test_mxfp4_experts_on_hopper_are_dequantised_in_the_shadow_of_the_stream() -
     experts = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "experts"][0]
     weights = 4 * 3 * 2880 * 2880
     assert experts.hbm_bytes == pytest.approx(weights * 0.53125)
-    assert experts.dequant_s == pytest.approx(weights * 2 / 33.5e12)
-    busy, _ = eff.part_seconds(experts, d.rates.bandwidth_Bps, d.rates.kernel_s, d.runtime.dequant_overlap)
-    assert busy == pytest.approx(weights * 0.53125 / (0.7 * 4.8e12))
+    assert experts.dequant_s == pytest.approx(weights * 1.75 / (67e12 / 4 * 0.55))
+    assert experts.dequant_s == pytest.approx(18.91e-6, rel=1e-3)
+    assert experts.memory_efficiency == 0.81                # Marlin streams at the grouped-GEMM share
+    busy, _ = eff.part_seconds(experts, 0.81 * 4.8e12, d.rates.kernel_s, d.runtime.dequant_overlap)
+    assert weights * 0.53125 / (0.81 * 4.8e12) < busy == pytest.approx(experts.dequant_s)
+    # on an H100 the same 52.9 MB stream in 52.9e6 / (0.81 * 3.35e12) = 19.5 us, just over the 18.9 us
+    # decode: the two GPUs take within 3% of each other, where bandwidth alone would give 43%
+    h100 = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm"}))
+    e100 = [p for p in modules.mlp_parts(h100, 0, BatchShape.decode([10])) if p.term == "experts"][0]
+    busy100, _ = eff.part_seconds(e100, 0.81 * 3.35e12, h100.rates.kernel_s, True)
+    assert busy100 == pytest.approx(weights * 0.53125 / (0.81 * 3.35e12)) == pytest.approx(19.49e-6, rel=1e-3)
+    assert busy100 / busy < 1.04
 
 
 @given(attention=st.sampled_from(["bf16", "fp8", "nvfp4", "int4"]), experts=st.sampled_from(["bf16", "fp8", "mxfp4",

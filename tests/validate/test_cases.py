@@ -207,8 +207,30 @@ def test_inferencex_llama_sweeps_take_the_launch_scripts_flags():
     assert job.scenario["workload"]["requests"] == 40
     tp8 = inferencex.sweep_jobs({**trt, "scenario": "llama-3.1-70b-instruct-h200-fp8-trt-tp8.yaml"}).jobs[0]
     assert "batch_wait_iters" not in tp8.scenario["scheduler"] and tp8.scenario["workload"]["requests"] == 12
-    other = inferencex.sweep_jobs({**SWEEP, "label": "1k1k", "scenario": "gpt-oss-120b-h200-fp4-vllm-tp2.yaml"})
+    other = inferencex.sweep_jobs({**SWEEP, "label": "1k1k", "scenario": "gpt-oss-120b-b200-fp4-vllm-tp2.yaml"})
     assert "scheduler" not in other.jobs[0].scenario  # no launch flags described: the engine's defaults
+
+
+def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_launch_flags():
+    """gptoss_fp4_h100.sh / gptoss_fp4_h200.sh (InferenceX cec542a9a): vllm serve openai/gpt-oss-120b with
+    max-num-batched-tokens 8192, --max-num-seqs $CONC, async scheduling (vLLM's default since v0.14), no
+    kv-cache-dtype. The checkpoint keeps everything but the experts in bf16 (config.json
+    quantization_config), so an "fp4" sweep is MXFP4 experts (0.53125 B per value), not NVFP4 everywhere."""
+    from simdecode.scenario.schema import Scenario
+    from simdecode.costmodel.deployment import Deployment
+
+    sweep = {**SWEEP, "scenario": "gpt-oss-120b-h100-fp4-vllm-tp2.yaml"}
+    job = inferencex.sweep_jobs(sweep).jobs[1]
+    assert job.scenario["precision"] == {"kv_cache": "bf16", "activations": "bf16"}
+    assert job.scenario["scheduler"] == {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": 8}
+    s = Scenario.model_validate({k: v for k, v in job.scenario.items() if k != "name"})
+    prec = Deployment.from_scenario(s).precision
+    assert (prec.experts, prec.attention, prec.embeddings, prec.kv_cache) == ("mxfp4", "bf16", "bf16", "bf16")
+    assert prec.bytes_of("experts") == 0.53125
+    # a checkpoint whose own format is what the sweep names resolves to it; a 16-bit one is quantised
+    assert cond.weight_precision("gpt-oss-120b", "fp4") == {} == cond.weight_precision("deepseek-v3", "fp8")
+    assert cond.weight_precision("llama-3.1-70b", "fp8") == {"weights": "fp8", "embeddings": "bf16"}
+    assert cond.weight_precision("gpt-oss-120b", "bf16") == {"weights": "bf16"}
 
 
 def test_bench_probe_is_the_plain_mean_when_every_wave_was_simulated():
