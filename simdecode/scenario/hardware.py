@@ -172,6 +172,16 @@ class RuntimeSpec(Spec):
         True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
         "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
     )
+    prefill_graph_tokens: int | None = Field(
+        None, ge=0, description="largest step holding a prefill chunk, in tokens, that the engine still replays "
+        "from a CUDA graph; a larger one runs eagerly, its host dispatching every kernel and collective, so the "
+        "step lasts at least kernels x eager_dispatch (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
+        "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
+    )
+    eager_dispatch_s: Duration = Field(
+        35e-6, alias="eager_dispatch", description="host time to dispatch one kernel or collective of an eager "
+        "(non-graphed) step in a Python-driven engine; used where prefill_graph_tokens sends a step off its graphs"
+    )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs whose "
         "math runs in the weights' dtype (bf16, fp8 W8A8), when measured for the engine's kernel; "
