@@ -11,7 +11,7 @@ longer than the GPU takes to run them, the GPU waits, and the step lasts as long
 ``t_gpu`` is the step as graphed (the fold of its plan, host op included), ``t_host_op`` the engine's
 per-step host work (``step_overhead``, already the plan's first op), ``n_dispatched`` the kernels of
 every compute op (their count is what the plan's fixed per-kernel costs were made from) plus one per
-collective, and ``t_dispatch`` the runtime's ``eager_dispatch``. The host's time does not shrink with
+collective, and ``t_dispatch`` :data:`EAGER_DISPATCH_S`. The host's time does not shrink with
 tensor parallelism (each rank's host issues the same kernels for its shard) nor with a faster GPU: a
 short prefill on a fast GPU is host-bound where the same prefill on a slower one is not.
 
@@ -30,7 +30,7 @@ Which steps are graphed (``runtime.prefill_graph_tokens``):
   without graphs (512 in the preset). With ``cudagraph_mode: FULL_DECODE_ONLY`` (InferenceX's B200
   launch) no step holding a prefill is graphed (0).
 
-``eager_dispatch`` 35 us: TensorRT-LLM measured its PyTorch flow's "CPU dispatch interval (~35us)"
+``t_dispatch`` = 35 us: TensorRT-LLM measured its PyTorch flow's "CPU dispatch interval (~35us)"
 between kernels on an 8-GPU FP4 (Blackwell) node, longer than the ~24 us kernels it launched
 (NVIDIA/TensorRT-LLM PR #12653). The same order follows from vLLM's eager decode: Qwen2.5-Omni-7B's
 thinker (28 layers, ~15 kernels each) decodes in ~22 ms eager against ~13 ms graphed on A800
@@ -44,6 +44,10 @@ runtime's ``cuda_graphs`` (the engines above graph them). A runtime without grap
 from __future__ import annotations
 
 from simdecode.costmodel.batch import BatchShape
+
+#: host seconds to dispatch one kernel or collective of an eager step in a Python-driven engine
+#: (TensorRT-LLM PR #12653's measured dispatch interval; module docstring)
+EAGER_DISPATCH_S = 35e-6
 
 
 def runs_eagerly(runtime, shape: BatchShape) -> bool:
@@ -76,4 +80,4 @@ def host_floor_s(runtime, n_dispatched: float) -> float:
     Llama-3.1-70B at tp 8 under vLLM (15 kernels a layer in 80 layers, 160 all-reduces, the embedding's
     and LM head's 3 kernels and 2 collectives: 1,365 dispatches) at 35 us: 0.3 ms + 47.775 ms = 48.075 ms.
     """
-    return runtime.step_overhead_s + n_dispatched * runtime.eager_dispatch_s
+    return runtime.step_overhead_s + n_dispatched * EAGER_DISPATCH_S

@@ -175,12 +175,8 @@ class RuntimeSpec(Spec):
     prefill_graph_tokens: int | None = Field(
         None, ge=0, description="largest step holding a prefill chunk, in tokens, that the engine still replays "
         "from a CUDA graph; a larger one runs eagerly, its host dispatching every kernel and collective, so the "
-        "step lasts at least kernels x eager_dispatch (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
+        "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
         "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
-    )
-    eager_dispatch_s: Duration = Field(
-        35e-6, alias="eager_dispatch", description="host time to dispatch one kernel or collective of an eager "
-        "(non-graphed) step in a Python-driven engine; used where prefill_graph_tokens sends a step off its graphs"
     )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs whose "
