@@ -283,7 +283,7 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         top.legend(fontsize="small", loc="upper left")
     loads = distinct(rows, CONCURRENCY)
     fixed = _fixed(rows, [PP, CONCURRENCY] if len(loads) == 1 else [PP])
-    top.set_title(f"{fixed}: where more GPUs stop speeding up one request", fontsize="medium")
+    top.set_title(f"where more GPUs stop speeding up one request\n({fixed})", fontsize="medium")
     return list(axes)
 
 

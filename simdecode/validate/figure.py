@@ -38,7 +38,7 @@ def figure_png(outcomes: list[Outcome]) -> bytes:
         med = sorted(abs(o.error) for o in pts)[n // 2]
         ax.scatter([o.point.measured for o in pts], [o.predicted for o in pts], s=22, marker=MARKERS[i % len(MARKERS)],
                    color=cmap(i % 20), edgecolors="black", linewidths=0.3,
-                   label=f"{group} ({n} rows, median |error| {med:.0%})")
+                   label=f"{group} ({n} row{'' if n == 1 else 's'}, median |error| {med:.0%})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(low, high)
