@@ -27,6 +27,7 @@ EXPECTED = {
         "llama-3.2-1b", "mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "qwen3-235b-a22b", "megatron-530b",
         "qwen3.5-397b-a17b", "qwen3-4b", "qwen3-8b", "llama-3.3-70b", "gpt-oss-20b", "deepseek-v3.1",
         "deepseek-v3.2", "kimi-k2.5", "glm-4.7", "glm-5", "minimax-m2.5", "nemotron-nano-9b-v2",
+        "deepseek-v4-flash", "deepseek-v4-pro",
     },
 }
 #: GPUs whose tensor cores run FP4 natively (Blackwell, CDNA 4)
@@ -349,6 +350,8 @@ def test_dense_configs_reproduce_checkpoint_parameter_counts_exactly(name: str, 
         ("glm-5", 744e9, 40e9, 0.05),
         ("minimax-m2.5", 229e9, 10e9, 0.11),
         ("deepseek-v3.2", 671e9, 37e9, 0.04),
+        ("deepseek-v4-flash", 284e9, 13e9, 0.07),
+        ("deepseek-v4-pro", 1.6e12, 49e9, 0.02),
         ("gpt-oss-20b", 20.9e9, 3.6e9, 0.17),
         ("nemotron-nano-9b-v2", 8.89e9, 8.89e9, 0.01),
     ],

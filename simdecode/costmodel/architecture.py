@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
 from simdecode.scenario.model import ModelSpec
 
@@ -59,6 +60,8 @@ def attention_params_per_layer(model: ModelSpec) -> float:
     kv_a h x (r_kv + d_rope), kv_b r_kv x n_q (d_nope + d_v), o n_q d_v x h.
     """
     h, nq = model.hidden_size, model.num_attention_heads
+    if model.has_compressed_attention:  # DeepSeek-V4's shared-KV block (costmodel/compressed.py)
+        return compressed.core_params(model)
     if model.uses_mla:
         d_nope = model.qk_nope_head_dim or 0
         d_rope = model.qk_rope_head_dim or 0
@@ -80,6 +83,8 @@ def layer_attention_params(model: ModelSpec, layer: int) -> float:
     stateful = mixers.mixer_params(model, layer)
     if stateful is not None:
         return stateful
+    if model.has_compressed_attention:
+        return compressed.layer_params(model, layer)
     return attention_params_per_layer(model) + mixers.indexer_params(model)
 
 
@@ -139,14 +144,21 @@ def kv_bytes_per_token(model: ModelSpec, kv_dtype_bytes: float) -> float:
     """KV-cache bytes one token of context occupies over the whole model (physics.md 5.1): the
     layers that cache keys and values only (linear-attention layers keep a fixed state instead).
 
-    Llama-3-70B in bf16: 2 * 80 layers * 8 heads * 128 * 2 B = 327,680 B.
+    Llama-3-70B in bf16: 2 * 80 layers * 8 heads * 128 * 2 B = 327,680 B. DeepSeek-V4: the
+    compressed entries, amortised per token (costmodel/compressed.py; its window and compressor
+    state are fixed per sequence, :func:`state_bytes_per_sequence`).
     """
+    if model.has_compressed_attention:
+        return compressed.kv_bytes_per_token(model, kv_dtype_bytes)
     return mixers.kv_layers(model) * kv_elements_per_token_per_layer(model) * kv_dtype_bytes
 
 
 def state_bytes_per_sequence(model: ModelSpec, state_dtype_bytes: float) -> float:
     """Fixed recurrent-state bytes one sequence holds over the whole model, whatever its length
-    (linear-attention layers; 0 for a pure-attention model)."""
+    (linear-attention layers; DeepSeek-V4's windows and compressor states; 0 for a pure-attention
+    model)."""
+    if model.has_compressed_attention:
+        return compressed.fixed_bytes(model, state_dtype_bytes)
     return mixers.state_elements(model) * state_dtype_bytes
 
 

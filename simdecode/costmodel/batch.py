@@ -7,7 +7,17 @@ chunks (many new tokens). What the cost model needs is a handful of sums, gather
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
+
+
+class Caps(NamedTuple):
+    """Two token caps for one model (DeepSeek-V4, costmodel/compressed.py): ``window`` for every
+    layer's sliding window, ``sparse`` (m x index_topk tokens) for what compressed-sparse layers
+    attend to. ``Deployment.window`` returns one where a model needs both; a plain int (or None)
+    is one cap."""
+
+    window: int | None
+    sparse: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,8 @@ class BatchShape:
     prefill_attn_pairs: the part of attn_pairs scored by prefill chunks (several new tokens that are not
                      a speculative verify); MLA runs them in its expanded form (costmodel/mla.py)
     prefill_cached_tokens: cached tokens before the step of those prefill chunks (MLA decompresses them)
+    sparse_kv_read_tokens, sparse_attn_pairs: the same as window_* under a second cap (Caps.sparse;
+                     DeepSeek-V4's compressed-sparse layers, in tokens before pooling)
     """
 
     seqs: int
@@ -34,6 +46,8 @@ class BatchShape:
     window_attn_pairs: float = 0.0
     prefill_attn_pairs: float = 0.0
     prefill_cached_tokens: float = 0.0
+    sparse_kv_read_tokens: float = 0.0
+    sparse_attn_pairs: float = 0.0
 
     def split(self, chunks: int) -> BatchShape:
         """The mean of ``chunks`` token chunks of this step (chunked-overlap TP): every sum
@@ -43,25 +57,29 @@ class BatchShape:
         k = float(chunks)
         return BatchShape(self.seqs / k, self.new_tokens / k, self.logit_tokens / k, self.kv_read_tokens / k,
                           self.attn_pairs / k, self.window_kv_read_tokens / k, self.window_attn_pairs / k,
-                          self.prefill_attn_pairs / k, self.prefill_cached_tokens / k)
+                          self.prefill_attn_pairs / k, self.prefill_cached_tokens / k,
+                          self.sparse_kv_read_tokens / k, self.sparse_attn_pairs / k)
 
     @classmethod
-    def decode(cls, contexts: Iterable[int], window: int | None = None) -> BatchShape:
+    def decode(cls, contexts: Iterable[int], window: int | Caps | None = None) -> BatchShape:
         """``contexts``: each decoding sequence's cached tokens before this step."""
         contexts = list(contexts)
         return cls.mixed([(c, 1, True) for c in contexts], window)
 
     @classmethod
-    def mixed(cls, parts: Iterable[tuple[int, int, bool | int]], window: int | None = None) -> BatchShape:
+    def mixed(cls, parts: Iterable[tuple[int, int, bool | int]], window: int | Caps | None = None) -> BatchShape:
         """``parts``: (cached tokens before the step, new tokens, needs logits) per sequence; the
         last is a bool (logits for the last position) or a count (a speculative verify needs
         logits at every verified position).
 
         Causal attention: new token j (0-based) of a chunk after c cached tokens scores c + j + 1
-        keys, so a chunk of n scores n c + n (n + 1) / 2 pairs.
+        keys, so a chunk of n scores n c + n (n + 1) / 2 pairs. ``window``: one cap, or :class:`Caps`.
         """
+        sparse = None
+        if isinstance(window, Caps):
+            window, sparse = window
         seqs = new = logits = 0
-        kv = pairs = wkv = wpairs = ppairs = pcached = 0.0
+        kv = pairs = wkv = wpairs = ppairs = pcached = skv = spairs = 0.0
         for cached, n, needs_logits in parts:
             seqs += 1
             new += n
@@ -75,9 +93,14 @@ class BatchShape:
             if window is not None:
                 wkv += min(cached, window)
                 wpairs += _capped_pairs(cached, n, window)
+            if sparse is not None:
+                skv += min(cached, sparse)
+                spairs += _capped_pairs(cached, n, sparse)
         if window is None:
             wkv, wpairs = kv, pairs
-        return cls(seqs, new, logits, kv, pairs, wkv, wpairs, ppairs, pcached)
+        if sparse is None:
+            skv, spairs = kv, pairs
+        return cls(seqs, new, logits, kv, pairs, wkv, wpairs, ppairs, pcached, skv, spairs)
 
 
 def _capped_pairs(cached: int, n: int, window: int) -> float:

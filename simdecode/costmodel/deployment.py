@@ -24,8 +24,10 @@ from functools import cached_property
 
 from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
+from simdecode.costmodel.batch import Caps
 from simdecode.costmodel.devices import workspace_bytes
 from simdecode.costmodel.efficiency import Part, dequant_seconds
 from simdecode.costmodel.pcie import PcieHierarchy
@@ -170,10 +172,15 @@ class Deployment:
                     dequant)
 
     @property
-    def window(self) -> int | None:
+    def window(self) -> int | Caps | None:
         """The token cap of capped attention layers: the sliding window of sliding-attention
-        layers, or DSA's top-k (a model has at most one of them); None: every layer reads it all."""
+        layers, or DSA's top-k (a model has at most one of them); None: every layer reads it all.
+        DeepSeek-V4: both, as :class:`~simdecode.costmodel.batch.Caps` (the window of every layer,
+        and m x index_topk tokens for its compressed-sparse layers)."""
         m = self.model
+        if m.has_compressed_attention:
+            sparse = m.index_topk * m.rates[compressed.CSA] if m.index_topk is not None else None
+            return Caps(m.sliding_window, sparse)
         if m.layer_types is not None and "sliding_attention" in m.layer_types:
             return m.sliding_window
         return m.index_topk
@@ -202,6 +209,8 @@ class Deployment:
         stateful = None if layer is None else mixers.mixer_params(m, layer)
         if stateful is not None:  # Gated DeltaNet, Mamba-2, or no mixer
             return stateful / t
+        if m.has_compressed_attention:  # DeepSeek-V4 (costmodel/compressed.py)
+            return compressed.params_per_gpu(m, 0 if layer is None else layer, t)
         h = m.hidden_size
         gate = mixers.output_gate_params(m) / t
         if m.uses_mla:
@@ -219,12 +228,18 @@ class Deployment:
 
     def kv_bytes_per_token_per_gpu(self, stage: int = 0) -> float:
         """KV-cache bytes one token of context takes on one GPU of ``stage`` (its layers that
-        cache keys and values; linear-attention layers hold a fixed state instead)."""
+        cache keys and values; linear-attention layers hold a fixed state instead). DeepSeek-V4: the
+        compressed entries per token, amortised (its cache is replicated on every TP rank)."""
+        if self.model.has_compressed_attention:
+            return compressed.kv_bytes_per_token(self.model, self.kv_bytes_per_value, self.stage_layers(stage))
         return (mixers.kv_layers(self.model, self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer()
                 * self.kv_bytes_per_value)
 
     def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
-        """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``."""
+        """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``
+        (DeepSeek-V4: its windows and compressor states, replicated on every TP rank)."""
+        if self.model.has_compressed_attention:
+            return compressed.fixed_bytes(self.model, self.kv_bytes_per_value, self.stage_layers(stage))
         return mixers.state_elements(self.model, self.stage_layers(stage)) / self.tp * self.kv_bytes_per_value
 
     @property
@@ -259,7 +274,10 @@ class Deployment:
         own dtype with its block scales; the router in the activations' dtype (bf16)."""
         nbytes = 0.0
         for i in self.stage_layers(stage):
-            nbytes += self.attention_params_per_gpu(i) * self.bytes_of("attention")
+            if self.model.has_compressed_attention:  # fp8 projections, bf16 compressors
+                nbytes += compressed.weight_bytes_per_gpu(self.model, i, self.tp, self.bytes_of("attention"))
+            else:
+                nbytes += self.attention_params_per_gpu(i) * self.bytes_of("attention")
             if arch.layer_is_moe(self.model, i):
                 c = self.counts
                 nbytes += self.model.hidden_size * c.num_experts * self.act_bytes_per_value  # router, bf16
@@ -300,6 +318,9 @@ def draft_deployment(scenario) -> Deployment:
         module = scenario.model.model_copy(update={
             "name": f"{scenario.model.name} MTP module", "num_hidden_layers": 1, "first_k_dense_replace": 0,
             "num_nextn_predict_layers": 0, "layer_types": None,
+            # DeepSeek-V4's MTP block attends through the window only (config.json compress_ratios
+            # gives it 0, the entry past the main layers)
+            **({"compress_ratios": (0,)} if scenario.model.has_compressed_attention else {}),
         })
         layout = par.model_copy(update={"pp": 1})
         dep = Deployment.from_scenario(scenario.model_copy(update={"model": module, "parallelism": layout,

@@ -28,6 +28,11 @@ A model's ``layer_types`` (Hugging Face spelling) mixes, in any order:
   + n_h), a convolution (d_inner + 2 g N) x kernel and out_proj d_inner x h; each sequence keeps
   n_h d_h N state values plus (kernel - 1)(d_inner + 2 g N) convolution inputs, read and written
   every step like a Gated DeltaNet state; the scan costs 6 FLOPs per state value per token.
+- ``compressed_sparse_attention`` / ``heavily_compressed_attention`` (DeepSeek-V4): a shared-KV
+  block over a sliding window plus KV pooled 4:1 (read through a top-k indexer) or 128:1 (read
+  whole); a fixed window and compressor state per sequence plus a slowly growing cache
+  (costmodel/compressed.py). In such a model ``sliding_attention`` layers are the same block with
+  the window only.
 - attention sinks (GPT-OSS: one learned logit per head added to the softmax's denominator): one
   scalar per head, no cache, no measurable cost; not modelled.
 
@@ -41,6 +46,8 @@ from __future__ import annotations
 from simdecode.scenario.model import ModelSpec
 
 FULL, SLIDING, LINEAR, SPARSE, MAMBA, NONE = "full", "sliding", "linear", "sparse", "mamba", "none"
+#: DeepSeek-V4's compressed-sparse and heavily-compressed attention (costmodel/compressed.py)
+CSA, HCA = "csa", "hca"
 #: mixers that keep a fixed per-sequence state instead of a KV cache
 STATEFUL = (LINEAR, MAMBA)
 
@@ -61,13 +68,17 @@ def layer_kind(model: ModelSpec, layer: int) -> str:
         return NONE
     if kind == "sliding_attention":
         return SLIDING
+    if kind == "compressed_sparse_attention":
+        return CSA
+    if kind == "heavily_compressed_attention":
+        return HCA
     return SPARSE if model.index_topk is not None else FULL
 
 
 def caches_kv(model: ModelSpec, layer: int) -> bool:
     """Does this layer add to the KV cache with every token? (Linear attention and Mamba keep a
     fixed state; an MLP-only layer caches nothing.)"""
-    return layer_kind(model, layer) in (FULL, SLIDING, SPARSE)
+    return layer_kind(model, layer) in (FULL, SLIDING, SPARSE, CSA, HCA)
 
 
 def has_mlp(model: ModelSpec, layer: int) -> bool:
@@ -158,8 +169,9 @@ def output_gate_params(model: ModelSpec) -> float:
 
 
 def indexer_params(model: ModelSpec) -> float:
-    """DSA lightning-indexer weights of one layer (0 without DSA)."""
-    if model.index_topk is None:
+    """DSA lightning-indexer weights of one layer (0 without DSA; DeepSeek-V4's indexer is
+    costmodel/compressed.py's)."""
+    if model.index_topk is None or model.has_compressed_attention:
         return 0.0
     h, n, d = model.hidden_size, model.index_n_heads, model.index_head_dim
     q_in = model.q_lora_rank or h
@@ -168,7 +180,7 @@ def indexer_params(model: ModelSpec) -> float:
 
 def indexer_kv_elements(model: ModelSpec) -> float:
     """Indexer key values cached per token per layer (0 without DSA)."""
-    return float(model.index_head_dim) if model.index_topk is not None else 0.0
+    return float(model.index_head_dim) if model.index_topk is not None and not model.has_compressed_attention else 0.0
 
 
 def mixer_params(model: ModelSpec, layer: int) -> float | None:

@@ -22,6 +22,7 @@ of kernels, each costed at its own dtype); :func:`attention`, :func:`mlp`, :func
 from __future__ import annotations
 
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import mla, moe
 from simdecode.costmodel.residual import residual_bytes
@@ -52,6 +53,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         return [dep.part("attention", params, hbm, flops, _half(dep), "attention")] + _residual(dep, shape)
     if kind == mixers.NONE:  # an MLP-only layer (Nemotron-H)
         return []
+    if m.has_compressed_attention:  # DeepSeek-V4's window / compressed-sparse / heavily-compressed block
+        return _compressed_parts(dep, layer, shape) + _residual(dep, shape)
     params = dep.attention_params_per_gpu(layer) - mixers.indexer_params(m)
     capped = kind in (mixers.SLIDING, mixers.SPARSE)  # a sliding window, or DSA's top-k
     kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
@@ -73,6 +76,29 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     return parts + _residual(dep, shape)
 
 
+def _compressed_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
+    """A DeepSeek-V4 attention block on one GPU (costmodel/compressed.py): the fp8 projections with
+    the window and compressed entries, the bf16 compressor(s), and a CSA layer's indexer."""
+    m, tp = dep.model, dep.tp
+    kind = compressed.kind(m, layer)
+    cost = compressed.step_cost(m, layer, tp, shape, dep.kv_bytes_per_value)
+    index_q = compressed.indexer_query_params(m, kind)
+    comp = compressed.compressor_params(m, kind)
+    proj = compressed.params_per_gpu(m, layer, tp) - index_q - comp
+    kv_bytes, scores = cost["attention"]
+    kernels = _half(dep) + compressed.EXTRA_KERNELS + dep.quant_kernels("attention", compressed.QUANTISED_GEMMS)
+    parts = [dep.part("attention", proj, proj * dep.bytes_of("attention") + kv_bytes,
+                      2 * proj * shape.new_tokens + scores, kernels, "attention")]
+    if comp:
+        parts.append(dep.part("compressor", comp, comp * compressed.COMPRESSOR_BYTES_PER_VALUE,
+                              2 * comp * shape.new_tokens, compressed.COMPRESSOR_KERNELS, None))
+    if index_q:
+        index_bytes, index_flops = cost["indexer"]
+        parts.append(dep.part("indexer", index_q, index_q * dep.bytes_of("attention") + index_bytes,
+                              2 * index_q * shape.new_tokens + index_flops, 0, "attention"))
+    return parts
+
+
 def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     m = dep.model
     if not mixers.has_mlp(m, layer):  # a Mamba- or attention-only layer (Nemotron-H)
@@ -91,8 +117,10 @@ def _residual(dep: Deployment, shape: BatchShape) -> list[Part]:
     (HBM): SRAM and hard-wired chips keep the residual stream on chip, between their cores."""
     if dep.gpu is not None and dep.gpu.kind != "gpu":
         return []
-    return [dep.part("residual stream", 0.0, residual_bytes(shape.new_tokens, dep.model.hidden_size,
-                                                            dep.act_bytes_per_value), 0.0, 0, None)]
+    # hyper-connections (DeepSeek-V4, hc_mult streams): the residual is hc_mult hidden states wide
+    width = dep.model.hidden_size * dep.model.hc_mult
+    return [dep.part("residual stream", 0.0, residual_bytes(shape.new_tokens, width, dep.act_bytes_per_value),
+                     0.0, 0, None)]
 
 
 def embedding_parts(dep: Deployment, shape: BatchShape) -> list[Part]:

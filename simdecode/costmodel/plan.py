@@ -175,7 +175,7 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
 #: op kinds whose cost reads the step's context sums (kv_read_tokens, attn_pairs and their window
 #: forms); every other kind depends on the shape only through (seqs, new_tokens, logit_tokens):
 #: linear attention and Mamba read a fixed state per sequence, DSA's indexer reads the context
-CONTEXT_KINDS = frozenset({"attn", "attn.sliding", "attn.sparse"})
+CONTEXT_KINDS = frozenset({"attn", "attn.sliding", "attn.sparse", "attn.csa", "attn.hca"})
 
 
 def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> tuple[dict[str, OpCost], dict[str, OpCost]]:
@@ -208,7 +208,7 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
                 costs[kind] = _compute(dep, modules.embedding_parts(dep, shape), _share(dep, template, kind))
-            case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba":
+            case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba" | "attn.csa" | "attn.hca":
                 parts = modules.attention_parts(dep, _layer_of(dep, kind), chunk)
                 costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "mlp" | "mlp.moe":

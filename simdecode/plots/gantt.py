@@ -33,8 +33,7 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
     if context_tokens is None:
         context_tokens = scenario.workload.prompt_tokens
     dep = Deployment.from_scenario(scenario)
-    window = dep.model.sliding_window if dep.model.layer_types else None
-    shape = BatchShape.decode([context_tokens] * batch, window)
+    shape = BatchShape.decode([context_tokens] * batch, dep.window)  # windows, DSA's or V4's caps
     rows, segments, offset, layers, ends = [], [], 0.0, [], []
     for s in range(dep.pp):
         plan = build_stage_plan(dep, s, shape)

@@ -159,14 +159,22 @@ def read_hf_config(path: Any, context: dict[str, Any] | None = None) -> dict[str
             raise PresetError(f"hf_config file {path}: text_config must be a JSON object with the language "
                               f"model's keys, got a JSON {_json_kind(data)}")
     kept = {key: val for key, val in data.items() if key in HF_KEYS and val is not None}
+    # DeepSeek-V4 ships no intermediate_size (no dense layer): transformers' DeepseekV4Config maps
+    # it to moe_intermediate_size (attribute_map), as the shared expert's width
+    if "intermediate_size" not in kept and isinstance(kept.get("moe_intermediate_size"), int):
+        kept["intermediate_size"] = kept["moe_intermediate_size"]
     for key, val in kept.items():
-        if isinstance(val, (dict, list)) and key != "layer_types":
+        if isinstance(val, (dict, list)) and key not in ("layer_types", "compress_ratios"):
             raise PresetError(f"hf_config file {path}: {key} must be a number or a string, got a JSON "
                               f"{_json_kind(val)} {excerpt(json.dumps(val))}")
     if "quantization_config" in data:  # the checkpoint's dtypes per module (costmodel/precision.py)
         from simdecode.costmodel.precision import native_from_hf
 
         native = native_from_hf(data["quantization_config"])
+        if native is not None and data.get("expert_dtype") == "fp4":
+            # DeepSeek-V4: routed experts in fp4 e2m1 with one ue8m0 scale per 32 values (the
+            # checkpoint's experts.*.scale, F8_E8M0 [I, h/32]), i.e. MXFP4, the rest as quantization_config
+            native = {**native, "experts": "mxfp4"}
         if native is not None:
             kept["native_precision"] = native
     name = Path(path).parent.name if Path(path).name == "config.json" else Path(path).stem

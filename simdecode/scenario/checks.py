@@ -36,6 +36,10 @@ def check_scenario(s: Scenario) -> None:
             "parallelism.tp",
             f"tp = {par.tp} must divide the model's {heads} attention heads: one of {valid}",
         )
+    if m.has_compressed_attention and m.o_groups % par.tp:  # DeepSeek-V4: whole output groups per rank
+        valid = [t for t in range(1, m.o_groups + 1) if m.o_groups % t == 0 and heads % t == 0]
+        raise CheckError("parallelism.tp", f"tp = {par.tp} must divide the model's {m.o_groups} output-projection "
+                         f"groups (o_groups; each rank holds whole groups, as vLLM's DeepSeek-V4): one of {valid}")
     if not m.uses_mla and kv % par.tp and par.tp % kv:
         raise CheckError(
             "parallelism.tp", f"tp = {par.tp} and the model's {kv} KV heads must divide one another"

@@ -15,7 +15,12 @@ from simdecode.scenario.types import DType
 
 MAX_LAYERS = 1000
 #: the layer kinds ``layer_types`` may name (Hugging Face spellings)
-LAYER_TYPES = ("full_attention", "sliding_attention", "linear_attention")
+LAYER_TYPES = ("full_attention", "sliding_attention", "linear_attention", "compressed_sparse_attention",
+               "heavily_compressed_attention")
+#: DeepSeek-V4's compressed attention layers (transformers' DeepseekV4Config spellings)
+COMPRESSED_TYPES = ("compressed_sparse_attention", "heavily_compressed_attention")
+#: their default compression rates m and m' (DeepseekV4Config.default_compress_rates)
+DEFAULT_COMPRESS_RATES = {"compressed_sparse_attention": 4, "heavily_compressed_attention": 128}
 #: Nemotron-H's hybrid_override_pattern: each layer holds one of these alone
 PATTERN_LAYERS = {"M": "mamba", "*": "full_attention", "-": "mlp"}
 MAX_DIM = 1_000_000
@@ -74,9 +79,19 @@ class ModelSpec(Spec):
     sliding_window: int | None = Field(None, ge=1, le=100_000_000,
                                        description="window of sliding-attention layers, tokens")
     layer_types: tuple[str, ...] | None = Field(
-        None, description="per layer 'full_attention', 'sliding_attention' or 'linear_attention' (Gated "
-        "DeltaNet / Mamba-style recurrent state) (default: all full, or full_attention_interval)"
+        None, description="per layer 'full_attention', 'sliding_attention', 'linear_attention' (Gated "
+        "DeltaNet / Mamba-style recurrent state), 'compressed_sparse_attention' or "
+        "'heavily_compressed_attention' (DeepSeek-V4) (default: all full, or full_attention_interval)"
     )
+    # DeepSeek-V4 compressed attention (simdecode/costmodel/compressed.py)
+    compress_ratios: tuple[int, ...] | None = Field(
+        None, description="DeepSeek-V4 config.json: per layer 0 (sliding window only), the compressed-sparse "
+        "rate (4) or the heavily-compressed rate (128); entries past num_hidden_layers belong to the MTP modules"
+    )
+    o_groups: int | None = Field(None, ge=1, le=4096, description="DeepSeek-V4 grouped output projection: head groups")
+    o_lora_rank: int | None = Field(None, ge=1, le=MAX_DIM, description="DeepSeek-V4 grouped output projection: "
+                                    "rank per group")
+    hc_mult: int = Field(1, ge=1, le=64, description="hyper-connection residual streams (DeepSeek-V4: 4)")
     # hybrid linear attention (Qwen3-Next / Qwen3.5 Gated DeltaNet; simdecode/costmodel/layers.py)
     full_attention_interval: int | None = Field(
         None, ge=1, le=MAX_LAYERS, description="without layer_types: every n-th layer is full attention, the "
@@ -155,7 +170,37 @@ class ModelSpec(Spec):
                 raise ValueError("Mamba layers (M) need mamba_num_heads, mamba_head_dim and ssm_state_size")
             if self.is_moe:
                 raise ValueError("hybrid_override_pattern models with experts are not modelled")
-        if self.index_topk is not None:
+        if self.compress_ratios is not None:
+            if len(self.compress_ratios) < self.num_hidden_layers:
+                raise ValueError(f"compress_ratios has {len(self.compress_ratios)} entries for "
+                                 f"{self.num_hidden_layers} layers")
+            allowed = {0, *self.rates.values()}
+            unknown = sorted(set(self.compress_ratios) - allowed)
+            if unknown:
+                raise ValueError(f"compress_ratios entries must be one of {sorted(allowed)}, got {unknown}")
+            if self.layer_types is not None:
+                raise ValueError("give layer_types or compress_ratios, not both")
+        if self.has_compressed_attention:
+            need = ["head_dim", "q_lora_rank", "qk_rope_head_dim", "o_groups", "o_lora_rank", "sliding_window"]
+            if any(self.layer_type(i) == "compressed_sparse_attention" for i in range(self.num_hidden_layers)):
+                need += ["index_topk", "index_n_heads", "index_head_dim"]
+            missing = [k for k in need if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"compressed attention layers (DeepSeek-V4) need {', '.join(missing)}")
+            other = sorted({self.layer_type(i) for i in range(self.num_hidden_layers)}
+                           - {"sliding_attention", *COMPRESSED_TYPES})
+            if other:
+                raise ValueError(f"a DeepSeek-V4 model's layers are sliding_attention or {' or '.join(COMPRESSED_TYPES)}"
+                                 f", got {other}")
+            if self.uses_mla:
+                raise ValueError("compressed attention layers (DeepSeek-V4) cache one shared key-value head, not "
+                                 "an MLA latent: leave out kv_lora_rank")
+            if self.kv_heads != 1:
+                raise ValueError("compressed attention layers (DeepSeek-V4) have one shared key-value head "
+                                 "(num_key_value_heads: 1)")
+            if (self.num_attention_heads * self.head_dim) % self.o_groups:
+                raise ValueError("num_attention_heads x head_dim must split into o_groups equal groups")
+        elif self.index_topk is not None:
             if not self.uses_mla or self.index_n_heads is None or self.index_head_dim is None:
                 raise ValueError("DeepSeek sparse attention (index_topk) needs MLA (kv_lora_rank), index_n_heads "
                                  "and index_head_dim")
@@ -173,11 +218,32 @@ class ModelSpec(Spec):
         layer_types), else full."""
         if self.layer_types is not None:
             return self.layer_types[layer]
+        if self.compress_ratios is not None:
+            ratio = self.compress_ratios[layer]
+            if ratio == 0:
+                return "sliding_attention"
+            return next(kind for kind, rate in self.rates.items() if rate == ratio)
         if self.hybrid_override_pattern is not None:
             return PATTERN_LAYERS[self.hybrid_override_pattern[layer]]
         if self.full_attention_interval is not None:
             return "full_attention" if (layer + 1) % self.full_attention_interval == 0 else "linear_attention"
         return "full_attention"
+
+    @property
+    def rates(self) -> dict[str, int]:
+        """Tokens pooled into one cached entry, per compressed layer type (DeepSeek-V4: m = 4 and
+        m' = 128 in both checkpoints, transformers' DeepseekV4Config.default_compress_rates)."""
+        return dict(DEFAULT_COMPRESS_RATES)
+
+    @property
+    def has_compressed_attention(self) -> bool:
+        """A DeepSeek-V4 model: it gives ``compress_ratios``, or some layer is compressed-sparse or
+        heavily-compressed attention, or the grouped output projection (``o_lora_rank``) marks V4's
+        shared-KV block; then every attention layer, sliding ones too, is that block
+        (costmodel/compressed.py)."""
+        if self.o_lora_rank is not None or self.compress_ratios is not None:
+            return True
+        return self.layer_types is not None and any(t in COMPRESSED_TYPES for t in self.layer_types)
 
     @property
     def has_linear_attention(self) -> bool:

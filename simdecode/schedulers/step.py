@@ -67,7 +67,7 @@ class StepWork:
             kv += cached
             pairs += seq_pairs
         self._decode_count = decodes
-        return BatchShape(len(items), new_tokens, logits, kv, pairs, kv, pairs, prefill_pairs, prefill_cached)
+        return BatchShape(len(items), new_tokens, logits, kv, pairs, kv, pairs, prefill_pairs, prefill_cached, kv, pairs)
 
     @property
     def decode_seqs(self) -> int:

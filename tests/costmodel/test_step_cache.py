@@ -38,6 +38,9 @@ LAYOUTS = [
     ("qwen3.5-397b-a17b", "b200", 8, 1, {}, "vllm"),  # linear attention: a fixed state per sequence
     ("deepseek-v3.2", "b200", 8, 2, {}, "vllm"),  # DSA: the indexer reads the whole context
     ("nemotron-nano-9b-v2", "h100-sxm", 2, 1, {}, "vllm"),  # Mamba-2, attention or MLP alone per layer
+    # DeepSeek-V4: window, compressed-sparse and heavily-compressed layers (two token caps)
+    ("deepseek-v4-flash", "h200", 8, 2, {}, "vllm"),
+    ("deepseek-v4-pro", "b200", 8, 1, {"ep": 8}, "vllm"),
     # consecutive tokens of a sequence share experts: the MoE's cost reads the sequence count
     ({"preset": "mixtral-8x7b", "routing_correlation": 0.5}, "h100-sxm", 4, 1, {}, "vllm"),
 ]
@@ -71,7 +74,8 @@ def shapes(draw) -> BatchShape:
     kv = draw(st.integers(0, 10**6))
     pairs = draw(st.integers(new, 10**7))
     return BatchShape(seqs, new, draw(st.integers(0, seqs)), kv, pairs, draw(st.integers(0, kv)),
-                      draw(st.integers(new, pairs)))
+                      draw(st.integers(new, pairs)), sparse_kv_read_tokens=draw(st.integers(0, kv)),
+                      sparse_attn_pairs=draw(st.integers(new, pairs)))
 
 
 @settings(max_examples=60, deadline=None)
