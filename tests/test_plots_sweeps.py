@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from simdecode.plots.choose import choose_figure
-from simdecode.plots.sweeps import pareto_figure, pipeline_figure, points_figure, speculative_figure, tp_figure
+from simdecode.plots.sweeps import (distinct, pareto_figure, pipeline_figure, points_figure, speculative_figure,
+                                    tp_figure)
 
 
 #: summary columns (the rest of a row's keys before them are the varied keys)
@@ -126,3 +127,10 @@ def test_a_column_linked_to_x_draws_no_line_of_its_own():
     ax = pareto_figure(rows)
     assert [len(line.get_xdata()) for line in ax.get_lines()] == [2, 2]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["link nvlink4", "link pcie5"]
+
+
+def test_distinct_keeps_lists_and_mappings_of_a_hand_edited_table_as_json_text() -> None:
+    """A sweep.json cell edited into a mapping (found by tests/hostile/test_results_fuzz.py) is a
+    value like any other, not an internal error: distinct gives its JSON text, once."""
+    rows = [{"k": {"b": 1, "a": 2}}, {"k": {"a": 2, "b": 1}}, {"k": [1, 2]}, {"k": "bf16"}, {"k": None}]
+    assert distinct(rows, "k") == ['{"a": 2, "b": 1}', "[1, 2]", "bf16"]

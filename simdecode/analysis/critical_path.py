@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from simdecode.analysis.scaling import TpScaling, tp_scaling
-from simdecode.costmodel import collectives
+from simdecode.costmodel import collectives, devices
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.feasibility import check_fits
@@ -100,10 +100,15 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
             hops.append({"from_stage": s, "to_stage": s + 1, "bytes": msg, "link": dep.pp_link.name,
                          "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.beta_s})
 
+    # a lock-step pipeline (Groq) holds every stage for the slowest one's time: the rest is a wait
+    periods = devices.stage_periods(dep.gpu, [st["time_s"] for st in stages])
+    for st, period in zip(stages, periods):
+        st["lockstep_wait_s"] = period - st["time_s"]
+    lockstep_s = sum(st["lockstep_wait_s"] for st in stages)
     parts = {
         "memory": sum(st["memory_s"] for st in stages), "compute": sum(st["math_s"] for st in stages),
         "launch": sum(st["launch_s"] for st in stages), "host": sum(st["host_s"] for st in stages),
-        "communication": sum(st["exposed_comm_s"] for st in stages), "pipeline": sum(h["time_s"] for h in hops),
+        "communication": sum(st["exposed_comm_s"] for st in stages), "pipeline": sum(h["time_s"] for h in hops) + lockstep_s,
     }
     total = sum(st["time_s"] for st in stages) + parts["pipeline"]
     ideal = sum(st["ideal_s"] for st in stages)
@@ -130,7 +135,8 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
                   "changes_model": dep.tp > 1 and dep.tp_mode in CHANGES_MODEL,
                   "peak_bandwidth_Bps": rates.peak_bandwidth_Bps, "bandwidth_Bps": rates.bandwidth_Bps,
                   "peak_flops_per_s": rates.peak_flops_per_s, "flops_per_s": rates.flops_per_s},
-        "stages": stages, "hops": hops, "parts_s": parts, "total_s": total, "terms_s": terms,
+        "stages": stages, "hops": hops, "lockstep_wait_s": lockstep_s, "parts_s": parts, "total_s": total,
+        "terms_s": terms,
         "shares": {k: v / total for k, v in grouped.items()},
         "tokens_per_s_per_request": 1.0 / total, "aggregate_tokens_per_s": batch / total,
         "roofline_tokens_per_s": 1.0 / ideal, "roofline_fraction": ideal / total,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from simdecode.costmodel import collectives, memory
+from simdecode.costmodel import collectives, devices, memory
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
@@ -52,7 +52,7 @@ def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
     context = w.prompt_tokens + w.output_tokens // 2
     window = dep.model.sliding_window if dep.model.layer_types else None
 
-    def stage_times(batch: int) -> tuple[list[float], float, float]:
+    def stage_times(batch: int) -> tuple[list[float], float, float, float]:
         shape = BatchShape.decode([context] * batch, window)
         folds = [fold(build_stage_plan(dep, st, shape)) for st in range(pp)]
         hop = 0.0
@@ -60,19 +60,22 @@ def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
             message = shape.new_tokens * dep.model.hidden_size * dep.act_bytes_per_value
             hop = collectives.p2p(message, dep.pp_link, dep.runtime).time_s
         math_s = sum(f.compute_s - f.memory_s for f in folds)
-        return [f.makespan_s for f in folds], hop, math_s / max(sum(f.makespan_s for f in folds), 1e-30)
+        times = devices.stage_periods(dep.gpu, [f.makespan_s for f in folds])  # lock-step: the slowest's
+        wait_s = sum(times) - sum(f.makespan_s for f in folds)
+        return times, hop, math_s / max(sum(times), 1e-30), wait_s
 
-    one, hop1, _ = stage_times(1)
+    one, hop1, _, lockstep_s = stage_times(1)
     hop_one_s = hop1
     token_s = sum(one) + (pp - 1) * hop1
     prefill = BatchShape.mixed([(0, w.prompt_tokens, True)], window)
-    prefill_s = sum(fold(build_stage_plan(dep, st, prefill)).makespan_s for st in range(pp)) + (pp - 1) * \
+    prefill_s = sum(devices.stage_periods(dep.gpu, [fold(build_stage_plan(dep, st, prefill)).makespan_s
+                                                    for st in range(pp)])) + (pp - 1) * \
         collectives.p2p(prefill.new_tokens * dep.model.hidden_size * dep.act_bytes_per_value, dep.pp_link,
                         dep.runtime).time_s \
         if pp > 1 else fold(build_stage_plan(dep, 0, prefill)).makespan_s
     aggregate = math_share = None
     if micro:
-        times, hop, math_share = stage_times(micro)
+        times, hop, math_share, _ = stage_times(micro)
         # physics.md 3.2 (decode steady state, after GPipe and Megatron-LM's bubble analysis): a
         # micro-batch's next token waits for its trip through the stages, or for the busiest stage
         # to serve every lane once, whichever is longer: Tc = max(sum T_s + (p - 1) T_hop, m max T_s)
@@ -81,7 +84,7 @@ def layout(scenario: Any, pp: int, concurrency: int) -> dict[str, Any]:
     return {"pp": pp, "tp": par.tp, "gpus": par.tp * pp, "kv_capacity_tokens": capacity, "request_tokens": per_request,
             "prompt_tokens": w.prompt_tokens,
             "requests_fit": fits, "in_flight": in_flight, "lanes": lanes, "micro_batch": micro,
-            "token_s": token_s, "hop_s": hop_one_s, "per_request_tps": 1.0 / token_s, "prefill_s": prefill_s,
+            "token_s": token_s, "hop_s": hop_one_s, "lockstep_s": lockstep_s, "per_request_tps": 1.0 / token_s, "prefill_s": prefill_s,
             "aggregate_tps": aggregate, "math_share": math_share}
 
 
@@ -127,7 +130,9 @@ def _sentence(here: dict, base: dict, n: int) -> str:
     pp, tp = here["pp"], here["tp"]
     one = (f"One request: at pp {pp} a token takes {_ms(here['token_s'])} ({here['per_request_tps']:.1f} tokens/s) "
            f"against {_ms(base['token_s'])} at pp 1 on tp {tp}: the stages take turns, so depth never speeds one "
-           f"request up; it only adds {_hops(pp - 1, here['hop_s'])}.")
+           f"request up; it only adds {_hops(pp - 1, here['hop_s'])}"
+           + (f" and {_ms(here['lockstep_s'])} of lock-step waits (every stage takes the slowest one's time)"
+              if here.get("lockstep_s", 0.0) > 0 else "") + ".")
     if base["requests_fit"] == 0:
         many = (f"With {n} requests in flight: at pp 1 the weights do not leave room for even one "
                 f"{base['request_tokens']}-token request in the KV cache, so depth is what makes serving possible; "

@@ -18,7 +18,7 @@ valid tp degrees.
 
 from __future__ import annotations
 
-from simdecode.costmodel import collectives, modules
+from simdecode.costmodel import collectives, devices, modules
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.fold import fold
@@ -31,7 +31,8 @@ def decode_step(dep: Deployment, context_tokens: int):
     """Batch-1 decode step of every stage: (seconds per token, exposed collective seconds)."""
     shape = BatchShape.decode([context_tokens], dep.window)
     folds = [fold(build_stage_plan(dep, s, shape)) for s in range(dep.pp)]
-    return sum(f.makespan_s for f in folds), sum(f.exposed_comm_s for f in folds)
+    # a lock-step pipeline holds every stage for the slowest one's time (devices.stage_periods)
+    return sum(devices.stage_periods(dep.gpu, [f.makespan_s for f in folds])), sum(f.exposed_comm_s for f in folds)
 
 
 def analytic_crossover(dep: Deployment) -> float | None:

@@ -166,6 +166,7 @@ def estimate(dep, scenario, context_tokens: int, batch: int = 1) -> SpeculationE
     from simdecode.costmodel.batch import BatchShape
     from simdecode.costmodel.deployment import draft_passes
     from simdecode.costmodel.fold import fold
+    from simdecode.costmodel.devices import stage_periods
     from simdecode.costmodel.plan import build_stage_plan
 
     d = scenario.decoding
@@ -176,6 +177,9 @@ def estimate(dep, scenario, context_tokens: int, batch: int = 1) -> SpeculationE
     def folds(deployment, shape):
         return [fold(build_stage_plan(deployment, s, shape)) for s in range(deployment.pp)]
 
+    def periods(deployment, stage_folds):  # a lock-step pipeline: every stage takes the slowest's time
+        return stage_periods(deployment.gpu, [f.makespan_s for f in stage_folds])
+
     standard = folds(dep, BatchShape.decode([context_tokens] * batch, dep.window))
     verify = folds(dep, BatchShape.mixed([(context_tokens, positions, positions)] * batch, dep.window))
     draft_s = 0.0
@@ -184,6 +188,6 @@ def estimate(dep, scenario, context_tokens: int, batch: int = 1) -> SpeculationE
             [(context_tokens + level, p.tokens, p.logits)] * batch, p.dep.window)))
     return SpeculationEstimate(
         proposals, positions, mean_tokens(probs),
-        sum(f.makespan_s for f in standard), sum(f.makespan_s for f in verify), draft_s,
+        sum(periods(dep, standard)), sum(periods(dep, verify)), draft_s,
         sum(f.hbm_bytes for f in standard), sum(f.hbm_bytes for f in verify),
         sum(f.flops for f in standard), sum(f.flops for f in verify))

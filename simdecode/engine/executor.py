@@ -55,23 +55,25 @@ class Stage:
         # the links this group's collectives cross (its ring), each once: their trace tracks
         self._ring_links = tuple(sorted({link for path in fabric.ring for link in path}, key=lambda l: l.order))
 
-    def run(self, plan: StepPlan, timing: Fold):
-        """Process: occupy this stage for one step of ``plan``; returns when its last op ends.
+    def run(self, plan: StepPlan, timing: Fold, period_s: float = 0.0):
+        """Process: occupy this stage for one step of ``plan``; returns when its last op ends, or
+        at the end of ``period_s`` (seconds) after it began when that is later (a lock-step
+        pipeline's common period, :func:`simdecode.costmodel.devices.stage_periods`).
 
-        The process's value is the time the step ran, not counting the wait for the stage. A
-        stage only one lane uses (:attr:`shared_by_lanes` False) is never waited for, so it skips
-        the request for its GPUs (two events a step fewer).
+        The process's value is the time the step ran, not counting the wait for the stage nor the
+        rest of the period. A stage only one lane uses (:attr:`shared_by_lanes` False) is never
+        waited for, so it skips the request for its GPUs (two events a step fewer).
         """
         if not self.shared_by_lanes:
-            return self._step(plan, timing)
-        return self._run_shared(plan, timing)
+            return self._step(plan, timing, period_s)
+        return self._run_shared(plan, timing, period_s)
 
-    def _run_shared(self, plan: StepPlan, timing: Fold):
+    def _run_shared(self, plan: StepPlan, timing: Fold, period_s: float):
         with self.gpus.request() as req:
             yield req
-            return (yield from self._step(plan, timing))
+            return (yield from self._step(plan, timing, period_s))
 
-    def _step(self, plan: StepPlan, timing: Fold):
+    def _step(self, plan: StepPlan, timing: Fold, period_s: float = 0.0):
         start = self.env.now
         if self._one_event:
             yield self.env.timeout(timing.makespan_s)
@@ -88,6 +90,8 @@ class Stage:
         self.busy_s += elapsed
         if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:
             self.contention_s += elapsed - timing.makespan_s
+        if period_s > elapsed:  # lock-step: the stage is held, idle, until its period ends
+            yield self.env.timeout(period_s - elapsed)
         return elapsed
 
     def _trace_folded(self, plan: StepPlan, start: float) -> None:

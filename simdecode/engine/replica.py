@@ -21,7 +21,7 @@ from typing import Callable
 
 import simpy
 
-from simdecode.costmodel import collectives
+from simdecode.costmodel import collectives, devices
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.plan import build_stage_plan
 from simdecode.costmodel.fold import fold
@@ -111,6 +111,7 @@ class Replica:
         stages, last_stage = self.stages, len(self.stages) - 1
         queue_record = self.queue_monitor.record
         act_bytes_per_token = dep.model.hidden_size * dep.act_bytes_per_value
+        lockstep = dep.pp > 1 and dep.gpu is not None and dep.gpu.lockstep_pipeline
         while True:
             now = env.now
             work = policy.next_step(lane, now)
@@ -140,11 +141,15 @@ class Replica:
                     run_s += elapsed
                     if self.speculator.on_target_gpus:
                         recorder.stage_step(timing, elapsed)
+            plans = [build_stage_plan(dep, s, shape) for s in range(len(stages))]
+            folds = [fold(plan) for plan in plans]  # executor.step_timing
+            # a lock-step pipeline holds every stage for the slowest one's time (devices.stage_periods)
+            periods = devices.stage_periods(dep.gpu, [f.makespan_s for f in folds]) if lockstep else None
             for s, stage in enumerate(stages):
-                plan = build_stage_plan(dep, s, shape)
-                timing = fold(plan)  # executor.step_timing
+                plan, timing = plans[s], folds[s]
                 timings.append(timing)
-                elapsed = yield from stage.run(plan, timing)
+                # the rest of a lock-step period is counted with the pipeline's time, not run_s
+                elapsed = yield from stage.run(plan, timing, periods[s] if periods else 0.0)
                 run_s += elapsed
                 recorder.stage_step(timing, elapsed)
                 if s < last_stage:

@@ -43,7 +43,8 @@ def distinct(rows: Iterable[Row], key: str) -> list[Any]:
     for row in rows:
         value = row.get(key)
         if value is not None:
-            seen.setdefault(value if not isinstance(value, list) else json.dumps(value), None)
+            # a list or mapping (a hand-edited table) is kept as its JSON text: it cannot be a key
+            seen.setdefault(json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value, None)
     return list(seen)
 
 

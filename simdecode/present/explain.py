@@ -224,10 +224,14 @@ def _why_it_stops(scaling) -> str:
 def _pipeline_note(d: dict) -> str:
     pp, stages, hops = d["setup"]["pp"], d["stages"], d["hops"]
     times = " + ".join(t(st["time_s"]) for st in stages)
+    lockstep = d.get("lockstep_wait_s", 0.0) > 0
+    stage_sum = (f"{pp} periods of the slowest stage ({t(max(st['time_s'] for st in stages))}: the stages run in "
+                 f"lock-step, so each waits for it; their own times are {times})" if lockstep
+                 else f"the sum of the stages ({times})")
     return (f"Why the {pp} pipeline stages do not speed one request up: each token visits every stage in "
             "turn (stage 2 needs stage 1's output, and the next token needs the last stage's output), so "
-            f"only one stage works on a request at any moment. The token takes the sum of the stages "
-            f"({times}) plus {_n(len(hops), 'hop')} of {t(hops[0]['time_s'])}: the pipeline adds memory, and "
+            f"only one stage works on a request at any moment. The token takes {stage_sum} "
+            f"plus {_n(len(hops), 'hop')} of {t(hops[0]['time_s'])}: the pipeline adds memory, and "
             "throughput when many requests are in flight, not speed for one request.")
 
 
@@ -302,7 +306,11 @@ def render_explanation(d: dict[str, Any]) -> str:
         rows.append(("host overhead", st["host_s"], "runtime's per-step CPU time" if st["host_s"] else "none"))
         for name, value, note in rows:
             out.append(_para(f"{name:<22} {t(value):>9}   {note}", "  "))
-        out += [f"  {'stage time':<22} {t(st['time_s']):>9}", ""]
+        out += [f"  {'stage time':<22} {t(st['time_s']):>9}"]
+        if st.get("lockstep_wait_s", 0.0) > 0:
+            out.append(_para(f"{'lock-step wait':<22} {t(st['lockstep_wait_s']):>9}   the rest of the pipeline's "
+                             "common period (the slowest stage's time): its chips run one schedule in step", "  "))
+        out.append("")
     for h in d["hops"]:
         out.append(f"Pipeline hop stage {h['from_stage'] + 1} -> {h['to_stage'] + 1}: {b(h['bytes'])} over "
                    f"{h['link']}, {t(h['time_s'])} ({t(h['alpha_s'])} latency + {t(h['beta_s'])} bandwidth)")
@@ -312,7 +320,9 @@ def render_explanation(d: dict[str, Any]) -> str:
     out.append(_para(
         f"One token takes {t(d['total_s'])} = {t(p['memory'])} memory + {t(p['compute'])} math + "
         f"{t(p['launch'])} launches + {t(p['host'])} host + {t(p['communication'])} exposed communication + "
-        f"{t(p['pipeline'])} pipeline hops: {tps(d['tokens_per_s_per_request'])} for one request"
+        f"{t(p['pipeline'])} pipeline hops"
+        + (f" and lock-step waits ({t(d['lockstep_wait_s'])})" if d.get("lockstep_wait_s", 0.0) > 0 else "")
+        + f": {tps(d['tokens_per_s_per_request'])} for one request"
         + (f", {tps(d['aggregate_tokens_per_s'])} for all {d['batch']:,}" if d["batch"] > 1 else "") + "."))
     out.append(_para(d["terms_sentence"]))
     out.append(_para(

@@ -69,6 +69,12 @@ class GpuSpec(Spec):
         "region of cores (Cerebras' layer-pipelined mode), so one token's layer gets only its region's share "
         "of the chip's bandwidth and FLOP/s; false: every op streams from the whole chip (Groq)"
     )
+    lockstep_pipeline: bool = Field(
+        False, description="the chips run one compile-time schedule in lock-step, so every pipeline stage "
+        "advances in one common period, the slowest stage's: a token crosses pp stages in pp periods (Groq: "
+        "GroqFlow's latency estimate is the pipelining stage's cycles x the chips; simdecode/costmodel/"
+        "devices.py); false: each stage takes its own time"
+    )
     memory_ports: MemoryPorts | None = Field(
         None, description="sram kind: the core's SRAM ports when memory_bandwidth counts all of them (Cerebras: "
         "{reads: 2, writes: 1}); a matrix-vector product streams its matrix through one read port while the "
