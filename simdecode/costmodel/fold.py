@@ -73,7 +73,17 @@ def fold(plan: StepPlan) -> Fold:
         makespan = compute + launch + host + comm
     else:
         makespan = _makespan(plan)
+    makespan, host = _host_bound(plan, makespan, host)
     return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
+
+
+def _host_bound(plan: StepPlan, makespan: float, host: float) -> tuple[float, float]:
+    """(makespan, host) of a step that cannot end before its host has dispatched it
+    (``plan.host_floor_s``, costmodel/eager.py): the GPU's wait for the host counts as host time."""
+    floor = plan.host_floor_s
+    if floor > makespan:
+        return floor, host + (floor - makespan)
+    return makespan, host
 
 
 def _sums(rows, costs, sums: list[float]) -> list[float]:
@@ -148,7 +158,8 @@ def fold_slots(plan: StepPlan) -> Fold:
             comm += cost.time_s
             alpha += cost.alpha_s
             net += cost.net_bytes
-    return _finish(_makespan(plan), compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
+    makespan, host = _host_bound(plan, _makespan(plan), host)
+    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
 
 
 def timeline(plan: StepPlan) -> list[tuple[int, float, float]]:

@@ -30,7 +30,7 @@ from functools import cached_property
 from typing import Iterator
 
 from simdecode import tp_schedules
-from simdecode.costmodel import collectives, devices, modules, mtp, trtllm_allreduce
+from simdecode.costmodel import collectives, devices, eager, modules, mtp, trtllm_allreduce
 from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
@@ -140,6 +140,9 @@ class StepPlan:
     tp: int = 1
     #: the shared, cached part of ``costs`` (kinds that do not read the context), or None
     base: dict[str, OpCost] | None = field(default=None, repr=False, compare=False)
+    #: seconds the host needs when it dispatches this step's kernels itself (a step off the CUDA
+    #: graphs, costmodel/eager.py): the step lasts at least this long; 0 for a graphed step
+    host_floor_s: float = 0.0
 
     def __iter__(self) -> Iterator[Op]:
         costs = self.costs
@@ -160,7 +163,10 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
     if template is None:
         template = dep.templates[key] = _template(dep, stage, chunks)
     costs, base = _costs(dep, template, shape)
-    return StepPlan(stage, shape, template, costs, dep.tp, base)
+    floor = 0.0
+    if dep.rates.kernel_s > 0 and eager.runs_eagerly(dep.runtime, shape):  # GPUs launch kernels
+        floor = eager.host_floor_s(dep.runtime, eager.dispatched(template.kind_counts, costs, dep.rates.kernel_s))
+    return StepPlan(stage, shape, template, costs, dep.tp, base, floor)
 
 
 # ---- costs ---------------------------------------------------------------------------------

@@ -83,6 +83,9 @@ class Stage:
             yield from self._run_streams(plan)
         else:
             yield from self._run_graph(plan)
+        if not self._one_event and self.env.now < start + plan.host_floor_s:
+            # an eager step's GPU work is done before its host has dispatched it all (costmodel/eager.py)
+            yield self.env.timeout(start + plan.host_floor_s - self.env.now)
         elapsed = self.env.now - start
         self.busy_s += elapsed
         if elapsed - timing.makespan_s > 1e-9 * timing.makespan_s:

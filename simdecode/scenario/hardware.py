@@ -178,6 +178,12 @@ class RuntimeSpec(Spec):
         True, description="weight-only int8/int4 kernels dequantise in the shadow of the weight stream "
         "(Marlin, Machete, Triton matmul_ogs); false: after it, adding to the kernel's time (gpt-fast)"
     )
+    prefill_graph_tokens: int | None = Field(
+        None, ge=0, description="largest step holding a prefill chunk, in tokens, that the engine still replays "
+        "from a CUDA graph; a larger one runs eagerly, its host dispatching every kernel and collective, so the "
+        "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
+        "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
+    )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "

@@ -114,7 +114,9 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         # wave is no steady state, so the whole benchmark is simulated (the probe's plain mean)
         waves = BENCH_WAVES if keys.get("scheduler", {}).get("batch_wait_iters") else SIMULATED_WAVES
         job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}",
-                        **({"scheduler": keys["scheduler"]} if "scheduler" in keys else {}), "workload": {
+                        **({"scheduler": keys["scheduler"]} if "scheduler" in keys else {}),
+                        **({"runtime": {"preset": scenario["runtime"], **keys["runtime"]}} if "runtime" in keys else {}),
+                        "workload": {
             "arrival": {"kind": "closed", "concurrency": c}, "requests": waves * c,
             "prompt_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * isl), "high": isl},
             "output_tokens": {"dist": "uniform", "low": int(RANGE_RATIO * osl), "high": osl}}}

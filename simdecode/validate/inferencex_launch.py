@@ -30,6 +30,15 @@ costmodel/efficiency.fp4_dequant_seconds); async scheduling was set in their con
 v0.13 and is vLLM's default since v0.14 (perf-changelog.yaml, #789: "Remove deprecated
 async-scheduling flag (now enabled by default since v0.14.0)").
 
+Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simdecode.costmodel.eager`):
+
+- vLLM on B200: ``compilation-config`` ``cudagraph_mode: FULL_DECODE_ONLY`` with ``splitting_ops: []``
+  (``70b_fp8_b200_docker.sh``): full graphs for decode-only batches, no piecewise graphs, so every step
+  holding a prefill runs eagerly (0). On H100 and H200 the default piecewise graphs cover steps of up to
+  ``min(2 max_num_seqs, 512)`` tokens (vLLM's ``cuda_graph_sizes`` default), with ``max_num_seqs`` = CONC.
+- TensorRT-LLM: ``trtllm-serve`` of TensorRT-LLM 1.x serves with the PyTorch backend (the DeepSeek
+  scripts say ``--backend=pytorch``), whose CUDA graphs hold decoding batches only: 0, for every model.
+
 Both engines' scripts set what they set for every concurrency and tp of a sweep (the TensorRT-LLM
 batch wait for one workload label and tp range): nothing here depends on a measured value.
 """
@@ -43,22 +52,30 @@ VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
 
 
 def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurrency: int) -> dict[str, Any]:
-    """The ``scheduler`` keys of a sweep's deployment as InferenceX launched it; {} where its scripts
-    are not described here (the engine's defaults then apply). Its FP8 KV cache is set with the
-    other precision keys (``inferencex.KV_CACHE_DTYPE``).
+    """The ``scheduler`` keys, and the ``runtime`` keys that override the engine's preset, of a
+    sweep's deployment as InferenceX launched it; {} where its scripts are not described here (the
+    engine's defaults then apply). Its FP8 KV cache is set with the other precision keys
+    (``inferencex.KV_CACHE_DTYPE``).
 
     ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
     runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
+    if engine == "trt-llm":  # trtllm-serve's PyTorch backend: decode-only CUDA graphs, every model
+        keys: dict[str, Any] = {"runtime": {"prefill_graph_tokens": 0}}
+    else:
+        keys = {}
     if model == "gpt-oss-120b" and engine == "vllm" and gpu in VLLM_SEQS_FROM_CONCURRENCY:
-        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": concurrency}}
+        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": concurrency},
+                "runtime": {"prefill_graph_tokens": min(2 * concurrency, 512)}}
     if model != "llama-3.1-70b":
-        return {}
+        return keys
     if engine == "vllm":
-        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192,
-                              "max_batch_size": concurrency if gpu in VLLM_SEQS_FROM_CONCURRENCY else 512}}
+        seqs = concurrency if gpu in VLLM_SEQS_FROM_CONCURRENCY else 512
+        graphed = min(2 * seqs, 512) if gpu in VLLM_SEQS_FROM_CONCURRENCY else 0  # B200: FULL_DECODE_ONLY
+        return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": seqs},
+                "runtime": {"prefill_graph_tokens": graphed}}
     if engine == "trt-llm":
         sched: dict[str, Any] = {"overlap": True, "max_batched_tokens": 16384}
         if label == "1k1k" and tp < 8:
             sched.update(batch_wait_iters=20, batch_wait_tokens_ratio=0.9)
-        return {"scheduler": sched}
-    return {}
+        keys["scheduler"] = sched
+    return keys
