@@ -187,7 +187,9 @@ class Evaluator:
         scn, dep, _ = self._deployments(a, model)
         block = scn.scheduler.kv_block_tokens
         per_seq = -(-(a.context + self.output_tokens) // block)
-        key = (a.hardware, a.runtime, a.precision, a.tp, model)
+        # the engine's activation workspace grows with its batch and token budget: the batch and
+        # context belong in the key
+        key = (a.hardware, a.runtime, a.precision, a.tp, a.batch, a.context, model)
         if key not in self._capacity:
             self._capacity[key] = kv_capacity_blocks(scn, dep)
         return self._capacity[key] // per_seq

@@ -27,6 +27,10 @@ from simdecode.estimate.shapes import active_params, ladder
 from simdecode.estimate.space import Assumptions
 from simdecode.scenario.model import ModelSpec
 
+#: rungs beyond the bisection's brackets checked for a speed inside the band (speed is monotone in
+#: size only between engine rules that switch at a shape)
+NEIGHBOURS = 3
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -136,8 +140,18 @@ class Searcher:
             return Solution(a, "too-slow", **facts)
         # the band's ends lie on either side of the observed speed's bracket
         mid, clipped_mid, nearest, left, right = self.size_at(a, rungs, top, tps)
-        lo, clipped_lo, *_ = self.size_at(a, rungs, top, t_hi, 0, right)
-        hi, clipped_hi, *_ = self.size_at(a, rungs, top, t_lo, left, top)
+        lo, clipped_lo, _, lo_left, _ = self.size_at(a, rungs, top, t_hi, 0, right)
+        hi, clipped_hi, _, _, hi_right = self.size_at(a, rungs, top, t_lo, left, top)
+        # Speed falls with size only up to engine rules that switch at a shape (TensorRT-LLM fuses the
+        # residual norm into its all-reduce only above hidden size 4096): a rung next to the brackets
+        # whose own speed lies in the band widens the interval, and the rung nearest the observed speed
+        # is the model.
+        speed = lambda i: self.speed(a, rungs[i])  # noqa: E731
+        for i in range(max(0, min(lo_left, left) - NEIGHBOURS), min(top, max(hi_right, right) + NEIGHBOURS) + 1):
+            if t_lo <= speed(i) <= t_hi:
+                lo, hi = min(lo, active_params(rungs[i])), max(hi, active_params(rungs[i]))
+            if abs(speed(i) - tps) < abs(speed(nearest) - tps):
+                nearest = i
         return Solution(a, "ok", lo, hi, None if clipped_mid else mid, clipped_lo, clipped_hi,
                         model=rungs[nearest], **facts)
 
