@@ -168,7 +168,8 @@ class Deployment:
         if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
             vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
             if weights in FP4_FORMATS:  # Marlin's e2m1 decode, bound by the integer pipe
-                dequant = fp4_dequant_seconds(params, vector * throttle, self.runtime.compute_efficiency)
+                dequant = fp4_dequant_seconds(params, vector * throttle, self.runtime.compute_efficiency,
+                                              gpu.int32_share)
             else:
                 dequant = dequant_seconds(params, vector * throttle)
         return Part(term, hbm_bytes, flops, kernels, peak * self.runtime.compute_efficiency * tile_share, peak,

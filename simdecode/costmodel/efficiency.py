@@ -56,7 +56,8 @@ TILE_ROWS = 16
 DEQUANT_INSTRUCTIONS_PER_WEIGHT = 2.0
 #: INT32 instructions Marlin spends decoding one e2m1 (FP4) weight to bf16: 7 per 4 values (module docstring)
 FP4_DEQUANT_INT_OPS_PER_WEIGHT = 7.0 / 4.0
-#: INT32 lanes per SM as a share of FP32 lanes on compute capability 8.6, 8.9 and 9.0 (H100: 64 vs 128)
+#: INT32 lanes per SM as a share of FP32 lanes on compute capability 8.6, 8.9 and 9.0 (H100: 64 vs 128);
+#: the default of ``GpuSpec.int32_share`` (A100, 8.0, has 64 and 64: 1.0)
 INT32_SHARE_OF_FP32_LANES = 0.5
 #: weight formats decoded from e2m1 bits (MXFP4, NVFP4)
 FP4_FORMATS = ("fp4", "nvfp4", "mxfp4")
@@ -104,14 +105,16 @@ def dequant_seconds(weights: float, vector_flops_per_s: float) -> float:
     return weights * DEQUANT_INSTRUCTIONS_PER_WEIGHT / (vector_flops_per_s / 2)
 
 
-def fp4_dequant_seconds(weights: float, vector_flops_per_s: float, compute_efficiency: float) -> float:
+def fp4_dequant_seconds(weights: float, vector_flops_per_s: float, compute_efficiency: float,
+                        int32_share: float = INT32_SHARE_OF_FP32_LANES) -> float:
     """Seconds Marlin's integer pipe takes to decode ``weights`` e2m1 values to bf16 (module docstring):
-    weights * 7/4 INT32 instructions at (vector_flops / 2 FP32 lanes/s) * 1/2 * compute_efficiency.
+    weights * 7/4 INT32 instructions at (vector_flops / 2 FP32 lanes/s) * int32_share * compute_efficiency,
+    ``int32_share`` the GPU's INT32 lanes per FP32 lane (1/2 on Hopper, 1 on A100: ``GpuSpec.int32_share``).
 
     One gpt-oss-120b expert at tp 2 (3 * 2880 * 2880 / 2 = 12,441,600 weights) on an H100
     (67 TFLOP/s FP32: 16.75e12 INT32 instructions/s) under vLLM (0.55): 2.36 us.
     """
-    int_ops_per_s = vector_flops_per_s / 2 * INT32_SHARE_OF_FP32_LANES * compute_efficiency
+    int_ops_per_s = vector_flops_per_s / 2 * int32_share * compute_efficiency
     return weights * FP4_DEQUANT_INT_OPS_PER_WEIGHT / int_ops_per_s
 
 

@@ -41,6 +41,10 @@ class GpuSpec(Spec):
         None, alias="vector_flops", description="non-tensor (CUDA-core / vector ALU) FP32 FLOP/s, which runs the "
         "dequantisation of weight-only formats (default: the bf16 tensor peak / 16, as on A100 and H100)"
     )
+    int32_share: float = Field(
+        0.5, gt=0, le=1, description="INT32 lanes per FP32 lane, which decode FP4 weights in Marlin "
+        "(0.5: 64 of 128 per SM on Hopper, Ada and GA10x; 1.0 on A100: 64 and 64, A100 whitepaper)"
+    )
     tdp_W: Power | None = Field(
         None, alias="tdp", description="board power the peaks are quoted at (unset where the vendor publishes "
         "none, e.g. Google's TPUs; a power_limit then cannot be applied)"

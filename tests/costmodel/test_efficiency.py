@@ -223,3 +223,20 @@ def test_no_precision_mix_beats_the_roofline(attention: str, experts: str, gpu: 
         "precision": {"weights": "bf16", "attention": attention, "experts": experts}}))
     f = fold(build_stage_plan(d, 0, BatchShape.decode([500] * batch)))
     assert f.makespan_s >= f.ideal_s > 0
+
+
+def test_fp4_decode_runs_at_the_gpus_int32_lanes_a100_twice_hopper():
+    """Marlin's e2m1 decode (7 INT32 instructions per 4 weights) on the integer pipe: Hopper has 64 INT32
+    of 128 FP32 lanes per SM, A100 64 of 64 (A100 whitepaper). One gpt-oss expert at tp 2, 12,441,600
+    weights, at 19.5 TFLOP/s FP32 and compute efficiency 0.55: A100 12,441,600 * 1.75 / (9.75e12 * 1.0 *
+    0.55) = 4.06 us; the same vector rate at Hopper's share takes twice that, 8.12 us."""
+    from simdecode.costmodel.efficiency import fp4_dequant_seconds
+    from simdecode.presets import preset
+    from simdecode.scenario.hardware import GpuSpec
+
+    a100 = GpuSpec.model_validate(preset("gpus", "a100-80gb"))
+    h100 = GpuSpec.model_validate(preset("gpus", "h100-sxm"))
+    assert (a100.int32_share, h100.int32_share) == (1.0, 0.5)
+    t_a100 = fp4_dequant_seconds(12_441_600, 19.5e12, 0.55, a100.int32_share)
+    assert t_a100 == pytest.approx(4.06e-6, rel=1e-3)
+    assert fp4_dequant_seconds(12_441_600, 19.5e12, 0.55, h100.int32_share) == pytest.approx(2 * t_a100)
