@@ -26,6 +26,9 @@ TensorRT-LLM ``_torch/modules/linear.py`` ``FP8QDQLinearMethod.apply``). The old
 charged the weight stream of a 70B model at tp 1 on H200 21.1 ms where InferenceX measures the whole
 step at 20.1 ms (TensorRT-LLM, four sequences): no fixed cost could be left.
 
+The measurements are of fp8 GEMMs; the share is applied to a layer's weight GEMMs whatever their dtype
+(bf16 GEMMs on Hopper are cuBLAS's TMA warp-specialised kernels, the same pipeline): an assumption.
+
 Weight-only formats whose kernel dequantises after the load (gpt-fast's int8/int4: ``dequant_overlap``
 false) keep the runtime's share, as the grouped GEMMs do (:func:`simdecode.costmodel.moe.grouped_gemm_efficiency`).
 """
