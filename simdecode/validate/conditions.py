@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from simdecode.tp_schedules.delayed import SCHEDULE as DELAYED_TP
+
 
 class NotExpressible(ValueError):
     """A condition simdecode has no way to represent; the message says which and why."""
@@ -86,7 +88,7 @@ STAND_INS: dict[str, dict[str, Any]] = {
 #: averaged before the LM head (lm_head_type "replicate"); third-party notes give
 #: broadcast_delay 2 and num_lanes 8 (docs/physics.md: unconfirmed by Kog).
 TRAINED_LAYOUTS: dict[str, dict[str, Any]] = {
-    "laneformer-2b": {"tp": 8, "tp_mode": "delayed", "tp_delay": 2, "tp_delay_start": "sync",
+    "laneformer-2b": {"tp": 8, "tp_mode": DELAYED_TP.name, "tp_delay": 2, "tp_delay_start": "sync",
                       "tp_final": "all-reduce"},
 }
 

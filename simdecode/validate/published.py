@@ -373,8 +373,8 @@ def _layout_words(scenario: dict[str, Any], c: dict) -> str:
     par, words = scenario["parallelism"], []
     if par.get("ep", 1) > 1:
         words.append(f"ep {par['ep']}")
-    if par.get("tp_mode") == "delayed":
-        words.append(f"tp {par['tp']} delayed (delay {par['tp_delay']})")
+    if "tp_delay" in par:
+        words.append(f"tp {par['tp']} {par['tp_mode']} (delay {par['tp_delay']})")
     if scenario["hardware"].get("gpus_per_node") == 1 and par.get("pp", 1) > 1 and "pp" not in c:
         words.append(f"pp {par['pp']} chips")
     return "".join(f"; {w}" for w in words)
