@@ -31,6 +31,7 @@ import re
 from pathlib import Path
 
 from simdecode.validate import conditions as cond
+from simdecode.validate import disturbed
 from simdecode.validate.cases import CaseSet, Job, Point
 from simdecode.validate.inferencex_launch import launch_keys
 
@@ -98,14 +99,25 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         kernel = cond.is_kernel_side(model_name, weights)
     except cond.NotExpressible as exc:
         reason = str(exc)
+    # a point whose run was disturbed is no measurement of the deployment (validate/disturbed.py)
+    bad = disturbed.disturbed_points({int(c): v / 1e3 for c, v in tpot.items()},
+                                     {int(c): v / 1e3 for c, v in ttft.items()})
     for c_text in sorted(set(tpot) | set(ttft), key=lambda k: int(k)):
         c = int(c_text)
         case = f"{stem} {label} c={c}"
         conditions = f"{label}, concurrency {c}"
+        why = reason
+        if not why and c in bad:
+            metric, text = bad[c]
+            decoding = None
+            if metric == "TTFT" and label in LABELS and c_text in tpot:
+                osl_mean = (RANGE_RATIO * LABELS[label][1] + LABELS[label][1]) / 2
+                decoding = disturbed.decoding_in_flight(c, ttft[c_text] / 1e6, tpot[c_text] / 1e6, osl_mean)
+            why = disturbed.reason(c, text, "ms", decoding)
         points = [Point(case, group_of(model_name, metric), conditions, metric, "ms", values[c_text] / 1e3,
-                        probe=f"bench_{metric.lower()}", kernel_side=kernel, reason=reason, source="InferenceX")
+                        probe=f"bench_{metric.lower()}", kernel_side=kernel, reason=why, source="InferenceX")
                   for metric, values in (("TPOT", tpot), ("TTFT", ttft)) if c_text in values]
-        if scenario is None:
+        if scenario is None or why:
             out.skipped += points
             continue
         isl, osl = LABELS[label]
