@@ -42,40 +42,41 @@ TTFT_INVERSION = 2.0
 TPOT_INVERSION = 1.05
 
 
-def disturbed_points(tpot: Mapping[int, float], ttft: Mapping[int, float]) -> dict[int, tuple[str, str]]:
+def disturbed_points(tpot: Mapping[int, float], ttft: Mapping[int, float],
+                     unit: str = "ms") -> dict[int, tuple[str, str]]:
     """The disturbed concurrencies of one sweep, each with (the metric that shows it, "TTFT" or
     "TPOT", and why in words) (module docstring's rule).
 
-    ``tpot`` and ``ttft``: concurrency -> mean TPOT and mean TTFT of the sweep's points, in one
-    unit each (any: the rule compares ratios). A concurrency missing from one mapping is checked
-    on the other alone.
+    ``tpot`` and ``ttft``: concurrency -> mean TPOT and mean TTFT of the sweep's points, in ``unit``
+    (any: the rule compares ratios; the unit only labels the numbers in the words). A concurrency
+    missing from one mapping is checked on the other alone.
 
     >>> disturbed_points({8: 10.4, 16: 12.2, 32: 24.9}, {8: 501.0, 16: 10983.0, 32: 983.0})[16]
-    ('TTFT', 'mean TTFT 10,983 is 11.2x the 983 measured at concurrency 32')
+    ('TTFT', 'mean TTFT 10,983 ms is 11.2x the 983 ms measured at concurrency 32')
     """
     why: dict[int, tuple[str, str]] = {}
     for c in sorted(ttft):
         for higher in sorted(k for k in ttft if k > c):
             if ttft[c] > TTFT_INVERSION * ttft[higher]:
-                why[c] = ("TTFT", f"mean TTFT {ttft[c]:,.0f} is {ttft[c] / ttft[higher]:.1f}x the {ttft[higher]:,.0f} "
-                          f"measured at concurrency {higher}")
+                why[c] = ("TTFT", f"mean TTFT {ttft[c]:,.0f} {unit} is {ttft[c] / ttft[higher]:.1f}x the "
+                          f"{ttft[higher]:,.0f} {unit} measured at concurrency {higher}")
                 break
     for c in sorted(tpot):
         if c in why:
             continue
         for higher in sorted(k for k in tpot if k > c and k not in why):
             if tpot[c] > TPOT_INVERSION * tpot[higher]:
-                why[c] = ("TPOT", f"mean TPOT {tpot[c]:,.3g} is {tpot[c] / tpot[higher]:.2f}x the {tpot[higher]:,.3g} "
-                          f"measured at concurrency {higher}")
+                why[c] = ("TPOT", f"mean TPOT {tpot[c]:.3g} {unit} is {tpot[c] / tpot[higher]:.2f}x the "
+                          f"{tpot[higher]:.3g} {unit} measured at concurrency {higher}")
                 break
     return why
 
 
-def reason(concurrency: int, why: str, unit: str, decoding: float | None = None) -> str:
-    """The table's not-expressible text of a disturbed point (``unit``: of the numbers in ``why``;
+def reason(concurrency: int, why: str, decoding: float | None = None) -> str:
+    """The table's not-expressible text of a disturbed point (``why`` from :func:`disturbed_points`;
     ``decoding``: its requests decoding at once by :func:`decoding_in_flight`, for a point
     disturbed in TTFT; None to leave it out)."""
-    text = f"measurement disturbed at concurrency {concurrency}: {why} ({unit}) of the same sweep"
+    text = f"measurement disturbed at concurrency {concurrency}: {why} of the same sweep"
     if decoding is not None:
         text += f"; only {decoding:.1f} of its {concurrency} requests were decoding at once (Little's law)"
     return text + ("; a closed loop's mean TTFT and TPOT do not fall as concurrency rises "

@@ -113,7 +113,7 @@ def sweep_jobs(sweep: dict) -> CaseSet:
             if metric == "TTFT" and label in LABELS and c_text in tpot:
                 osl_mean = (RANGE_RATIO * LABELS[label][1] + LABELS[label][1]) / 2
                 decoding = disturbed.decoding_in_flight(c, ttft[c_text] / 1e6, tpot[c_text] / 1e6, osl_mean)
-            why = disturbed.reason(c, text, "ms", decoding)
+            why = disturbed.reason(c, text, decoding)
         points = [Point(case, group_of(model_name, metric), conditions, metric, "ms", values[c_text] / 1e3,
                         probe=f"bench_{metric.lower()}", kernel_side=kernel, reason=why, source="InferenceX")
                   for metric, values in (("TPOT", tpot), ("TTFT", ttft)) if c_text in values]

@@ -18,7 +18,7 @@ def test_a_ttft_above_twice_a_higher_concurrencys_marks_the_lower_point():
     bad = disturbed_points({8: 10.42, 16: 12.18, 32: 24.90}, {8: 500.6, 16: 10983.3, 32: 982.6})
     assert set(bad) == {16}
     metric, why = bad[16]
-    assert metric == "TTFT" and "11.2x the 983 measured at concurrency 32" in why
+    assert metric == "TTFT" and "mean TTFT 10,983 ms is 11.2x the 983 ms measured at concurrency 32" in why
 
 
 def test_the_ttft_tolerance_is_a_factor_of_two():
@@ -31,7 +31,7 @@ def test_a_tpot_above_a_higher_concurrencys_by_5_percent_marks_the_lower_point()
     # gpt-oss-120b, four H100, 1k8k (ms): 8.50 / 7.09 = 1.199
     bad = disturbed_points({8: 4.59, 16: 8.50, 32: 7.09, 64: 9.51}, {8: 51.3, 16: 111.2, 32: 83.2, 64: 110.7})
     assert set(bad) == {16}
-    assert bad[16][0] == "TPOT" and "1.20x the 7.09 measured at concurrency 32" in bad[16][1]
+    assert bad[16][0] == "TPOT" and "mean TPOT 8.5 ms is 1.20x the 7.09 ms measured at concurrency 32" in bad[16][1]
     assert disturbed_points({4: 10.4, 8: 10.0}, {}) == {}              # 1.04: within
     assert set(disturbed_points({4: 10.6, 8: 10.0}, {})) == {4}        # 1.06
 
@@ -76,7 +76,7 @@ def test_a_disturbed_point_is_listed_not_simulated_both_metrics_with_the_reason(
     assert [j.key for j in cases.jobs] == ["gpt-oss-120b-h200-fp4-vllm-tp1 8k1k c=8", "gpt-oss-120b-h200-fp4-vllm-tp1 8k1k c=32"]
     assert [p.metric for p in cases.skipped] == ["TPOT", "TTFT"]
     why = cases.skipped[0].reason
-    assert why.startswith("measurement disturbed at concurrency 16: mean TTFT 10,983 is 11.2x")
+    assert why.startswith("measurement disturbed at concurrency 16: mean TTFT 10,983 ms is 11.2x the 983 ms")
     # osl uniform in [819, 1024]: mean 921.6; 16 x 920.6 x 12.18 ms / (10.983 + 11.213 s) = 8.08
     assert "only 8.1 of its 16 requests were decoding at once" in why
 
