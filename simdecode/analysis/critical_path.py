@@ -2,8 +2,10 @@
 
 :func:`critical_path` builds the batch-``B`` decode step of every pipeline stage (the same step
 plans the engine runs), folds each on its two streams (compute, communication) and splits the
-per-token time into memory-bound compute, math-bound compute, kernel launches, host time, exposed
-communication and pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck. No
+per-token time into memory-bound compute, math-bound compute, weight decode (the busy time the
+dequantisation of weight-only formats decides: Marlin's FP4 decode on the INT32 pipe,
+costmodel/efficiency.dequant_bound_seconds), kernel launches, host time, exposed communication and
+pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck. No
 simulation, no simpy: every number comes from the plan, its fold and the collective cost model.
 """
 
