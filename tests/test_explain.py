@@ -240,3 +240,21 @@ def test_on_an_h100_the_same_experts_stream_slower_than_they_decode() -> None:
     assert data["bottleneck"] == "memory-bandwidth"
     assert data["parts_s"]["dequant"] == 0.0
     assert "FP4 weight decode" not in render_explanation(data)
+
+
+def test_gpt_fast_int8_dequantisation_adds_and_has_its_own_row() -> None:
+    """gpt-fast's int8 kernels do not overlap the conversion with the stream (dequant_overlap false):
+    the whole decode adds and is its own row. Llama-2-7B on an A100: 32 layers x (4 x 4096^2 +
+    3 x 4096 x 11008) + the 4096 x 32000 LM head = 6.608e9 int8 weights x 2 instructions at
+    19.5 TFLOP/s / 2 = 1.355 ms; memory bandwidth still binds."""
+    from simdecode.costmodel.efficiency import dequant_seconds
+
+    scenario = scenario_from_dict({"model": "llama-2-7b", "hardware": {"gpu": "a100-80gb"}, "runtime": "gpt-fast",
+                                   "precision": {"weights": "int8"}})
+    data = explain(scenario, 512, 1)
+    weights = 32 * (4 * 4096**2 + 3 * 4096 * 11008) + 4096 * 32000
+    assert data["parts_s"]["dequant"] == pytest.approx(dequant_seconds(weights, 19.5e12), rel=1e-6)
+    assert data["parts_s"]["dequant"] == pytest.approx(1.355e-3, rel=1e-3)
+    assert data["bottleneck"] == "memory-bandwidth"
+    assert data["stages"][0]["dequant_bytes"] == 0.0          # nothing hides behind a serial decode
+    assert "weight dequantisation" in render_explanation(data)

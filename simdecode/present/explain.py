@@ -164,7 +164,7 @@ def _verdict(d: dict, grouped: Counter) -> str:
                         + (f" on its INT32 lanes ({lanes:g} per FP32 lane)" if lanes else "")
                         + f"; that takes {share}")
             else:
-                text = ("Weight dequantisation is the bottleneck: the integer weights are converted and scaled to the "
+                text = ("Weight dequantisation is the bottleneck: the stored weights are converted and scaled to the "
                         f"math dtype on the CUDA cores before each MMA; that takes {share}")
             if nbytes > 0:
                 text += (f", while streaming the {b(nbytes)} those kernels read would take only {t(stream)} "

@@ -20,6 +20,9 @@ runs depends on when the next requests arrive, and the bunched second wave after
 not yet the steady state (its TTFT is 30-50% above the later waves'): such jobs simulate all ten
 waves and the probe takes the plain mean over the 10 c requests, as the client does.
 
+A point whose run was disturbed (slower than a higher concurrency of its sweep: the rule of
+:mod:`simdecode.validate.disturbed`) is listed as not expressible, with the numbers that show it.
+
 Engine flags: as InferenceX's launch scripts set them (:mod:`simdecode.validate.inferencex_launch`),
 where they are described there; the engine's defaults otherwise.
 """
@@ -108,9 +111,9 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         conditions = f"{label}, concurrency {c}"
         why = reason
         if not why and c in bad:
-            metric, text = bad[c]
+            shown_by, text = bad[c]
             decoding = None
-            if metric == "TTFT" and label in LABELS and c_text in tpot:
+            if shown_by == "TTFT" and label in LABELS and c_text in tpot:
                 osl_mean = (RANGE_RATIO * LABELS[label][1] + LABELS[label][1]) / 2
                 decoding = disturbed.decoding_in_flight(c, ttft[c_text] / 1e6, tpot[c_text] / 1e6, osl_mean)
             why = disturbed.reason(c, text, decoding)
