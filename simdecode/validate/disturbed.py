@@ -25,11 +25,12 @@ measurement of c = 16.
 A disturbed point's TTFT and TPOT come from the same run, so both are left out, with the reason in
 the table's not-expressible column. Tolerances, from the sweeps themselves: each mean is over 10 c
 requests (the client's ``--num-prompts``), and the undisturbed inversions in the shipped data are
-at most 1% in TPOT (at c = 4 -> 8, where a larger batch costs almost nothing) and 17% in TTFT (at low
-concurrency, where a request's wait for the step boundary is a large part of its TTFT and
-TensorRT-LLM's batch waiting holds prefills back); a factor of 2 in TTFT and 5% in TPOT lie well
-above both. A deployment whose engine switched to a faster kernel at a larger batch could step
-faster at higher concurrency; the 5% tolerance is above every such case the data shows.
+at most 1.4% in TPOT (at c = 4 -> 8, where a larger batch costs almost nothing) and 17% in TTFT (at
+c <= 8, where a request's wait for the step boundary is a large part of its TTFT; vLLM and
+TensorRT-LLM alike); a factor of 2 in TTFT and 5% in TPOT lie well above both (the flagged
+inversions are 11-52x in TTFT, 8-20% in TPOT). A deployment whose engine switched to a faster
+kernel at a larger batch could step faster at higher concurrency; the 5% tolerance is above every
+such case the data shows.
 """
 
 from __future__ import annotations
