@@ -213,8 +213,8 @@ def test_inferencex_llama_sweeps_take_the_launch_scripts_flags():
 
 def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_launch_flags():
     """gptoss_fp4_h100.sh / gptoss_fp4_h200.sh (InferenceX cec542a9a): vllm serve openai/gpt-oss-120b with
-    max-num-batched-tokens 8192, --max-num-seqs $CONC, async scheduling (vLLM's default since v0.14), no
-    kv-cache-dtype. The checkpoint keeps everything but the experts in bf16 (config.json
+    max-num-batched-tokens 8192, max-cudagraph-capture-size 2048, --max-num-seqs $CONC, async scheduling
+    (vLLM's default since v0.14), no kv-cache-dtype. The checkpoint keeps everything but the experts in bf16 (config.json
     quantization_config), so an "fp4" sweep is MXFP4 experts (0.53125 B per value), not NVFP4 everywhere."""
     from simdecode.scenario.schema import Scenario
     from simdecode.costmodel.deployment import Deployment
@@ -223,6 +223,9 @@ def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_laun
     job = inferencex.sweep_jobs(sweep).jobs[1]
     assert job.scenario["precision"] == {"kv_cache": "bf16", "activations": "bf16"}
     assert job.scenario["scheduler"] == {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": 8}
+    # config.yaml's max-cudagraph-capture-size: 2048 (not vLLM's min(2 max_num_seqs, 512) default, which
+    # Llama's scripts keep): prefill steps of up to 2048 tokens replay piecewise graphs at every concurrency
+    assert job.scenario["runtime"] == {"preset": "vllm", "prefill_graph_tokens": 2048}
     s = Scenario.model_validate({k: v for k, v in job.scenario.items() if k != "name"})
     prec = Deployment.from_scenario(s).precision
     assert (prec.experts, prec.attention, prec.embeddings, prec.kv_cache) == ("mxfp4", "bf16", "bf16", "bf16")
