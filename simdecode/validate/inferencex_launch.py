@@ -31,6 +31,14 @@ costmodel/efficiency.fp4_dequant_seconds); async scheduling was set in their con
 v0.13 and is vLLM's default since v0.14 (perf-changelog.yaml, #789: "Remove deprecated
 async-scheduling flag (now enabled by default since v0.14.0)").
 
+DeepSeek-V3 FP8 on H200 with SGLang (its runs are dated 2026-03-25 and 2026-05-17):
+``benchmarks/single_node/dsr1_fp8_h200.sh``, unchanged in these flags from #666 (2026-02-19) through
+ed5867f9e (2026-05-12): ``--chunked-prefill-size 32768 --max-prefill-tokens 32768`` (SGLang's own
+default on a 141 GB card is 8192: scenario/engines.py), ``--mem-fraction-static 0.82``,
+``--max-running-requests 512`` for 1k1k and 256 for the other labels, ``--disable-radix-cache``
+(random prompts share no prefix either way) and ``--stream-interval 10``, which does not delay the
+first token (SGLang streams when ``len(output_ids) % stream_interval == 1``).
+
 Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simdecode.costmodel.eager`):
 
 - vLLM on B200: ``compilation-config`` ``cudagraph_mode: FULL_DECODE_ONLY`` with ``splitting_ops: []``
@@ -52,6 +60,9 @@ from typing import Any
 
 #: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
 VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
+#: dsr1_fp8_h200.sh: --chunked-prefill-size / --max-prefill-tokens, and --mem-fraction-static
+SGLANG_DSR1_H200_CHUNK_TOKENS = 32768
+SGLANG_DSR1_H200_MEM_FRACTION = 0.82
 #: ``max-cudagraph-capture-size: 2048`` in gptoss_fp4_h100.sh / gptoss_fp4_h200.sh's config.yaml (since
 #: #666, 2026-02-19; every gpt-oss run here is later): vLLM captures piecewise graphs up to
 #: min(2048, max_num_batched_tokens 8192) tokens (``VllmConfig._set_cudagraph_sizes``)
@@ -73,6 +84,10 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
     if model == "gpt-oss-120b" and engine == "vllm" and gpu in VLLM_SEQS_FROM_CONCURRENCY:
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": concurrency},
                 "runtime": {"prefill_graph_tokens": GPT_OSS_CUDAGRAPH_CAPTURE_SIZE}}
+    if model == "deepseek-v3" and engine == "sglang" and gpu == "h200":
+        return {"scheduler": {"max_batched_tokens": SGLANG_DSR1_H200_CHUNK_TOKENS,
+                              "max_batch_size": 512 if label == "1k1k" else 256,
+                              "memory_utilization": SGLANG_DSR1_H200_MEM_FRACTION}}
     if model != "llama-3.1-70b":
         return keys
     if engine == "vllm":

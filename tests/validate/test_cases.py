@@ -236,6 +236,18 @@ def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_laun
     assert cond.weight_precision("gpt-oss-120b", "bf16") == {"weights": "bf16"}
 
 
+def test_inferencex_deepseek_sglang_takes_the_scripts_chunk_and_memory_flags():
+    """dsr1_fp8_h200.sh: --chunked-prefill-size 32768, --mem-fraction-static 0.82, --max-running-requests
+    512 for 1k1k and 256 otherwise (SGLang's own chunk on a 141 GB card would be 8192)."""
+    sweep = {**SWEEP, "scenario": "deepseek-v3-h200-fp8-sglang-tp8.yaml", "label": "1k1k"}
+    assert inferencex.sweep_jobs(sweep).jobs[0].scenario["scheduler"] == {
+        "max_batched_tokens": 32768, "max_batch_size": 512, "memory_utilization": 0.82}
+    long = inferencex.sweep_jobs({**sweep, "label": "8k1k"}).jobs[0].scenario["scheduler"]
+    assert long["max_batch_size"] == 256 and long["max_batched_tokens"] == 32768
+    trt = inferencex.sweep_jobs({**sweep, "scenario": "deepseek-v3-h200-fp8-trt-tp8.yaml"}).jobs[0].scenario
+    assert "scheduler" not in trt  # TensorRT-LLM's DeepSeek flags are not described here
+
+
 def test_bench_probe_is_the_plain_mean_when_every_wave_was_simulated():
     from types import SimpleNamespace
 
