@@ -72,7 +72,7 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         scores = heads * 4 * m.head_width * pairs
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
     weight_bytes, weight_flops = params * dep.bytes_of("attention"), 2 * params * shape.new_tokens
-    whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention")
+    whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention", rows=shape.new_tokens)
     # the projections' GEMMs and the attention kernel's KV reads stream at their own shares (gemm_stream.py)
     parts = gemm_stream.split_weights(dep, whole, weight_bytes, weight_flops, "attention")
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
@@ -111,7 +111,8 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
-        whole = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp")
+        whole = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
+                         rows=shape.new_tokens)
         return gemm_stream.split_weights(dep, whole, whole.hbm_bytes, whole.flops, "mlp") + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 
