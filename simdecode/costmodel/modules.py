@@ -71,7 +71,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     else:
         scores = heads * 4 * m.head_width * pairs
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
-    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
+    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention",
+                      rows=shape.new_tokens)]
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
@@ -109,7 +110,7 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
         return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels,
-                         "mlp")] + _residual(dep, shape)
+                         "mlp", rows=shape.new_tokens)] + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 
 
