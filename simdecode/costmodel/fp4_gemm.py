@@ -26,8 +26,9 @@ and does not depend on where the bytes come from).
 Per-tensor FP8 GEMMs (cuBLASLt, split-K at small M) and bf16 ones carry no such term, which is why
 FP8 Llama-70B on the same B200s was already right while NVFP4 came out 12-18% fast.
 
-Scope: dense NVFP4 linear layers (attention projections, dense MLPs, shared experts) on a GPU with
-FP4 tensor cores, for steps of at most 128 tokens (one M tile). Longer steps (prefill chunks) have
+Scope: dense NVFP4 linear layers (grouped-query attention projections, dense MLPs, shared experts) on
+datacenter Blackwell (:data:`SM100_GPUS`: the kernels measured), for steps of at most 128 tokens (one
+M tile). MLA's projections (DeepSeek) are left out: their engines keep attention in bf16 or fp8. Longer steps (prefill chunks) have
 real math per k-block and run near their roofline; the term is not charged. The measured shapes fit
 in one wave of CTAs; a GEMM wider than one wave is charged the K-loop once (a lower bound).
 Routed experts run grouped-GEMM kernels of their own (costmodel/moe.py) and are not covered.
@@ -36,6 +37,10 @@ Routed experts run grouped-GEMM kernels of their own (costmodel/moe.py) and are 
 from __future__ import annotations
 
 from simdecode.costmodel import precision as precision_mod
+from simdecode.costmodel.efficiency import Part
+
+#: the part's name for explain's breakdown (analysis/critical_path.TERM_NAMES)
+TERM = "fp4 k-loop"
 
 #: seconds per K value of the CUTLASS NVFP4 GEMM's serial k-loop at one M tile (FlashInfer PR #2540 fit)
 K_LATENCY_S_PER_VALUE = 0.705e-9
@@ -43,6 +48,9 @@ K_LATENCY_S_PER_VALUE = 0.705e-9
 SCALE_TILE_ROWS = 128
 #: weight formats that run as NVFP4 x NVFP4 block-scaled GEMMs when the GPU has FP4 tensor cores
 NVFP4_FORMATS = ("fp4", "nvfp4")
+#: GPU presets whose FP4 GEMMs are the sm100/sm103 tcgen05 CUTLASS kernels measured above (datacenter
+#: Blackwell); GB10 and RTX Blackwell (sm120/121) run other kernels, with no measurement here
+SM100_GPUS = ("b200", "b300", "gb200", "gb300")
 
 
 def k_loop_seconds(k_values: float, tokens: float) -> float:
@@ -64,7 +72,7 @@ def applies(dep, module: str) -> bool:
     """Does ``module`` (a :data:`precision.MODULES` key) run NVFP4 x NVFP4 GEMMs: its weights NVFP4 and
     the GPU multiplying them on FP4 tensor cores (not a weight-only kernel such as Marlin)?"""
     gpu, prec = dep.gpu, dep.precision
-    if gpu is None or prec is None or gpu.kind != "gpu" or module not in precision_mod.MODULES:
+    if gpu is None or prec is None or gpu.name not in SM100_GPUS or module not in precision_mod.MODULES:
         return False
     weights = getattr(prec, module)
     return weights in NVFP4_FORMATS and precision_mod.math_dtype(gpu, weights, prec.activations) == "fp4"
@@ -73,3 +81,11 @@ def applies(dep, module: str) -> bool:
 def module_k_loop_seconds(dep, module: str, k_values: float, tokens: float) -> float:
     """:func:`k_loop_seconds` for ``module``'s GEMMs if they are NVFP4 (:func:`applies`), else 0."""
     return k_loop_seconds(k_values, tokens) if applies(dep, module) else 0.0
+
+
+def parts(dep, module: str, k_values: float, tokens: float) -> list[Part]:
+    """The k-loops of ``module``'s NVFP4 GEMMs as a part of their own (term ``fp4 k-loop``, which
+    ``explain`` names), or [] when there are none: no bytes, FLOPs or kernels of its own (those stay
+    in the module's part), only its serial seconds."""
+    seconds = module_k_loop_seconds(dep, module, k_values, tokens)
+    return [Part(TERM, 0.0, 0.0, 0, 1.0, 1.0, serial_s=seconds)] if seconds > 0 else []

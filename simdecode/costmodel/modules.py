@@ -21,8 +21,6 @@ of kernels, each costed at its own dtype); :func:`attention`, :func:`mlp`, :func
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
@@ -73,11 +71,9 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     else:
         scores = heads * 4 * m.head_width * pairs
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
-    attn = dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")
+    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
     if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
-        k_values = m.hidden_size + heads * m.head_width
-        attn = replace(attn, serial_s=fp4_gemm.module_k_loop_seconds(dep, "attention", k_values, shape.new_tokens))
-    parts = [attn]
+        parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
@@ -116,9 +112,8 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
         part = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp")
         # gate+up (K = hidden) and down (K = this rank's intermediate width)
-        k_values = m.hidden_size + m.intermediate_size / dep.tp
-        part = replace(part, serial_s=fp4_gemm.module_k_loop_seconds(dep, "mlp", k_values, shape.new_tokens))
-        return [part] + _residual(dep, shape)
+        k_loop = fp4_gemm.parts(dep, "mlp", m.hidden_size + m.intermediate_size / dep.tp, shape.new_tokens)
+        return [part] + k_loop + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 
 

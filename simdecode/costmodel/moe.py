@@ -102,8 +102,7 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     if c.shared_experts:
         shared = c.shared_experts * c.expert / tp
         kernels = (SHARED_EXPERT_KERNELS + dep.quant_kernels("mlp", GROUPED_GEMMS)) * c.shared_experts
-        part = dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp")
+        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp"))
         # one GatedMLP of n_shared x the expert width: gate+up (K = hidden) and down (K = its width / tp)
-        k_values = h + c.shared_experts * m.expert_intermediate_size / tp
-        out.append(replace(part, serial_s=fp4_gemm.module_k_loop_seconds(dep, "mlp", k_values, tokens)))
+        out += fp4_gemm.parts(dep, "mlp", h + c.shared_experts * m.expert_intermediate_size / tp, tokens)
     return out
