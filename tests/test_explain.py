@@ -48,7 +48,7 @@ def test_parts_sum_to_the_total(tp8) -> None:
     _, data = tp8
     assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)
     for st in data["stages"]:
-        parts = st["memory_s"] + st["math_s"] + st["launch_s"] + st["host_s"] + st["exposed_comm_s"]
+        parts = st["memory_s"] + st["math_s"] + st["dequant_s"] + st["launch_s"] + st["host_s"] + st["exposed_comm_s"]
         assert math.isclose(parts, st["time_s"], rel_tol=1e-9)
     assert math.isclose(sum(data["shares"].values()), 1.0, rel_tol=1e-9)
 
@@ -201,3 +201,60 @@ def test_dataflow_scheduled_all_reduce_is_named() -> None:
     assert "placed at compile time" in text
     ar = data["setup"]["allreduce"]
     assert ar["time_s"] == pytest.approx(0.6e-6 + 2048 * 2 / (14e9 * 0.97), rel=1e-3)
+
+
+def _gpt_oss(gpu: str):
+    return scenario_from_dict({"model": "gpt-oss-120b", "hardware": {"gpu": gpu}, "runtime": "vllm",
+                               "workload": {"prompt_tokens": 1024, "output_tokens": 128}})
+
+
+def test_marlin_fp4_decode_on_the_int32_pipe_is_named_when_it_binds() -> None:
+    """gpt-oss-120b's MXFP4 experts on one H200 under vLLM (Marlin): at batch 16 the integer pipe,
+    not HBM, decides the experts' time (costmodel/efficiency.py), so explain's breakdown has an FP4
+    decode row and names it the bottleneck. The row is the experts' decode, layer by layer:
+    36 layers x union x 3 x 2880 x 2880 weights x 7/4 INT32 instructions at 67e12 / 2 x 0.5 x 0.55 per s."""
+    from simdecode.costmodel.efficiency import fp4_dequant_seconds
+    from simdecode.costmodel.moe import expert_union
+
+    scenario = _gpt_oss("h200")
+    data = explain(scenario, 1024, 16)
+    assert data["bottleneck"] == "fp4-weight-decode"
+    dep = Deployment.from_scenario(scenario)
+    union = expert_union(dep, BatchShape.decode([1024] * 16, dep.window))
+    expected = 36 * fp4_dequant_seconds(union * 3 * 2880 * 2880, 67e12, 0.55)
+    (stage,) = data["stages"]
+    assert stage["dequant_s"] == pytest.approx(expected, rel=1e-6)
+    assert data["parts_s"]["dequant"] == pytest.approx(expected, rel=1e-6)
+    assert stage["dequant_hidden_s"] < stage["dequant_s"]          # the stream hides behind the decode
+    assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)
+    text = " ".join(render_explanation(data).split())
+    assert "FP4 weight decode" in text and "INT32 pipe" in text
+    assert "Bottleneck: fp4-weight-decode. FP4 weight decode on the INT32 pipe is the bottleneck" in text
+    assert "Memory bandwidth is the bottleneck" not in text
+
+
+def test_on_an_h100_the_same_experts_stream_slower_than_they_decode() -> None:
+    """H100: 3.35 TB/s, so the stream (2.43 us per expert at 81%) outlasts the decode (2.36 us): no
+    decode row, memory bandwidth binds, as before."""
+    data = explain(_gpt_oss("h100-sxm"), 1024, 16)
+    assert data["bottleneck"] == "memory-bandwidth"
+    assert data["parts_s"]["dequant"] == 0.0
+    assert "FP4 weight decode" not in render_explanation(data)
+
+
+def test_gpt_fast_int8_dequantisation_adds_and_has_its_own_row() -> None:
+    """gpt-fast's int8 kernels do not overlap the conversion with the stream (dequant_overlap false):
+    the whole decode adds and is its own row. Llama-2-7B on an A100: 32 layers x (4 x 4096^2 +
+    3 x 4096 x 11008) + the 4096 x 32000 LM head = 6.608e9 int8 weights x 2 instructions at
+    19.5 TFLOP/s / 2 = 1.355 ms; memory bandwidth still binds."""
+    from simdecode.costmodel.efficiency import dequant_seconds
+
+    scenario = scenario_from_dict({"model": "llama-2-7b", "hardware": {"gpu": "a100-80gb"}, "runtime": "gpt-fast",
+                                   "precision": {"weights": "int8"}})
+    data = explain(scenario, 512, 1)
+    weights = 32 * (4 * 4096**2 + 3 * 4096 * 11008) + 4096 * 32000
+    assert data["parts_s"]["dequant"] == pytest.approx(dequant_seconds(weights, 19.5e12), rel=1e-6)
+    assert data["parts_s"]["dequant"] == pytest.approx(1.355e-3, rel=1e-3)
+    assert data["bottleneck"] == "memory-bandwidth"
+    assert data["stages"][0]["dequant_bytes"] == 0.0          # nothing hides behind a serial decode
+    assert "weight dequantisation" in render_explanation(data)

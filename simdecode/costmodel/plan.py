@@ -35,7 +35,7 @@ from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.efficiency import ideal_seconds, part_seconds
+from simdecode.costmodel.efficiency import dequant_bound_seconds, ideal_seconds, part_seconds
 
 #: every TP schedule's name (simdecode.tp_schedules)
 MODES = tp_schedules.names()
@@ -79,6 +79,12 @@ class OpCost:
     algorithm: str = ""
     protocol: str = ""
     terms: tuple[tuple[str, float, float], ...] = ()  # compute ops: (term, busy s, launch s) per named part
+    #: compute ops: busy seconds the weight decode decides (efficiency.dequant_bound_seconds), and the
+    #: HBM bytes, FLOPs and roofline seconds of the parts whose stream and math hide behind it
+    dequant_bound_s: float = 0.0
+    dequant_bound_bytes: float = 0.0
+    dequant_bound_flops: float = 0.0
+    dequant_hidden_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,11 +274,18 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
     if share != 1.0:
         parts = [replace(p, flops_per_s=p.flops_per_s * share, peak_flops_per_s=p.peak_flops_per_s * share)
                  for p in parts]
-    busy = launch = ideal = hbm = flops = memory_s = math_s = 0.0
+    busy = launch = ideal = hbm = flops = memory_s = math_s = dq_s = dq_bytes = dq_flops = dq_hidden = 0.0
     terms: dict[str, list[float]] = {}
     for p in parts:
         bw = bandwidth if p.memory_efficiency is None else peak_bandwidth * p.memory_efficiency
         b, k = part_seconds(p, bw, rates.kernel_s, overlap)
+        if p.dequant_s > 0:
+            d = dequant_bound_seconds(p, bw, overlap)
+            dq_s += d
+            if d and overlap:  # the part's stream and math hide behind its decode
+                dq_bytes += p.hbm_bytes
+                dq_flops += p.flops
+                dq_hidden += max(p.hbm_bytes / bw, p.flops / p.flops_per_s if p.flops else 0.0)
         busy += b
         launch += k
         ideal += ideal_seconds(p, peak_bandwidth)
@@ -284,7 +297,9 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
         acc[0] += b
         acc[1] += k
     return OpCost(busy + launch, launch_s=launch, flops=flops, hbm_bytes=hbm, ideal_s=ideal,
-                  memory_bound=memory_s >= math_s, terms=tuple((t, b, k) for t, (b, k) in terms.items()))
+                  memory_bound=memory_s >= math_s, terms=tuple((t, b, k) for t, (b, k) in terms.items()),
+                  dequant_bound_s=dq_s, dequant_bound_bytes=dq_bytes, dequant_bound_flops=dq_flops,
+                  dequant_hidden_s=dq_hidden)
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:

@@ -153,6 +153,27 @@ def _verdict(d: dict, grouped: Counter) -> str:
                                "all-reduce kernel.")
             return text + (f"moving the bytes takes {t(ar['beta_s'])} of each (latency {t(ar['alpha_s'])}): "
                            "a faster link or smaller messages (fewer tokens per step) would help.")
+        case "fp4-weight-decode" | "weight-dequantisation":
+            wd = setup["weight_decode"]
+            nbytes = sum(st["dequant_bytes"] for st in stages)
+            stream = sum(st["dequant_hidden_s"] for st in stages)
+            if wd["fp4"]:
+                lanes = wd["int32_share"]
+                text = ("FP4 weight decode on the INT32 pipe is the bottleneck: this GPU has no FP4 tensor cores, so "
+                        "Marlin decodes every e2m1 weight to bf16 with integer instructions (7 per 4 weights)"
+                        + (f" on its INT32 lanes ({lanes:g} per FP32 lane)" if lanes else "")
+                        + f"; that takes {share}")
+            else:
+                text = ("Weight dequantisation is the bottleneck: the stored weights are converted and scaled to the "
+                        f"math dtype on the CUDA cores before each MMA; that takes {share}")
+            if nbytes > 0:
+                text += (f", while streaming the {b(nbytes)} those kernels read would take only {t(stream)} "
+                         "(it hides behind the decode)")
+            return text + (". More memory bandwidth or fewer bytes would not help; more integer throughput, "
+                           "tensor cores for the stored format (FP4 on Blackwell) or a cheaper decode would."
+                           if wd["fp4"] else
+                           ". More memory bandwidth would not help; a kernel that overlaps the conversion with "
+                           "the weight stream, or tensor cores for the stored format, would.")
         case "memory-bandwidth":
             nbytes = sum(st["memory_bytes"] for st in stages) / len(stages)
             where = "per GPU" if len(stages) == 1 else "per GPU per stage (mean)"
@@ -297,6 +318,13 @@ def render_explanation(d: dict[str, Any]) -> str:
         rows.append(("math-bound compute", st["math_s"],
                      f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
                      if st["math_flops"] else "no op is math-bound at this batch size"))
+        if st["dequant_s"] > 0:
+            wd = s["weight_decode"]
+            note = wd["how"]
+            if st["dequant_bytes"] > 0:
+                note += (f"; the {b(st['dequant_bytes'])} these kernels read stream behind it "
+                         f"(in {t(st['dequant_hidden_s'])} alone)")
+            rows.append((wd["name"], st["dequant_s"], note))
         rows.append(("launch overhead", st["launch_s"],
                      f"{st['kernels']:,} kernels x {t(st['kernel_s'])}" if st["kernel_s"] else "no per-kernel cost"))
         groups = st["collectives"]
@@ -321,7 +349,8 @@ def render_explanation(d: dict[str, Any]) -> str:
     p = d["parts_s"]
     out.append(_para(
         f"One token takes {t(d['total_s'])} = {t(p['memory'])} memory + {t(p['compute'])} math + "
-        f"{t(p['launch'])} launches + {t(p['host'])} host + {t(p['communication'])} exposed communication + "
+        + (f"{t(p['dequant'])} {s['weight_decode']['name']} + " if p["dequant"] > 0 else "")
+        + f"{t(p['launch'])} launches + {t(p['host'])} host + {t(p['communication'])} exposed communication + "
         f"{t(p['pipeline'])} pipeline hops"
         + (f" and lock-step waits ({t(d['lockstep_wait_s'])})" if d.get("lockstep_wait_s", 0.0) > 0 else "")
         + f": {tps(d['tokens_per_s_per_request'])} for one request"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from simdecode.tp_schedules.delayed import SCHEDULE as DELAYED_TP
+
 
 class NotExpressible(ValueError):
     """A condition simdecode has no way to represent; the message says which and why."""
@@ -41,9 +43,11 @@ def model_key(text: str) -> str:
     words = re.sub(r"\s+", "-", words)
     for suffix in _MODEL_SUFFIXES:
         words = words.replace(suffix, "")
-    known = set(names("models"))
-    # as written; then without a trailing total size ("deepseek-r1-671b" -> "deepseek-r1")
-    for name in (words, re.sub(r"-\d+b$", "", words)):
+    known = set(names("models")) | set(STAND_INS)
+    # as written; then without a trailing total size ("deepseek-r1-671b" -> "deepseek-r1"); then
+    # with the family and its version apart ("llama3.1-8b" -> "llama-3.1-8b", as Meta's repos spell it)
+    spaced = re.sub(r"^(llama)(\d)", r"\1-\2", words)
+    for name in (words, re.sub(r"-\d+b$", "", words), spaced):
         name = MODEL_ALIASES.get(name, name)
         if name in known:
             return name
@@ -65,10 +69,36 @@ def gpt_model(text: str) -> dict[str, Any]:
             "mlp_gated": False, "tie_word_embeddings": True}
 
 
+#: models whose config.json is not public, each with the architecture simdecode assumes for it
+#: (inline, not a preset: presets hold published configs only) and why.
+#: - Kog's Laneformer 2B (blog.kog.ai, "Real-time LLM inference on standard GPUs", 2026: a 2B
+#:   fp16 coding model trained for delayed tensor parallelism): a Llama-style dense model of the
+#:   stated size, 16 layers of d 3072 (GQA 24/8 heads, SwiGLU 8192, Llama-3's 128,256-token
+#:   vocabulary, tied embeddings: 2.0B parameters), as scenarios/kog-2b-8xmi300x.yaml assumes it.
+STAND_INS: dict[str, dict[str, Any]] = {
+    "laneformer-2b": {"name": "dense-2b (Laneformer-2B-class, assumed)", "num_hidden_layers": 16,
+                      "hidden_size": 3072, "num_attention_heads": 24, "num_key_value_heads": 8,
+                      "intermediate_size": 8192, "vocab_size": 128256, "tie_word_embeddings": True},
+}
+
+#: models trained for one layout, which they run only in: Laneformer's lanes keep residual streams
+#: that diverge by design (docs/physics.md 1.2), so the lane count and the delay are the model's,
+#: not a deployment choice. Laneformer 2B: 8 lanes (one per GPU of the node Kog runs it on),
+#: delay 2 modules with the first ones all-reduced (Kog's use_early_comm default) and the lanes
+#: averaged before the LM head (lm_head_type "replicate"); third-party notes give
+#: broadcast_delay 2 and num_lanes 8 (docs/physics.md: unconfirmed by Kog).
+TRAINED_LAYOUTS: dict[str, dict[str, Any]] = {
+    "laneformer-2b": {"tp": 8, "tp_mode": DELAYED_TP.name, "tp_delay": 2, "tp_delay_start": "sync",
+                      "tp_final": "all-reduce"},
+}
+
+
 def model(text: str) -> str | dict[str, Any]:
-    """A preset name, or an inline architecture for a shape given in words."""
+    """A preset name, an assumed architecture (:data:`STAND_INS`), or an inline architecture for
+    a shape given in words."""
     try:
-        return model_key(text)
+        key = model_key(text)
+        return dict(STAND_INS[key]) if key in STAND_INS else key
     except NotExpressible:
         if re.search(r"\d+\s*layers?", text):
             return gpt_model(text)
@@ -104,6 +134,9 @@ def gpu(text: str) -> tuple[str, int | None, float | None]:
         name = "l40s"
     elif "4090" in low:
         name = "rtx-4090"
+    elif "wse-3" in low or "cs-3" in low:
+        # a Cerebras CS-3 system holds one WSE-3 wafer (cerebras.ai/system)
+        name = "cerebras-wse3"
     else:
         raise NotExpressible(f"hardware {text!r} has no GPU preset")
     return name, count, power
@@ -112,6 +145,12 @@ def gpu(text: str) -> tuple[str, int | None, float | None]:
 # --------------------------------------------------------------------------- engines
 #: engine names as tables write them -> runtime presets (first match wins; order matters)
 RUNTIMES = (
+    # Kog's own engine (its monokernel, KCCL collectives): the kog preset's stage costs
+    ("kog inference engine", "kog"),
+    # Cerebras Inference (the engine its hosted API runs): the one Cerebras runtime preset, the
+    # software as launched in Aug 2024 (host I/O in step with the wafer); Cerebras' Oct 2024
+    # release (asynchronous wafer I/O, speculative decoding) has none
+    ("cerebras", "cerebras-2024"),
     ("gpt-fast", "gpt-fast"),
     ("fastertransformer", "fastertransformer"),
     ("tensorrt-llm", "trt-llm"), ("trt-llm", "trt-llm"), ("trt", "trt-llm"), ("nim", "trt-llm"),
@@ -127,6 +166,70 @@ def runtime(text: str) -> str:
         if needle in low:
             return preset
     raise NotExpressible(f"engine {text!r} has no runtime preset")
+
+
+# --------------------------------------------------------------------------- expert layout
+#: an engine's split for a layout stated as "mixed TP/EP" without sizes: the GPUs that share each
+#: expert (the experts' TP group; ep = tp / this). TensorRT-LLM: its DeepSeek-R1 min-latency blog
+#: (docs/source/blogs/tech_blog/blog1_..._on_NVIDIA_B200_GPUs.md) names the layout "mixed TP/EP"
+#: (Mixed ETP) and its per-user figures at MTP 1-5 (111 TPS/user without MTP, 253 with MTP 3) were
+#: run at the row "Introduce EP4TP2 for better workload balance | 253 | Use --tp 8 --ep 4": each
+#: expert over 2 GPUs, 4 expert groups. (The same blog calls TP4EP2 best in its Mixed ETP
+#: section; that is the later row with the TRTLLM MoE backend, 299 TPS/user.)
+MIXED_EXPERT_TP = {"trt-llm": 2}
+
+
+def expert_parallel(text: str, tp: int, runtime_name: str) -> int:
+    """The expert-parallel degree ``ep`` a layout in words states (experts split ``ep`` ways, each
+    over tp / ep GPUs: TensorRT-LLM's ``--tp``/``--ep``, simdecode's ``parallelism.ep``).
+
+    The phrase about the experts ('MoE ...', 'experts ...'; else the whole text) is read as:
+    ``EP<n>`` anywhere (EP4TP2, TP2EP4, 'EP4 x TP2', 'ep 4') -> n; a MoE ``TP<m>`` alone -> tp / m;
+    'mixed TP/EP' without sizes -> the engine's split (:data:`MIXED_EXPERT_TP`); 'EP' alone ->
+    tp (every GPU its own experts); nothing about experts -> 1 (the engine's default, experts
+    tensor-parallel: TensorRT-LLM's Mapping sets moe_tp_size = tp when no ep is given).
+    'attention TP8, MoE mixed TP/EP' on TensorRT-LLM -> 4.
+    """
+    low = str(text).lower()
+    phrases = [p for p in re.split(r"[,;]", low) if re.search(r"\bmoe\b|expert", p)]
+    if not phrases and not re.search(r"\bep\s*\d", low):
+        return 1
+    phrase = " ".join(phrases) or low
+    ep_size = re.search(r"\bep\s*(\d+)|--ep\s+(\d+)", phrase)
+    tp_size = re.search(r"\btp\s*(\d+)", phrase)
+    if ep_size:
+        ep = int(ep_size[1] or ep_size[2])
+    elif tp_size:
+        ep = tp // int(tp_size[1]) if int(tp_size[1]) else 0
+    elif "mixed" in phrase:
+        if runtime_name not in MIXED_EXPERT_TP:
+            raise NotExpressible(f"layout {text!r}: mixed TP/EP without sizes, and no {runtime_name} recipe for it")
+        ep = tp // MIXED_EXPERT_TP[runtime_name]
+    elif re.search(r"\bep\b|expert[- ]parallel", phrase):
+        ep = tp
+    else:
+        ep = 1
+    if ep < 1 or tp % ep:
+        raise NotExpressible(f"layout {text!r}: ep {ep} does not divide tp {tp}")
+    return ep
+
+
+# --------------------------------------------------------------------------- figures in a quote
+_FIGURE = re.compile(
+    r"(?P<value>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"            # 3,000 / 450 / 2.5
+    r"(?:output\s+)?(?:tokens?\s*(?:/\s*s|per\s+second)(?:\s+per\s+request)?\s+)?"
+    r"(?P<word>on|for)\s+(?P<what>[^,;()]+?)(?=\s+and\b|\s*[,;()]|\s*\.(?:\s|\.|$)|$)", re.IGNORECASE)
+
+
+def quoted_figures(quote: str) -> list[tuple[float, str, str]]:
+    """Figures a quote ties to a machine or a model, in order: (value, 'on' | 'for', what).
+
+    '3,000 output tokens/s per request on 8x MI300X GPUs and 2,100 on 8x H200' ->
+    [(3000, 'on', '8x MI300X GPUs'), (2100, 'on', '8x H200')]; '1,800 tokens per second for
+    Llama3.1 8B and 450 tokens per second for Llama3.1 70B' -> [(1800, 'for', 'Llama3.1 8B'),
+    (450, 'for', 'Llama3.1 70B')]. 'on' names the hardware, 'for' the model."""
+    return [(float(m["value"].replace(",", "")), m["word"].lower(), m["what"].strip())
+            for m in _FIGURE.finditer(str(quote))]
 
 
 # --------------------------------------------------------------------------- precision
@@ -218,9 +321,16 @@ def weight_precision(model_name: str, weights: str) -> dict[str, str]:
     return {"weights": weights, **embeddings_dtype(weights)}
 
 
-def is_kernel_side(model_spec: Any, weights: str) -> str:
+#: runtimes whose kernel costs are one GPU's measurements (runtimes.yaml): on another GPU they are
+#: an assumption, not physics the case can test. kog: Kog's 0.9 us flag wait and 0.5 us HBM
+#: restart per stage, measured on MI300X; Kog publishes none for its H200 port.
+RUNTIME_MEASURED_ON = {"kog": "mi300x"}
+
+
+def is_kernel_side(model_spec: Any, weights: str, gpu_name: str | None = None, runtime_name: str | None = None) -> str:
     """Why a case's accuracy waits for kernel-side physics (MoE, MLA, FP4, weight-only integer
-    dequantisation: issue 12), or '' if it does not."""
+    dequantisation: issue 12; an engine's kernel costs measured on another GPU,
+    :data:`RUNTIME_MEASURED_ON`), or '' if it does not."""
     from simdecode.presets import resolve
     from simdecode.scenario.model import ModelSpec
 
@@ -232,4 +342,7 @@ def is_kernel_side(model_spec: Any, weights: str) -> str:
         why.append("MLA")
     if weights in ("fp4", "int4", "int8"):
         why.append(f"{weights} weights")
+    measured_on = RUNTIME_MEASURED_ON.get(runtime_name or "")
+    if measured_on and gpu_name and gpu_name != measured_on:
+        why.append(f"{runtime_name} kernel costs measured on {measured_on}")
     return ", ".join(why)

@@ -20,6 +20,9 @@ runs depends on when the next requests arrive, and the bunched second wave after
 not yet the steady state (its TTFT is 30-50% above the later waves'): such jobs simulate all ten
 waves and the probe takes the plain mean over the 10 c requests, as the client does.
 
+A point whose run was disturbed (slower than a higher concurrency of its sweep: the rule of
+:mod:`simdecode.validate.disturbed`) is listed as not expressible, with the numbers that show it.
+
 Engine flags: as InferenceX's launch scripts set them (:mod:`simdecode.validate.inferencex_launch`),
 where they are described there; the engine's defaults otherwise.
 """
@@ -31,6 +34,7 @@ import re
 from pathlib import Path
 
 from simdecode.validate import conditions as cond
+from simdecode.validate import disturbed
 from simdecode.validate.cases import CaseSet, Job, Point
 from simdecode.validate.inferencex_launch import launch_keys
 
@@ -98,14 +102,25 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         kernel = cond.is_kernel_side(model_name, weights)
     except cond.NotExpressible as exc:
         reason = str(exc)
+    # a point whose run was disturbed is no measurement of the deployment (validate/disturbed.py)
+    bad = disturbed.disturbed_points({int(c): v / 1e3 for c, v in tpot.items()},
+                                     {int(c): v / 1e3 for c, v in ttft.items()})
     for c_text in sorted(set(tpot) | set(ttft), key=lambda k: int(k)):
         c = int(c_text)
         case = f"{stem} {label} c={c}"
         conditions = f"{label}, concurrency {c}"
+        why = reason
+        if not why and c in bad:
+            shown_by, text = bad[c]
+            decoding = None
+            if shown_by == "TTFT" and label in LABELS and c_text in tpot:
+                osl_mean = (RANGE_RATIO * LABELS[label][1] + LABELS[label][1]) / 2
+                decoding = disturbed.decoding_in_flight(c, ttft[c_text] / 1e6, tpot[c_text] / 1e6, osl_mean)
+            why = disturbed.reason(c, text, decoding)
         points = [Point(case, group_of(model_name, metric), conditions, metric, "ms", values[c_text] / 1e3,
-                        probe=f"bench_{metric.lower()}", kernel_side=kernel, reason=reason, source="InferenceX")
+                        probe=f"bench_{metric.lower()}", kernel_side=kernel, reason=why, source="InferenceX")
                   for metric, values in (("TPOT", tpot), ("TTFT", ttft)) if c_text in values]
-        if scenario is None:
+        if scenario is None or why:
             out.skipped += points
             continue
         isl, osl = LABELS[label]

@@ -49,6 +49,15 @@ from simdecode.validate.cases import CaseSet, Job, Point
 #: outputs a framework's own benchmark generates when a table does not say (gpt-fast's
 #: generate.py: ``--max_new_tokens`` default 200)
 FRAMEWORK_OUTPUT_TOKENS = {"gpt-fast": 200}
+#: a per-request decode speed that states no lengths (a vendor's headline figure: Kog, Cerebras) is
+#: simulated as a short chat turn of this many prompt and output tokens; at batch 1 the decode of
+#: such a turn is the weights' stream (Llama-3.1-70B's KV at 384 tokens of context is 0.1% of its
+#: bf16 weights), so the figure hardly depends on the choice
+UNSTATED_LENGTHS = {"per_request_decode_tok_s": (128, 256)}
+#: conditions of a deployment that one case from a source states and another case from the same
+#: source, on the same hardware and model, leaves unstated (SPEC-02's MTP rows and DEC-12's
+#: no-MTP row are one table of one blog: the layout and precision DEC-12 states are SPEC-02's)
+SHARED_CONDITIONS = ("parallel", "dtype")
 #: genai-perf measures a stable window: this many waves of c requests after one warm-up wave
 MEASURED_WAVES = 3
 _LAYOUT_MS = re.compile(r"^(?:tp(?P<tp>\d+)(?:pp(?P<pp>\d+))?_)?ms$")
@@ -67,10 +76,42 @@ def load(path: Path) -> CaseSet:
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a YAML list of cases (id, group, conditions, metric, value)")
     shapes = _model_shapes(data)
+    data = _share_conditions(data)
     out = CaseSet()
     for case in data:
         if isinstance(case, dict) and "id" in case:
             out.extend(case_jobs(case, shapes))
+    return out
+
+
+def _deployment(case: dict) -> tuple[str, str, str] | None:
+    """(source, hardware, model preset) of a case, or None when any is missing or unknown."""
+    c = (case or {}).get("conditions") or {}
+    hw = c.get("gpus") or c.get("gpu") or c.get("hardware")
+    try:
+        model = cond.model_key(str(c.get("model", "")))
+    except cond.NotExpressible:
+        return None
+    source = str(case.get("source_url", "")).split(" ")[0]
+    return (source, str(hw).strip().lower(), model) if source and hw else None
+
+
+def _share_conditions(cases: list) -> list:
+    """Cases with the :data:`SHARED_CONDITIONS` they leave unstated taken from the one case of the
+    same source, hardware and model that states them (when two such cases state different values,
+    none is taken)."""
+    stated: dict[tuple, dict[str, set]] = {}
+    for case in cases:
+        key = _deployment(case) if isinstance(case, dict) else None
+        for k in SHARED_CONDITIONS:
+            if key and (case.get("conditions") or {}).get(k):
+                stated.setdefault(key, {}).setdefault(k, set()).add(str(case["conditions"][k]))
+    out = []
+    for case in cases:
+        key = _deployment(case) if isinstance(case, dict) else None
+        given = {k: next(iter(v)) for k, v in stated.get(key, {}).items() if len(v) == 1}
+        missing = {k: v for k, v in given.items() if not (case.get("conditions") or {}).get(k)}
+        out.append({**case, "conditions": {**case["conditions"], **missing}} if missing else case)
     return out
 
 
@@ -120,7 +161,7 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
     if group == "CO" or metric.startswith("allreduce"):
         return skip("a collective microbenchmark, not a decode (tests/physics/test_collective_calibration.py "
                     "checks the all-reduce model against it)")
-    entries = case.get("series") or [{}]
+    entries = case.get("series") or _quoted_entries(case)
     for entry in entries:
         try:
             rows = _rows(case, metric, entry)
@@ -132,11 +173,13 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
             point = Point(name, group, _summary(merged, layout), metric_name, unit, measured, probe=probe, source=source)
             try:
                 scenario = build_scenario(merged, metric, layout, shapes, case)
-                kernel = cond.is_kernel_side(scenario["model"], scenario["precision"]["weights"])
+                gpu = scenario["hardware"]["gpu"]
+                kernel = cond.is_kernel_side(scenario["model"], scenario["precision"]["weights"],
+                                             gpu if isinstance(gpu, str) else gpu["preset"], scenario["runtime"])
             except cond.NotExpressible as exc:
                 out.skipped.append(_replace(point, reason=str(exc)))
                 continue
-            point = _replace(point, kernel_side=kernel)
+            point = _replace(point, kernel_side=kernel, conditions=point.conditions + _layout_words(scenario, merged))
             key = repr(sorted(_flatten(scenario).items()))
             job = next((j for j in out.jobs if j.key == key), None)
             if job is None:
@@ -146,6 +189,28 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
     for job in out.jobs:
         job.key = job.points[0].case
     return out
+
+
+def _quoted_entries(case: dict) -> list[dict]:
+    """A case without a series, as the points of its quote: a quote that ties several per-request
+    speeds to machines ('on 8x MI300X ... and 2,100 on 8x H200') or models ('for Llama3.1 8B and 450
+    ... for Llama3.1 70B') gives one entry per figure, the case's own value as stated (entry {})
+    and each other figure with its machine ('on': the case's hardware key) or model ('for').
+    Any other case is its value alone: [{}]."""
+    if case.get("metric") != "per_request_decode_tok_s":
+        return [{}]
+    figures = cond.quoted_figures(case.get("quote", ""))
+    value = _number(case.get("value"))
+    if len(figures) < 2 or value not in [v for v, _, _ in figures]:
+        return [{}]
+    conditions = case.get("conditions") or {}
+    hw_key = next((k for k in ("gpus", "gpu", "hardware") if conditions.get(k)), "gpus")
+    own = next(f for f in figures if f[0] == value)
+    entries: list[dict] = [{}]
+    for v, word, what in figures:
+        if (v, word, what) != own:
+            entries.append({hw_key if word == "on" else "model": what, "tok_s": v})
+    return entries
 
 
 def _replace(point: Point, **changes) -> Point:
@@ -224,7 +289,7 @@ def _short(text: object) -> str:
 
 
 def _summary(c: dict, layout: dict | None = None) -> str:
-    parts = [_short(c[k]) for k in ("model", "gpus", "gpu", "hardware", "framework", "dtype") if c.get(k)]
+    parts = [_short(c[k]) for k in ("model", "gpus", "gpu", "hardware", "framework", "engine", "dtype") if c.get(k)]
     for k in ("tp", "batch", "concurrency", "nextn", "quant"):
         if k in c and not isinstance(c[k], str) or k in ("quant",) and c.get(k):
             parts.append(f"{k} {c[k]}")
@@ -253,8 +318,10 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
     runtime = cond.runtime(str(engine_text))
     dtype_text = " ".join(str(c[k]) for k in ("quant", "dtype") if c.get(k)) or model_text
     weights = cond.weights_dtype(dtype_text)
+    trained = next((cond.TRAINED_LAYOUTS[k] for k, arch in cond.STAND_INS.items()
+                    if model == arch and k in cond.TRAINED_LAYOUTS), {})
     tp = layout.get("tp") or (c["tp"] if isinstance(c.get("tp"), int) else None) \
-        or _first_int(c.get("parallel", ""), r"tp(\d+)") or count or 1
+        or _first_int(c.get("parallel", ""), r"tp(\d+)") or trained.get("tp") or count or 1
     pp = layout.get("pp", 1)
     per_node = 8 if (count or 0) >= 8 or "/node" in str(hw_text) or "superpod" in str(hw_text).lower() \
         or tp * pp > (count or 1) else (count or tp * pp)
@@ -262,12 +329,15 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
     nodes = -(-(tp * pp) // per_node)
     gpu_spec: Any = gpu if power is None else {"preset": gpu, "power_limit": f"{power:g} W"}
     hardware: dict[str, Any] = {"gpu": gpu_spec, "gpus_per_node": per_node, "nodes": nodes}
-    if nodes > 1:
+    on_chip = _device_kind(gpu) != "gpu" and count is None
+    if nodes > 1 and not on_chip:
         gbps = _first_int(hw_text, r"(\d+)\s*Gb/s")
         hardware["inter_node_link"] = "ib-hdr" if gbps == 200 else "ib-ndr"
     prompt = _first_int(" ".join(f"{k}={c[k]}" for k in ("prompt_len", "input_len", "isl") if k in c), r"=(\d+)")
     output = _first_int(" ".join(f"{k}={c[k]}" for k in ("output_len", "osl") if k in c), r"=(\d+)")
     output = output or FRAMEWORK_OUTPUT_TOKENS.get(runtime)
+    if prompt is None and output is None and metric in UNSTATED_LENGTHS:
+        prompt, output = UNSTATED_LENGTHS[metric]
     if prompt is None or output is None:
         raise cond.NotExpressible("prompt or output length not stated")
     batch = int(c.get("batch") or c.get("concurrency") or 1) if not isinstance(c.get("batch"), str) else 1
@@ -281,6 +351,12 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
         "hardware": hardware, "runtime": runtime, "parallelism": {"tp": tp, "pp": pp},
         "workload": workload, "simulation": {"fidelity": "step"},
     }
+    ep = cond.expert_parallel(str(c.get("parallel", "")), tp, runtime)
+    if ep > 1:
+        scenario["parallelism"]["ep"] = ep
+    scenario["parallelism"].update({k: v for k, v in trained.items() if k != "tp"})
+    if on_chip:
+        _spread_on_chips(scenario)
     if metric.startswith("end_to_end_latency"):
         scenario["scheduler"] = {"policy": "static"}
     if metric == "aggregate_output_tok_s_at_saturation":
@@ -289,3 +365,46 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
         scenario["decoding"] = {"method": "mtp", "speculative_tokens": int(c["nextn"]),
                                 "acceptance": {"mean_tokens": float(c["accept_len"])}}
     return scenario
+
+
+def _layout_words(scenario: dict[str, Any], c: dict) -> str:
+    """What a scenario reads into the stated layout, for the table's conditions: '; ep 4',
+    '; tp 8 delayed (delay 2)', '; pp 4 chips'."""
+    par, words = scenario["parallelism"], []
+    if par.get("ep", 1) > 1:
+        words.append(f"ep {par['ep']}")
+    if "tp_delay" in par:
+        words.append(f"tp {par['tp']} {par['tp_mode']} (delay {par['tp_delay']})")
+    if scenario["hardware"].get("gpus_per_node") == 1 and par.get("pp", 1) > 1 and "pp" not in c:
+        words.append(f"pp {par['pp']} chips")
+    return "".join(f"; {w}" for w in words)
+
+
+def _device_kind(gpu: str) -> str:
+    from simdecode.presets import resolve
+
+    return str(resolve("gpus", gpu).get("kind", "gpu"))
+
+
+def _spread_on_chips(scenario: dict[str, Any]) -> None:
+    """A device whose weights live in its own SRAM (``kind: sram``), in a number the case does not
+    state: the fewest chips that hold the weights and one request's KV at full use of the SRAM
+    (:func:`simdecode.costmodel.devices.chips_to_hold`; no engine keeps SRAM back), as a layer
+    pipeline (``pp``: a model larger than one chip is split into layer groups, docs/assumptions.md
+    section 4), one chip per system (a Cerebras CS-3 holds one wafer), the systems joined by the
+    chip's own link (its preset's ``default_link``: the CS-3's 12 x 100 GbE as one 1.2 Tb/s port).
+    Llama-3.1-70B bf16 on WSE-3 (44 GB): 4 chips; Llama-3.1-8B: 1."""
+    from simdecode.costmodel import devices
+    from simdecode.costmodel.feasibility import memory_need
+    from simdecode.presets import resolve
+    from simdecode.scenario.schema import Scenario
+
+    hw = scenario["hardware"]
+    gpu = resolve("gpus", hw["gpu"])
+    scenario["scheduler"] = {**scenario.get("scheduler", {}), "memory_utilization": 1.0}
+    one = {**scenario, "hardware": {**hw, "gpus_per_node": 1, "nodes": 1}, "parallelism": {"tp": 1, "pp": 1}}
+    s = Scenario.model_validate(one)
+    need = memory_need(s)
+    chips = max(1, devices.chips_to_hold(need.weights, need.kv, s.hardware.gpu, 1.0))
+    hw.update(gpus_per_node=1, nodes=chips, nics_per_node=1, inter_node_link=gpu["default_link"])
+    scenario["parallelism"] = {**scenario["parallelism"], "tp": 1, "pp": chips}

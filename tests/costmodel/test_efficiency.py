@@ -78,6 +78,21 @@ def test_overlapped_dequant_hides_behind_the_stream_serial_adds() -> None:
     assert eff.part_seconds(slow, 2e12, 0.0, overlap=True)[0] == pytest.approx(2e-4)
 
 
+def test_the_decode_decides_a_parts_time_only_when_it_outlasts_the_roofline() -> None:
+    """explain's FP4-decode row (efficiency.dequant_bound_seconds). One gpt-oss-120b expert at tp 2:
+    12,441,600 e2m1 weights, 6.6 MB, decoded in 12,441,600 x 7/4 / (67e12 / 2 x 0.5 x 0.55) = 2.363 us;
+    streamed in 6.6e6 / (0.81 x 4.8e12) = 1.70 us on an H200 and 6.6e6 / (0.81 x 3.35e12) = 2.43 us on
+    an H100."""
+    decode = eff.fp4_dequant_seconds(12_441_600, 67e12, 0.55)
+    part = eff.Part("experts", hbm_bytes=6.6e6, flops=0.0, kernels=2, flops_per_s=1e15, peak_flops_per_s=1e15,
+                    dequant_s=decode)
+    assert eff.dequant_bound_seconds(part, 0.81 * 4.8e12) == pytest.approx(2.363e-6, rel=1e-3)   # H200: decode binds
+    assert eff.dequant_bound_seconds(part, 0.81 * 3.35e12) == 0.0                                # H100: the stream
+    # without overlap (gpt-fast) the decode adds, whatever the stream: all of dequant_s is its own
+    assert eff.dequant_bound_seconds(part, 0.81 * 3.35e12, overlap=False) == decode
+    assert eff.dequant_bound_seconds(eff.Part("mlp", 6.6e6, 0.0, 2, 1e15, 1e15), 1e12) == 0.0
+
+
 def test_vllm_fused_moe_benchmark_shape() -> None:
     # The H100 benchmark behind the vllm preset: batch 1, 8 experts of 4.72 MB (Qwen3-30B-A3B fp8:
     # 3 * 2048 * 768 B); 8 kernels at 3.3 us + 37.7 MB at 81% of 3.35 TB/s = 26.4 + 13.9 = 40.3 us

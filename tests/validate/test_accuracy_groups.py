@@ -50,6 +50,35 @@ def test_dense_groups_median_10_worst_25_percent(outcomes, group):
     assert statistics.median(e) <= 0.10 and max(e) <= 0.25
 
 
+#: the DEC rows the tolerance above leaves out, each with why (the table's kernel-side column): any
+#: other row of DEC counts, so a new exclusion cannot pass unnoticed
+DEC_LEFT_OUT = {
+    "DEC-04[tp=8,quant=int8 weight-only]": "int8 weights",
+    "DEC-04[tp=8,quant=int4 g32]": "int4 weights",
+    "DEC-12": "MoE, MLA, fp4 weights",
+    # Kog's engine on H200: the kog runtime's stage costs (0.9 us flag wait + 0.5 us HBM restart)
+    # are Kog's MI300X measurements and Kog publishes none for its H200 port, so this row tests an
+    # input simdecode does not have, not its physics (scenarios/kog-2b-8xmi300x.yaml lists what was
+    # checked). Its error stays in the table: +38% (2,893 vs 2,100 tok/s), asserted below.
+    "DEC-13[gpus=8× NVIDIA H200]": "kog kernel costs measured on mi300x",
+}
+
+
+def test_dec_rows_left_out_of_the_tolerance_are_these(outcomes):
+    left_out = {o.point.case: o.point.kernel_side for o in outcomes if o.point.group == "DEC" and o.point.kernel_side}
+    assert left_out == DEC_LEFT_OUT
+    counted = {o.point.case for o in outcomes if o.point.group == "DEC" and o.expressed and not o.point.kernel_side}
+    assert {"DEC-13", "DEC-15", "DEC-15[model=Llama3.1 8B]"} <= counted  # Kog MI300X and Cerebras are judged
+
+
+def test_kog_h200_row_is_shown_with_its_open_gap(outcomes):
+    """The model puts the H200 within 4% of the MI300X (same stage costs, 10% less HBM bandwidth)
+    where Kog measured 1.43x: +38% on the H200. If a change of physics closes the gap, this fails:
+    then the row should count toward the tolerance again."""
+    (o,) = [o for o in outcomes if o.point.case == "DEC-13[gpus=8× NVIDIA H200]"]
+    assert o.expressed and 0.30 < o.error < 0.45
+
+
 def test_bat_throughput_itl_and_latency_median_within_10_percent(outcomes):
     """BAT-01's aggregate and ITL and BAT-06's latencies (the whole group, TTFT rows included, is
     held to 10% / 25% above)."""
