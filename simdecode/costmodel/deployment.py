@@ -29,7 +29,7 @@ from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import Caps
 from simdecode.costmodel.devices import workspace_bytes
-from simdecode.costmodel.efficiency import FP4_FORMATS, Part, dequant_seconds, fp4_dequant_seconds
+from simdecode.costmodel.efficiency import FP4_FORMATS, Part, dequant_seconds, fp4_dequant_seconds, marlin_passes
 from simdecode.costmodel.pcie import PcieHierarchy
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
@@ -152,10 +152,13 @@ class Deployment:
         return precision_mod.activation_quant_kernels(self.gpu, self.precision, module, gemms)
 
     def part(self, term: str, params: float, hbm_bytes: float, flops: float, kernels: float,
-             module: str | None, tile_share: float = 1.0) -> Part:
+             module: str | None, tile_share: float = 1.0, rows: float | None = None) -> Part:
         """A :class:`~simdecode.costmodel.efficiency.Part` whose math runs at ``module``'s dtype (None:
         the activations'), charging the dequantisation of ``params`` weights if the format is weight-only;
-        ``tile_share`` is the useful share of the tensor-core tiles (thin GEMMs, efficiency.padded_rows)."""
+        ``tile_share`` is the useful share of the tensor-core tiles (thin GEMMs, efficiency.padded_rows).
+        FP4 weight-only parts run in Marlin: its e2m1 decode is repeated for every 64 of the ``rows``
+        (tokens) each weight meets, and its mma.sync math reaches ``gpu.warp_mma_share`` of the peak
+        (efficiency.marlin_passes)."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
             return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
@@ -164,16 +167,17 @@ class Deployment:
         key = precision_mod.math_dtype(gpu, weights, prec.activations)
         throttle = power_throttle(gpu)
         peak = gpu.flops_per_s[key] * throttle
-        dequant = 0.0
+        dequant, mma_share = 0.0, 1.0
         if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
             vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
-            if weights in FP4_FORMATS:  # Marlin's e2m1 decode, bound by the integer pipe
-                dequant = fp4_dequant_seconds(params, vector * throttle, self.runtime.compute_efficiency,
-                                              gpu.int32_share)
+            if weights in FP4_FORMATS:  # Marlin's e2m1 decode, bound by the integer pipe, once per 64 rows
+                dequant = marlin_passes(rows) * fp4_dequant_seconds(
+                    params, vector * throttle, self.runtime.compute_efficiency, gpu.int32_share)
+                mma_share = gpu.warp_mma_share  # Marlin multiplies with mma.sync
             else:
                 dequant = dequant_seconds(params, vector * throttle)
-        return Part(term, hbm_bytes, flops, kernels, peak * self.runtime.compute_efficiency * tile_share, peak,
-                    dequant)
+        return Part(term, hbm_bytes, flops, kernels,
+                    peak * self.runtime.compute_efficiency * tile_share * mma_share, peak, dequant)
 
     @property
     def window(self) -> int | Caps | None:

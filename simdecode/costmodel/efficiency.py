@@ -42,6 +42,24 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
   InferenceX measures for gpt-oss at tp 2 although H200 has 43% more bandwidth (1k8k: 10.4 vs
   10.0 ms at concurrency 32, 14.4 vs 13.9 at 64). (A100, compute capability 8.0, has as many
   INT32 lanes as FP32 ones: this formula charges it twice its decode time.)
+- Marlin at prefill (many rows per weight): its kernels are built for at most 64 rows. vLLM's
+  ``fused_marlin_moe`` picks ``block_size_m`` from 8, 16, 32, 48, 64 (the first with
+  rows_per_expert / block < 0.9, else 64) and ``moe_wna16_marlin_gemm`` runs one thread block per
+  (64-row block of one expert, weight tile) with ``thread_m_blocks = ceil(block / 16)``; the dense
+  kernel likewise "for batchsizes > 64 ... will just run the batch 64 kernel repeatedly" (E. Frantar,
+  IST-DASLab/marlin issue #2). Each block loads and decodes its weight tile anew, so a GEMM whose
+  weights meet ``rows`` rows decodes them ceil(rows / 64) times (:func:`marlin_passes`; 1 at decode).
+  And Marlin multiplies with ``mma.sync`` (Ampere's warp-level instruction, marlin_template.h), which
+  reaches about 2/3 of a Hopper GPU's dense tensor-core peak: the full rate needs the warp-group
+  ``wgmma`` (FlashAttention-3, Shah et al. 2024, arXiv 2407.08608, section 2.2, citing Luo et al.
+  2024, arXiv 2402.13499, "Benchmarking and Dissecting the Nvidia Hopper GPU Architecture"):
+  ``GpuSpec.warp_mma_share`` (2/3 on H100, H200, H20, H800; 1 where mma.sync is the native
+  instruction, Ampere and Ada). The decode still overlaps the math (both issue from the same warps
+  to different pipes), so a part's busy time stays max(stream, math, decode). gpt-oss-120b's
+  experts at tp 2 on an H100 for an 8,192-token prefill (256 rows per expert): each weight decoded
+  4 times (36 layers x 128 experts x 4 x 2.36 us = 43.5 ms) while the math, now at 2/3 of the
+  rate, takes 54.0 / 0.667 = 80.9 ms: the math binds. The decode binds only for blocks the rows
+  barely fill (65 rows: two decodes for 1.02 blocks of math).
 """
 
 from __future__ import annotations
@@ -61,6 +79,9 @@ FP4_DEQUANT_INT_OPS_PER_WEIGHT = 7.0 / 4.0
 INT32_SHARE_OF_FP32_LANES = 0.5
 #: weight formats decoded from e2m1 bits (MXFP4, NVFP4)
 FP4_FORMATS = ("fp4", "nvfp4", "mxfp4")
+#: most rows one Marlin thread block multiplies a weight tile with (vLLM ``fused_marlin_moe``'s largest
+#: ``block_size_m``; the dense kernel's 4 x 16-row ``thread_m_blocks``): more rows decode the tile again
+MARLIN_BLOCK_ROWS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +140,18 @@ def fp4_dequant_seconds(weights: float, vector_flops_per_s: float, compute_effic
     """
     int_ops_per_s = vector_flops_per_s / 2 * int32_share * compute_efficiency
     return weights * FP4_DEQUANT_INT_OPS_PER_WEIGHT / int_ops_per_s
+
+
+def marlin_passes(rows: float | None) -> int:
+    """How many times Marlin decodes each weight of a GEMM whose weights meet ``rows`` rows (tokens, or a
+    MoE expert's tokens): ceil(rows / 64), at least 1 (None or 0: one pass, as at decode).
+
+    >>> marlin_passes(1), marlin_passes(64), marlin_passes(65), marlin_passes(256), marlin_passes(None)
+    (1, 1, 2, 4, 1)
+    """
+    if not rows or rows <= 0:
+        return 1
+    return max(1, ceil(rows / MARLIN_BLOCK_ROWS))
 
 
 def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float, overlap: bool = True) -> tuple[float, float]:

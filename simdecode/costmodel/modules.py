@@ -71,7 +71,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     else:
         scores = heads * 4 * m.head_width * pairs
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
-    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention")]
+    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention",
+                      rows=shape.new_tokens)]
     if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
         parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
@@ -110,7 +111,8 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
-        part = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp")
+        part = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
+                        rows=shape.new_tokens)
         # gate+up (K = hidden) and down (K = this rank's intermediate width)
         k_loop = fp4_gemm.parts(dep, "mlp", m.hidden_size + m.intermediate_size / dep.tp, shape.new_tokens)
         return [part] + k_loop + _residual(dep, shape)

@@ -97,12 +97,13 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     tile_share = rows / padded_rows(rows) if rows > 0 else 1.0  # useful rows of the tensor-core tiles
     kernels = base_kernels + dep.quant_kernels("experts", GROUPED_GEMMS)
     experts = dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
-                       2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share)
+                       2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share, rows)
     out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep)))
     if c.shared_experts:
         shared = c.shared_experts * c.expert / tp
         kernels = (SHARED_EXPERT_KERNELS + dep.quant_kernels("mlp", GROUPED_GEMMS)) * c.shared_experts
-        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp"))
+        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp",
+                            rows=tokens))
         # one GatedMLP of n_shared x the expert width: gate+up (K = hidden) and down (K = its width / tp)
         out += fp4_gemm.parts(dep, "mlp", h + c.shared_experts * m.expert_intermediate_size / tp, tokens)
     return out

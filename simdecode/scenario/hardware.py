@@ -45,6 +45,11 @@ class GpuSpec(Spec):
         0.5, gt=0, le=1, description="INT32 lanes per FP32 lane, which decode FP4 weights in Marlin "
         "(0.5: 64 of 128 per SM on Hopper, Ada and GA10x; 1.0 on A100: 64 and 64, A100 whitepaper)"
     )
+    warp_mma_share: float = Field(
+        1.0, gt=0, le=1, description="share of the dense tensor peak that warp-level mma.sync (Ampere's "
+        "instruction, which Marlin's weight-only kernels issue) reaches: 2/3 on Hopper, whose peak needs wgmma "
+        "(FlashAttention-3, arXiv 2407.08608); 1.0 where mma.sync is the native instruction"
+    )
     tdp_W: Power | None = Field(
         None, alias="tdp", description="board power the peaks are quoted at (unset where the vendor publishes "
         "none, e.g. Google's TPUs; a power_limit then cannot be applied)"

@@ -24,18 +24,29 @@ gpt-oss-120b on H100 and H200 (its 1k8k runs are dated 2026-03-27, the others 20
 2026-05-30): ``benchmarks/single_node/gptoss_fp4_h100.sh`` and ``gptoss_fp4_h200.sh`` at commit
 cec542a9a (2026-03-27, "update gptoss H100 & H200 vLLM image to v0.18.0", #960), unchanged in
 these flags through the v0.20.2 image of #1334/#1335: ``max-num-batched-tokens: 8192``,
+``max-cudagraph-capture-size: 2048`` (set since #666, 2026-02-19),
 ``--max-num-seqs $CONC``, ``--gpu-memory-utilization 0.9``, no ``kv-cache-dtype`` (bf16),
 ``VLLM_MXFP4_USE_MARLIN=1`` (the experts run in Marlin's W4A16 kernel:
 costmodel/efficiency.fp4_dequant_seconds); async scheduling was set in their config.yaml until
 v0.13 and is vLLM's default since v0.14 (perf-changelog.yaml, #789: "Remove deprecated
 async-scheduling flag (now enabled by default since v0.14.0)").
 
+DeepSeek-V3 FP8 on H200 with SGLang (its runs are dated 2026-03-25 and 2026-05-17):
+``benchmarks/single_node/dsr1_fp8_h200.sh``, unchanged in these flags from #666 (2026-02-19) through
+ed5867f9e (2026-05-12): ``--chunked-prefill-size 32768 --max-prefill-tokens 32768`` (SGLang's own
+default on a 141 GB card is 8192: scenario/engines.py), ``--mem-fraction-static 0.82``,
+``--max-running-requests 512`` for 1k1k and 256 for the other labels, ``--disable-radix-cache``
+(random prompts share no prefix either way) and ``--stream-interval 10``, which does not delay the
+first token (SGLang streams when ``len(output_ids) % stream_interval == 1``).
+
 Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simdecode.costmodel.eager`):
 
 - vLLM on B200: ``compilation-config`` ``cudagraph_mode: FULL_DECODE_ONLY`` with ``splitting_ops: []``
   (``70b_fp8_b200_docker.sh``): full graphs for decode-only batches, no piecewise graphs, so every step
   holding a prefill runs eagerly (0). On H100 and H200 the default piecewise graphs cover steps of up to
-  ``min(2 max_num_seqs, 512)`` tokens (vLLM's ``cuda_graph_sizes`` default), with ``max_num_seqs`` = CONC.
+  ``min(2 max_num_seqs, 512)`` tokens (vLLM's ``cuda_graph_sizes`` default), with ``max_num_seqs`` = CONC,
+  for Llama-3.1-70B; gpt-oss's scripts raise the limit to ``max-cudagraph-capture-size: 2048``, which vLLM
+  takes as given (capped only by ``max_num_batched_tokens``, ``VllmConfig._set_cudagraph_sizes``).
 - TensorRT-LLM: ``trtllm-serve`` of TensorRT-LLM 1.x serves with the PyTorch backend (the DeepSeek
   scripts say ``--backend=pytorch``), whose CUDA graphs hold decoding batches only: 0, for every model.
 
@@ -49,6 +60,13 @@ from typing import Any
 
 #: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
 VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
+#: dsr1_fp8_h200.sh: --chunked-prefill-size / --max-prefill-tokens, and --mem-fraction-static
+SGLANG_DSR1_H200_CHUNK_TOKENS = 32768
+SGLANG_DSR1_H200_MEM_FRACTION = 0.82
+#: ``max-cudagraph-capture-size: 2048`` in gptoss_fp4_h100.sh / gptoss_fp4_h200.sh's config.yaml (since
+#: #666, 2026-02-19; every gpt-oss run here is later): vLLM captures piecewise graphs up to
+#: min(2048, max_num_batched_tokens 8192) tokens (``VllmConfig._set_cudagraph_sizes``)
+GPT_OSS_CUDAGRAPH_CAPTURE_SIZE = 2048
 
 
 def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurrency: int) -> dict[str, Any]:
@@ -65,7 +83,11 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
         keys = {}
     if model == "gpt-oss-120b" and engine == "vllm" and gpu in VLLM_SEQS_FROM_CONCURRENCY:
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": concurrency},
-                "runtime": {"prefill_graph_tokens": min(2 * concurrency, 512)}}
+                "runtime": {"prefill_graph_tokens": GPT_OSS_CUDAGRAPH_CAPTURE_SIZE}}
+    if model == "deepseek-v3" and engine == "sglang" and gpu == "h200":
+        return {"scheduler": {"max_batched_tokens": SGLANG_DSR1_H200_CHUNK_TOKENS,
+                              "max_batch_size": 512 if label == "1k1k" else 256,
+                              "memory_utilization": SGLANG_DSR1_H200_MEM_FRACTION}}
     if model != "llama-3.1-70b":
         return keys
     if engine == "vllm":

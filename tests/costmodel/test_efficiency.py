@@ -255,3 +255,63 @@ def test_fp4_decode_runs_at_the_gpus_int32_lanes_a100_twice_hopper():
     t_a100 = fp4_dequant_seconds(12_441_600, 19.5e12, 0.55, a100.int32_share)
     assert t_a100 == pytest.approx(4.06e-6, rel=1e-3)
     assert fp4_dequant_seconds(12_441_600, 19.5e12, 0.55, h100.int32_share) == pytest.approx(2 * t_a100)
+
+
+def test_marlin_passes_one_per_64_rows() -> None:
+    # vLLM fused_marlin_moe's largest block_size_m is 64; more rows run the 64-row kernel again
+    assert [eff.marlin_passes(r) for r in (None, 0, 1, 29, 64, 65, 128, 256, 8192)] == [1, 1, 1, 1, 1, 2, 2, 4, 128]
+
+
+def test_hopper_presets_reach_two_thirds_of_the_peak_with_mma_sync() -> None:
+    from simdecode.presets import preset
+    from simdecode.scenario.hardware import GpuSpec
+
+    shares = {g: GpuSpec.model_validate(preset("gpus", g)).warp_mma_share
+              for g in ("h100-sxm", "h100-pcie", "h200", "h20", "h800", "a100-80gb", "l40s", "b200")}
+    assert shares == {"h100-sxm": 0.667, "h100-pcie": 0.667, "h200": 0.667, "h20": 0.667, "h800": 0.667,
+                      "a100-80gb": 1.0, "l40s": 1.0, "b200": 1.0}
+
+
+def test_mxfp4_experts_at_prefill_run_marlins_mma_sync_and_decode_per_64_rows() -> None:
+    # gpt-oss-120b at tp 2 on an H100 under vLLM, an 8,192-token prefill: 8192 * 4 / 128 = 256 rows for each
+    # of the 128 experts (all of them active). Per GPU an expert holds 3 * 2880 * 2880 / 2 = 12,441,600 weights.
+    # Math: 2 * 12,441,600 * 8192 * 4 = 815.4 GFLOP at 989e12 * 0.55 * 0.667 = 362.8 TFLOP/s = 2.248 ms
+    # (1.499 ms at the wgmma rate). Decode: ceil(256 / 64) = 4 passes of 128 * 12,441,600 * 1.75 /
+    # (67e12 / 4 * 0.55) = 4 * 302.4 us = 1.210 ms: under the math, which binds.
+    from simdecode.costmodel import modules
+
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm", "parallelism": {"tp": 2}}))
+    shape = BatchShape.mixed([(0, 8192, True)], d.window)
+    experts = [p for p in modules.mlp_parts(d, 0, shape) if p.term == "experts"][0]
+    per_expert = 3 * 2880 * 2880 / 2
+    assert experts.flops == pytest.approx(2 * per_expert * 8192 * 4)
+    assert experts.flops_per_s == pytest.approx(989e12 * 0.55 * 0.667)
+    assert experts.flops / experts.flops_per_s == pytest.approx(2.248e-3, rel=1e-3)
+    one_pass = 128 * per_expert * 1.75 / (67e12 / 4 * 0.55)
+    assert one_pass == pytest.approx(302.4e-6, rel=1e-3)
+    assert experts.dequant_s == pytest.approx(4 * one_pass)
+    busy, _ = eff.part_seconds(experts, 0.81 * 3.35e12, d.rates.kernel_s, True)
+    assert busy == pytest.approx(experts.flops / experts.flops_per_s)
+    # at decode (one token: 4 rows) nothing changes: one pass, and the math is not what binds
+    dec = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "experts"][0]
+    assert dec.dequant_s == pytest.approx(4 * per_expert * 1.75 / (67e12 / 4 * 0.55))
+
+
+def test_mma_sync_share_only_touches_marlins_fp4_parts() -> None:
+    # the same H100 deployment's bf16 attention (cuBLAS/FA3, wgmma) keeps the full rate; on an A100
+    # (mma.sync is its native instruction) the FP4 experts keep it too
+    from simdecode.costmodel import modules
+
+    h100 = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm", "parallelism": {"tp": 2}}))
+    shape = BatchShape.mixed([(0, 1024, True)], h100.window)
+    attn = modules.attention_parts(h100, 1, shape)[0]
+    assert attn.flops_per_s == pytest.approx(989e12 * 0.55)
+    a100 = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "a100-80gb"}, "runtime": "vllm", "parallelism": {"tp": 2}}))
+    experts = [p for p in modules.mlp_parts(a100, 0, shape) if p.term == "experts"][0]
+    e100 = [p for p in modules.mlp_parts(h100, 0, shape) if p.term == "experts"][0]
+    # the same tile share on both (the rows per expert do not depend on the GPU): Hopper's is 0.667 of A100's
+    assert experts.flops_per_s / (312e12 * 0.55) == pytest.approx(e100.flops_per_s / (989e12 * 0.55) / 0.667)
+    assert experts.flops_per_s <= 312e12 * 0.55

@@ -258,8 +258,8 @@ def test_inferencex_llama_sweeps_take_the_launch_scripts_flags():
 
 def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_launch_flags():
     """gptoss_fp4_h100.sh / gptoss_fp4_h200.sh (InferenceX cec542a9a): vllm serve openai/gpt-oss-120b with
-    max-num-batched-tokens 8192, --max-num-seqs $CONC, async scheduling (vLLM's default since v0.14), no
-    kv-cache-dtype. The checkpoint keeps everything but the experts in bf16 (config.json
+    max-num-batched-tokens 8192, max-cudagraph-capture-size 2048, --max-num-seqs $CONC, async scheduling
+    (vLLM's default since v0.14), no kv-cache-dtype. The checkpoint keeps everything but the experts in bf16 (config.json
     quantization_config), so an "fp4" sweep is MXFP4 experts (0.53125 B per value), not NVFP4 everywhere."""
     from simdecode.scenario.schema import Scenario
     from simdecode.costmodel.deployment import Deployment
@@ -268,6 +268,9 @@ def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_laun
     job = inferencex.sweep_jobs(sweep).jobs[1]
     assert job.scenario["precision"] == {"kv_cache": "bf16", "activations": "bf16"}
     assert job.scenario["scheduler"] == {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": 8}
+    # config.yaml's max-cudagraph-capture-size: 2048 (not vLLM's min(2 max_num_seqs, 512) default, which
+    # Llama's scripts keep): prefill steps of up to 2048 tokens replay piecewise graphs at every concurrency
+    assert job.scenario["runtime"] == {"preset": "vllm", "prefill_graph_tokens": 2048}
     s = Scenario.model_validate({k: v for k, v in job.scenario.items() if k != "name"})
     prec = Deployment.from_scenario(s).precision
     assert (prec.experts, prec.attention, prec.embeddings, prec.kv_cache) == ("mxfp4", "bf16", "bf16", "bf16")
@@ -276,6 +279,18 @@ def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_laun
     assert cond.weight_precision("gpt-oss-120b", "fp4") == {} == cond.weight_precision("deepseek-v3", "fp8")
     assert cond.weight_precision("llama-3.1-70b", "fp8") == {"weights": "fp8", "embeddings": "bf16"}
     assert cond.weight_precision("gpt-oss-120b", "bf16") == {"weights": "bf16"}
+
+
+def test_inferencex_deepseek_sglang_takes_the_scripts_chunk_and_memory_flags():
+    """dsr1_fp8_h200.sh: --chunked-prefill-size 32768, --mem-fraction-static 0.82, --max-running-requests
+    512 for 1k1k and 256 otherwise (SGLang's own chunk on a 141 GB card would be 8192)."""
+    sweep = {**SWEEP, "scenario": "deepseek-v3-h200-fp8-sglang-tp8.yaml", "label": "1k1k"}
+    assert inferencex.sweep_jobs(sweep).jobs[0].scenario["scheduler"] == {
+        "max_batched_tokens": 32768, "max_batch_size": 512, "memory_utilization": 0.82}
+    long = inferencex.sweep_jobs({**sweep, "label": "8k1k"}).jobs[0].scenario["scheduler"]
+    assert long["max_batch_size"] == 256 and long["max_batched_tokens"] == 32768
+    trt = inferencex.sweep_jobs({**sweep, "scenario": "deepseek-v3-h200-fp8-trt-tp8.yaml"}).jobs[0].scenario
+    assert "scheduler" not in trt  # TensorRT-LLM's DeepSeek flags are not described here
 
 
 def test_bench_probe_is_the_plain_mean_when_every_wave_was_simulated():
