@@ -16,7 +16,8 @@ sequence holds its prompt and on average half its outputs. The rest of each requ
 time spent waiting for admission.
 
 These are model-free readings of a measurement, used to check a simulated KV capacity against
-what the measured server must have held (docs/validation.md). K is an upper bound when the
+what the measured server must have held (docs/validation.md): :func:`holdings` sets each
+deployment's most loaded point beside the KV tokens simdecode's memory accounting gives it. K is an upper bound when the
 server preempted: a preempted request's TPOT includes time it held no blocks.
 
 Example (hand-computed in tests/validate/test_implied.py): vLLM, Llama-3.1-70B FP8 on 2x H100,
@@ -73,10 +74,88 @@ def sweep_implied(sweep: dict, prompt_tokens: float, output_tokens: float) -> di
             for c in sorted(set(ttft) & set(tpot))}
 
 
+def accounting_tokens(scenario: dict) -> int:
+    """KV tokens the simulated engine's own memory accounting gives a scenario (a mapping, as a
+    validation job holds it): :func:`simdecode.costmodel.memory.kv_capacity_blocks` in whole
+    blocks. For vLLM, 0.9 x total memory less weights and the profiled workspace, over the KV
+    bytes of one token (``gpu_worker.determine_available_memory``)."""
+    from simdecode.costmodel.deployment import Deployment
+    from simdecode.costmodel.memory import kv_capacity_blocks
+    from simdecode.scenario.schema import Scenario
+
+    s = Scenario.model_validate(scenario)
+    return kv_capacity_blocks(s, Deployment.from_scenario(s)) * s.scheduler.kv_block_tokens
+
+
+#: N / c below which a point counts as queued for admission: where nothing queues the reading gives
+#: N / c of 0.97 to 1.0 (a prefill under load takes a little longer than the lowest-concurrency TTFT
+#: this reading charges it; every Llama and gpt-oss sweep at 8k1k c = 64 that simdecode does not queue)
+QUEUED_SHARE = 0.95
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A deployment's most loaded closed-loop point against its accounting (see :func:`holdings`)."""
+
+    deployment: str  #: the sweep's scenario name, without .yaml
+    label: str  #: workload label of the point
+    concurrency: int
+    running: float  #: N, Little's law
+    kv_tokens: float  #: K, Little's law
+    accounting_tokens: int  #: what the engine's memory accounting gives the cache (simdecode)
+
+    @property
+    def held_share(self) -> float:
+        """K over the accounting. Where N ~ c nothing queued and the share is only a lower bound of
+        what the cache could hold. Where N is well below c the server kept requests waiting: if it
+        waited for KV blocks (a full cache, steady across concurrencies), K is what its cache held
+        (an upper bound if it preempted) and the share reads its capacity; an isolated stall at one
+        point (a TTFT spike not seen at the next concurrency) queues too, with K far below the
+        accounting, and says nothing about memory."""
+        return self.kv_tokens / self.accounting_tokens if self.accounting_tokens else float("inf")
+
+    @property
+    def queued(self) -> bool:
+        """Did the server keep requests waiting (N < :data:`QUEUED_SHARE` c)?"""
+        return self.running < QUEUED_SHARE * self.concurrency
+
+
+def _load_key(running: float, concurrency: int, kv_tokens: float) -> tuple[float, float]:
+    return round(running / concurrency, 2), -kv_tokens
+
+
+def holdings(data: dict, engine: str = "vllm", min_concurrency: int = 16) -> list[Holding]:
+    """Per deployment of ``engine`` in an InferenceX file (its ``anchors``), its most loaded point
+    (any label, concurrency >= ``min_concurrency``): the one with the smallest N / c to two
+    decimals (the most requests kept waiting), the largest KV among equals, with the KV tokens
+    simdecode's accounting gives that deployment (:func:`accounting_tokens`)."""
+    from simdecode.validate.inferencex import LABELS, RANGE_RATIO, sweep_jobs
+
+    mean = (1 + RANGE_RATIO) / 2  # lengths uniform in [0.8 L, L]
+    best: dict[str, Holding] = {}
+    for sweep in data["anchors"]:
+        name = str(sweep.get("scenario", "")).removesuffix(".yaml")
+        if sweep.get("label") not in LABELS or f"-{engine}-" not in name:
+            continue
+        jobs = {j.key.rsplit("c=", 1)[1]: j for j in sweep_jobs(sweep).jobs}
+        if not jobs:
+            continue
+        isl, osl = LABELS[sweep["label"]]
+        for c, r in sweep_implied(sweep, mean * isl, mean * osl).items():
+            if c < min_concurrency or str(c) not in jobs:
+                continue
+            if name not in best or _load_key(r.running, c, r.kv_tokens) < _load_key(
+                    best[name].running, best[name].concurrency, best[name].kv_tokens):
+                best[name] = Holding(name, sweep["label"], c, r.running, r.kv_tokens,
+                                     accounting_tokens(jobs[str(c)].scenario))
+    return [best[k] for k in sorted(best)]
+
+
 def main() -> None:
     """Print the Little's-law reading of every shipped InferenceX sweep point at concurrency >= 16
-    (``python -m simdecode.validate.implied``): running sequences N against the client's c, and the
-    KV tokens they held."""
+    (``python -m simdecode.validate.implied``): running sequences N against the client's c, the
+    KV tokens they held, and what simdecode's memory accounting gives the cache; then, per vLLM
+    deployment, its most loaded point (:func:`holdings`)."""
     import json
 
     from simdecode.validate.cases import SHIPPED_DATA
@@ -93,6 +172,14 @@ def main() -> None:
             if c >= 16:
                 print(f"{sweep['scenario'].removesuffix('.yaml'):<52} {sweep['label']:<5} {c:>4} {r.running:>8.1f} "
                       f"{r.kv_tokens:>10,.0f}")
+    print()
+    print("vLLM deployments, most loaded point: KV held (Little's law) against simdecode's accounting")
+    print(f"{'deployment':<52} {'label':<5} {'c':>4} {'running':>8} {'KV held':>10} {'accounting':>11} "
+          f"{'held/acct':>9}  server")
+    for h in holdings(data):
+        reading = "queued" if h.queued else "all admitted"
+        print(f"{h.deployment:<52} {h.label:<5} {h.concurrency:>4} {h.running:>8.1f} {h.kv_tokens:>10,.0f} "
+              f"{h.accounting_tokens:>11,} {h.held_share:>9.2f}  {reading}")
 
 
 if __name__ == "__main__":

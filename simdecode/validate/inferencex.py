@@ -48,7 +48,8 @@ GPUS = {"h100": "h100-sxm", "h200": "h200", "b200": "b200"}
 #: KV-cache dtypes the InferenceX launch scripts set, by model (SemiAnalysisAI/InferenceX,
 #: benchmarks/70b_fp8_{h100,h200,b200}_slurm.sh: vLLM ``kv-cache-dtype: fp8``; 70b_fp8_*_trt_slurm.sh
 #: and 70b_fp4_b200_trt_slurm.sh: TensorRT-LLM ``kv_cache_config: dtype: fp8``). Models not listed
-#: take the engine's default (conditions.kv_dtype).
+#: take the engine's default (conditions.kv_dtype). Where a script's setting never reached the engine
+#: (vLLM on H100: inferencex_launch.VLLM_CONFIG_FILE_IGNORED) the launch keys override it.
 KV_CACHE_DTYPE = {"llama-3.1-70b": "fp8"}
 _NAME = re.compile(r"^(?P<model>.+)-(?P<gpu>[a-z0-9]+)-(?P<prec>fp8|fp4|bf16|fp16)-(?P<fw>[a-z]+)-tp(?P<tp>\d+)\.yaml$")
 
@@ -129,6 +130,7 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         # wave is no steady state, so the whole benchmark is simulated (the probe's plain mean)
         waves = BENCH_WAVES if keys.get("scheduler", {}).get("batch_wait_iters") else SIMULATED_WAVES
         job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}",
+                        **({"precision": {**scenario["precision"], **keys["precision"]}} if "precision" in keys else {}),
                         **({"scheduler": keys["scheduler"]} if "scheduler" in keys else {}),
                         **({"runtime": {"preset": scenario["runtime"], **keys["runtime"]}} if "runtime" in keys else {}),
                         "workload": {

@@ -12,8 +12,23 @@ image ``vllm/vllm-openai:v0.10.2``), ``70b_fp8_h200_trt_slurm.sh``, ``70b_fp8_b2
 ``.github/workflows/70b-tmpl.yml`` for the images:
 
 - vLLM: ``kv-cache-dtype: fp8`` (set as ``inferencex.KV_CACHE_DTYPE``), ``async-scheduling: true``,
-  ``max-num-batched-tokens: 8192``, ``--max-num-seqs $CONC`` on H100 and H200 and ``512`` on B200,
-  ``--gpu-memory-utilization 0.9``.
+  ``max-num-batched-tokens: 8192`` in a ``config.yaml``; ``--max-num-seqs $CONC`` on H100 and H200 and
+  ``512`` on B200, ``--gpu-memory-utilization 0.9`` on the command line.
+- vLLM on H100 never read that file. ``70b_fp8_h100_slurm.sh`` and ``70b_fp8_h100_docker.sh`` pass
+  ``--config=config.yaml``, while the H200 and B200 scripts pass ``--config config.yaml``. vLLM
+  v0.10.2's ``FlexibleArgumentParser.parse_args`` loads a config file only when ``--config`` is an
+  argument of its own (``if '--config' in args``, vllm/utils/__init__.py); ``--config=config.yaml`` is
+  one argument, which argparse then takes as the serve option ``--config`` (entrypoints/openai/
+  cli_args.py) and nothing reads. InferenceX fixed the same spelling as a "typo fix" in its B200
+  scripts (#48, 2025-09-24) and its gpt-oss H100 scripts (#159, 2025-11-04), not in the Llama H100
+  scripts, which ran it until the Llama configurations were removed. So the H100 servers ran
+  vLLM's defaults for what the file held (:data:`VLLM_CONFIG_FILE_IGNORED`): ``kv_cache_dtype auto``,
+  the checkpoint's 16-bit dtype (``CacheConfig.cache_dtype``; ModelOpt's ``kv_cache_quant_algo``
+  does not change it); async scheduling off (``SchedulerConfig.async_scheduling``); 8192 batched
+  tokens all the same (V1's OpenAI-server default on GPUs of 70 GiB or more,
+  ``EngineArgs._set_default_args_v1``); prefix caching on (V1's default; random prompts share no
+  blocks) and the model's 131,072-token ``max_model_len`` (neither changes the cache's size). This is
+  why two H100s held half the KV tokens an FP8 cache would give them (docs/validation.md).
 - TensorRT-LLM: ``kv_cache_config.dtype: fp8``, ``--max_num_tokens 16384``, the PyTorch backend's
   overlap scheduler (on unless ``disable_overlap_scheduler``), and for 1k1k at tp < 8
   ``batch_wait_max_tokens_ratio: 0.9`` with ``batch_wait_timeout_iters: 20``. Its
@@ -60,6 +75,9 @@ from typing import Any
 
 #: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
 VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
+#: GPUs whose Llama vLLM script passes ``--config=config.yaml``, which vLLM v0.10.2 never reads (module
+#: docstring): the KV cache is vLLM's default (16-bit) and async scheduling is off
+VLLM_CONFIG_FILE_IGNORED = ("h100",)
 #: dsr1_fp8_h200.sh: --chunked-prefill-size / --max-prefill-tokens, and --mem-fraction-static
 SGLANG_DSR1_H200_CHUNK_TOKENS = 32768
 SGLANG_DSR1_H200_MEM_FRACTION = 0.82
@@ -73,7 +91,8 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
     """The ``scheduler`` keys, and the ``runtime`` keys that override the engine's preset, of a
     sweep's deployment as InferenceX launched it; {} where its scripts are not described here (the
     engine's defaults then apply). Its FP8 KV cache is set with the other precision keys
-    (``inferencex.KV_CACHE_DTYPE``).
+    (``inferencex.KV_CACHE_DTYPE``); ``precision`` keys here override them where the script's
+    setting never reached the engine (:data:`VLLM_CONFIG_FILE_IGNORED`).
 
     ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
     runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
@@ -93,6 +112,9 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
     if engine == "vllm":
         seqs = concurrency if gpu in VLLM_SEQS_FROM_CONCURRENCY else 512
         graphed = min(2 * seqs, 512) if gpu in VLLM_SEQS_FROM_CONCURRENCY else 0  # B200: FULL_DECODE_ONLY
+        if gpu in VLLM_CONFIG_FILE_IGNORED:  # config.yaml unread: vLLM's defaults (module docstring)
+            return {"scheduler": {"overlap": False, "max_batched_tokens": 8192, "max_batch_size": seqs},
+                    "runtime": {"prefill_graph_tokens": graphed}, "precision": {"kv_cache": "bf16"}}
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": seqs},
                 "runtime": {"prefill_graph_tokens": graphed}}
     if engine == "trt-llm":

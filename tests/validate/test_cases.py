@@ -256,6 +256,24 @@ def test_inferencex_llama_sweeps_take_the_launch_scripts_flags():
     assert "scheduler" not in other.jobs[0].scenario  # no launch flags described: the engine's defaults
 
 
+def test_inferencex_llama_h100_vllm_never_read_its_config_file():
+    """70b_fp8_h100_{slurm,docker}.sh pass --config=config.yaml, one argument vLLM v0.10.2's parser does
+    not expand (it looks for '--config' on its own): the YAML's fp8 cache and async scheduling never
+    applied; its 8192 batched tokens are V1's default there anyway. The H200 and B200 scripts pass
+    --config config.yaml and get the file."""
+    from simdecode.validate.inferencex_launch import launch_keys
+
+    h100 = launch_keys("llama-3.1-70b", "h100", "vllm", "8k1k", 2, 64)
+    assert h100["precision"] == {"kv_cache": "bf16"}
+    assert h100["scheduler"] == {"overlap": False, "max_batched_tokens": 8192, "max_batch_size": 64}
+    assert h100["runtime"] == {"prefill_graph_tokens": 128}  # --max-num-seqs is on the command line
+    assert "precision" not in launch_keys("llama-3.1-70b", "h200", "vllm", "8k1k", 2, 64)
+    job = inferencex.sweep_jobs({**SWEEP, "scenario": "llama-3.1-70b-instruct-h100-fp8-vllm-tp2.yaml"}).jobs[0]
+    assert job.scenario["precision"] == {"weights": "fp8", "embeddings": "bf16", "kv_cache": "bf16",
+                                         "activations": "bf16"}
+    assert job.scenario["scheduler"]["overlap"] is False
+
+
 def test_inferencex_gpt_oss_serves_the_mxfp4_checkpoint_as_shipped_with_its_launch_flags():
     """gptoss_fp4_h100.sh / gptoss_fp4_h200.sh (InferenceX cec542a9a): vllm serve openai/gpt-oss-120b with
     max-num-batched-tokens 8192, max-cudagraph-capture-size 2048, --max-num-seqs $CONC, async scheduling

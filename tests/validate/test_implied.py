@@ -71,13 +71,15 @@ def test_h200_tp1_server_held_what_simdecode_gives_it():
     assert 0.9 < ratio <= 1.02
 
 
-def test_h100_tp2_server_held_half_what_vllm_accounting_gives():
-    # the measured server ran ~29 sequences at 8k1k c=32 and c=64 (same TPOT): ~228k tokens,
-    # half of vLLM v0.10.2's budget for this deployment as simdecode computes it (~470k)
+def test_h100_tp2_server_held_what_its_16_bit_cache_gives():
+    # the measured server ran ~29 sequences at 8k1k c=32 and c=64 (same TPOT): ~228k tokens, half of the
+    # ~470k an FP8 cache would give; InferenceX's H100 script passed --config=config.yaml, which vLLM
+    # v0.10.2 never reads (validate/inferencex_launch.py), so it served vLLM's default 16-bit cache: ~235k
     name = "llama-3.1-70b-instruct-h100-fp8-vllm-tp2.yaml"
     capacity = _capacity_tokens(name, "8k1k", 64)
+    assert capacity == pytest.approx(470_224 / 2, rel=2e-3)
     for c in (32, 64):
-        assert 0.45 < _implied_kv(name, "8k1k", c) / capacity < 0.52
+        assert 0.93 < _implied_kv(name, "8k1k", c) / capacity < 1.0
 
 
 def test_reads_everyone_running_where_nothing_queues():
@@ -95,3 +97,49 @@ def test_module_prints_table(capsys):
     line = next(x for x in out.splitlines() if x.startswith("llama-3.1-70b-instruct-h100-fp8-vllm-tp2") and " 8k1k " in x
                 and x.split()[2] == "64")
     assert float(line.split()[3]) == pytest.approx(29.2, abs=0.05)
+
+
+def test_accounting_of_h100_tp2_by_hand():
+    # vLLM: 0.9 x total - weights - workspace, over one token's KV, in blocks of 16 (costmodel/memory.py)
+    # total 81,559 MiB = 85,520,809,984 B; weights per GPU: 80 layers x 855,638,016 linear params (q, o
+    # 8192^2; k, v 8192 x 1024; gate, up, down 8192 x 28672) at 1 B = 68.451e9, + embedding and LM head
+    # 2 x 128,256 x 8192 at 2 B = 4.2028e9 -> 72.654e9 (+ norms, 2.6 MB), half at tp 2 = 36.328e9;
+    # workspace 2^30 + 8192 x 2 x (2 x 8192 + 3 x 28672 / 2) + 64 x 128,256 x 8 = 2.1123e9;
+    # KV 0.9 x 85.5208e9 - 36.328e9 - 2.1123e9 = 38.528e9 over (80 layers x 2 x 4 heads x 128) values
+    # per token: 81,920 B in FP8 = 470.3k tokens, 163,840 B in bf16 (what the H100 runs served) = 235.2k
+    from simdecode.validate.implied import accounting_tokens
+
+    job = next(j for j in ix.sweep_jobs(_sweeps()[("llama-3.1-70b-instruct-h100-fp8-vllm-tp2.yaml", "8k1k")]).jobs
+               if j.key.endswith("c=64"))
+    assert job.scenario["precision"]["kv_cache"] == "bf16"
+    tokens = accounting_tokens(job.scenario)
+    assert tokens == pytest.approx(235_150, rel=0.002)
+    assert tokens % 16 == 0
+    fp8 = {**job.scenario, "precision": {**job.scenario["precision"], "kv_cache": "fp8"}}
+    assert accounting_tokens(fp8) == pytest.approx(470_300, rel=0.002)
+
+
+def test_holdings_reads_the_queued_point_per_deployment():
+    from simdecode.validate.implied import holdings
+
+    data = {"anchors": [s for (name, _), s in _sweeps().items()
+                        if name in ("llama-3.1-70b-instruct-h100-fp8-vllm-tp2.yaml",
+                                    "llama-3.1-70b-instruct-h200-fp8-vllm-tp8.yaml")]}
+    rows = {h.deployment: h for h in holdings(data)}
+    h100 = rows["llama-3.1-70b-instruct-h100-fp8-vllm-tp2"]
+    # the point where the server kept most requests waiting: 8k1k c=64, N = 29.2, K = 228.6k of the
+    # 235.1k its 16-bit cache holds
+    assert (h100.label, h100.concurrency) == ("8k1k", 64)
+    assert h100.queued and h100.held_share == pytest.approx(228_610 / 235_104, rel=2e-3)
+    # 8 H200s admit everyone at every point: the share is a lower bound, far below 1
+    h200 = rows["llama-3.1-70b-instruct-h200-fp8-vllm-tp8"]
+    assert not h200.queued and h200.held_share < 0.1
+
+
+def test_holding_share_and_queue_flag():
+    from simdecode.validate.implied import QUEUED_SHARE, Holding
+
+    h = Holding("d", "8k1k", 64, running=0.5 * 64, kv_tokens=250_000.0, accounting_tokens=500_000)
+    assert h.held_share == pytest.approx(0.5) and h.queued
+    full = Holding("d", "8k1k", 64, running=QUEUED_SHARE * 64 + 0.1, kv_tokens=1.0, accounting_tokens=0)
+    assert not full.queued and full.held_share == float("inf")
