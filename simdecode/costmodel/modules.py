@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import mla, moe, trtllm_allreduce
+from simdecode.costmodel import fp4_gemm, mla, moe, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -73,6 +73,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
     parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention",
                       rows=shape.new_tokens)]
+    if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
+        parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
@@ -109,8 +111,11 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
-        return [dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels,
-                         "mlp", rows=shape.new_tokens)] + _residual(dep, shape)
+        part = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
+                        rows=shape.new_tokens)
+        # gate+up (K = hidden) and down (K = this rank's intermediate width)
+        k_loop = fp4_gemm.parts(dep, "mlp", m.hidden_size + m.intermediate_size / dep.tp, shape.new_tokens)
+        return [part] + k_loop + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 
 
