@@ -33,7 +33,7 @@ COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-red
 #: a compute op's named parts (costmodel/efficiency.Part.term) in words, in display order
 TERM_NAMES = {"attention": "attention", "mlp": "dense MLP", "experts": "MoE experts",
               "routing": "MoE routing and permute", "embedding": "embedding", "lm_head": "LM head and sampler",
-              "residual stream": "residual add + norm",
+              "residual stream": "residual add + norm", "fp4 k-loop": "NVFP4 GEMM k-loops",
               "mtp": "MTP input norms and projection", "mtp_glue": "MTP draft sampling and input shifting"}
 
 

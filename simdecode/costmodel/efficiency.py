@@ -97,6 +97,8 @@ class Part:
     dequant_s:    CUDA-core time to dequantise weight-only formats
     memory_efficiency: share of the datasheet bandwidth this part's kernels sustain when it is
                   their own measured figure (None: the runtime's ``memory_efficiency``)
+    serial_s:     latency its kernels pay in series with the stream and the math (an NVFP4 GEMM's
+                  k-loop at decode: costmodel/fp4_gemm.py)
     """
 
     term: str
@@ -107,6 +109,7 @@ class Part:
     peak_flops_per_s: float
     dequant_s: float = 0.0
     memory_efficiency: float | None = None
+    serial_s: float = 0.0
 
 
 def padded_rows(rows: float, tile: int = TILE_ROWS) -> float:
@@ -153,10 +156,11 @@ def marlin_passes(rows: float | None) -> int:
 
 def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float, overlap: bool = True) -> tuple[float, float]:
     """(busy seconds without launches, launch seconds) of ``part`` (module docstring formula); with
-    ``overlap`` the dequantisation hides behind the weight stream (max), else it adds to it."""
+    ``overlap`` the dequantisation hides behind the weight stream (max), else it adds to it. Its
+    ``serial_s`` adds in either case."""
     roofline = max(part.hbm_bytes / bandwidth_Bps, part.flops / part.flops_per_s if part.flops else 0.0)
     busy = max(roofline, part.dequant_s) if overlap else roofline + part.dequant_s
-    return busy, part.kernels * kernel_s
+    return busy + part.serial_s, part.kernels * kernel_s
 
 
 def dequant_bound_seconds(part: Part, bandwidth_Bps: float, overlap: bool = True) -> float:

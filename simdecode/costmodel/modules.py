@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import gemm_stream, mla, moe, trtllm_allreduce
+from simdecode.costmodel import fp4_gemm, gemm_stream, mla, moe, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -75,6 +75,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention", rows=shape.new_tokens)
     # the projections' GEMMs and the attention kernel's KV reads stream at their own shares (gemm_stream.py)
     parts = gemm_stream.split_weights(dep, whole, weight_bytes, weight_flops, "attention")
+    if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
+        parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
@@ -113,7 +115,9 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
         whole = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
                          rows=shape.new_tokens)
-        return gemm_stream.split_weights(dep, whole, whole.hbm_bytes, whole.flops, "mlp") + _residual(dep, shape)
+        # gate+up (K = hidden) and down (K = this rank's intermediate width)
+        k_loop = fp4_gemm.parts(dep, "mlp", m.hidden_size + m.intermediate_size / dep.tp, shape.new_tokens)
+        return gemm_stream.split_weights(dep, whole, whole.hbm_bytes, whole.flops, "mlp") + k_loop + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 
 

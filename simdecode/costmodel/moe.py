@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simdecode.costmodel import architecture as arch
+from simdecode.costmodel import fp4_gemm
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.efficiency import Part, padded_rows
@@ -103,4 +104,6 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
         kernels = (SHARED_EXPERT_KERNELS + dep.quant_kernels("mlp", GROUPED_GEMMS)) * c.shared_experts
         out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp",
                             rows=tokens))
+        # one GatedMLP of n_shared x the expert width: gate+up (K = hidden) and down (K = its width / tp)
+        out += fp4_gemm.parts(dep, "mlp", h + c.shared_experts * m.expert_intermediate_size / tp, tokens)
     return out

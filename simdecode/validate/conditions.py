@@ -281,11 +281,15 @@ def kv_dtype(weights: str, runtime_name: str) -> str:
 
 def embeddings_dtype(weights: str) -> dict[str, str]:
     """The embedding table's and LM head's dtype in a checkpoint of ``weights``, as a precision
-    override: FP8 checkpoints keep them in bf16 (NVIDIA ModelOpt FP8, e.g. nvidia/Llama-3.1-70B-
-    Instruct-FP8: ``exclude_modules: [lm_head]``; llm-compressor FP8: ``ignore: [lm_head]``;
-    DeepSeek-V3: only the linear layers in fp8; costmodel/precision.native_from_hf). The LM head
-    is read every step: 1.05 GB at bf16 for Llama-70B's 128,256 x 8192, not 0.53 GB."""
-    return {"embeddings": "bf16"} if weights == "fp8" else {}
+    override: FP8 and NVFP4 checkpoints keep them in bf16 (NVIDIA ModelOpt FP8, e.g. nvidia/Llama-3.1-
+    70B-Instruct-FP8: ``exclude_modules: [lm_head]``; llm-compressor FP8: ``ignore: [lm_head]``;
+    DeepSeek-V3: only the linear layers in fp8; costmodel/precision.native_from_hf). ModelOpt's NVFP4
+    export does the same: its default quantiser config disables ``*lm_head*`` and the exported
+    ``hf_quant_config.json`` says ``quant_algo: NVFP4, group_size: 16, exclude_modules: [lm_head]``
+    (the InferenceX FP4 sweeps serve nvidia/Llama-3.3-70B-Instruct-FP4, ModelOpt 0.23; the embedding
+    table is no linear layer and stays bf16 too). The LM head is read every step: 2.10 GB at bf16 for
+    Llama-70B's 128,256 x 8192, not 1.05 GB in fp8 or 0.59 GB in NVFP4 (0.5625 B per value)."""
+    return {"embeddings": "bf16"} if weights in ("fp8", "fp4", "nvfp4") else {}
 
 
 #: a checkpoint's quantised weight formats -> the precision word a benchmark names them by

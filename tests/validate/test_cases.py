@@ -331,6 +331,10 @@ def test_inferencex_llama_runs_with_the_launch_scripts_fp8_kv_and_a_bf16_lm_head
     trt = dict(SWEEP, scenario=SWEEP["scenario"].replace("-vllm-", "-trt-"))
     assert inferencex.sweep_jobs(trt).jobs[0].scenario["precision"]["kv_cache"] == "fp8"
     assert cond.embeddings_dtype("fp8") == {"embeddings": "bf16"} and cond.embeddings_dtype("bf16") == {}
+    # ModelOpt NVFP4 (nvidia/Llama-3.3-70B-Instruct-FP4): exclude_modules [lm_head] -> the head stays bf16
+    fp4 = dict(SWEEP, scenario=SWEEP["scenario"].replace("-fp8-vllm-", "-fp4-trt-"))
+    assert inferencex.sweep_jobs(fp4).jobs[0].scenario["precision"]["embeddings"] == "bf16"
+    assert cond.embeddings_dtype("fp4") == {"embeddings": "bf16"} and cond.embeddings_dtype("int4") == {}
 
 
 def test_bat01_users_start_at_random_phases_of_one_steady_cycle():
