@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import fp4_gemm, mla, moe, trtllm_allreduce
+from simdecode.costmodel import fp4_gemm, gemm_stream, mla, moe, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -71,8 +71,10 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     else:
         scores = heads * 4 * m.head_width * pairs
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
-    parts = [dep.part("attention", params, hbm, 2 * params * shape.new_tokens + scores, kernels, "attention",
-                      rows=shape.new_tokens)]
+    weight_bytes, weight_flops = params * dep.bytes_of("attention"), 2 * params * shape.new_tokens
+    whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention", rows=shape.new_tokens)
+    # the projections' GEMMs and the attention kernel's KV reads stream at their own shares (gemm_stream.py)
+    parts = gemm_stream.split_weights(dep, whole, weight_bytes, weight_flops, "attention")
     if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
         parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
@@ -111,11 +113,11 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
         kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
-        part = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
-                        rows=shape.new_tokens)
+        whole = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
+                         rows=shape.new_tokens)
         # gate+up (K = hidden) and down (K = this rank's intermediate width)
         k_loop = fp4_gemm.parts(dep, "mlp", m.hidden_size + m.intermediate_size / dep.tp, shape.new_tokens)
-        return [part] + k_loop + _residual(dep, shape)
+        return gemm_stream.split_weights(dep, whole, whole.hbm_bytes, whole.flops, "mlp") + k_loop + _residual(dep, shape)
     return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
 
 

@@ -194,7 +194,10 @@ def _breaks(ref: Reference, tps: float, tolerance: float, space: Space, searcher
         scaled = sim_ref * tps / ref.tps  # the target's speed in the simulator's units
         s = searcher.solve(ta, scaled, scaled / (1 + tolerance), scaled * (1 + tolerance))
         active = s.active if s.ok else None
-        out.append({**row, "reference_sim_tps": sim_ref, "target_sim_tps": scaled, "status": s.status,
+        # the band reaches the largest (smallest) model but the speed itself needs a larger (smaller)
+        # one: say so ("beyond memory", "even the smallest is slower") rather than a bare "ok" 
+        status = s.status if active is not None or not s.ok else ("too-slow" if s.clipped_hi else "too-fast")
+        out.append({**row, "reference_sim_tps": sim_ref, "target_sim_tps": scaled, "status": status,
                     "active": active, "factor": active / naive if active else None,
                     "largest_fitting_active": s.largest_active, "smallest_active": s.smallest_active})
     return out

@@ -41,6 +41,10 @@ class GpuSpec(Spec):
         None, alias="vector_flops", description="non-tensor (CUDA-core / vector ALU) FP32 FLOP/s, which runs the "
         "dequantisation of weight-only formats (default: the bf16 tensor peak / 16, as on A100 and H100)"
     )
+    compute_capability: float | None = Field(
+        None, gt=0, description="CUDA compute capability (9.0: Hopper), where a kernel's measured efficiency "
+        "holds only for one GPU generation (costmodel/gemm_stream.py); unset: not an NVIDIA GPU, or not needed"
+    )
     int32_share: float = Field(
         0.5, gt=0, le=1, description="INT32 lanes per FP32 lane, which decode FP4 weights in Marlin "
         "(0.5: 64 of 128 per SM on Hopper, Ada and GA10x; 1.0 on A100: 64 and 64, A100 whitepaper)"
@@ -197,6 +201,11 @@ class RuntimeSpec(Spec):
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "
         "pipelined kernel such as Marlin, whose decode is bounded on its own); unset: memory_efficiency"
+    )
+    gemm_efficiency: Fraction | None = Field(
+        None, description="achieved share of peak memory bandwidth of a dense layer's weight GEMMs (attention "
+        "projections, dense MLP), when measured for the engine's kernels; the KV cache the attention kernel "
+        "reads stays at memory_efficiency (costmodel/gemm_stream.py); unset: memory_efficiency"
     )
 
 

@@ -65,6 +65,12 @@ Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simd
 - TensorRT-LLM: ``trtllm-serve`` of TensorRT-LLM 1.x serves with the PyTorch backend (the DeepSeek
   scripts say ``--backend=pytorch``), whose CUDA graphs hold decoding batches only: 0, for every model.
 
+How fast the weight GEMMs stream (runtime key ``gemm_efficiency``, :mod:`simdecode.costmodel.gemm_stream`):
+the PyTorch backend's fp8 linear layers (``_torch/modules/linear.py``, ``FP8QDQLinearMethod.apply``)
+call cuBLASLt's ``cublas_scaled_mm`` on Hopper (its CUDA-core ``cuda_scaled_mm`` only on SM 8.9), a
+TMA-pipelined fp8 GEMM of the kind measured at 81-83% of the HBM peak on H100 and H200. The ``trt-llm``
+preset stays the C++ executor NIM serves (DEC-11, BAT-01), whose engine's GEMMs were not identified.
+
 Both engines' scripts set what they set for every concurrency and tp of a sweep (the TensorRT-LLM
 batch wait for one workload label and tp range): nothing here depends on a measured value.
 """
@@ -72,6 +78,8 @@ batch wait for one workload label and tp range): nothing here depends on a measu
 from __future__ import annotations
 
 from typing import Any
+
+from simdecode.costmodel.gemm_stream import HOPPER_FP8_GEMM_STREAM_SHARE
 
 #: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
 VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
@@ -96,8 +104,9 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
 
     ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
     runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
-    if engine == "trt-llm":  # trtllm-serve's PyTorch backend: decode-only CUDA graphs, every model
-        keys: dict[str, Any] = {"runtime": {"prefill_graph_tokens": 0}}
+    if engine == "trt-llm":  # trtllm-serve's PyTorch backend: decode-only CUDA graphs, every model;
+        # its fp8 linear layers call cuBLASLt (cublas_scaled_mm) on Hopper (costmodel/gemm_stream.py)
+        keys: dict[str, Any] = {"runtime": {"prefill_graph_tokens": 0, "gemm_efficiency": HOPPER_FP8_GEMM_STREAM_SHARE}}
     else:
         keys = {}
     if model == "gpt-oss-120b" and engine == "vllm" and gpu in VLLM_SEQS_FROM_CONCURRENCY:

@@ -128,6 +128,6 @@ def test_inferencex_launch_sends_prefills_off_the_graphs():
     assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 0}
     assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8}
     assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {"prefill_graph_tokens": 512}
-    assert launch_keys("deepseek-v3", "h200", "trt-llm", "1k1k", 8, 4) == {"runtime": {"prefill_graph_tokens": 0}}
-    assert launch_keys("llama-3.1-70b", "b200", "trt-llm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 0}
+    assert launch_keys("deepseek-v3", "h200", "trt-llm", "1k1k", 8, 4)["runtime"]["prefill_graph_tokens"] == 0
+    assert launch_keys("llama-3.1-70b", "b200", "trt-llm", "1k1k", 8, 4)["runtime"]["prefill_graph_tokens"] == 0
     assert RuntimeSpec.model_validate(preset("runtimes", "trt-llm")).prefill_graph_tokens is None  # C++ executor (NIM)

@@ -89,7 +89,9 @@ def test_seeds_example_ratio_method():
     assert lo < ref["naive_range"][0] < hi
     breaks = {row["case"].split(":")[0]: row for row in ref["per_reference"][0]["breaks"]}
     spec = next(row for case, row in breaks.items() if "speculates" in case)
-    assert spec["factor"] > 2  # speculation lets a much larger model run at the same speed
+    # speculation lets a much larger model run at the same speed (or one larger than fits: "beyond memory")
+    size = spec["active"] if spec["active"] is not None else spec["largest_fitting_active"]
+    assert size / ref["naive_range"][1] > 2 and (spec["active"] is not None or spec["status"] == "too-slow")
     assert {e["axis"] for e in r["effects"]} >= {"speculation", "precision", "batch", "arch"}
 
 
