@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from statistics import median
 
 from simdecode.validate.runner import Outcome
 
@@ -35,7 +36,7 @@ def figure_png(outcomes: list[Outcome]) -> bytes:
     for i, group in enumerate(groups):
         pts = [o for o in shown if o.point.group == group]
         n = len(pts)
-        med = sorted(abs(o.error) for o in pts)[n // 2]
+        med = median(abs(o.error) for o in pts)
         ax.scatter([o.point.measured for o in pts], [o.predicted for o in pts], s=22, marker=MARKERS[i % len(MARKERS)],
                    color=cmap(i % 20), edgecolors="black", linewidths=0.3,
                    label=f"{group} ({n} row{'' if n == 1 else 's'}, median |error| {med:.0%})")
