@@ -16,7 +16,7 @@ from simdecode.scenario.model import HF_KEYS, ModelSpec
 SPECS = {"gpus": GpuSpec, "links": LinkSpec, "models": ModelSpec}
 
 EXPECTED = {
-    "gpus": {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "rtx-4090",
+    "gpus": {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200", "mi300x", "l40s", "rtx-4090", "rtx-3090",
              "h20", "h800", "b300", "gb200", "gb300", "mi325x", "mi355x", "rtx-pro-6000", "apple-m3-ultra",
              "apple-m4-max", "gb10", "strix-halo", "groq-lpu", "cerebras-wse3", "taalas-hc1",
              "tpu-v5e", "tpu-v5p", "tpu-v6e"},
@@ -161,6 +161,7 @@ def test_h100_sxm_figures() -> None:
         ("mi300x", 192 * 2**30, 5.3e12, 1307.4e12, 750),
         ("l40s", 46068 * 2**20, 864e9, 362.05e12, 350),
         ("rtx-4090", 24564 * 2**20, 1008e9, 165.2e12, 450),
+        ("rtx-3090", 24576 * 2**20, 936.2e9, 71e12, 350),
         ("h20", 96 * 2**30, 4.0e12, 148e12, 400),
         ("gb200", 186 * 2**30, 8.0e12, 2500e12, 1200),
         ("mi355x", 288 * 2**30, 8.0e12, 2516.6e12, 1400),
@@ -179,7 +180,7 @@ def test_gpu_spot_checks(name: str, memory: float, bandwidth: float, bf16: float
 
 #: the datasheet's capacity ("80GB", HW-01..HW-08), which the driver's figure reads as GiB
 DATASHEET_GB = {"a100-40gb": 40, "a100-80gb": 80, "h100-sxm": 80, "h100-pcie": 80, "h200": 141, "b200": 180,
-                "mi300x": 192, "l40s": 48, "rtx-4090": 24}
+                "mi300x": 192, "l40s": 48, "rtx-4090": 24, "rtx-3090": 24}
 
 
 @pytest.mark.parametrize("name", sorted(DATASHEET_GB))
