@@ -27,7 +27,7 @@ Per-tensor FP8 GEMMs (cuBLASLt, split-K at small M) and bf16 ones carry no such 
 FP8 Llama-70B on the same B200s was already right while NVFP4 came out 12-18% fast.
 
 Scope: dense NVFP4 linear layers (grouped-query attention projections, dense MLPs, shared experts) on
-datacenter Blackwell (:data:`SM100_GPUS`: the kernels measured), for steps of at most 128 tokens (one
+datacenter Blackwell (:data:`SM100_COMPUTE_CAPABILITIES`: the kernels measured), for steps of at most 128 tokens (one
 M tile). MLA's projections (DeepSeek) are left out: their engines keep attention in bf16 or fp8. Longer steps (prefill chunks) have
 real math per k-block and run near their roofline; the term is not charged. The measured shapes fit
 in one wave of CTAs; a GEMM wider than one wave is charged the K-loop once (a lower bound).
@@ -48,9 +48,10 @@ K_LATENCY_S_PER_VALUE = 0.705e-9
 SCALE_TILE_ROWS = 128
 #: weight formats that run as NVFP4 x NVFP4 block-scaled GEMMs when the GPU has FP4 tensor cores
 NVFP4_FORMATS = ("fp4", "nvfp4")
-#: GPU presets whose FP4 GEMMs are the sm100/sm103 tcgen05 CUTLASS kernels measured above (datacenter
-#: Blackwell); GB10 and RTX Blackwell (sm120/121) run other kernels, with no measurement here
-SM100_GPUS = ("b200", "b300", "gb200", "gb300")
+#: compute capabilities whose FP4 GEMMs are the sm100/sm103 tcgen05 CUTLASS kernels measured above
+#: (datacenter Blackwell: B200 and GB200 10.0, B300 and GB300 10.3, ``GpuSpec.compute_capability``);
+#: GB10 and RTX Blackwell (12.x) run other kernels, with no measurement here
+SM100_COMPUTE_CAPABILITIES = (10.0, 10.3)
 
 
 def k_loop_seconds(k_values: float, tokens: float) -> float:
@@ -72,7 +73,8 @@ def applies(dep, module: str) -> bool:
     """Does ``module`` (a :data:`precision.MODULES` key) run NVFP4 x NVFP4 GEMMs: its weights NVFP4 and
     the GPU multiplying them on FP4 tensor cores (not a weight-only kernel such as Marlin)?"""
     gpu, prec = dep.gpu, dep.precision
-    if gpu is None or prec is None or gpu.name not in SM100_GPUS or module not in precision_mod.MODULES:
+    if (gpu is None or prec is None or gpu.compute_capability not in SM100_COMPUTE_CAPABILITIES
+            or module not in precision_mod.MODULES):
         return False
     weights = getattr(prec, module)
     return weights in NVFP4_FORMATS and precision_mod.math_dtype(gpu, weights, prec.activations) == "fp4"

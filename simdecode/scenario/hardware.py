@@ -42,8 +42,9 @@ class GpuSpec(Spec):
         "dequantisation of weight-only formats (default: the bf16 tensor peak / 16, as on A100 and H100)"
     )
     compute_capability: float | None = Field(
-        None, gt=0, description="CUDA compute capability (9.0: Hopper), where a kernel's measured efficiency "
-        "holds only for one GPU generation (costmodel/gemm_stream.py); unset: not an NVIDIA GPU, or not needed"
+        None, gt=0, description="CUDA compute capability (9.0: Hopper; 10.0: B200), where a kernel's measured "
+        "behaviour holds only for one GPU generation (runtime.gemm_efficiency applies on 9.0 only, "
+        "costmodel/gemm_stream.py; NVFP4's k-loop on 10.x, costmodel/fp4_gemm.py); unset: not an NVIDIA GPU"
     )
     int32_share: float = Field(
         0.5, gt=0, le=1, description="INT32 lanes per FP32 lane, which decode FP4 weights in Marlin "
@@ -204,8 +205,9 @@ class RuntimeSpec(Spec):
     )
     gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of a dense layer's weight GEMMs (attention "
-        "projections, dense MLP), when measured for the engine's kernels; the KV cache the attention kernel "
-        "reads stays at memory_efficiency (costmodel/gemm_stream.py); unset: memory_efficiency"
+        "projections, dense MLP), when measured for the engine's kernels; applied on GPUs of compute capability 9.0 "
+        "(Hopper, where it was measured), elsewhere memory_efficiency; the KV cache the attention kernel reads "
+        "stays at memory_efficiency (costmodel/gemm_stream.py); unset: memory_efficiency"
     )
 
 

@@ -73,3 +73,15 @@ def test_serial_latency_adds_to_the_stream_and_the_launches():
     busy, launch = eff.part_seconds(part, 5e12, 4e-6)
     assert busy == pytest.approx(2e-6 + 5e-6) and launch == pytest.approx(8e-6)
     assert eff.ideal_seconds(part, 5e12) == pytest.approx(2e-6)  # the roofline bound ignores it
+
+
+def test_it_follows_the_compute_capability_not_the_preset_name():
+    """The measured kernels are sm100/sm103's (B200/GB200 10.0, B300/GB300 10.3): a GPU described with
+    another compute capability (an sm120 part built from the B200's figures) is not charged."""
+    shape = BatchShape.decode([4000] * 4)
+
+    def k_loop(gpu) -> float:
+        return sum(p.serial_s for p in modules.attention_parts(dep(8, gpu=gpu), 0, shape) if p.term == fp4_gemm.TERM)
+
+    assert k_loop("b300") == k_loop("gb200") == pytest.approx(0.705e-9 * (8192 + 1024))
+    assert k_loop({"preset": "b200", "compute_capability": 12.0}) == 0.0
