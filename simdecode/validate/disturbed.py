@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from simdecode.validate.implied import implied
+
 #: mean TTFT above this multiple of a higher concurrency's mean TTFT (same sweep) marks a disturbed point
 TTFT_INVERSION = 2.0
 #: mean TPOT above this multiple of a higher concurrency's mean TPOT (same sweep) marks a disturbed point
@@ -86,10 +88,10 @@ def reason(concurrency: int, why: str, decoding: float | None = None) -> str:
 
 def decoding_in_flight(concurrency: float, ttft_s: float, tpot_s: float, output_tokens: float) -> float:
     """Requests decoding at once, on average, in a closed loop of ``concurrency`` (Little's law):
-    c (osl - 1) TPOT / (TTFT + (osl - 1) TPOT), ``output_tokens`` the mean osl. Seconds in, a count out.
+    c (osl - 1) TPOT / (TTFT + (osl - 1) TPOT), ``output_tokens`` the mean osl: :func:`implied.implied`'s
+    running sequences when none holds the cache before its first token. Seconds in, a count out.
 
     >>> round(decoding_in_flight(16, 10.983, 12.18e-3, 922), 1)
     8.1
     """
-    decode_s = (output_tokens - 1) * tpot_s
-    return concurrency * decode_s / (ttft_s + decode_s)
+    return implied(concurrency, ttft_s, tpot_s, 0.0, output_tokens, prefill_s=0.0).running
