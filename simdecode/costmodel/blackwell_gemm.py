@@ -23,13 +23,20 @@ DeepGEMM block-scaled fp8 on GB200 (SGLang PR #13528),      fp8 (1x128  2,770   
 2048 x 24576 x 7168 (260.4 us)                              blocks)                        (of 5.0 PF)
 =========================================================  ==========  =================  ==========
 
-"noquant": the GEMM alone, activations already quantised. The same harness, the same B200, the same
+"noquant": the GEMM alone, activations already quantised. PR #20578 does not name its GPU; its bf16
+column (torch's cuBLAS, the same harness) matches the B200 rows of PRs #18778 and #19566 to 0.1%
+(5.92 and 729.1 TFLOP/s at 1 and 128 rows against 5.92 and 729.3), so it is a B200. Its NVFP4 configs
+are those before vLLM PR #20646's tuning ("a starting point"), while the FP8 ones had three rounds
+(PRs #18778, #19566, #20071); the autotuned FlashInfer backends a few months later (PR #1979) are no
+better at their shape, so the ratio is taken as it was measured. The same harness, the same B200, the same
 Llama-3.1-8B QKV shape and 16,384 rows: NVFP4 reaches 0.434 of the FP4 peak where per-tensor FP8
 reaches 0.566 of the FP8 peak, a ratio :data:`NVFP4_SHARE_OF_FP8_SHARE` = 0.767; an NVFP4 prefill
 GEMM runs 2 x 0.767 = 1.53 times as fast as an FP8 one, not twice. FlashInfer's backends at a smaller
 M (0.24-0.37) are lower still; cuBLAS at squares reaches more (pytorch/ao PR #2427 on B200: 0.495,
-0.611, 0.597 of the FP4 peak at 4096^3, 6144^3, 8192^3), so 0.767 is the ratio of the kernels vLLM
-and TensorRT-LLM call (CUTLASS ``nvfp4_gemm``), not a floor.
+0.611, 0.597 of the FP4 peak at 4096^3, 6144^3, 8192^3) and DeepGEMM's MXFP4 kernel more still
+(DeepGEMM PR #348, open: 0.59 at 4096 x 4096 x 7168 and 0.63 at 8192^3, against cuBLASLt's 0.44 and
+0.58), so 0.767 is the ratio of the CUTLASS kernels vLLM and TensorRT-LLM call (``nvfp4_gemm``), not a
+floor.
 
 Scope and what is left alone:
 
@@ -38,8 +45,8 @@ Scope and what is left alone:
   measured; B300, GB300: 10.3, whose FP4 peak is 3x its FP8 one, assumed to reach no more of it).
   Other GPUs and dtypes: factor 1 (the runtime's ``compute_efficiency`` as before).
 - FP8 on Blackwell against FP8 on Hopper: B200's kernels above reach 0.54-0.57 of their FP8 peak;
-  Hopper's best block-scaled ones 0.59-0.76 (DeepGEMM on H800 at M = 4096: 1,159-1,500 of 1,979
-  TFLOP/s, DeepGEMM PRs #74 and #81). No published pair of the same harness at the same shapes on
+  Hopper's best block-scaled ones 0.61-0.77 (DeepGEMM on H800 at M = 4096 and K >= 1536: 1,215-1,519
+  of 1,979 TFLOP/s, DeepGEMM PR #86). No published pair of the same harness at the same shapes on
   both was found, and the B200 fp8 tp 1 TTFT rows are already within ~10% (slightly slow), so no
   FP8 factor is applied (docs/physics-moe-precision.md).
 - The factor is for large M (its rows are thousands of tokens); at decode a GEMM is bound by its

@@ -76,3 +76,10 @@ def test_the_rate_never_exceeds_the_dtype_peak_nor_the_runtime_share(peak, effic
     rate = bg.large_gemm_flops_per_s(peak, efficiency, cc, dtype)
     assert 0.0 <= rate <= peak
     assert rate <= peak * efficiency * (1 + 1e-12)
+
+
+def test_the_deployment_rates_explain_shows_carry_it_too():
+    """DeviceRates (explain's setup line) at the MLP's dtype: B200 NVFP4 under TensorRT-LLM 3.451e15 FLOP/s."""
+    assert dep("fp4").rates.flops_per_s == pytest.approx(3.451e15, rel=1e-3)
+    assert dep("fp8").rates.flops_per_s == pytest.approx(2.25e15)
+    assert dep("fp4").rates.peak_flops_per_s == pytest.approx(9.0e15)
