@@ -2,8 +2,7 @@
 
 A runtime's ``compute_efficiency`` is the share of a GPU's dense peak its large GEMMs (prefill
 chunks of thousands of tokens) reach; it was chosen where simdecode's prefill measurements are,
-with fp8 and bf16 math (DEC-11/BAT-01: TensorRT-LLM fp8 on H100; the InferenceX B200 fp8 rows
-at tp 1 agree within ~10%). Blackwell's FP4 peak is twice its FP8 peak (B200: 9.0 vs 4.5 PFLOP/s
+with fp8 and bf16 math (DEC-11/BAT-01: TensorRT-LLM fp8 on H100). Blackwell's FP4 peak is twice its FP8 peak (B200: 9.0 vs 4.5 PFLOP/s
 dense), but the block-scaled NVFP4 kernels do not reach the same share of it: each k-block also
 loads and applies two scale tiles (one e4m3 per 16 values of both operands), and the epilogue and
 the operand loads do not get faster with the math. Kernel benchmarks on a B200 at prefill sizes:
@@ -46,9 +45,10 @@ Scope and what is left alone:
   Other GPUs and dtypes: factor 1 (the runtime's ``compute_efficiency`` as before).
 - FP8 on Blackwell against FP8 on Hopper: B200's kernels above reach 0.54-0.57 of their FP8 peak;
   Hopper's best block-scaled ones 0.61-0.77 (DeepGEMM on H800 at M = 4096 and K >= 1536: 1,215-1,519
-  of 1,979 TFLOP/s, DeepGEMM PR #86). No published pair of the same harness at the same shapes on
-  both was found, and the B200 fp8 tp 1 TTFT rows are already within ~10% (slightly slow), so no
-  FP8 factor is applied (docs/physics-moe-precision.md).
+  of 1,979 TFLOP/s, DeepGEMM PR #86), but DeepGEMM's own early Hopper rows at B200's shape were
+  lower (SGLang PR #3893: 2048 x 24576 x 7168 in 731 us, 0.50). No published pair of one harness
+  at the same shapes on both architectures was found, so no FP8 factor is applied
+  (docs/physics-moe-precision.md).
 - The factor is for large M (its rows are thousands of tokens); at decode a GEMM is bound by its
   weight stream (and NVFP4's k-loop, costmodel/fp4_gemm.py), where the math rate does not show.
 """
