@@ -7,6 +7,13 @@ figure in a comment. Scenario values are resolved through :func:`resolve`:
 - a mapping with ``preset: NAME`` starts from that preset and overrides keys;
 - a model mapping with ``hf_config: PATH`` reads a local Hugging Face ``config.json``;
 - any other mapping must give every required field.
+
+Inside a catalogue file an entry may start from another one: ``base: NAME`` takes NAME's keys (and
+its base's, in turn) and sets the entry's own over them. It is written for runtimes that differ from
+an engine's preset in a few keys (``trtllm-serve``: ``trt-llm`` with the PyTorch backend's GEMMs and
+CUDA graphs), so that the shared keys stay written once. :func:`inherit` checks it: a base that is
+no preset of the catalogue or a chain that returns to itself is an error naming the file and the
+entries. :func:`base` tells which preset an entry starts from.
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ class PresetError(ValueError):
 
 
 @functools.cache
-def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
+    """(presets by name with their bases' keys, each one's ``source``, each one's ``base`` where it has one)."""
     if kind not in KINDS:
         raise KeyError(kind)
     text = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
@@ -49,7 +57,51 @@ def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         source = entry.pop("source", "")
         entries[str(name)] = entry
         cited[str(name)] = str(source)
-    return entries, cited
+    bases = {name: str(entry[BASE_KEY]) for name, entry in entries.items() if BASE_KEY in entry}
+    return inherit(kind, entries), cited, bases
+
+
+#: the catalogue key that names the preset an entry starts from
+BASE_KEY = "base"
+
+
+def inherit(kind: str, entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``entries`` (a catalogue's presets by name, as written) with every ``base: NAME`` replaced by
+    NAME's keys under the entry's own, NAME resolved first. Raises :class:`PresetError` for a base
+    that is not one of ``entries`` (with the closest names) or a cycle of bases.
+
+    >>> inherit("runtimes", {"a": {"x": 1, "y": 2}, "b": {"base": "a", "y": 3}})["b"]
+    {'x': 1, 'y': 3}
+    """
+    done: dict[str, dict[str, Any]] = {}
+
+    def resolved(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+        if name in done:
+            return done[name]
+        entry = entries[name]
+        if BASE_KEY not in entry:
+            done[name] = entry
+            return entry
+        own = {k: v for k, v in entry.items() if k != BASE_KEY}
+        parent = entry[BASE_KEY]
+        if not isinstance(parent, str) or parent not in entries:
+            close = suggest(str(parent), [n for n in entries if n != name])
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise PresetError(f"{kind}.yaml: preset {name!r}: base {parent!r} is not a {kind[:-1]} preset{hint}")
+        path = chain + (name,)
+        if parent in path:
+            loop = " -> ".join(repr(n) for n in path[path.index(parent):] + (parent,))
+            raise PresetError(f"{kind}.yaml: base keys form a cycle: {loop}")
+        done[name] = {**resolved(parent, chain + (name,)), **own}
+        return done[name]
+
+    return {name: resolved(name, ()) for name in entries}
+
+
+def base(kind: str, name: str) -> str:
+    """The preset ``name`` starts from (its ``base:`` in the catalogue file), "" if none."""
+    preset(kind, name)  # unknown names raise with suggestions
+    return _read(kind)[2].get(name, "")
 
 
 def catalogue(kind: str) -> dict[str, dict[str, Any]]:
