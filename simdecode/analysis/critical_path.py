@@ -4,8 +4,10 @@
 plans the engine runs), folds each on its two streams (compute, communication) and splits the
 per-token time into memory-bound compute, math-bound compute, weight decode (the busy time the
 dequantisation of weight-only formats decides: Marlin's FP4 decode on the INT32 pipe,
-costmodel/efficiency.dequant_bound_seconds), kernel launches, host time, exposed communication and
-pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck. No
+costmodel/efficiency.dequant_bound_seconds), the NVFP4 GEMMs' serial k-loops (costmodel/fp4_gemm.py),
+kernel launches, host time, exposed communication and pipeline hops (physics.md 0, 5.1): the fold's
+split (costmodel/fold.Fold), which a run's accounting uses too. The largest part names the
+bottleneck, by the rule a run's summary applies (analysis/bottleneck.py). No
 simulation, no simpy: every number comes from the plan, its fold and the collective cost model.
 """
 
