@@ -219,9 +219,8 @@ def _links_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Ta
 
 
 def _runtimes_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Table:
-    from simdecode.scenario.hardware import RuntimeSpec
-
     from simdecode import presets
+    from simdecode.scenario.hardware import RuntimeSpec
 
     table = _catalogue(
         "runtimes", "MBU/MFU: achieved share of peak memory bandwidth/FLOP/s; GEMM: share of peak bandwidth "
@@ -256,5 +255,6 @@ def preset_table(kind: str) -> Table:
     # every catalogue ends with where each preset's figures come from (rows are in name order)
     with_source = _catalogue(table.title, table.caption, tuple(str(c.header) for c in table.columns) + ("source",))
     for name, row in zip(names, zip(*(column.cells for column in table.columns))):
-        with_source.add_row(*row, presets.source(kind, name))
+        source, on = presets.source(kind, name), presets.measured_on(kind, name)
+        with_source.add_row(*row, f"{source} (costs measured on {on})" if on else source)
     return with_source

@@ -13,7 +13,8 @@ its base's, in turn) and sets the entry's own over them. It is written for runti
 an engine's preset in a few keys (``trtllm-serve``: ``trt-llm`` with the PyTorch backend's GEMMs and
 CUDA graphs), so that the shared keys stay written once. :func:`inherit` checks it: a base that is
 no preset of the catalogue or a chain that returns to itself is an error naming the file and the
-entries. :func:`base` tells which preset an entry starts from.
+entries. :func:`base` tells which preset an entry starts from; its ``measured_on`` (where its costs
+were measured) carries over unless the entry states its own, and its ``source`` does not.
 """
 
 from __future__ import annotations
@@ -44,21 +45,29 @@ class PresetError(ValueError):
     """An unknown preset name or an unreadable model config; the message says what exists."""
 
 
+#: catalogue keys that describe a preset rather than set its spec: kept out of :func:`preset`
+#: - ``source``: where the preset's figures come from;
+#: - ``measured_on`` (runtimes): the GPU preset the runtime's kernel costs were measured on, when
+#:   they are one GPU's measurements (kog: Kog's MI300X stage costs); on another GPU they are an
+#:   assumption, which ``simdecode validate`` marks (validate/conditions.is_kernel_side).
+META_KEYS = ("source", "measured_on")
+
+
 @functools.cache
-def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
-    """(presets by name with their bases' keys, each one's ``source``, each one's ``base`` where it has one)."""
+def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+    """(presets by name with their bases' keys, each one's :data:`META_KEYS` and ``base``: "" where
+    it has none; ``measured_on`` comes from its base when it states none)."""
     if kind not in KINDS:
         raise KeyError(kind)
     text = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    entries, cited = {}, {}
+    entries, meta = {}, {}
     for name, entry in data.items():
         entry = dict(entry or {})
-        source = entry.pop("source", "")
+        meta[str(name)] = {key: str(entry.pop(key, "")) for key in META_KEYS}
         entries[str(name)] = entry
-        cited[str(name)] = str(source)
-    bases = {name: str(entry[BASE_KEY]) for name, entry in entries.items() if BASE_KEY in entry}
-    return inherit(kind, entries), cited, bases
+    resolved = inherit(kind, entries)  # checks the bases first
+    return resolved, inherit_meta(entries, meta)
 
 
 #: the catalogue key that names the preset an entry starts from
@@ -98,10 +107,29 @@ def inherit(kind: str, entries: dict[str, dict[str, Any]]) -> dict[str, dict[str
     return {name: resolved(name, ()) for name in entries}
 
 
+def inherit_meta(entries: dict[str, dict[str, Any]], meta: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Each entry's :data:`META_KEYS` (``meta``, as written) with its ``base`` ("" if none) added and
+    ``measured_on`` taken from the nearest base that states one when the entry states none: the
+    costs it inherits were measured there. ``source`` stays the entry's own. ``entries``' bases must
+    already be checked (:func:`inherit`).
+
+    >>> inherit_meta({"kog": {}, "kog-h200": {"base": "kog"}},
+    ...              {"kog": {"source": "a", "measured_on": "mi300x"}, "kog-h200": {"source": "b", "measured_on": ""}})["kog-h200"]
+    {'source': 'b', 'measured_on': 'mi300x', 'base': 'kog'}
+    """
+    out = {name: {**values, "base": str(entries[name].get(BASE_KEY, ""))} for name, values in meta.items()}
+    for values in out.values():
+        parent = values["base"]
+        while not values["measured_on"] and parent:
+            values["measured_on"] = meta[parent]["measured_on"]
+            parent = str(entries[parent].get(BASE_KEY, ""))
+    return out
+
+
 def base(kind: str, name: str) -> str:
     """The preset ``name`` starts from (its ``base:`` in the catalogue file), "" if none."""
     preset(kind, name)  # unknown names raise with suggestions
-    return _read(kind)[2].get(name, "")
+    return _read(kind)[1][name]["base"]
 
 
 def catalogue(kind: str) -> dict[str, dict[str, Any]]:
@@ -113,7 +141,14 @@ def source(kind: str, name: str) -> str:
     """Where a preset's figures come from: its ``source:`` key (the catalogue file's comment
     above the entry gives the detail), "" if it has none."""
     preset(kind, name)  # unknown names raise with suggestions
-    return _read(kind)[1][name]
+    return _read(kind)[1][name]["source"]
+
+
+def measured_on(kind: str, name: str) -> str:
+    """The GPU preset a preset's costs were measured on, when they are one GPU's measurements
+    (its ``measured_on:`` key; a runtime such as kog), "" when they hold on any GPU."""
+    preset(kind, name)  # unknown names raise with suggestions
+    return _read(kind)[1][name]["measured_on"]
 
 
 def names(kind: str) -> list[str]:
