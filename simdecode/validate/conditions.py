@@ -246,6 +246,31 @@ def weights_dtype(text: str) -> str:
     return min(found)[1]
 
 
+#: an engine's int4 group size when a table names int4 without one: gpt-fast's quantize.py
+#: (``--groupsize``, default 32 since 2023-10; README "4-bit (G=32)", checkpoints ``model_int4.g32.pth``);
+#: the EAGLE repository's gpt-fast branch quantises the same way (``model/quantize_llama.py``, default 32)
+INT4_GROUP_SIZE = {"gpt-fast": 32}
+_GROUP = re.compile(r"\bg\s*=?\s*(\d+)\b|group[- ]?size\s*=?\s*(\d+)", re.IGNORECASE)
+
+
+def group_size(text: str, weights: str, runtime_name: str) -> int | None:
+    """Values per scale and zero of int4 weights: as stated ('int4 g32', '4-bit (G=32)', 'group size
+    64'), else the engine's default (:data:`INT4_GROUP_SIZE`), else None (the scenario's default,
+    128). Only int4 has groups here (gpt-fast's int8 is per channel).
+
+    >>> group_size("int4 g32", "int4", "vllm"), group_size("fp16 / int4", "int4", "gpt-fast")
+    (32, 32)
+    >>> group_size("int4", "int4", "vllm") is None, group_size("bf16", "bf16", "gpt-fast") is None
+    (True, True)
+    """
+    if weights != "int4":
+        return None
+    m = _GROUP.search(str(text))
+    if m:
+        return int(m[1] or m[2])
+    return INT4_GROUP_SIZE.get(runtime_name)
+
+
 #: module words a precision phrase may scope its dtype to -> PrecisionSpec keys
 _MODULE_WORDS = (("attention", ("attention",)), ("moe", ("experts",)), ("expert", ("experts",)),
                  ("ffn", ("mlp",)), ("mlp", ("mlp",)), ("embedding", ("embeddings",)), ("lm head", ("embeddings",)))

@@ -347,7 +347,8 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
         "name": str(case["id"]).lower(), "model": model,
         "precision": {"weights": weights, **cond.embeddings_dtype(weights), "kv_cache": cond.kv_dtype(weights, runtime),
                       "activations": "fp16" if weights == "fp16" else "bf16",
-                      **{k: v for k, v in cond.module_dtypes(dtype_text).items() if v != weights}},
+                      **{k: v for k, v in cond.module_dtypes(dtype_text).items() if v != weights},
+                      **({"group_size": group} if (group := cond.group_size(dtype_text, weights, runtime)) else {})},
         "hardware": hardware, "runtime": runtime, "parallelism": {"tp": tp, "pp": pp},
         "workload": workload, "simulation": {"fidelity": "step"},
     }

@@ -420,3 +420,23 @@ def test_a_case_takes_the_layout_and_precision_another_case_of_its_source_states
         assert jobs[name]["parallelism"]["ep"] == 4 and jobs[name]["precision"]["attention"] == "bf16"
     assert "ep" not in jobs["SPEC-97[nextn=1]"]["parallelism"]  # another source: nothing taken
     assert "attention" not in jobs["SPEC-97[nextn=1]"]["precision"]
+
+
+def test_int4_group_size_is_read_from_the_table_or_the_engines_default():
+    """'int4 g32' states 32 values per bf16 scale and zero: 0.5 + 4/32 = 0.625 B per weight, not the
+    schema's g128 0.53125 (DEC-04's int4 row ran at g128 before). gpt-fast quantises with groups of 32
+    when a table names int4 alone (quantize.py ``--groupsize`` default 32); other engines keep 128."""
+    assert cond.group_size("int4 g32", "int4", "vllm") == 32
+    assert cond.group_size("4-bit (G=32)", "int4", "vllm") == 32
+    assert cond.group_size("int4, group size 64", "int4", "trt-llm") == 64
+    assert cond.group_size("fp16 / int4", "int4", "gpt-fast") == 32
+    assert cond.group_size("int4", "int4", "vllm") is None
+    assert cond.group_size("int8 weight-only", "int8", "gpt-fast") is None
+    case = {"id": "DEC-99", "metric": "per_request_decode_tok_s", "value": 90.77, "unit": "tok/s",
+            "conditions": {"gpus": "8x A100-80GB SXM", "framework": "gpt-fast", "model": "Llama-2-70B", "tp": 8,
+                           "prompt_len": 5, "dtype": "bf16 unless noted"},
+            "series": [{"tp": 8, "quant": "int4 g32", "tok_s": 90.77}, {"tp": 8, "tok_s": 62.5}]}
+    jobs = published.case_jobs(case, {}).jobs
+    int4, bf16 = (j.scenario["precision"] for j in jobs)
+    assert int4["weights"] == "int4" and int4["group_size"] == 32
+    assert bf16["weights"] == "bf16" and "group_size" not in bf16
