@@ -142,6 +142,19 @@ def gpu(text: str) -> tuple[str, int | None, float | None]:
     return name, count, power
 
 
+def gpu_assumption(text: str) -> str:
+    """What :func:`gpu` assumes for a GPU the text does not pin down, in words for the validation
+    table ('' when nothing is assumed): an A100 of unstated size is read as the 80 GB SXM4 part.
+
+    >>> gpu_assumption("1x A100"), gpu_assumption("8x A100-80GB SXM")
+    ('A100 size not stated: the 80 GB SXM4 assumed', '')
+    """
+    low = str(text).lower().replace(" ", "")
+    if "a100" in low and "40gb" not in low and "80gb" not in low:
+        return "A100 size not stated: the 80 GB SXM4 assumed"
+    return ""
+
+
 # --------------------------------------------------------------------------- engines
 #: engine names as tables write them -> runtime presets (first match wins; order matters)
 RUNTIMES = (
@@ -166,6 +179,31 @@ def runtime(text: str) -> str:
         if needle in low:
             return preset
     raise NotExpressible(f"engine {text!r} has no runtime preset")
+
+
+# --------------------------------------------------------------------------- speculative methods
+#: speculative methods a table names without the draft and acceptance simdecode needs, each with what
+#: is missing. EAGLE's gpt-fast integration (SafeAILab/EAGLE branch ``eaglefast``, January 2024:
+#: ``model/ea_model.py`` ``eagenerate`` -> ``chaintopK_genrate(sk=3)``, ``chaintree_decoding``) drafts a
+#: greedy chain of 3 tokens with the EAGLE head and verifies them in one base-model pass, not the
+#: tree of the EAGLE paper (arXiv 2401.15077), whose average acceptance lengths are for that tree.
+#: No acceptance length of the chain is published.
+SPECULATIVE_METHODS = (
+    ("eagle+gpt-fast", "EAGLE on gpt-fast drafts a chain of 3 tokens (SafeAILab/EAGLE eaglefast branch, "
+                       "chaintopK_genrate), not the paper's tree: no acceptance length is published for it"),
+    ("eagle", "EAGLE: a speculative method whose draft tree and acceptance length are not stated"),
+    ("medusa", "Medusa: a speculative method whose heads and acceptance length are not stated"),
+)
+
+
+def speculative_method(text: str) -> str:
+    """Why a figure of a speculative method the text names cannot be simulated, or '' when it names none.
+
+    >>> speculative_method("gpt-fast"), speculative_method("EAGLE+gpt-fast")[:29]
+    ('', 'EAGLE on gpt-fast drafts a ch')
+    """
+    low = re.sub(r"\s+", "", str(text).lower())
+    return next((why for name, why in SPECULATIVE_METHODS if name in low), "")
 
 
 # --------------------------------------------------------------------------- expert layout
