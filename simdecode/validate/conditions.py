@@ -134,6 +134,8 @@ def gpu(text: str) -> tuple[str, int | None, float | None]:
         name = "l40s"
     elif "4090" in low:
         name = "rtx-4090"
+    elif "3090" in low:
+        name = "rtx-3090"
     elif "wse-3" in low or "cs-3" in low:
         # a Cerebras CS-3 system holds one WSE-3 wafer (cerebras.ai/system)
         name = "cerebras-wse3"
