@@ -8,7 +8,11 @@ values). A series replaces the single value (which is one of its points).
 How each metric is simulated (the workload the table's tool ran):
 
 - ``per_request_decode_tok_s``: one request at a time (closed loop, concurrency 1), the stated
-  prompt and output lengths; prediction: mean tokens/s of the request's decode.
+  prompt and output lengths; prediction: mean tokens/s of the request's decode. A case whose source
+  repository publishes the harness it ran (:mod:`simdecode.validate.harnesses`) takes that harness's
+  lengths and KV cache, and when its clock covered the prefill the prediction is output tokens over
+  the whole request's time. A quoted Markdown table of engines by dtype gives one point per cell
+  (:func:`_table_entries`).
 - ``end_to_end_latency`` (FasterTransformer): a static batch of ``batch`` requests; prediction:
   mean end-to-end latency.
 - ``ITL``: closed loop at the stated concurrency; prediction: mean TPOT (time between tokens).
@@ -203,8 +207,9 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
         merged = {**conditions, **{k: v for k, v in entry.items() if not _is_value_key(k)}}
         label = _label(entry, {})
         measured = _number(entry.get("tok_s"))
+        unit = "tok/s" if "tok_s" in entry else str(case.get("unit", ""))  # a cell's own figure, not the case's
         out.skipped.append(Point(f"{cid}[{label}]" if label else cid, group, _summary(merged), metric,
-                                 str(case.get("unit", "")), measured if measured is not None else math.nan,
+                                 unit, measured if measured is not None else math.nan,
                                  reason=reason, source=source))
     for job in out.jobs:
         job.key = job.points[0].case
