@@ -47,7 +47,7 @@ from typing import Any
 import yaml
 
 from simdecode.validate import conditions as cond
-from simdecode.validate import harnesses, microbench
+from simdecode.validate import harnesses, microbench, superseded
 from simdecode.validate.cases import CaseSet, Job, Point
 
 #: outputs a framework's own benchmark generates when a table does not say (gpt-fast's
@@ -194,6 +194,7 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
                     point = _replace(point, probe="generate_tps")
             assumed = cond.gpu_assumption(str(merged.get("gpus") or merged.get("gpu") or merged.get("hardware") or ""))
             words += f"; {assumed}" if assumed else ""
+            kernel = superseded.withdrawn(str(case.get("source_url", "")), str(case.get("quote", ""))) or kernel
             point = _replace(point, kernel_side=kernel, conditions=point.conditions + words)
             key = repr(sorted(_flatten(scenario).items()))
             job = next((j for j in out.jobs if j.key == key), None)

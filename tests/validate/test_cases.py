@@ -502,6 +502,18 @@ def test_a_quoted_table_gives_one_point_per_cell_and_the_speculative_rows_say_wh
     assert skipped["SPEC-96[framework=EAGLE+gpt-fast,dtype=int4]"].measured == 82.5
 
 
+def test_a_table_its_source_withdrew_is_shown_but_left_out_of_the_tolerances():
+    """EAGLE's A100 table (SPEC-08) was replaced a day after it was posted (validate/superseded.py):
+    its rows carry the withdrawal in the column of rows left out of the tolerances; the RTX 3090 table
+    that replaced it, and a case from another source quoting the same figure, do not."""
+    for job in published.case_jobs(EAGLE_TABLE, {}).jobs:
+        assert job.points[0].kernel_side.startswith("withdrawn by its source: EAGLE's README replaced")
+    later = {**EAGLE_TABLE, "quote": EAGLE_TABLE["quote"].replace("33.2", "55.1").replace("47.4", "106.9")}
+    assert [j.points[0].kernel_side for j in published.case_jobs(later, {}).jobs] == ["", "int4 weights"]
+    elsewhere = {**EAGLE_TABLE, "source_url": "https://github.com/pytorch-labs/gpt-fast/blob/main/README.md"}
+    assert all(not j.points[0].kernel_side.startswith("withdrawn") for j in published.case_jobs(elsewhere, {}).jobs)
+
+
 def test_eagles_mt_bench_harness_sets_lengths_cache_and_clock():
     """EAGLE's gpt-fast harness (eaglefast branch): 2,000 KV positions allocated, 420-token prompts and
     306-token answers a turn (derived in validate/harnesses.py), the clock around the whole generate
