@@ -116,9 +116,9 @@ def dispatched(kind_counts, costs, kernel_s: float) -> float:
 
 def weight_gemm_calls(dep, kind_counts) -> int:
     """Dense-layer weight GEMMs one eager step calls (the ones ``eager_gemm_host`` prices): a GQA
-    attention block's QKV and O projections and a dense MLP's gate+up and down, per slot of the plan's
-    template (``kind_counts``: (kind, stream, slots)). MLA, compressed attention and MoE experts run
-    other kernels and are not counted.
+    attention block's QKV and O projections (full or sliding-window) and a dense MLP's gate+up and
+    down, per slot of the plan's template (``kind_counts``: (kind, stream, slots)). MLA, compressed,
+    linear and Mamba mixers and MoE experts run other kernels and are not counted.
 
     Llama-3.1-70B, one stage: 80 attention + 80 MLP slots x 2 GEMMs = 320."""
     from simdecode.costmodel.modules import GQA_GEMMS, MLP_GEMMS
@@ -130,7 +130,7 @@ def weight_gemm_calls(dep, kind_counts) -> int:
     for kind, stream, slots in kind_counts:
         if stream is Stream.COMM:
             continue
-        if kind == "attn" and gqa:
+        if kind in ("attn", "attn.sliding") and gqa:
             n += slots * GQA_GEMMS
         elif kind == "mlp":
             n += slots * MLP_GEMMS

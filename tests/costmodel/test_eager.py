@@ -153,6 +153,17 @@ def test_llama70b_eager_step_calls_320_weight_gemms():
         assert eager.weight_gemm_calls(dep, plan.template.kind_counts) == 320
 
 
+def test_moe_experts_and_mla_are_not_counted_as_weight_gemms():
+    """gpt-oss-120b: 36 attention blocks (full and sliding) x 2 GEMMs; its MoE experts run grouped kernels.
+    DeepSeek-V3: MLA attention and MoE layers: only its 3 dense MLPs x 2."""
+    for model, tp, gemms in (("gpt-oss-120b", 1, 72), ("deepseek-v3", 8, 6)):
+        dep = Deployment.from_scenario(Scenario.model_validate({
+            "model": model, "hardware": {"gpu": "b200", "gpus_per_node": 8},
+            "runtime": {"preset": "vllm", "prefill_graph_tokens": 0}, "parallelism": {"tp": tp}}))
+        plan = build_stage_plan(dep, 0, PREFILL_1K)
+        assert eager.weight_gemm_calls(dep, plan.template.kind_counts) == gemms
+
+
 def test_gemm_host_time_raises_the_floor_by_9_92_ms():
     """Llama-3.1-70B tp 8: 48.075 ms + 320 x 31 us = 57.995 ms; the graphed decode step is unchanged."""
     rt = RuntimeSpec.model_validate(preset("runtimes", "vllm")).model_copy(
