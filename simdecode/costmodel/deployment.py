@@ -24,7 +24,7 @@ from functools import cached_property
 
 from simdecode import tp_schedules
 from simdecode.costmodel import architecture as arch
-from simdecode.costmodel import compressed
+from simdecode.costmodel import blackwell_gemm, compressed
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import Caps
@@ -176,8 +176,9 @@ class Deployment:
                 mma_share = gpu.warp_mma_share  # Marlin multiplies with mma.sync
             else:
                 dequant = dequant_seconds(params, vector * throttle)
-        return Part(term, hbm_bytes, flops, kernels,
-                    peak * self.runtime.compute_efficiency * tile_share * mma_share, peak, dequant)
+        # NVFP4 math on Blackwell reaches less of its peak than the fp8 the efficiency holds (blackwell_gemm.py)
+        rate = blackwell_gemm.large_gemm_flops_per_s(peak, self.runtime.compute_efficiency, gpu.compute_capability, key)
+        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant)
 
     @property
     def window(self) -> int | Caps | None:

@@ -21,6 +21,7 @@ from simdecode.scenario.hardware import GpuSpec, RuntimeSpec
 #: Llama-3.1-8B on H100 decodes in 8.4 ms eager vs 5.1 ms with a CUDA graph: 3.3 ms over ~500
 #: kernels, ~6.6 us each)
 EAGER_LAUNCH_S = 5e-6
+from simdecode.costmodel.blackwell_gemm import large_gemm_flops_per_s
 from simdecode.costmodel.devices import matrix_stream_share
 from simdecode.costmodel.precision import math_dtype
 from simdecode.scenario.types import DTYPE_BYTES
@@ -48,12 +49,13 @@ class DeviceRates:
         throttle = power_throttle(gpu)
         # a core whose quoted bandwidth sums its ports streams the matrix through one (devices.py)
         peak_bw = gpu.memory_bandwidth_Bps * matrix_stream_share(gpu)
-        peak_flops = gpu.flops_per_s[math_dtype(gpu, weights, activations)] * throttle
+        math = math_dtype(gpu, weights, activations)
+        peak_flops = gpu.flops_per_s[math] * throttle
         return cls(
             peak_bandwidth_Bps=peak_bw,
             peak_flops_per_s=peak_flops,
             bandwidth_Bps=peak_bw * runtime.memory_efficiency,
-            flops_per_s=peak_flops * runtime.compute_efficiency,
+            flops_per_s=large_gemm_flops_per_s(peak_flops, runtime.compute_efficiency, gpu.compute_capability, math),
             # a dataflow or hard-wired chip launches nothing: its compiler schedules every op
             kernel_s=(runtime.kernel_launch_s / throttle + (0.0 if runtime.cuda_graphs else EAGER_LAUNCH_S))
             if gpu.kind == "gpu" else 0.0,
