@@ -218,14 +218,14 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     rates, h = dep.rates, dep.model.hidden_size
     chunk = shape.split(template.chunks)
     # attention DP: attention, dense MLPs, embedding and head on one rank's sequences at tp 1
-    local, own = dep.attention_local, attention_dp.rank_shape(dep, chunk)
+    local, own, own_step = dep.attention_local, attention_dp.rank_shape(dep, chunk), attention_dp.rank_shape(dep, shape)
     costs: dict[str, OpCost] = {}
     for kind in kinds:
         match kind:
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(dep, modules.embedding_parts(local, own), _share(dep, template, kind))
+                costs[kind] = _compute(dep, modules.embedding_parts(local, own_step), _share(dep, template, kind))
             case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba" | "attn.csa" | "attn.hca":
                 parts = modules.attention_parts(local, _layer_of(dep, kind), own)
                 costs[kind] = _compute(dep, parts, _share(dep, template, kind))
@@ -236,7 +236,7 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
                 parts = modules.mlp_parts(dep, _layer_of(dep, kind), chunk)
                 costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "lm_head":
-                costs[kind] = _compute(dep, modules.lm_head_parts(local, own), _share(dep, template, kind))
+                costs[kind] = _compute(dep, modules.lm_head_parts(local, own_step), _share(dep, template, kind))
             case "mtp.proj":
                 costs[kind] = _compute(dep, mtp.projection_parts(dep, shape), _share(dep, template, kind))
             case "mtp.glue":
