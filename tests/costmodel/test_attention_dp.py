@@ -253,3 +253,14 @@ def test_balancing_without_attention_dp_is_refused():
     with pytest.raises(ScenarioError) as info:
         scenario(False, scheduler={"adp_balance_iters": 60})
     assert "scheduler.adp_balance_iters" in str(info.value)
+
+
+def test_explain_names_the_layout_the_exchanges_and_one_ranks_kv():
+    from simdecode.present.explain import explain, render_explanation
+
+    data = explain(scenario(True), context_tokens=1000, batch=64)
+    text = " ".join(render_explanation(data).split())  # unwrapped
+    assert "attention data-parallel over 8 ranks" in text and "ep 8" in text
+    assert "58 x MoE all-gather" in text and "58 x MoE reduce-scatter" in text
+    # 8 of the 64 sequences on one GPU: 8 x 1000 tokens x 35,136 B = 281 MB (TP: all 64, 2.25 GB)
+    assert data["stages"][0]["kv_bytes_per_gpu"] == 8 * 1000 * 35_136
