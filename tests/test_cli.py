@@ -163,6 +163,15 @@ def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.Cap
         assert presets.source(kind, name) in line, name
 
 
+def test_presets_runtimes_say_which_gpu_a_runtimes_costs_were_measured_on(capsys: pytest.CaptureFixture[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    assert cli.main(["presets", "runtimes"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "measured on" in line]
+    assert [row.split()[0] for row in rows] == ["kog"]
+    assert "(costs measured on mi300x)" in rows[0]
+
+
 # --- run: the JSON contract and the files of --out -----------------------------------------------
 
 

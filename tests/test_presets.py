@@ -375,6 +375,20 @@ def test_every_preset_carries_its_source(kind: str, name: str) -> None:
     assert "source" not in presets.preset(kind, name)  # kept out of the spec's keys
 
 
+@pytest.mark.parametrize("name", presets.names("runtimes"))
+def test_a_runtime_measured_on_one_gpu_names_a_gpu_preset(name: str) -> None:
+    """``measured_on:`` says which GPU a runtime's kernel costs are measurements of; it must name a
+    GPU preset (or be absent) and stays out of the runtime spec's keys."""
+    on = presets.measured_on("runtimes", name)
+    assert on == "" or on in presets.names("gpus")
+    assert "measured_on" not in presets.preset("runtimes", name)
+
+
+def test_kogs_stage_costs_are_marked_as_mi300x_measurements_and_no_other_runtime_is() -> None:
+    measured = {n: presets.measured_on("runtimes", n) for n in presets.names("runtimes")}
+    assert {n: on for n, on in measured.items() if on} == {"kog": "mi300x"}
+
+
 def test_sram_chips_and_unified_memory_machines() -> None:
     groq, wafer = gpu("groq-lpu"), gpu("cerebras-wse3")
     assert groq.kind == wafer.kind == "sram"

@@ -248,5 +248,6 @@ def preset_table(kind: str) -> Table:
     # every catalogue ends with where each preset's figures come from (rows are in name order)
     with_source = _catalogue(table.title, table.caption, tuple(str(c.header) for c in table.columns) + ("source",))
     for name, row in zip(names, zip(*(column.cells for column in table.columns))):
-        with_source.add_row(*row, presets.source(kind, name))
+        source, on = presets.source(kind, name), presets.measured_on(kind, name)
+        with_source.add_row(*row, f"{source} (costs measured on {on})" if on else source)
     return with_source

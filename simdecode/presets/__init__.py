@@ -37,19 +37,26 @@ class PresetError(ValueError):
     """An unknown preset name or an unreadable model config; the message says what exists."""
 
 
+#: catalogue keys that describe a preset rather than set its spec: kept out of :func:`preset`
+#: - ``source``: where the preset's figures come from;
+#: - ``measured_on`` (runtimes): the GPU preset the runtime's kernel costs were measured on, when
+#:   they are one GPU's measurements (kog: Kog's MI300X stage costs); on another GPU they are an
+#:   assumption, which ``simdecode validate`` marks (validate/conditions.is_kernel_side).
+META_KEYS = ("source", "measured_on")
+
+
 @functools.cache
-def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
     if kind not in KINDS:
         raise KeyError(kind)
     text = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    entries, cited = {}, {}
+    entries, meta = {}, {}
     for name, entry in data.items():
         entry = dict(entry or {})
-        source = entry.pop("source", "")
+        meta[str(name)] = {key: str(entry.pop(key, "")) for key in META_KEYS}
         entries[str(name)] = entry
-        cited[str(name)] = str(source)
-    return entries, cited
+    return entries, meta
 
 
 def catalogue(kind: str) -> dict[str, dict[str, Any]]:
@@ -61,7 +68,14 @@ def source(kind: str, name: str) -> str:
     """Where a preset's figures come from: its ``source:`` key (the catalogue file's comment
     above the entry gives the detail), "" if it has none."""
     preset(kind, name)  # unknown names raise with suggestions
-    return _read(kind)[1][name]
+    return _read(kind)[1][name]["source"]
+
+
+def measured_on(kind: str, name: str) -> str:
+    """The GPU preset a preset's costs were measured on, when they are one GPU's measurements
+    (its ``measured_on:`` key; a runtime such as kog), "" when they hold on any GPU."""
+    preset(kind, name)  # unknown names raise with suggestions
+    return _read(kind)[1][name]["measured_on"]
 
 
 def names(kind: str) -> list[str]:

@@ -321,16 +321,22 @@ def weight_precision(model_name: str, weights: str) -> dict[str, str]:
     return {"weights": weights, **embeddings_dtype(weights)}
 
 
-#: runtimes whose kernel costs are one GPU's measurements (runtimes.yaml): on another GPU they are
-#: an assumption, not physics the case can test. kog: Kog's 0.9 us flag wait and 0.5 us HBM
-#: restart per stage, measured on MI300X; Kog publishes none for its H200 port.
-RUNTIME_MEASURED_ON = {"kog": "mi300x"}
+def runtime_measured_on(runtime_name: str | None) -> str:
+    """The GPU preset a runtime preset's kernel costs were measured on (its ``measured_on:`` key in
+    runtimes.yaml), '' for a runtime whose costs hold on any GPU or that is no preset. On another
+    GPU they are an assumption, not physics the case can test (kog: Kog's 0.9 us flag wait and
+    0.5 us HBM restart per stage, measured on MI300X; Kog publishes none for its H200 port)."""
+    from simdecode import presets
+
+    if not isinstance(runtime_name, str) or runtime_name not in presets.names("runtimes"):
+        return ""
+    return presets.measured_on("runtimes", runtime_name)
 
 
 def is_kernel_side(model_spec: Any, weights: str, gpu_name: str | None = None, runtime_name: str | None = None) -> str:
     """Why a case's accuracy waits for kernel-side physics (MoE, MLA, FP4, weight-only integer
     dequantisation: issue 12; an engine's kernel costs measured on another GPU,
-    :data:`RUNTIME_MEASURED_ON`), or '' if it does not."""
+    :func:`runtime_measured_on`), or '' if it does not."""
     from simdecode.presets import resolve
     from simdecode.scenario.model import ModelSpec
 
@@ -342,7 +348,7 @@ def is_kernel_side(model_spec: Any, weights: str, gpu_name: str | None = None, r
         why.append("MLA")
     if weights in ("fp4", "int4", "int8"):
         why.append(f"{weights} weights")
-    measured_on = RUNTIME_MEASURED_ON.get(runtime_name or "")
+    measured_on = runtime_measured_on(runtime_name)
     if measured_on and gpu_name and gpu_name != measured_on:
         why.append(f"{runtime_name} kernel costs measured on {measured_on}")
     return ", ".join(why)

@@ -401,6 +401,17 @@ def test_kog_case_gives_both_quoted_machines_and_flags_the_one_its_costs_were_no
     assert (s["workload"]["prompt_tokens"], s["workload"]["output_tokens"]) == (128, 256)
 
 
+def test_where_a_runtimes_costs_were_measured_is_read_from_its_preset():
+    """runtimes.yaml's ``measured_on:`` key, not a table in validate: kog's stage costs are MI300X
+    figures; a runtime with GPU-independent costs, an unknown name or none marks nothing."""
+    assert cond.runtime_measured_on("kog") == "mi300x"
+    assert cond.runtime_measured_on("vllm") == cond.runtime_measured_on("no-such-runtime") == ""
+    assert cond.runtime_measured_on(None) == ""
+    assert cond.is_kernel_side("llama-3.1-8b", "bf16", "h200", "kog") == "kog kernel costs measured on mi300x"
+    assert cond.is_kernel_side("llama-3.1-8b", "bf16", "mi300x", "kog") == ""
+    assert cond.is_kernel_side("llama-3.1-8b", "bf16", "h200", "vllm") == ""
+
+
 def test_cerebras_case_spreads_each_model_over_the_wafers_that_hold_it():
     """Llama-3.1-70B in bf16: 70.55e9 x 2 B = 141.1 GB over 44 GB wafers -> 4 (3.2 rounded up), a
     4-stage pipeline of CS-3 systems, one wafer each, over the wafer's own 1.2 Tb/s link;
