@@ -17,11 +17,10 @@ in flight, summed over the lanes; 0 while idle).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import simpy
-
-from dataclasses import replace
 
 from simdecode.costmodel import collectives, devices
 from simdecode.costmodel.attention_dp import busiest_rank, ranks as attention_ranks
