@@ -19,7 +19,7 @@ from typing import Any
 from simdecode.analysis import bottleneck as bottleneck_mod
 from simdecode.analysis.bottleneck import weight_decode
 from simdecode.analysis.scaling import TpScaling, tp_scaling
-from simdecode.costmodel import collectives, devices
+from simdecode.costmodel import attention_dp, collectives, devices
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.feasibility import check_fits
@@ -29,6 +29,9 @@ from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
 
 COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-reduce (lane average)",
                     "allreduce.embed": "embedding all-reduce", "gather": "all-gather of the logits"}
+#: the MoE exchanges under attention data parallelism (costmodel/attention_dp.py)
+ADP_COLLECTIVE_NAMES = {"dispatch": "MoE all-gather of every rank's tokens",
+                        "combine": "MoE reduce-scatter back to each rank"}
 #: a compute op's named parts (costmodel/efficiency.Part.term) in words, in display order
 TERM_NAMES = {"attention": "attention", "mlp": "dense MLP", "experts": "MoE experts",
               "routing": "MoE routing and permute", "embedding": "embedding", "lm_head": "LM head and sampler",
@@ -81,7 +84,9 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         groups = []
         for kind, count in coll.items():
             c = plan.costs[kind]
-            groups.append({"kind": kind, "name": COLLECTIVE_NAMES.get(kind, kind), "count": count, "bytes": c.net_bytes,
+            name = ADP_COLLECTIVE_NAMES[kind] if dep.attention_dp and kind in ADP_COLLECTIVE_NAMES else \
+                COLLECTIVE_NAMES.get(kind, kind)
+            groups.append({"kind": kind, "name": name, "count": count, "bytes": c.net_bytes,
                            "time_s": c.time_s, "alpha_s": c.alpha_s, "beta_s": c.time_s - c.alpha_s,
                            "algorithm": c.algorithm, "protocol": c.protocol})
             if kind.startswith("allreduce") and (chosen is None or kind == "allreduce"):
@@ -90,7 +95,8 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         stages.append({
             "stage": s, "first_layer": layers.start, "last_layer": layers.stop - 1, "layers": len(layers),
             "weight_bytes_per_gpu": dep.weight_bytes_per_gpu(s),
-            "kv_bytes_per_gpu": dep.kv_bytes_per_token_per_gpu(s) * shape.kv_read_tokens,
+            # attention DP: one GPU caches only its rank's sequences (costmodel/attention_dp.py)
+            "kv_bytes_per_gpu": dep.kv_bytes_per_token_per_gpu(s) * attention_dp.rank_shape(dep, shape).kv_read_tokens,
             "hbm_bytes": f.hbm_bytes, "memory_bytes": mem_bytes, "memory_s": f.stream_s,
             "math_flops": flops, "math_s": f.math_s,
             "dequant_s": f.dequant_s, "dequant_bytes": dequant_bytes, "dequant_hidden_s": dequant_hidden_s,
@@ -137,6 +143,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "scenario": scenario.name, "context_tokens": context_tokens, "batch": batch,
         "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
                   "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
+                  "ep": dep.ep, "attention_dp": dep.attention_dp,
                   "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,
                   **_allreduce_impl(scenario, dep),
                   "pcie": pcie_summary(dep.pcie if dep.tp_nodes == 1 else None, dep.tp,

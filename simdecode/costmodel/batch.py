@@ -35,6 +35,8 @@ class BatchShape:
     prefill_cached_tokens: cached tokens before the step of those prefill chunks (MLA decompresses them)
     sparse_kv_read_tokens, sparse_attn_pairs: the same as window_* under a second cap (Caps.sparse;
                      DeepSeek-V4's compressed-sparse layers, in tokens before pooling)
+    rank:            under attention data parallelism, the shape of the busiest rank's own sequences
+                     (costmodel/attention_dp.py); None: not split (or not known one by one)
     """
 
     seqs: int
@@ -48,6 +50,7 @@ class BatchShape:
     prefill_cached_tokens: float = 0.0
     sparse_kv_read_tokens: float = 0.0
     sparse_attn_pairs: float = 0.0
+    rank: BatchShape | None = None
 
     def split(self, chunks: int) -> BatchShape:
         """The mean of ``chunks`` token chunks of this step (chunked-overlap TP): every sum

@@ -317,3 +317,13 @@ def direct_all_gather(nbytes_out: float, p: int, link: LinkSpec) -> CollectiveCo
     shard = nbytes_out / p
     arriving = shard if link.topology == "mesh" else (p - 1) * shard
     return CollectiveCost(_sync_s(p, link), arriving / _bw(link), "direct")
+
+
+def reduce_scatter(nbytes_in: float, p: int, link: LinkSpec, runtime: RuntimeSpec,
+                   pcie: PcieHierarchy | None = None) -> CollectiveCost:
+    """Reduce-scatter of ``nbytes_in`` per rank (each ends with its n/p of the sums): the first half
+    of a ring all-reduce, (p-1) hops and (p-1)/p n bytes over the link (Patarasuk & Yuan 2009), so
+    the same alpha-beta cost as :func:`all_gather` of n bytes out (NCCL runs both as one ring pass;
+    TensorRT-LLM's ``reducescatter`` after an attention-DP MoE block, costmodel/attention_dp.py)."""
+    c = all_gather(nbytes_in, p, link, runtime, pcie)
+    return CollectiveCost(c.alpha_s, c.beta_s, "reduce-scatter" if p > 1 else c.algorithm, c.protocol)

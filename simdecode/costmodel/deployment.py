@@ -101,6 +101,7 @@ class Deployment:
     pcie: PcieHierarchy | None = None  # PCIe switches and sockets of the node (costmodel/pcie.py); None: flat
     mtp_module: bool = False       # an MTP draft pass: the module's norms and eh_proj run first (costmodel/mtp.py)
     mtp_glue_kernels: int = 0      # an MTP draft pass: small kernels after its LM head (costmodel/mtp.py)
+    attention_dp: bool = False     # attention, dense MLPs and shared experts per rank, tp 1 (costmodel/attention_dp.py)
 
     @classmethod
     def from_scenario(cls, scenario) -> Deployment:
@@ -137,7 +138,18 @@ class Deployment:
             spatial=hw.gpu.kind == "sram" and hw.gpu.spatial,
             workspace_bytes=workspace_bytes(hw.gpu),
             pcie=pcie_hierarchy(hw),
+            attention_dp=par.attention_dp and par.tp > 1,
         )
+
+    @cached_property
+    def attention_local(self) -> Deployment:
+        """Under attention data parallelism, the deployment one rank runs its attention, dense MLPs,
+        shared experts, embedding and LM head on: the same GPU, tensor-parallel degree 1, no expert
+        parallelism (costmodel/attention_dp.py); this deployment itself otherwise."""
+        if not self.attention_dp:
+            return self
+        return replace(self, tp=1, ep=1, tp_nodes=1, attention_dp=False, tp_mode=tp_schedules.DEFAULT,
+                       templates={}, step_costs={})
 
     # ---- precision per module ----------------------------------------------------------------
     def bytes_of(self, module: str) -> float:
@@ -238,7 +250,10 @@ class Deployment:
     def kv_bytes_per_token_per_gpu(self, stage: int = 0) -> float:
         """KV-cache bytes one token of context takes on one GPU of ``stage`` (its layers that
         cache keys and values; linear-attention layers hold a fixed state instead). DeepSeek-V4: the
-        compressed entries per token, amortised (its cache is replicated on every TP rank)."""
+        compressed entries per token, amortised (its cache is replicated on every TP rank). Under
+        attention DP a token's whole cache sits on the one GPU that serves its request."""
+        if self.attention_dp:
+            return self.attention_local.kv_bytes_per_token_per_gpu(stage)
         if self.model.has_compressed_attention:
             return compressed.kv_bytes_per_token(self.model, self.kv_bytes_per_value, self.stage_layers(stage))
         return (mixers.kv_layers(self.model, self.stage_layers(stage)) * self.kv_elements_per_gpu_per_layer()
@@ -247,6 +262,8 @@ class Deployment:
     def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
         """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``
         (DeepSeek-V4: its windows and compressor states, replicated on every TP rank)."""
+        if self.attention_dp:
+            return self.attention_local.state_bytes_per_sequence_per_gpu(stage)
         if self.model.has_compressed_attention:
             return compressed.fixed_bytes(self.model, self.kv_bytes_per_value, self.stage_layers(stage))
         return mixers.state_elements(self.model, self.stage_layers(stage)) / self.tp * self.kv_bytes_per_value
@@ -254,8 +271,9 @@ class Deployment:
     @property
     def vocab_parallel(self) -> bool:
         """The LM head (and the embedding) are split by vocabulary over the TP group: the
-        runtime does it, or delayed TP gives each lane a vocabulary shard (``tp_final``)."""
-        if self.tp <= 1:
+        runtime does it, or delayed TP gives each lane a vocabulary shard (``tp_final``). Never under
+        attention DP: each rank holds the whole head for its own requests."""
+        if self.tp <= 1 or self.attention_dp:
             return False
         return self.runtime.shard_lm_head or tp_schedules.get(self.tp_mode).vocab_parallel_head(self.tp_final)
 
@@ -280,24 +298,26 @@ class Deployment:
 
     def weight_bytes_per_gpu(self, stage: int) -> float:
         """Bytes of weights one GPU of ``stage`` stores (all experts included), each module in its
-        own dtype with its block scales; the router in the activations' dtype (bf16)."""
+        own dtype with its block scales; the router in the activations' dtype (bf16). Under attention DP
+        everything but the routed experts is replicated: held as at tp 1 (:attr:`attention_local`)."""
         nbytes = 0.0
+        local = self.attention_local
         for i in self.stage_layers(stage):
             if self.model.has_compressed_attention:  # fp8 projections, bf16 compressors
-                nbytes += compressed.weight_bytes_per_gpu(self.model, i, self.tp, self.bytes_of("attention"))
+                nbytes += compressed.weight_bytes_per_gpu(self.model, i, local.tp, self.bytes_of("attention"))
             else:
-                nbytes += self.attention_params_per_gpu(i) * self.bytes_of("attention")
+                nbytes += local.attention_params_per_gpu(i) * self.bytes_of("attention")
             if arch.layer_is_moe(self.model, i):
                 c = self.counts
                 nbytes += self.model.hidden_size * c.num_experts * self.act_bytes_per_value  # router, bf16
                 nbytes += c.num_experts * c.expert / self.tp * self.bytes_of("experts")
-                nbytes += c.shared_experts * c.expert / self.tp * self.bytes_of("mlp")
+                nbytes += c.shared_experts * c.expert / local.tp * self.bytes_of("mlp")
             else:
-                nbytes += self.mlp_params_per_gpu(i) * self.bytes_of("mlp")
+                nbytes += local.mlp_params_per_gpu(i) * self.bytes_of("mlp")
         if stage == 0:
-            nbytes += self.embedding_params_per_gpu() * self.bytes_of("embeddings")
+            nbytes += local.embedding_params_per_gpu() * self.bytes_of("embeddings")
         if stage == self.pp - 1 and (not self.model.tie_word_embeddings or self.pp > 1):
-            nbytes += self.lm_head_params_per_gpu() * self.bytes_of("embeddings")
+            nbytes += local.lm_head_params_per_gpu() * self.bytes_of("embeddings")
         return nbytes
 
     def max_weight_bytes_per_gpu(self) -> float:

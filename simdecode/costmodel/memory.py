@@ -93,9 +93,13 @@ def memory_split(scenario, dep: Deployment, stage: int = 0) -> dict[str, float]:
 
 def kv_capacity_blocks(scenario, dep: Deployment) -> int:
     """Blocks of ``kv_block_tokens`` the replica's KV cache holds: the engine's KV budget per GPU
-    over the KV bytes one token takes there, the tightest stage deciding; 0 when nothing is left."""
+    over the KV bytes one token takes there, the tightest stage deciding; 0 when nothing is left.
+    Under attention data parallelism each of the tp GPUs holds its own requests' tokens: the
+    replica holds tp times one GPU's blocks (costmodel/attention_dp.py)."""
+    from simdecode.costmodel.attention_dp import ranks
+
     tokens = min(_tokens(kv_budget_bytes(scenario, dep, s), dep.kv_bytes_per_token_per_gpu(s)) for s in range(dep.pp))
-    return max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
+    return ranks(dep) * max(0, int(tokens) // scenario.scheduler.kv_block_tokens)
 
 
 #: tokens a stage whose layers cache nothing (all linear attention or Mamba) is taken to hold

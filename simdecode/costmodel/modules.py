@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
+from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -121,7 +121,8 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         # gate+up (K = hidden) and down (K = this rank's intermediate width)
         k_loop = fp4_gemm.parts(dep, "mlp", m.hidden_size + m.intermediate_size / dep.tp, shape.new_tokens)
         return gemm_stream.split_weights(dep, whole, whole.hbm_bytes, whole.flops, "mlp") + k_loop + _residual(dep, shape)
-    return moe.parts(dep, shape, _half(dep)) + _residual(dep, shape)
+    # the residual stream of a MoE block is the rank's own tokens under attention DP
+    return moe.parts(dep, shape, _half(dep)) + _residual(dep, attention_dp.rank_shape(dep, shape))
 
 
 def _residual(dep: Deployment, shape: BatchShape) -> list[Part]:

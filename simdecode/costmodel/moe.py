@@ -19,6 +19,11 @@ backends, blog "Pushing Latency Boundaries ... DeepSeek-R1 on B200", modules 10-
 
 So an MoE layer launches 4 + 3 n_shared kernels more than a dense one: the launch count follows the
 architecture, not one number per runtime.
+
+Under attention data parallelism (costmodel/attention_dp.py) a rank routes its own tokens and runs
+the shared experts for them with their whole weights (tp 1); the permute and the routed experts run
+over every rank's tokens, gathered before the block (TensorRT-LLM ``Deepseekv3MoE``: the gate on the
+rank's ``hidden_states``, then the fused MoE's ``allgather``; ``shared_tp_size = 1`` under ``use_dp``).
 """
 
 from __future__ import annotations
@@ -83,12 +88,15 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     ``dep`` is a :class:`~simdecode.costmodel.deployment.Deployment`; ``base_kernels`` the kernels of a
     dense MLP under the runtime (the grouped GEMMs and activation).
     """
+    from simdecode.costmodel.attention_dp import rank_shape
+
     m, c, tp = dep.model, dep.counts, dep.tp
     h, tokens = m.hidden_size, shape.new_tokens
     act = dep.act_bytes_per_value
+    local, own = dep.attention_local, rank_shape(dep, shape)  # this deployment and shape without attention DP
     router_params = h * c.num_experts  # replicated on every rank
-    out = [dep.part("routing", router_params, router_params * act + tokens * c.num_experts * 4.0,
-                    2 * router_params * tokens, ROUTING_KERNELS, "activations")]
+    out = [dep.part("routing", router_params, router_params * act + own.new_tokens * c.num_experts * 4.0,
+                    2 * router_params * own.new_tokens, ROUTING_KERNELS, "activations")]
     moved = 4 * tokens * c.experts_per_token * h * act
     out.append(dep.part("routing", 0.0, moved, 2 * tokens * c.experts_per_token * h, PERMUTE_KERNELS, None))
     union = expert_union(dep, shape)
@@ -100,10 +108,10 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
                        2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share, rows)
     out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep)))
     if c.shared_experts:
-        shared = c.shared_experts * c.expert / tp
+        shared, n = c.shared_experts * c.expert / local.tp, own.new_tokens
         kernels = (SHARED_EXPERT_KERNELS + dep.quant_kernels("mlp", GROUPED_GEMMS)) * c.shared_experts
-        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * tokens, kernels, "mlp",
-                            rows=tokens))
+        out.append(dep.part("experts", shared, shared * dep.bytes_of("mlp"), 2 * shared * n, kernels, "mlp",
+                            rows=n))
         # one GatedMLP of n_shared x the expert width: gate+up (K = hidden) and down (K = its width / tp)
-        out += fp4_gemm.parts(dep, "mlp", h + c.shared_experts * m.expert_intermediate_size / tp, tokens)
+        out += fp4_gemm.parts(dep, "mlp", h + c.shared_experts * m.expert_intermediate_size / local.tp, n)
     return out

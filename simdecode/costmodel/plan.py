@@ -19,7 +19,14 @@ embedding completes them.
 With expert parallelism (``ep`` > 1, megatron schedule) a MoE block is preceded by an all-to-all
 dispatch of each rank's share of the tokens to the GPUs owning their k experts
 (T k h (ep-1)/ep^2 bytes per rank) and followed by an all-to-all combine that returns every
-token's output to every rank (T h (ep-1)/ep bytes), in place of the block's all-reduce.
+token's output to every rank (T h (ep-1)/ep bytes), in place of the block's all-reduce. TensorRT-LLM
+dispatches no tokens there: after attention's all-reduce every rank holds all of them, its experts run
+on all, and the block ends with the all-reduce of a dense one (``CutlassFusedMoE.reducescatter_or_allreduce``
+without attention DP; :func:`_moe_dispatches`).
+
+With attention data parallelism (costmodel/attention_dp.py) the attention-side modules run on one
+rank's own sequences with tp 1 and exchange nothing; each MoE block is preceded by an all-gather of
+every rank's tokens (kind ``dispatch``) and followed by a reduce-scatter (kind ``combine``).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from functools import cached_property
 from typing import Iterator
 
 from simdecode import tp_schedules
-from simdecode.costmodel import collectives, devices, eager, modules, mtp, trtllm_allreduce
+from simdecode.costmodel import attention_dp, collectives, devices, eager, modules, mtp, trtllm_allreduce
 from simdecode.costmodel.architecture import layer_is_moe
 from simdecode.costmodel.layers import FULL, NONE, has_mlp, layer_kind
 from simdecode.costmodel.batch import BatchShape
@@ -197,6 +204,9 @@ def _costs(dep: Deployment, template: PlanTemplate, shape: BatchShape) -> tuple[
     chooses each all-reduce's algorithm once per message size); attention is computed every step.
     ``tests/costmodel/test_step_cache.py`` checks cached against uncached over random shapes."""
     key = (template.stage, template.chunks, shape.seqs, shape.new_tokens, shape.logit_tokens)
+    if dep.attention_dp:  # the attention-side modules run the busiest rank's share
+        rank = attention_dp.rank_shape(dep, shape)
+        key += (rank.seqs, rank.new_tokens, rank.logit_tokens)
     fixed = dep.step_costs.get(key)
     if fixed is None:
         fixed = dep.step_costs[key] = _kind_costs(dep, template, shape, template.kinds - CONTEXT_KINDS)
@@ -212,21 +222,26 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
     """The cost of each kind of ``kinds`` for a step of ``shape`` (no caching)."""
     rates, h = dep.rates, dep.model.hidden_size
     chunk = shape.split(template.chunks)
+    # attention DP: attention, dense MLPs, embedding and head on one rank's sequences at tp 1
+    local, own, own_step = dep.attention_local, attention_dp.rank_shape(dep, chunk), attention_dp.rank_shape(dep, shape)
     costs: dict[str, OpCost] = {}
     for kind in kinds:
         match kind:
             case "host":
                 costs[kind] = OpCost(dep.runtime.step_overhead_s)
             case "embed":
-                costs[kind] = _compute(dep, modules.embedding_parts(dep, shape), _share(dep, template, kind))
+                costs[kind] = _compute(dep, modules.embedding_parts(local, own_step), _share(dep, template, kind))
             case "attn" | "attn.sliding" | "attn.linear" | "attn.sparse" | "attn.mamba" | "attn.csa" | "attn.hca":
-                parts = modules.attention_parts(dep, _layer_of(dep, kind), chunk)
+                parts = modules.attention_parts(local, _layer_of(dep, kind), own)
                 costs[kind] = _compute(dep, parts, _share(dep, template, kind))
-            case "mlp" | "mlp.moe":
+            case "mlp":
+                parts = modules.mlp_parts(local, _layer_of(dep, kind), own)
+                costs[kind] = _compute(dep, parts, _share(dep, template, kind))
+            case "mlp.moe":
                 parts = modules.mlp_parts(dep, _layer_of(dep, kind), chunk)
                 costs[kind] = _compute(dep, parts, _share(dep, template, kind))
             case "lm_head":
-                costs[kind] = _compute(dep, modules.lm_head_parts(dep, shape), _share(dep, template, kind))
+                costs[kind] = _compute(dep, modules.lm_head_parts(local, own_step), _share(dep, template, kind))
             case "mtp.proj":
                 costs[kind] = _compute(dep, mtp.projection_parts(dep, shape), _share(dep, template, kind))
             case "mtp.glue":
@@ -237,6 +252,12 @@ def _kind_costs(dep: Deployment, template: PlanTemplate, shape: BatchShape, kind
                 costs[kind] = _all_reduce(dep, shape.logit_tokens * h * dep.act_bytes_per_value)
             case "allreduce.embed":
                 costs[kind] = _all_reduce(dep, shape.new_tokens * h * dep.act_bytes_per_value)
+            case "dispatch" | "combine" if dep.attention_dp:  # all-gather / reduce-scatter of every rank's tokens
+                c = (attention_dp.moe_gather if kind == "dispatch" else attention_dp.moe_scatter)(dep, chunk.new_tokens)
+                nbytes = (attention_dp.gather_bytes if kind == "dispatch" else attention_dp.scatter_bytes)(
+                    dep, chunk.new_tokens)
+                costs[kind] = OpCost(c.time_s, alpha_s=c.alpha_s, net_bytes=nbytes, algorithm=c.algorithm,
+                                     protocol=c.protocol)
             case "dispatch" | "combine":
                 ep, k = dep.ep, dep.counts.experts_per_token
                 copies = k / ep if kind == "dispatch" else 1.0
@@ -394,13 +415,13 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
             if m == 0:
                 waits = waits + embed_waits
             suffix = f".{j}" if chunks > 1 else ""
-            expert_parallel = kind == "mlp.moe" and dep.ep > 1
+            expert_parallel = kind == "mlp.moe" and (dep.attention_dp or (dep.ep > 1 and _moe_dispatches(dep)))
             if expert_parallel:  # send the tokens to their experts' GPUs first
                 waits = waits + [add(f"L{layer}.moe.dispatch{suffix}", layer, Stream.COMM, "dispatch", last)]
             compute(f"L{layer}.{part}{suffix}", layer, kind, waits)
             if expert_parallel:
                 exchanges[m].append(add(f"L{layer}.moe.combine{suffix}", layer, Stream.COMM, "combine", last))
-            elif tp > 1 and schedule.exchanges(part, g, total, delta, start):
+            elif tp > 1 and not dep.attention_dp and schedule.exchanges(part, g, total, delta, start):
                 label = schedule.exchange_label
                 exchanges[m].append(add(f"L{layer}.{part}.{label}{suffix}", layer, Stream.COMM, "allreduce", last))
 
@@ -417,6 +438,15 @@ def _template(dep: Deployment, stage: int, chunks: int) -> PlanTemplate:
             compute("mtp.glue", -1, "mtp.glue", [len(slots) - 1] if dep.vocab_parallel else [])
     kinds = frozenset(slot.kind for slot in slots)
     return PlanTemplate(stage, chunks, tuple(slots), kinds)
+
+
+def _moe_dispatches(dep: Deployment) -> bool:
+    """Does an expert-parallel MoE block (without attention DP) send its tokens to their experts'
+    GPUs? Not under TensorRT-LLM: its attention all-reduce leaves every token on every rank, each rank
+    runs its own experts on all of them, and the block ends with an all-reduce
+    (``_torch/modules/fused_moe/fused_moe_cutlass.py``, ``reducescatter_or_allreduce``: all-reduce
+    unless ``use_dp``; ``Deepseekv3MoE.forward``: ``self.allreduce`` when ``not self.use_dp``)."""
+    return dep.runtime.engine != "trt-llm"
 
 
 def _module_kind(dep: Deployment, layer: int, part: str) -> str:

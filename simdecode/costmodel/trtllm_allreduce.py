@@ -78,12 +78,14 @@ def norm_kernels_fused(dep) -> int:
     RMSNorm of the next block, ``RESIDUAL_RMS_NORM*`` fusions) for a ``trt-llm`` runtime with its
     custom all-reduce, tp > 1 in one NVLink node and ``hidden_size > 4096`` (``LlamaDecoderLayer``:
     ``PRE_MLP_FUSION`` / ``POST_MLP_FUSION`` replace ``post_attention_layernorm`` and the next
-    layer's ``input_layernorm``); 0 otherwise. The residual stream's bytes stay
+    layer's ``input_layernorm``); 0 otherwise, and under attention DP, which has no all-reduce to fuse into
+    (``DeepseekV3DecoderLayer``: ``enable_fusion &= not enable_attention_dp``). The residual stream's bytes stay
     (costmodel/residual.py): the fused kernel reads and writes the same tensors.
 
     A message that falls back to NCCL (a prefill chunk past the workspace) runs the norm as a kernel
     of its own again; that one launch per block of a prefill is not counted."""
     rt = dep.runtime
     fused = (rt.engine == "trt-llm" and rt.allreduce_impl == "custom" and dep.tp > 1 and dep.tp_nodes == 1
+             and not getattr(dep, "attention_dp", False)
              and dep.link.transport == "nvlink" and dep.model.hidden_size > FUSION_MIN_HIDDEN)
     return 1 if fused else 0

@@ -17,11 +17,13 @@ in flight, summed over the lanes; 0 while idle).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import simpy
 
 from simdecode.costmodel import collectives, devices
+from simdecode.costmodel.attention_dp import busiest_rank, ranks as attention_ranks
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.plan import build_stage_plan
 from simdecode.costmodel.fold import fold
@@ -47,6 +49,7 @@ class Replica:
         self.paths = [topology.path(topology.group_gpus(index, s)[0], topology.group_gpus(index, s + 1)[0])
                       for s in range(dep.pp - 1)]
         self.window = dep.window
+        self._ranks = attention_ranks(dep)
         self._wakeup = env.event()
         self._idle_lanes = 0  # lanes waiting on _wakeup
         self.outstanding = 0
@@ -132,6 +135,8 @@ class Replica:
                     continue
             self._set_batch(lane, len(work.items))
             shape = work.shape(self.window)
+            if self._ranks > 1:  # attention DP: the busiest rank's own sequences (costmodel/attention_dp.py)
+                shape = replace(shape, rank=busiest_rank(work.parts(), self._ranks, self.window))
             start, run_s, timings = env.now, 0.0, []
             verifying = work.verify_items() if self.speculator else []
             if verifying:  # the drafter proposes before the target verifies

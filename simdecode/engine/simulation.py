@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import simpy
 
+from simdecode.costmodel.attention_dp import ranks, replica_limit
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.feasibility import check_fits
 from simdecode.costmodel import memory
@@ -257,12 +258,14 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
     recorders = {r: Recorder(gpus_per_stage=par.tp, output_delay_s=output_delay_s) for r in indices}
     replicas = {
         r: Replica(env, r, dep, make_policy(sched.policy, lanes=lanes, kv=KVCache(capacity, sched.kv_block_tokens),
-                                            max_batch_size=sched.max_batch_size,
-                                            max_batched_tokens=sched.max_batched_tokens,
+                                            # attention DP: each rank schedules its own (attention_dp.py)
+                                            max_batch_size=replica_limit(sched.max_batch_size, ranks(dep)),
+                                            max_batched_tokens=replica_limit(sched.max_batched_tokens, ranks(dep)),
                                             chunked_prefill=sched.chunked_prefill, preemption=sched.preemption,
                                             admission=sched.admission, overlap=sched.overlap,
                                             batch_wait_iters=sched.batch_wait_iters,
                                             batch_wait_tokens_ratio=sched.batch_wait_tokens_ratio,
+                                            balance_ranks=ranks(dep), balance_iters=sched.adp_balance_iters,
                                             swap_s_per_token=swap_seconds_per_token(scenario, dep),
                                             verify_tokens=verify_tokens,
                                             speculate_max_batch=scenario.decoding.max_batch_size),

@@ -298,7 +298,12 @@ def render_explanation(d: dict[str, Any]) -> str:
     """Plain text of :func:`explain`'s result."""
     s = d["setup"]
     out = [f"simdecode explain: {d['scenario']}", ""]
-    line = (f"Setup: {s['model']} on {s['gpus']} x {s['gpu']} (tp {s['tp']}, pp {s['pp']}, tp_mode {s['tp_mode']}) "
+    layout = f"tp {s['tp']}, pp {s['pp']}, tp_mode {s['tp_mode']}"
+    if s.get("ep", 1) > 1:
+        layout += f", ep {s['ep']}"
+    if s.get("attention_dp"):  # costmodel/attention_dp.py
+        layout += f", attention data-parallel over {s['tp']} ranks (the busiest rank's share of the batch)"
+    line = (f"Setup: {s['model']} on {s['gpus']} x {s['gpu']} ({layout}) "
             f"over {s['link']}, runtime {s['runtime']}; one decode step of {_n(d['batch'], 'sequence')} with "
             f"{d['context_tokens']} tokens of context.")
     ar = s["allreduce"]

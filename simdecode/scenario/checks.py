@@ -76,6 +76,11 @@ def check_scenario(s: Scenario) -> None:
             able = [name for name, sch in tp_schedules.schedules().items() if sch.expert_parallel]
             raise CheckError("parallelism.ep", f"expert parallelism is modelled with tp_mode {' or '.join(able)}, "
                              f"not {par.tp_mode!r}")
+    if par.attention_dp:
+        _check_attention_dp(s)
+    elif s.scheduler.adp_balance_iters:
+        raise CheckError("scheduler.adp_balance_iters", "adp_balance_iters balances prefills over attention-DP "
+                         "ranks: it needs parallelism.attention_dp: true")
     if par.allreduce in ("one-shot", "two-shot", "nvls") and par.tp > hw.gpus_per_node:
         raise CheckError(
             "parallelism.allreduce",
@@ -88,6 +93,30 @@ def check_scenario(s: Scenario) -> None:
     _check_decoding(s)
     _check_size(s)
     _check_sweep_keys(s)
+
+
+def _check_attention_dp(s: Scenario) -> None:
+    """Attention data parallelism as modelled (costmodel/attention_dp.py): a MoE model, tp > 1 in one
+    node, one pipeline stage, the megatron schedule, standard decoding."""
+    par, m, hw = s.parallelism, s.model, s.hardware
+    key = "parallelism.attention_dp"
+    if not m.is_moe:
+        raise CheckError(key, f"attention_dp needs a mixture-of-experts model (its ranks meet at the experts); "
+                         f"{m.name} is dense: use dp for independent replicas")
+    if par.tp <= 1:
+        raise CheckError(key, "attention_dp spreads requests over the tp GPUs of a replica: it needs tp > 1 "
+                         f"(tp = {par.tp})")
+    if par.tp > hw.gpus_per_node:
+        raise CheckError(key, f"attention_dp is modelled inside one node: tp = {par.tp} spans "
+                         f"{-(-par.tp // hw.gpus_per_node)} nodes of {hw.gpus_per_node} GPUs")
+    if par.pp > 1:
+        raise CheckError(key, f"attention_dp is modelled with one pipeline stage, not pp = {par.pp}")
+    if par.tp_mode != tp_schedules.DEFAULT:
+        raise CheckError(key, f"attention_dp exchanges tokens at the MoE blocks only; it is modelled with "
+                         f"tp_mode {tp_schedules.DEFAULT}, not {par.tp_mode!r}")
+    if s.decoding.method != "standard":
+        raise CheckError(key, f"attention_dp is not modelled with speculative decoding (decoding.method "
+                         f"{s.decoding.method!r}): use method standard")
 
 
 def _check_torus(s: Scenario) -> None:

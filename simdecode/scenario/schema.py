@@ -113,6 +113,14 @@ class ParallelismSpec(Spec):
     pp: int = Field(1, ge=1, le=MAX_GPUS, description="pipeline (layer) stages")
     dp: int = Field(1, ge=1, le=MAX_GPUS, description="independent replicas")
     ep: int = Field(1, ge=1, le=MAX_GPUS, description="expert-parallel degree for MoE layers")
+    attention_dp: bool = Field(
+        False, description="attention data parallelism (TensorRT-LLM enable_attention_dp, SGLang "
+        "--enable-dp-attention; MoE models): each of the tp GPUs runs attention, dense MLPs, shared experts, "
+        "embedding and LM head for its own requests with their whole weights, holds only its requests' KV "
+        "cache, and schedules up to max_batch_size sequences and max_batched_tokens tokens of its own; the "
+        "routed experts stay split over the tp GPUs (ep of them), an all-gather before and a reduce-scatter "
+        "after each MoE block in place of the all-reduces; the busiest GPU sets each step"
+    )
     tp_mode: Literal[tp_schedules.names()] = tp_schedules.DEFAULT  # type: ignore[valid-type]
     tp_delay: int = Field(1, ge=0, le=64, description="delayed mode: modules of delay")
     tp_delay_start: Literal["sync", "local"] = Field(
@@ -267,6 +275,11 @@ class SchedulerSpec(Spec):
     batch_wait_iters: int = Field(
         0, ge=0, le=100_000, description="TensorRT-LLM batch_wait_timeout_iters: while sequences decode, hold "
         "new prefills back for up to this many steps to batch them (0: never wait)"
+    )
+    adp_balance_iters: int = Field(
+        0, ge=0, le=100_000, description="TensorRT-LLM attention_dp_config enable_balance with timeout_iters "
+        "(parallelism.attention_dp): while every rank decodes, hold new prefills back until every rank has one, "
+        "for up to this many steps (0: no balancing)"
     )
     batch_wait_tokens_ratio: float = Field(
         0.0, ge=0.0, le=1.0, description="TensorRT-LLM batch_wait_max_tokens_ratio: stop holding prefills back once the step "

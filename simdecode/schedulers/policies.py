@@ -62,7 +62,8 @@ class BatchingPolicy:
                  chunked_prefill: bool = True, preemption: str = "recompute", swap_s_per_token: float = 0.0,
                  on_preempt: Callable[[Request], None] | None = None, verify_tokens: int = 1,
                  speculate_max_batch: int | None = None, admission: str = "paged", overlap: bool = False,
-                 batch_wait_iters: int = 0, batch_wait_tokens_ratio: float = 0.0):
+                 batch_wait_iters: int = 0, batch_wait_tokens_ratio: float = 0.0,
+                 balance_ranks: int = 1, balance_iters: int = 0):
         if preemption not in ("recompute", "swap"):
             raise ValueError(f"unknown preemption mode {preemption!r}")
         if admission not in ("paged", "reserve"):
@@ -79,6 +80,9 @@ class BatchingPolicy:
         self.batch_wait_iters = batch_wait_iters
         self.batch_wait_tokens_ratio = batch_wait_tokens_ratio
         self._wait_count = [0] * lanes
+        #: TensorRT-LLM's attention-DP context balancing (:meth:`_adp_balance`)
+        self.balance_ranks, self.balance_iters = balance_ranks, balance_iters
+        self._balance_count = [0] * lanes
         #: per lane, when its last step started (None: the lane was idle since)
         self._last_start: list[float | None] = [None] * lanes
         self._cutoff: float | None = None
@@ -411,6 +415,28 @@ class ContinuousBatching(BatchingPolicy):
         items += self._admit(lane, self._fair_share(lane), now, max(0, budget))
         if self.batch_wait_iters or self.batch_wait_tokens_ratio:
             items = self._batch_wait(lane, items, decodes)
+        if self.balance_iters and self.balance_ranks > 1:
+            items = self._adp_balance(lane, items, decodes)
+        return items
+
+    def _adp_balance(self, lane: int, items: list[tuple[Request, int, int]],
+                     decodes: int) -> list[tuple[Request, int, int]]:
+        """TensorRT-LLM's attention-DP context balancing (``attention_dp_config.enable_balance``;
+        ``PyExecutor._balance_adp_requests``): while every rank decodes, a step's prefills are held back
+        until every rank has one, or until they have been held ``balance_iters`` steps
+        (``timeout_iters``); a rank without decodes stops the wait ("not all_ranks_have_gen_requests").
+        Here the ``balance_ranks`` ranks are pooled: every rank decodes when the step holds at least
+        that many decodes, and every rank has a prefill when it holds at least that many prefills
+        (the new requests are spread over the ranks). Held-back requests keep their place and blocks."""
+        prefills = len(items) - decodes
+        if prefills == 0:
+            return items
+        if prefills >= self.balance_ranks or decodes < self.balance_ranks or \
+                self._balance_count[lane] + 1 >= self.balance_iters:
+            self._balance_count[lane] = 0
+            return items
+        self._balance_count[lane] += 1
+        del items[decodes:]
         return items
 
     def _batch_wait(self, lane: int, items: list[tuple[Request, int, int]],

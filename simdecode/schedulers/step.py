@@ -40,6 +40,12 @@ class StepWork:
              for req, new, cached in self.items), window
         )
 
+    def parts(self) -> list[tuple[int, int, bool | int]]:
+        """(cached tokens, new tokens, logits needed) per sequence: :meth:`shape`'s input to
+        :meth:`BatchShape.mixed`, for splitting the step over attention-DP ranks."""
+        return [(cached, new, new if cached >= req.prefill_tokens else cached + new >= req.prefill_tokens)
+                for req, new, cached in self.items]
+
     def _decode_shape(self) -> BatchShape:
         """:meth:`BatchShape.mixed` without a window, in one pass: the same sums in the same order,
         starting from the policy's sums over the one-token decodes the step begins with

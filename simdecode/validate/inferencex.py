@@ -132,6 +132,8 @@ def sweep_jobs(sweep: dict) -> CaseSet:
         job_scenario = {**scenario, "name": f"{stem}-{label}-c{c}",
                         **({"precision": {**scenario["precision"], **keys["precision"]}} if "precision" in keys else {}),
                         **({"scheduler": keys["scheduler"]} if "scheduler" in keys else {}),
+                        **({"parallelism": {**scenario["parallelism"], **keys["parallelism"]}}
+                           if "parallelism" in keys else {}),
                         **({"runtime": {"preset": scenario["runtime"], **keys["runtime"]}} if "runtime" in keys else {}),
                         "workload": {
             "arrival": {"kind": "closed", "concurrency": c}, "requests": waves * c,

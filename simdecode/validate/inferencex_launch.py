@@ -54,6 +54,19 @@ default on a 141 GB card is 8192: scenario/engines.py), ``--mem-fraction-static 
 (random prompts share no prefix either way) and ``--stream-interval 10``, which does not delay the
 first token (SGLang streams when ``len(output_ids) % stream_interval == 1``).
 
+DeepSeek-V3 FP8 on H200 with TensorRT-LLM (its runs are dated 2025-11-02): ``benchmarks/dsr1_fp8_h200_trt_slurm.sh``
+at commit e06929c70 (2025-11-01, the last before the runs; the script unchanged since 9596d23d7, 2025-10-29),
+image ``tensorrt-llm/release:1.1.0rc2.post2`` (``.github/workflows/dsr1-tmpl.yml``), ``trtllm-serve
+--backend=pytorch --tp_size=$TP --ep_size=$EP_SIZE`` with ``EP_SIZE="$TP"`` and ``moe_config.backend:
+CUTLASS``; ``enable_attention_dp: true`` above a concurrency threshold per workload (``CONC -gt 64`` for
+1k1k and 1k8k, ``CONC -gt 32`` for 8k1k: :data:`TRT_DSR1_H200_ADP_ABOVE`), with ``attention_dp_config``
+``enable_balance: true, timeout_iters: 60, batching_wait_iters: 0`` (``scheduler.adp_balance_iters``); ``kv_cache_config`` ``dtype: fp8,
+free_gpu_memory_fraction: 0.75``; ``--max_num_tokens $(( (CONC + ISL + 64 + 63) / 64 * 64 ))``
+(:func:`trt_dsr1_max_num_tokens`); ``cuda_graph_config`` ``max_batch_size: 128`` with padding (decode
+graphs; the scheduler's own ``max_batch_size`` stays trtllm-serve's 2048). So every run here is
+expert-parallel 8 and the 8k1k c=64 run also attention data-parallel (costmodel/attention_dp.py), whose
+``enable_balance`` holds prefills until every rank has one, for up to 60 iterations.
+
 Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simdecode.costmodel.eager`):
 
 - vLLM on B200: ``compilation-config`` ``cudagraph_mode: FULL_DECODE_ONLY`` with ``splitting_ops: []``
@@ -102,6 +115,22 @@ VLLM_FLASHINFER_FP8_GEMM = ("b200",)
 #: dsr1_fp8_h200.sh: --chunked-prefill-size / --max-prefill-tokens, and --mem-fraction-static
 SGLANG_DSR1_H200_CHUNK_TOKENS = 32768
 SGLANG_DSR1_H200_MEM_FRACTION = 0.82
+#: dsr1_fp8_h200_trt_slurm.sh: ``enable_attention_dp`` when CONC is above this, per (ISL, OSL) label
+TRT_DSR1_H200_ADP_ABOVE = {"1k1k": 64, "1k8k": 64, "8k1k": 32}
+#: dsr1_fp8_h200_trt_slurm.sh: ``attention_dp_config.timeout_iters`` (with ``enable_balance: true``)
+TRT_DSR1_H200_ADP_TIMEOUT_ITERS = 60
+#: dsr1_fp8_h200_trt_slurm.sh: ``kv_cache_config.free_gpu_memory_fraction``
+TRT_DSR1_H200_KV_FRACTION = 0.75
+#: input lengths of InferenceX's labels, as its scripts' $ISL
+LABEL_ISL = {"1k1k": 1024, "1k8k": 1024, "8k1k": 8192}
+
+
+def trt_dsr1_max_num_tokens(concurrency: int, isl: int) -> int:
+    """dsr1_fp8_h200_trt_slurm.sh's ``MAX_NUM_TOKENS=$(( ($CONC+$ISL+64+63)/64*64 ))``: CONC + ISL + 64
+    rounded up to a multiple of 64 (1k1k at c=4: 1152; 8k1k at c=64: 8320)."""
+    return (concurrency + isl + 64 + 63) // 64 * 64
+
+
 #: ``max-cudagraph-capture-size: 2048`` in gptoss_fp4_h100.sh / gptoss_fp4_h200.sh's config.yaml (since
 #: #666, 2026-02-19; every gpt-oss run here is later): vLLM captures piecewise graphs up to
 #: min(2048, max_num_batched_tokens 8192) tokens (``VllmConfig._set_cudagraph_sizes``)
@@ -109,8 +138,9 @@ GPT_OSS_CUDAGRAPH_CAPTURE_SIZE = 2048
 
 
 def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurrency: int) -> dict[str, Any]:
-    """The ``scheduler`` keys, and the ``runtime`` keys that override the engine's preset (``preset``
-    among them where the launch is a preset of its own: TensorRT-LLM's trtllm-serve), of a
+    """The ``scheduler`` keys, the ``parallelism`` keys that add to the sweep's tp, and the ``runtime``
+    keys that override the engine's preset (``preset`` among them where the launch is a preset of its
+    own: TensorRT-LLM's trtllm-serve), of a
     sweep's deployment as InferenceX launched it; {} where its scripts are not described here (the
     engine's defaults then apply). Its FP8 KV cache is set with the other precision keys
     (``inferencex.KV_CACHE_DTYPE``); ``precision`` keys here override them where the script's
@@ -129,6 +159,14 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
         return {"scheduler": {"max_batched_tokens": SGLANG_DSR1_H200_CHUNK_TOKENS,
                               "max_batch_size": 512 if label == "1k1k" else 256,
                               "memory_utilization": SGLANG_DSR1_H200_MEM_FRACTION}}
+    if model == "deepseek-v3" and engine == "trt-llm" and gpu == "h200":
+        keys["scheduler"] = {"overlap": True, "memory_utilization": TRT_DSR1_H200_KV_FRACTION,
+                             "max_batched_tokens": trt_dsr1_max_num_tokens(concurrency, LABEL_ISL[label])}
+        adp = concurrency > TRT_DSR1_H200_ADP_ABOVE[label]
+        keys["parallelism"] = {"ep": tp, "attention_dp": adp}
+        if adp:  # attention_dp_config: enable_balance with timeout_iters 60, batching_wait_iters 0
+            keys["scheduler"]["adp_balance_iters"] = TRT_DSR1_H200_ADP_TIMEOUT_ITERS
+        return keys
     if model != "llama-3.1-70b":
         return keys
     if engine == "vllm":

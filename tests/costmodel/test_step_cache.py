@@ -41,6 +41,9 @@ LAYOUTS = [
     # DeepSeek-V4: window, compressed-sparse and heavily-compressed layers (two token caps)
     ("deepseek-v4-flash", "h200", 8, 2, {}, "vllm"),
     ("deepseek-v4-pro", "b200", 8, 1, {"ep": 8}, "vllm"),
+    # attention data parallelism: attention, dense MLPs, shared experts on the busiest rank's share
+    ("deepseek-v3", "h200", 8, 1, {"ep": 8, "attention_dp": True}, "trt-llm"),
+    ("mixtral-8x7b", "h100-sxm", 4, 1, {"ep": 2, "attention_dp": True}, "sglang"),
     # consecutive tokens of a sequence share experts: the MoE's cost reads the sequence count
     ({"preset": "mixtral-8x7b", "routing_correlation": 0.5}, "h100-sxm", 4, 1, {}, "vllm"),
 ]

@@ -126,6 +126,43 @@ def test_held_back_requests_decode_on_and_lose_no_tokens():
     assert second.first_token_s == 4.0
 
 
+# ---- attention-DP context balancing -------------------------------------------------------------
+
+def test_adp_balance_holds_prefills_until_every_rank_has_one_or_the_timeout():
+    # 2 ranks, timeout 4: with 2 decodes running (every rank decodes) one new prompt waits 3 steps
+    # and runs in the 4th (TensorRT-LLM: the count reaches timeout_iters on the 4th waiting step)
+    p = policy(balance_ranks=2, balance_iters=4)
+    for _ in range(2):
+        p.submit(request(100, 50))
+    run_step(p, 0.0)                       # no decodes yet: both prefills run at once
+    late = request(100, 50)
+    p.submit(late)
+    held = [late.id in prefill_ids(run_step(p, t)[0]) for t in (1.0, 2.0, 3.0, 4.0)]
+    assert held == [False, False, False, True]
+    assert p._balance_count[0] == 0
+
+
+def test_adp_balance_runs_at_once_when_every_rank_has_a_prefill():
+    p = policy(balance_ranks=2, balance_iters=60)
+    for _ in range(2):
+        p.submit(request(100, 50))
+    run_step(p, 0.0)
+    a, b = request(100, 50), request(100, 50)
+    p.submit(a)
+    p.submit(b)
+    assert {a.id, b.id} <= prefill_ids(run_step(p, 1.0)[0])
+
+
+def test_adp_balance_does_not_wait_while_a_rank_has_no_decode():
+    # 1 decode on 2 ranks: one rank is idle ("not all_ranks_have_gen_requests"), so no waiting
+    p = policy(balance_ranks=2, balance_iters=60)
+    p.submit(request(100, 50))
+    run_step(p, 0.0)
+    late = request(100, 50)
+    p.submit(late)
+    assert late.id in prefill_ids(run_step(p, 1.0)[0])
+
+
 def test_overlap_defaults_per_engine():
     """SGLang's scheduler overlaps by default (event_loop_overlap); vLLM's only with
     --async-scheduling; the TensorRT-LLM preset stands for the C++ executor (none)."""

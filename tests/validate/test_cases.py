@@ -325,8 +325,31 @@ def test_inferencex_deepseek_sglang_takes_the_scripts_chunk_and_memory_flags():
         "max_batched_tokens": 32768, "max_batch_size": 512, "memory_utilization": 0.82}
     long = inferencex.sweep_jobs({**sweep, "label": "8k1k"}).jobs[0].scenario["scheduler"]
     assert long["max_batch_size"] == 256 and long["max_batched_tokens"] == 32768
-    trt = inferencex.sweep_jobs({**sweep, "scenario": "deepseek-v3-h200-fp8-trt-tp8.yaml"}).jobs[0].scenario
-    assert "scheduler" not in trt  # TensorRT-LLM's DeepSeek flags are not described here
+    assert inferencex.sweep_jobs(sweep).jobs[0].scenario["parallelism"] == {"tp": 8}  # SGLang: plain tp 8
+
+
+def test_inferencex_deepseek_trt_runs_expert_parallel_and_attention_dp_above_the_scripts_thresholds():
+    """dsr1_fp8_h200_trt_slurm.sh (e06929c70): --ep_size $TP; enable_attention_dp when CONC > 64 (1k1k,
+    1k8k) or > 32 (8k1k), with enable_balance and timeout_iters 60; free_gpu_memory_fraction 0.75;
+    --max_num_tokens (CONC + ISL + 64 + 63) / 64 * 64."""
+    from simdecode.validate.inferencex_launch import launch_keys, trt_dsr1_max_num_tokens
+
+    assert trt_dsr1_max_num_tokens(4, 1024) == 1152 and trt_dsr1_max_num_tokens(64, 8192) == 8320
+    assert trt_dsr1_max_num_tokens(64, 1024) == 1152  # 64 + 1024 + 64 + 63 = 1215, floor(1215 / 64) = 18
+    assert trt_dsr1_max_num_tokens(128, 1024) == 1216  # 1279 -> 19 x 64
+    keys = {(label, c): launch_keys("deepseek-v3", "h200", "trt-llm", label, 8, c)
+            for label in ("1k1k", "1k8k", "8k1k") for c in (32, 64, 128)}
+    adp = {k for k, v in keys.items() if v["parallelism"]["attention_dp"]}
+    assert adp == {("1k1k", 128), ("1k8k", 128), ("8k1k", 64), ("8k1k", 128)}
+    assert all(v["parallelism"]["ep"] == 8 for v in keys.values())
+    assert keys["8k1k", 64]["scheduler"] == {"overlap": True, "memory_utilization": 0.75, "max_batched_tokens": 8320,
+                                              "adp_balance_iters": 60}
+    assert "adp_balance_iters" not in keys["8k1k", 32]["scheduler"]
+    sweep = {**SWEEP, "scenario": "deepseek-v3-h200-fp8-trt-tp8.yaml", "label": "8k1k",
+             "absolute_tpot_us": {"32": 1.0, "64": 1.0}, "absolute_ttft_us": {"32": 1.0, "64": 1.0}}
+    jobs = {job.scenario["workload"]["arrival"]["concurrency"]: job.scenario for job in inferencex.sweep_jobs(sweep).jobs}
+    assert jobs[64]["parallelism"] == {"tp": 8, "ep": 8, "attention_dp": True}
+    assert jobs[32]["parallelism"] == {"tp": 8, "ep": 8, "attention_dp": False}
 
 
 def test_bench_probe_is_the_plain_mean_when_every_wave_was_simulated():
