@@ -221,8 +221,7 @@ def test_marlin_fp4_decode_on_the_int32_pipe_is_named_when_it_binds() -> None:
     assert data["bottleneck"] == "fp4-weight-decode"
     dep = Deployment.from_scenario(scenario)
     union = expert_union(dep, BatchShape.decode([1024] * 16, dep.window))
-    # each expert as vLLM's Marlin layout stores it: 3 x 3072 x 2944 (costmodel/marlin_moe.py)
-    expected = 36 * fp4_dequant_seconds(union * 3 * 3072 * 2944, 67e12, 0.55)
+    expected = 36 * fp4_dequant_seconds(union * 3 * 2880 * 2880, 67e12, 0.55)
     (stage,) = data["stages"]
     assert stage["dequant_s"] == pytest.approx(expected, rel=1e-6)
     assert data["parts_s"]["dequant"] == pytest.approx(expected, rel=1e-6)

@@ -18,15 +18,7 @@ InferenceX's gpt-oss-120b H100/H200 scripts take with ``VLLM_MXFP4_USE_MARLIN=1`
    where 16-row tiles would need 32 (x1.5). An 7,373-token prefill: 230.5 rows, blocks of 64, 4 of
    them: 256 rows where 16-row tiles need 240 (x1.07). At decode (batch 64: 2 rows per expert) the
    block is 8, computed as one 16-row MMA block: the same 16 rows as before.
-3. The weights are stored padded: ``Mxfp4MoEMethod.create_weights`` (``quantization/mxfp4.py``), for
-   the Marlin backend: "The moe marlin kernel requires that for each linear n % 256 == 0 and
-   k % 128 == 0", so ``intermediate_size_per_partition`` is rounded up to a multiple of 128 and
-   ``hidden_size`` to a multiple of 256 (``FusedMoE`` pads the hidden states to it and slices the
-   output back). Every expert matrix (gate and up: 2 I x h; down: h x I) is then
-   round_up(h, 256) round_up(I / tp, 128) / (h I / tp) times its size, in bytes streamed, weights
-   decoded and math (:func:`pad_factor`). gpt-oss-120b (h = I = 2,880): 3,072 / 2,880 x 2,944 / 2,880
-   = 1.090 at tp 1; 3,072 / 2,880 x 1,536 / 1,440 = 1.138 at tp 2 (768 / 720 at tp 4, 384 / 360 at tp 8).
-4. Between the two GEMMs the activation (``swigluoai_and_mul`` for gpt-oss, ``silu_and_mul``
+3. Between the two GEMMs the activation (``swigluoai_and_mul`` for gpt-oss, ``silu_and_mul``
    otherwise) is its own kernel: it reads ``intermediate_cache1`` (M topk x 2N) and writes
    ``intermediate_cache2`` (M topk x N), N the experts' intermediate width on this GPU, in the
    activation dtype: M topk 3 N act_bytes of HBM traffic (:func:`activation_bytes`), in series with the
@@ -44,9 +36,6 @@ BLOCK_SIZES = (8, 16, 32, 48, 64)
 BLOCK_FILL = 0.9
 #: rows of one mma.sync m16n8k16 block (thread_m_blocks = div_ceil(moe_block_size, 16))
 MMA_ROWS = 16
-#: Marlin's weight layout: n % 256 == 0 and k % 128 == 0 for both expert GEMMs (quantization/mxfp4.py)
-HIDDEN_MULTIPLE = 256
-WIDTH_MULTIPLE = 128
 #: values the activation kernel moves per routed row and intermediate column: 2N read, N written
 ACTIVATION_VALUES_PER_COLUMN = 3
 
@@ -85,20 +74,6 @@ def activation_bytes(tokens: float, top_k: int, width_per_gpu: float, act_bytes:
     34560000
     """
     return tokens * top_k * ACTIVATION_VALUES_PER_COLUMN * width_per_gpu * act_bytes
-
-
-def pad_factor(hidden: int, width_per_gpu: float) -> float:
-    """How much larger each expert matrix is once Marlin's layout pads it (module docstring, 3):
-    round_up(hidden, 256) * round_up(width, 128) / (hidden * width), ``width`` the expert's
-    intermediate columns on one GPU.
-
-    >>> round(pad_factor(2880, 1440), 4), round(pad_factor(2880, 2880), 4), pad_factor(4096, 1024)
-    (1.1378, 1.0903, 1.0)
-    """
-    if hidden <= 0 or width_per_gpu <= 0:
-        return 1.0
-    return (ceil(hidden / HIDDEN_MULTIPLE) * HIDDEN_MULTIPLE * ceil(width_per_gpu / WIDTH_MULTIPLE) * WIDTH_MULTIPLE
-            / (hidden * width_per_gpu))
 
 
 def runs_in_marlin(dep) -> bool:

@@ -93,12 +93,8 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     out.append(dep.part("routing", 0.0, moved, 2 * tokens * c.experts_per_token * h, PERMUTE_KERNELS, None))
     union = expert_union(dep, shape)
     per_expert = c.expert / tp
-    marlin = marlin_moe.runs_in_marlin(dep)
-    width = m.expert_intermediate_size * dep.ep / tp  # one expert's intermediate columns on this GPU
-    if marlin:  # Marlin's layout pads every expert matrix (costmodel/marlin_moe.py)
-        width_padded = -(-width // marlin_moe.WIDTH_MULTIPLE) * marlin_moe.WIDTH_MULTIPLE
-        per_expert *= marlin_moe.pad_factor(h, width)
     rows = tokens * c.experts_per_token / union if union > 0 else 0.0  # tokens per active expert
+    marlin = marlin_moe.runs_in_marlin(dep)
     if marlin:  # fused_marlin_moe pads each expert's rows to its block_size_m (costmodel/marlin_moe.py)
         padded = marlin_moe.padded_rows(rows, marlin_moe.block_rows(tokens, c.experts_per_token, c.num_experts))
     else:
@@ -109,7 +105,7 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
                        2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share, rows)
     out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep)))
     if marlin:  # its activation kernel between the two GEMMs (launch already in base_kernels)
-        moved = marlin_moe.activation_bytes(tokens, c.experts_per_token, width_padded / dep.ep, act)
+        moved = marlin_moe.activation_bytes(tokens, c.experts_per_token, m.expert_intermediate_size / tp, act)
         out.append(dep.part("experts", 0.0, moved, 0.0, 0, None))
     if c.shared_experts:
         shared = c.shared_experts * c.expert / tp

@@ -57,9 +57,8 @@ def test_mxfp4_experts_on_hopper_charge_marlins_decode_not_the_generic_one() -> 
 
     h200 = dep("gpt-oss-120b", "h200", 2, runtime="vllm", experts="mxfp4", weights="bf16")
     parts = [p for p in modules.mlp_parts(h200, 0, BatchShape.decode([1000] * 32)) if p.term == "experts"]
-    union = 128 * (1 - (1 - 4 / 128) ** 32)               # 81.6 experts of 12,441,600 weights per GPU,
-    # stored by vLLM's Marlin layout as 3 x 3072 x 1536 = 14,155,776 (costmodel/marlin_moe.py)
-    assert parts[0].dequant_s == pytest.approx(union * eff.fp4_dequant_seconds(14_155_776, 67e12, 0.55))
+    union = 128 * (1 - (1 - 4 / 128) ** 32)               # 81.6 experts of 12,441,600 weights per GPU
+    assert parts[0].dequant_s == pytest.approx(union * eff.fp4_dequant_seconds(12_441_600, 67e12, 0.55))
     # int8 weight-only keeps the generic two-instruction decode (gpt-fast's evidence)
     a100 = dep("llama-2-7b", "a100-80gb", 1, runtime="vllm", weights="int8")
     mlp = [p for p in modules.mlp_parts(a100, 0, BatchShape.decode([100])) if p.term == "mlp"][0]
@@ -205,30 +204,29 @@ def test_thin_expert_rows_run_at_their_share_of_the_tile() -> None:
 
 def test_mxfp4_experts_on_hopper_are_bound_by_marlins_integer_pipe() -> None:
     # gpt-oss-120b on one H200 (vllm: dequant_overlap true), one token: 4 experts of 3 * 2880 * 2880
-    # weights, stored by Marlin's layout as 3 * 3072 * 2944 (costmodel/marlin_moe.py) = 108.5M weights at
-    # 0.53125 B = 57.7 MB (14.8 us at 0.81 * 4.8 TB/s); Marlin decodes them with 7/4 INT32 instructions
-    # each at 67e12 / 4 * 0.55 = 9.21e12 per second: 20.6 us, longer than the stream, so the part takes
-    # the decode's time (max of the two: the kernel overlaps them)
+    # weights = 99.5M weights at 0.53125 B = 52.9 MB (15.8 us at 0.7 * 4.8 TB/s); Marlin decodes them
+    # with 7/4 INT32 instructions each at 67e12 / 4 * 0.55 = 9.21e12 per second: 18.9 us, longer than
+    # the stream, so the part takes the decode's time (max of the two: the kernel overlaps them)
     from simdecode.costmodel import modules
 
     d = Deployment.from_scenario(Scenario.model_validate(
         {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"}, "runtime": "vllm"}))   # native precision
     assert d.precision.experts == "mxfp4" and d.precision.attention == "bf16"
     experts = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "experts"][0]
-    weights = 4 * 3 * 3072 * 2944
+    weights = 4 * 3 * 2880 * 2880
     assert experts.hbm_bytes == pytest.approx(weights * 0.53125)
     assert experts.dequant_s == pytest.approx(weights * 1.75 / (67e12 / 4 * 0.55))
-    assert experts.dequant_s == pytest.approx(20.62e-6, rel=1e-3)
+    assert experts.dequant_s == pytest.approx(18.91e-6, rel=1e-3)
     assert experts.memory_efficiency == 0.81                # Marlin streams at the grouped-GEMM share
     busy, _ = eff.part_seconds(experts, 0.81 * 4.8e12, d.rates.kernel_s, d.runtime.dequant_overlap)
     assert weights * 0.53125 / (0.81 * 4.8e12) < busy == pytest.approx(experts.dequant_s)
-    # on an H100 the same 57.7 MB stream in 57.7e6 / (0.81 * 3.35e12) = 21.2 us, just over the 20.6 us
+    # on an H100 the same 52.9 MB stream in 52.9e6 / (0.81 * 3.35e12) = 19.5 us, just over the 18.9 us
     # decode: the two GPUs take within 3% of each other, where bandwidth alone would give 43%
     h100 = Deployment.from_scenario(Scenario.model_validate(
         {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm"}))
     e100 = [p for p in modules.mlp_parts(h100, 0, BatchShape.decode([10])) if p.term == "experts"][0]
     busy100, _ = eff.part_seconds(e100, 0.81 * 3.35e12, h100.rates.kernel_s, True)
-    assert busy100 == pytest.approx(weights * 0.53125 / (0.81 * 3.35e12)) == pytest.approx(21.25e-6, rel=1e-3)
+    assert busy100 == pytest.approx(weights * 0.53125 / (0.81 * 3.35e12)) == pytest.approx(19.49e-6, rel=1e-3)
     assert busy100 / busy < 1.04
 
 
@@ -286,14 +284,12 @@ def test_mxfp4_experts_at_prefill_run_marlins_mma_sync_and_decode_per_64_rows() 
         {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm", "parallelism": {"tp": 2}}))
     shape = BatchShape.mixed([(0, 8192, True)], d.window)
     experts = [p for p in modules.mlp_parts(d, 0, shape) if p.term == "experts"][0]
-    # Marlin's layout pads it to 3 x 3072 x 1536 = 14,155,776 (costmodel/marlin_moe.py): math 2.558 ms,
-    # one decode pass 344.1 us
-    per_expert = 3 * 3072 * 1536
+    per_expert = 3 * 2880 * 2880 / 2
     assert experts.flops == pytest.approx(2 * per_expert * 8192 * 4)
     assert experts.flops_per_s == pytest.approx(989e12 * 0.55 * 0.667)
-    assert experts.flops / experts.flops_per_s == pytest.approx(2.558e-3, rel=1e-3)
+    assert experts.flops / experts.flops_per_s == pytest.approx(2.248e-3, rel=1e-3)
     one_pass = 128 * per_expert * 1.75 / (67e12 / 4 * 0.55)
-    assert one_pass == pytest.approx(344.1e-6, rel=1e-3)
+    assert one_pass == pytest.approx(302.4e-6, rel=1e-3)
     assert experts.dequant_s == pytest.approx(4 * one_pass)
     busy, _ = eff.part_seconds(experts, 0.81 * 3.35e12, d.rates.kernel_s, True)
     assert busy == pytest.approx(experts.flops / experts.flops_per_s)
