@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,8 @@ def test_parts_sum_to_the_total(tp8) -> None:
     _, data = tp8
     assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)
     for st in data["stages"]:
-        parts = st["memory_s"] + st["math_s"] + st["dequant_s"] + st["launch_s"] + st["host_s"] + st["exposed_comm_s"]
+        parts = (st["memory_s"] + st["math_s"] + st["dequant_s"] + st["serial_s"] + st["launch_s"] + st["host_s"]
+                 + st["exposed_comm_s"])
         assert math.isclose(parts, st["time_s"], rel_tol=1e-9)
     assert math.isclose(sum(data["shares"].values()), 1.0, rel_tol=1e-9)
 
@@ -258,3 +260,38 @@ def test_gpt_fast_int8_dequantisation_adds_and_has_its_own_row() -> None:
     assert data["bottleneck"] == "memory-bandwidth"
     assert data["stages"][0]["dequant_bytes"] == 0.0          # nothing hides behind a serial decode
     assert "weight dequantisation" in render_explanation(data)
+
+
+def _llama_70b_b200(weights: str):
+    return scenario_from_dict({"model": "llama-3.1-70b", "precision": {"weights": weights, "kv_cache": "fp8"},
+                               "hardware": {"gpu": "b200", "gpus_per_node": 8}, "parallelism": {"tp": 8},
+                               "runtime": "trt-llm"})
+
+
+def test_nvfp4_k_loops_are_a_row_of_their_own_and_leave_the_stream_its_bandwidth() -> None:
+    """Llama-3.1-70B NVFP4 on 8 x B200 under TensorRT-LLM, batch 4 at 1,024 tokens of context. Each
+    layer's four NVFP4 GEMMs pay a serial k-loop (costmodel/fp4_gemm.py) of 0.705 ns per K value over
+    K = 8192 (QKV) + 64 x 128 / 8 (O) + 8192 (gate+up) + 28672 / 8 (down) = 20,992: 80 x 14.80 us =
+    1.1840 ms. The memory-bound row keeps only the streaming: every memory-bound kernel of trt-llm
+    streams at its memory_efficiency 0.7 of the B200's 8 TB/s, so its bytes over its time are 5.6 TB/s
+    (the k-loop inside it had made that 2.41 TB/s); the rows still add up to the stage time."""
+    data = explain(_llama_70b_b200("nvfp4"), 1024, 4)
+    (st,) = data["stages"]
+    k_loop = 80 * 0.705e-9 * (8192 + 1024 + 8192 + 28672 // 8)
+    assert k_loop == pytest.approx(1.18395e-3, rel=1e-5)
+    assert st["serial_s"] == pytest.approx(k_loop, rel=1e-9)
+    assert data["parts_s"]["serial"] == pytest.approx(k_loop, rel=1e-9)
+    assert data["terms_s"]["fp4 k-loop"]["busy_s"] == pytest.approx(k_loop, rel=1e-9)  # the by-module entry
+    assert st["memory_bytes"] / st["memory_s"] == pytest.approx(0.7 * 8e12, rel=1e-9)
+    assert st["kv_bytes_per_gpu"] == 80 * 2 * 128 * 4 * 1024  # one fp8 KV head per GPU: part of the bytes
+    rows = (st["memory_s"] + st["serial_s"] + st["math_s"] + st["dequant_s"] + st["launch_s"] + st["host_s"]
+            + st["exposed_comm_s"])
+    assert rows == pytest.approx(st["time_s"], rel=1e-9)
+    assert math.isclose(sum(data["parts_s"].values()), data["total_s"], rel_tol=1e-9)
+    text = render_explanation(data)
+    assert re.search(r"memory-bound compute +895 us +5\.01 GB read at 5\.6 TB/s achieved \(70% of 8 TB/s peak\)", text)
+    assert re.search(r"NVFP4 GEMM k-loops +1\.18 ms", text)
+    assert "+ 1.18 ms NVFP4 GEMM k-loops +" in " ".join(text.split())
+    # FP8 weights on the same GPUs run per-tensor FP8 GEMMs: no k-loop, no row
+    fp8 = explain(_llama_70b_b200("fp8"), 1024, 4)
+    assert fp8["stages"][0]["serial_s"] == 0.0 and "NVFP4 GEMM k-loops" not in render_explanation(fp8)

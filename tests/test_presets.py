@@ -440,3 +440,64 @@ def test_a_hybrid_linear_attention_config_json_reads_its_layer_mix(tmp_path) -> 
                                                     {"base_dir": str(tmp_path)}))
     assert spec.layer_type(0) == "linear_attention" and spec.layer_type(3) == "full_attention"
     assert kv_bytes_per_token(spec, 2.0) == 30_720
+
+
+# ---------------------------------------------------------------------------------------------
+# a preset may start from another (base:)
+
+
+def test_trtllm_serve_is_trt_llm_with_the_pytorch_backends_gemms_and_graphs() -> None:
+    """trtllm-serve (TensorRT-LLM's PyTorch backend) is written as ``base: trt-llm`` plus two keys: its
+    fp8 GEMMs stream at the Hopper cuBLASLt share (costmodel/gemm_stream.py) and its CUDA graphs hold
+    decode steps only. Every other key is trt-llm's, so a change there reaches both."""
+    from simdecode.costmodel.gemm_stream import HOPPER_FP8_GEMM_STREAM_SHARE
+    from simdecode.scenario.hardware import RuntimeSpec
+
+    serve, trt = presets.preset("runtimes", "trtllm-serve"), presets.preset("runtimes", "trt-llm")
+    assert {k: v for k, v in serve.items() if k not in ("name", "gemm_efficiency", "prefill_graph_tokens")} == \
+        {k: v for k, v in trt.items() if k != "name"}
+    assert serve["gemm_efficiency"] == HOPPER_FP8_GEMM_STREAM_SHARE and serve["prefill_graph_tokens"] == 0
+    assert "gemm_efficiency" not in trt and "prefill_graph_tokens" not in trt  # NIM's C++ executor
+    spec = RuntimeSpec.model_validate(serve)
+    assert (spec.name, spec.engine) == ("trtllm-serve", "trt-llm")
+    assert presets.base("runtimes", "trtllm-serve") == "trt-llm" and presets.base("runtimes", "trt-llm") == ""
+    assert "base" not in serve and presets.source("runtimes", "trtllm-serve") != presets.source("runtimes", "trt-llm")
+
+
+def test_a_base_chain_resolves_in_order() -> None:
+    entries = {"a": {"x": 1, "y": 1, "z": 1}, "b": {"base": "a", "y": 2}, "c": {"base": "b", "z": 3}}
+    resolved = presets.inherit("runtimes", entries)
+    assert resolved["c"] == {"x": 1, "y": 2, "z": 3}
+    assert resolved["b"] == {"x": 1, "y": 2, "z": 1}
+    assert resolved["a"] == entries["a"] and entries["c"] == {"base": "b", "z": 3}  # the input is left as written
+
+
+def test_an_unknown_base_is_an_error_with_a_suggestion() -> None:
+    with pytest.raises(PresetError, match=r"runtimes\.yaml: preset 'serve': base 'trt-lm' is not a runtime preset; "
+                                          r"did you mean 'trt-llm'\?"):
+        presets.inherit("runtimes", {"trt-llm": {"x": 1}, "serve": {"base": "trt-lm"}})
+    with pytest.raises(PresetError, match="base 3 is not a runtime preset"):
+        presets.inherit("runtimes", {"a": {"base": 3}})
+
+
+@pytest.mark.parametrize(("entries", "loop"), [
+    ({"a": {"base": "a"}}, "'a' -> 'a'"),
+    ({"a": {"base": "b"}, "b": {"base": "a"}}, "'a' -> 'b' -> 'a'"),
+    ({"a": {"x": 1}, "b": {"base": "c"}, "c": {"base": "d"}, "d": {"base": "b"}}, "'b' -> 'c' -> 'd' -> 'b'"),
+])
+def test_a_cycle_of_bases_is_an_error(entries, loop: str) -> None:
+    with pytest.raises(PresetError, match=re.escape(f"runtimes.yaml: base keys form a cycle: {loop}")):
+        presets.inherit("runtimes", entries)
+
+
+def test_a_base_passes_on_where_its_costs_were_measured_not_its_source() -> None:
+    entries = {"kog": {"x": 1}, "kog-h200": {"base": "kog", "x": 2}, "again": {"base": "kog-h200"},
+               "own": {"base": "kog"}}
+    meta = {"kog": {"source": "blog", "measured_on": "mi300x"}, "kog-h200": {"source": "port", "measured_on": ""},
+            "again": {"source": "", "measured_on": ""}, "own": {"source": "", "measured_on": "h200"}}
+    out = presets.inherit_meta(entries, meta)
+    assert out["kog-h200"] == {"source": "port", "measured_on": "mi300x", "base": "kog"}
+    assert out["again"]["measured_on"] == "mi300x" and out["again"]["source"] == ""   # through two bases
+    assert out["own"]["measured_on"] == "h200"                                         # stated: kept
+    assert out["kog"] == {"source": "blog", "measured_on": "mi300x", "base": ""}
+    assert presets.measured_on("runtimes", "trtllm-serve") == presets.measured_on("runtimes", "trt-llm") == ""

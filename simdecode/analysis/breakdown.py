@@ -3,12 +3,9 @@ the all-reduce's latency and bandwidth halves, and the bottleneck they name (doc
 
 from __future__ import annotations
 
+from simdecode.analysis import bottleneck as bottleneck_mod
 from simdecode.analysis.load import kv_limited
 from simdecode.metrics.summary import shares
-
-#: decode_shares key -> bottleneck label
-LABELS = {"memory": "memory-bandwidth", "compute": "compute", "communication": "all-reduce",
-          "launch_overhead": "launch-overhead", "pipeline": "pipeline"}
 
 
 def time_breakdown(result) -> dict[str, float]:
@@ -20,7 +17,7 @@ def time_breakdown(result) -> dict[str, float]:
     g = result.gpu
     # KV swaps stall every GPU of the replica on PCIe transfers: counted as communication
     swap = sum(result.swap_s.values()) * par.tp * par.pp
-    busy = g.memory_s + g.math_s + g.launch_s + g.host_s + g.comm_s + swap
+    busy = g.memory_s + g.math_s + g.dequant_s + g.serial_s + g.launch_s + g.host_s + g.comm_s + swap
     # with pipelining, a stage that waits while its replica has requests in flight (on other
     # stages, or in transfers) is in a pipeline bubble; without requests it is idle
     bubble = 0.0
@@ -30,7 +27,7 @@ def time_breakdown(result) -> dict[str, float]:
             bubble += sum(max(0.0, active - b - stalled) for b in stages) * par.tp
     idle = max(0.0, total - busy - bubble)
     return shares({
-        "compute": g.memory_s + g.math_s,
+        "compute": g.memory_s + g.math_s + g.dequant_s + g.serial_s,
         "communication": g.comm_s + swap,
         "launch_overhead": g.launch_s + g.host_s,
         "pipeline_bubble": bubble,
@@ -39,12 +36,21 @@ def time_breakdown(result) -> dict[str, float]:
 
 
 def decode_shares(result) -> dict[str, float]:
-    """Where one request's decode step time goes (shares of the mean decode step)."""
-    d = result.decode
+    """Where one request's decode step time goes (shares of the mean decode step): the parts of
+    :func:`decode_parts` with fixed costs (launches and host time) as one."""
+    p = decode_parts(result)
     return shares({
-        "memory": d.memory_s, "compute": d.math_s, "communication": d.comm_s,
-        "launch_overhead": d.launch_s + d.host_s, "pipeline": d.p2p_s,
+        "memory": p["memory"], "compute": p["compute"], "weight_decode": p["dequant"], "k_loop": p["serial"],
+        "communication": p["communication"], "launch_overhead": p["launch"] + p["host"], "pipeline": p["pipeline"],
     })
+
+
+def decode_parts(result) -> dict[str, float]:
+    """Seconds of the decode steps summed, by part (analysis/bottleneck.LABELS' keys, the split explain
+    shows for one step)."""
+    d = result.decode
+    return {"memory": d.memory_s, "compute": d.math_s, "dequant": d.dequant_s, "serial": d.serial_s,
+            "launch": d.launch_s, "host": d.host_s, "communication": d.comm_s, "pipeline": d.p2p_s}
 
 
 def allreduce_split(result) -> dict[str, float]:
@@ -64,7 +70,8 @@ def bottleneck(result) -> str:
     boundary at light load does not count). Then the KV cache is the bottleneck if it held
     admission back for at least half of the time requests waited
     (:func:`~simdecode.analysis.load.kv_limited`), else it is plain queueing (the batch is
-    full, or the GPUs are).
+    full, or the GPUs are). Otherwise the largest part of the decode steps' time names it, by the
+    rule ``explain`` uses for one step (:func:`simdecode.analysis.bottleneck.name`).
     """
     done = result.measured
     if done:
@@ -76,5 +83,12 @@ def bottleneck(result) -> str:
         tpot = sum(r.tpot_s for r in done) / n
         if wait > 0.5 * ttft and wait > 2 * tpot:
             return "kv-capacity" if kv_limited(result) else "queueing"
-    parts = decode_shares(result)
-    return LABELS[max(parts, key=parts.get)]
+    parts = decode_parts(result)
+    return bottleneck_mod.name(parts, _decode_label(result) if parts["dequant"] > 0 else None)
+
+
+def _decode_label(result) -> str:
+    """How the run's deployment decodes its weight-only formats, as a bottleneck label (explain's)."""
+    from simdecode.costmodel.deployment import Deployment
+
+    return bottleneck_mod.weight_decode(Deployment.from_scenario(result.scenario))["label"]

@@ -4,8 +4,10 @@
 plans the engine runs), folds each on its two streams (compute, communication) and splits the
 per-token time into memory-bound compute, math-bound compute, weight decode (the busy time the
 dequantisation of weight-only formats decides: Marlin's FP4 decode on the INT32 pipe,
-costmodel/efficiency.dequant_bound_seconds), kernel launches, host time, exposed communication and
-pipeline hops (physics.md 0, 5.1). The largest part names the bottleneck. No
+costmodel/efficiency.dequant_bound_seconds), the NVFP4 GEMMs' serial k-loops (costmodel/fp4_gemm.py),
+kernel launches, host time, exposed communication and pipeline hops (physics.md 0, 5.1): the fold's
+split (costmodel/fold.Fold), which a run's accounting uses too. The largest part names the
+bottleneck, by the rule a run's summary applies (analysis/bottleneck.py). No
 simulation, no simpy: every number comes from the plan, its fold and the collective cost model.
 """
 
@@ -14,20 +16,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from simdecode.analysis import bottleneck as bottleneck_mod
+from simdecode.analysis.bottleneck import weight_decode
 from simdecode.analysis.scaling import TpScaling, tp_scaling
 from simdecode.costmodel import collectives, devices
 from simdecode.costmodel.batch import BatchShape
-from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.deployment import Deployment
-from simdecode.costmodel.efficiency import FP4_FORMATS
 from simdecode.costmodel.feasibility import check_fits
 from simdecode.costmodel.pcie import summary as pcie_summary
 from simdecode.costmodel.fold import fold
 from simdecode.costmodel.plan import CHANGES_MODEL, Stream, build_stage_plan
 
-#: part of the per-token time -> bottleneck label (the labels of the summary's ``bottleneck``)
-LABELS = {"memory": "memory-bandwidth", "compute": "compute", "launch": "launch-overhead",
-          "host": "launch-overhead", "communication": "all-reduce", "pipeline": "pipeline"}
 COLLECTIVE_NAMES = {"allreduce": "all-reduce", "allreduce.final": "final all-reduce (lane average)",
                     "allreduce.embed": "embedding all-reduce", "gather": "all-gather of the logits"}
 #: a compute op's named parts (costmodel/efficiency.Part.term) in words, in display order
@@ -59,7 +58,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
     for s in range(dep.pp):
         plan = build_stage_plan(dep, s, shape)
         f = fold(plan)
-        mem_bytes = flops = launch = dequant_s = dequant_in_memory_s = dequant_bytes = dequant_hidden_s = 0.0
+        mem_bytes = flops = launch = dequant_bytes = dequant_hidden_s = 0.0
         coll: Counter[str] = Counter()
         busy_by_term: Counter[str] = Counter()
         launch_by_term: Counter[str] = Counter()
@@ -71,14 +70,12 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
                     busy_by_term[term] += busy
                     launch_by_term[term] += kernels_s
                 launch += op.cost.launch_s
-                # busy time the weight decode decides leaves the memory or math row for its own
-                dq = op.cost.dequant_bound_s
-                dequant_s += dq
+                # the bytes and FLOPs that hide behind the weight decode leave the memory or math row
+                # with its time (the fold's split, costmodel/fold.Fold)
                 dequant_bytes += op.cost.dequant_bound_bytes
                 dequant_hidden_s += op.cost.dequant_hidden_s
                 if op.cost.memory_bound:
                     mem_bytes += op.cost.hbm_bytes - op.cost.dequant_bound_bytes
-                    dequant_in_memory_s += dq
                 else:
                     flops += op.cost.flops - op.cost.dequant_bound_flops
         groups = []
@@ -94,9 +91,10 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
             "stage": s, "first_layer": layers.start, "last_layer": layers.stop - 1, "layers": len(layers),
             "weight_bytes_per_gpu": dep.weight_bytes_per_gpu(s),
             "kv_bytes_per_gpu": dep.kv_bytes_per_token_per_gpu(s) * shape.kv_read_tokens,
-            "hbm_bytes": f.hbm_bytes, "memory_bytes": mem_bytes, "memory_s": max(0.0, f.memory_s - dequant_in_memory_s),
-            "math_flops": flops, "math_s": max(0.0, f.compute_s - f.memory_s - (dequant_s - dequant_in_memory_s)),
-            "dequant_s": dequant_s, "dequant_bytes": dequant_bytes, "dequant_hidden_s": dequant_hidden_s,
+            "hbm_bytes": f.hbm_bytes, "memory_bytes": mem_bytes, "memory_s": f.stream_s,
+            "math_flops": flops, "math_s": f.math_s,
+            "dequant_s": f.dequant_s, "dequant_bytes": dequant_bytes, "dequant_hidden_s": dequant_hidden_s,
+            "serial_s": f.serial_s,
             "kernels": round(launch / rates.kernel_s) if rates.kernel_s > 0 else 0, "kernel_s": rates.kernel_s,
             "launch_s": f.launch_s, "host_s": f.host_s, "collectives": groups, "comm_s": f.comm_s,
             "hidden_comm_s": max(0.0, f.comm_s - f.exposed_comm_s), "exposed_comm_s": f.exposed_comm_s,
@@ -118,7 +116,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
     lockstep_s = sum(st["lockstep_wait_s"] for st in stages)
     parts = {
         "memory": sum(st["memory_s"] for st in stages), "compute": sum(st["math_s"] for st in stages),
-        "dequant": sum(st["dequant_s"] for st in stages),
+        "dequant": sum(st["dequant_s"] for st in stages), "serial": sum(st["serial_s"] for st in stages),
         "launch": sum(st["launch_s"] for st in stages), "host": sum(st["host_s"] for st in stages),
         "communication": sum(st["exposed_comm_s"] for st in stages), "pipeline": sum(h["time_s"] for h in hops) + lockstep_s,
     }
@@ -131,10 +129,8 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
             acc["busy_s"] += v["busy_s"]
             acc["launch_s"] += v["launch_s"]
     decode = weight_decode(dep)
-    grouped = Counter()
-    for key, value in parts.items():
-        grouped[decode["label"] if key == "dequant" else LABELS[key]] += value
-    bottleneck = max(grouped, key=grouped.get)
+    grouped = bottleneck_mod.by_label(parts, decode["label"])
+    bottleneck = bottleneck_mod.name(parts, decode["label"])
     if scaling is None:
         scaling = tp_scaling(scenario, context_tokens)
     data = {
@@ -159,25 +155,6 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
         "parts_by_label_s": dict(grouped),
     }
     return data
-
-
-def weight_decode(dep: Deployment) -> dict[str, Any]:
-    """How this deployment's weight-only formats are decoded before the MMA (costmodel/efficiency.py):
-    ``label`` (the bottleneck label when the decode binds), ``name`` (the breakdown row), ``how`` (a
-    phrase), ``fp4`` (Marlin's e2m1 decode on the integer pipe) and ``int32_share`` (the GPU's INT32
-    lanes per FP32 lane)."""
-    gpu, prec = dep.gpu, dep.precision
-    fp4 = False
-    if gpu is not None and prec is not None:
-        fp4 = any(getattr(prec, m) in FP4_FORMATS and precision_mod.weight_only(gpu, getattr(prec, m), prec.activations)
-                  for m in precision_mod.MODULES)
-    share = getattr(gpu, "int32_share", None) if gpu is not None else None
-    if fp4:
-        return {"label": "fp4-weight-decode", "name": "FP4 weight decode", "fp4": True, "int32_share": share,
-                "how": ("on the INT32 pipe: no FP4 tensor cores, so Marlin turns each e2m1 weight into bf16 with "
-                        "integer instructions (7 per 4 weights)")}
-    return {"label": "weight-dequantisation", "name": "weight dequantisation", "fp4": False, "int32_share": share,
-            "how": "on the CUDA cores: each stored weight converted and scaled to the math dtype (2 instructions)"}
 
 
 def _allreduce_impl(scenario, dep: Deployment) -> dict[str, str]:

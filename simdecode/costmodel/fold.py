@@ -25,6 +25,16 @@ class Fold:
     comm_s:             total collective time, hidden or not
     exposed_alpha_s / exposed_beta_s: the exposed part split by the collectives' alpha/beta shares
     ideal_s:            sum of compute ops at 100% of peak, no launch: the roofline bound
+    dequant_s:          the part of compute_s the weight decode decides (OpCost.dequant_bound_s:
+                        weight-only formats whose dequantisation outlasts the stream, or adds to it)
+    dequant_memory_s:   the part of dequant_s in memory-bound ops (so also in memory_s)
+    serial_s:           the part of compute_s that is serial kernel latency (OpCost.serial_s: the NVFP4
+                        GEMMs' k-loops, costmodel/fp4_gemm.py)
+    serial_memory_s:    the part of serial_s in memory-bound ops (so also in memory_s)
+
+    :attr:`stream_s`, :attr:`math_s`, ``dequant_s`` and ``serial_s`` split compute_s into four parts
+    that add up: the one split ``explain`` (analysis/critical_path.py) and a run's accounting
+    (metrics/accounting.TimeSums) both read.
 
     Treated as immutable (not frozen only because a frozen dataclass takes three times as long
     to build, and one is built per step).
@@ -43,6 +53,23 @@ class Fold:
     hbm_bytes: float
     flops: float
     net_bytes: float
+    dequant_s: float = 0.0
+    dequant_memory_s: float = 0.0
+    serial_s: float = 0.0
+    serial_memory_s: float = 0.0
+
+    @property
+    def stream_s(self) -> float:
+        """Seconds memory-bound ops spend streaming their bytes: memory_s less the weight decode and
+        the serial latency inside them."""
+        return max(0.0, self.memory_s - self.dequant_memory_s - self.serial_memory_s)
+
+    @property
+    def math_s(self) -> float:
+        """Seconds math-bound ops spend on their FLOPs: compute_s - memory_s less the weight decode and
+        the serial latency inside them."""
+        return max(0.0, self.compute_s - self.memory_s - (self.dequant_s - self.dequant_memory_s)
+                   - (self.serial_s - self.serial_memory_s))
 
 
 def fold(plan: StepPlan) -> Fold:
@@ -59,22 +86,22 @@ def fold(plan: StepPlan) -> Fold:
     template = plan.template
     base = plan.base
     if base is None:
-        sums = _sums(template.kind_counts, plan.costs, [0.0] * 10)
+        sums = _sums(template.kind_counts, plan.costs, [0.0] * 14)
     else:
         memo = template.fold_memo
         entry = memo.get(id(base))
         if entry is None:
             cached = tuple(row for row in template.kind_counts if row[0] in base)
             rest = tuple(row for row in template.kind_counts if row[0] not in base)
-            entry = memo[id(base)] = (base, _sums(cached, base, [0.0] * 10), rest)  # base kept alive
+            entry = memo[id(base)] = (base, _sums(cached, base, [0.0] * 14), rest)  # base kept alive
         sums = _sums(entry[2], plan.costs, list(entry[1]))
-    compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net = sums
+    compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net = sums[:10]
     if template.is_chain:
         makespan = compute + launch + host + comm
     else:
         makespan = _makespan(plan)
     makespan, host = _host_bound(plan, makespan, host)
-    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
+    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net, *sums[10:])
 
 
 def _host_bound(plan: StepPlan, makespan: float, host: float) -> tuple[float, float]:
@@ -88,7 +115,8 @@ def _host_bound(plan: StepPlan, makespan: float, host: float) -> tuple[float, fl
 
 def _sums(rows, costs, sums: list[float]) -> list[float]:
     """Add the kinds of ``rows`` ((kind, stream, count) of a template) to ``sums``: compute,
-    memory, launch, host, comm, alpha, ideal, hbm, flops, net."""
+    memory, launch, host, comm, alpha, ideal, hbm, flops, net, dequant, dequant in memory-bound ops,
+    serial, serial in memory-bound ops."""
     for kind, stream, n in rows:
         cost = costs[kind]
         if stream is Stream.COMM:
@@ -102,8 +130,13 @@ def _sums(rows, costs, sums: list[float]) -> list[float]:
             busy = n * (cost.time_s - cost.launch_s)
             sums[0] += busy
             sums[2] += n * cost.launch_s
+            dequant, serial = n * cost.dequant_bound_s, n * cost.serial_s
+            sums[10] += dequant
+            sums[12] += serial
             if cost.memory_bound:
                 sums[1] += busy
+                sums[11] += dequant
+                sums[13] += serial
         sums[6] += n * cost.ideal_s
         sums[7] += n * cost.hbm_bytes
         sums[8] += n * cost.flops
@@ -127,19 +160,21 @@ def _makespan(plan: StepPlan) -> float:
     return max(end) if end else 0.0
 
 
-def _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net) -> Fold:
+def _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net,
+            dequant=0.0, dequant_memory=0.0, serial=0.0, serial_memory=0.0) -> Fold:
     exposed = makespan - (compute + launch + host)
     if exposed <= 1e-12 * makespan:  # float noise of summing the same durations two ways
         exposed = 0.0
     a_share = alpha / comm if comm > 0 else 0.0
     return Fold(makespan, compute, memory, launch, host, exposed, comm, exposed * a_share, exposed * (1 - a_share),
-                ideal, hbm, flops, net)
+                ideal, hbm, flops, net, dequant, dequant_memory, serial, serial_memory)
 
 
 def fold_slots(plan: StepPlan) -> Fold:
     """The same timing as :func:`fold`, op by op: the reference the one-pass fold is tested against."""
     costs = plan.costs
     compute = memory = launch = host = comm = alpha = ideal = hbm = flops = net = 0.0
+    dequant = dequant_memory = serial = serial_memory = 0.0
     for slot in plan.template.slots:
         cost = costs[slot.kind]
         if slot.stream is Stream.COMPUTE:
@@ -149,8 +184,12 @@ def fold_slots(plan: StepPlan) -> Fold:
                 busy = cost.time_s - cost.launch_s
                 compute += busy
                 launch += cost.launch_s
+                dequant += cost.dequant_bound_s
+                serial += cost.serial_s
                 if cost.memory_bound:
                     memory += busy
+                    dequant_memory += cost.dequant_bound_s
+                    serial_memory += cost.serial_s
             ideal += cost.ideal_s
             hbm += cost.hbm_bytes
             flops += cost.flops
@@ -159,7 +198,8 @@ def fold_slots(plan: StepPlan) -> Fold:
             alpha += cost.alpha_s
             net += cost.net_bytes
     makespan, host = _host_bound(plan, _makespan(plan), host)
-    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net)
+    return _finish(makespan, compute, memory, launch, host, comm, alpha, ideal, hbm, flops, net,
+                   dequant, dequant_memory, serial, serial_memory)
 
 
 def timeline(plan: StepPlan) -> list[tuple[int, float, float]]:

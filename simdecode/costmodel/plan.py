@@ -85,6 +85,9 @@ class OpCost:
     dequant_bound_bytes: float = 0.0
     dequant_bound_flops: float = 0.0
     dequant_hidden_s: float = 0.0
+    #: compute ops: latency its kernels pay in series with the stream and the math (efficiency.Part.serial_s:
+    #: the NVFP4 GEMMs' k-loops, costmodel/fp4_gemm.py), part of its busy time
+    serial_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +277,7 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
     if share != 1.0:
         parts = [replace(p, flops_per_s=p.flops_per_s * share, peak_flops_per_s=p.peak_flops_per_s * share)
                  for p in parts]
-    busy = launch = ideal = hbm = flops = memory_s = math_s = dq_s = dq_bytes = dq_flops = dq_hidden = 0.0
+    busy = launch = ideal = hbm = flops = memory_s = math_s = dq_s = dq_bytes = dq_flops = dq_hidden = serial = 0.0
     terms: dict[str, list[float]] = {}
     for p in parts:
         bw = bandwidth if p.memory_efficiency is None else peak_bandwidth * p.memory_efficiency
@@ -288,6 +291,7 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
                 dq_hidden += max(p.hbm_bytes / bw, p.flops / p.flops_per_s if p.flops else 0.0)
         busy += b
         launch += k
+        serial += p.serial_s
         ideal += ideal_seconds(p, peak_bandwidth)
         hbm += p.hbm_bytes
         flops += p.flops
@@ -299,7 +303,7 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
     return OpCost(busy + launch, launch_s=launch, flops=flops, hbm_bytes=hbm, ideal_s=ideal,
                   memory_bound=memory_s >= math_s, terms=tuple((t, b, k) for t, (b, k) in terms.items()),
                   dequant_bound_s=dq_s, dequant_bound_bytes=dq_bytes, dequant_bound_flops=dq_flops,
-                  dequant_hidden_s=dq_hidden)
+                  dequant_hidden_s=dq_hidden, serial_s=serial)
 
 
 def _all_reduce(dep: Deployment, nbytes: float) -> OpCost:

@@ -11,12 +11,18 @@ from dataclasses import dataclass, field
 
 @dataclass
 class TimeSums:
-    """Seconds summed over steps (multiply by GPUs for GPU-seconds)."""
+    """Seconds summed over steps (multiply by GPUs for GPU-seconds).
+
+    The busy time of the compute kernels is split as the step's fold splits it (costmodel/fold.Fold):
+    ``memory_s`` streaming bytes, ``math_s`` doing FLOPs, ``dequant_s`` decoding weight-only formats
+    where that decode outlasts the stream, ``serial_s`` the NVFP4 GEMMs' serial k-loops."""
 
     steps: int = 0
     total_s: float = 0.0
     memory_s: float = 0.0
     math_s: float = 0.0
+    dequant_s: float = 0.0
+    serial_s: float = 0.0
     launch_s: float = 0.0
     host_s: float = 0.0
     comm_s: float = 0.0
@@ -33,8 +39,10 @@ class TimeSums:
         if extra <= 1e-9 * timing.makespan_s:  # float noise of summing the same op times
             extra = 0.0
         self.total_s += weight * elapsed_s
-        self.memory_s += weight * timing.memory_s
-        self.math_s += weight * (timing.compute_s - timing.memory_s)
+        self.memory_s += weight * timing.stream_s
+        self.math_s += weight * timing.math_s
+        self.dequant_s += weight * timing.dequant_s
+        self.serial_s += weight * timing.serial_s
         self.launch_s += weight * timing.launch_s
         self.host_s += weight * timing.host_s
         self.comm_s += weight * (timing.exposed_comm_s + extra)

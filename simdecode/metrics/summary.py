@@ -13,7 +13,8 @@ from typing import Iterable
 import numpy as np
 
 PERCENTILES = (50, 90, 99)
-BOTTLENECKS = ("memory-bandwidth", "compute", "all-reduce", "launch-overhead", "pipeline", "kv-capacity", "queueing")
+BOTTLENECKS = ("memory-bandwidth", "compute", "fp4-weight-decode", "weight-dequantisation", "fp4-k-loop", "all-reduce",
+               "launch-overhead", "pipeline", "kv-capacity", "queueing")
 
 
 def distribution(values: Iterable[float], scale: float = 1.0) -> dict[str, float | None]:

@@ -17,6 +17,7 @@ from simdecode import tp_schedules
 from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
 from simdecode.analysis.critical_path import TERM_NAMES, critical_path
 from simdecode.analysis.scaling import tp_scaling
+from simdecode.costmodel import fp4_gemm
 WIDTH = 100
 
 
@@ -174,6 +175,14 @@ def _verdict(d: dict, grouped: Counter) -> str:
                            if wd["fp4"] else
                            ". More memory bandwidth would not help; a kernel that overlaps the conversion with "
                            "the weight stream, or tensor cores for the stored format, would.")
+        case "fp4-k-loop":
+            return (f"The NVFP4 GEMMs' serial k-loops are the bottleneck: with at most {fp4_gemm.SCALE_TILE_ROWS} "
+                    "tokens per step each GEMM runs one 128-row tile whose CTAs walk the whole reduction dimension "
+                    "one k-block at a time, loading weights and scale tiles with no math to hide the latency "
+                    f"({fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value); that takes {share}. More "
+                    "bandwidth would not help; more tokens per step (up to the tile, at no extra k-loop cost), "
+                    "more GPUs in tensor parallel (a shorter K for the row-parallel GEMMs) or a kernel that splits "
+                    "K across CTAs would.")
         case "memory-bandwidth":
             nbytes = sum(st["memory_bytes"] for st in stages) / len(stages)
             where = "per GPU" if len(stages) == 1 else "per GPU per stage (mean)"
@@ -320,6 +329,10 @@ def render_explanation(d: dict[str, Any]) -> str:
         rows = [("memory-bound compute", st["memory_s"],
                  (f"{b(st['memory_bytes'])} read at {b(achieved)}/s achieved "
                  f"({pct(achieved / s['peak_bandwidth_Bps'])} of {b(s['peak_bandwidth_Bps'])}/s peak)"))]
+        if st["serial_s"] > 0:
+            rows.append((TERM_NAMES[fp4_gemm.TERM], st["serial_s"],
+                         f"one M tile's k-blocks in series, {fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value "
+                         "(costmodel/fp4_gemm.py)"))
         rows.append(("math-bound compute", st["math_s"],
                      f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
                      if st["math_flops"] else "no op is math-bound at this batch size"))
@@ -355,6 +368,7 @@ def render_explanation(d: dict[str, Any]) -> str:
     out.append(_para(
         f"One token takes {t(d['total_s'])} = {t(p['memory'])} memory + {t(p['compute'])} math + "
         + (f"{t(p['dequant'])} {s['weight_decode']['name']} + " if p["dequant"] > 0 else "")
+        + (f"{t(p['serial'])} {TERM_NAMES[fp4_gemm.TERM]} + " if p["serial"] > 0 else "")
         + f"{t(p['launch'])} launches + {t(p['host'])} host + {t(p['communication'])} exposed communication + "
         f"{t(p['pipeline'])} pipeline hops"
         + (f" and lock-step waits ({t(d['lockstep_wait_s'])})" if d.get("lockstep_wait_s", 0.0) > 0 else "")

@@ -146,7 +146,7 @@ def params(count: Any) -> str:
     return fmt(count, 3)
 
 
-_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce", "kind", "source"}
+_TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce", "kind", "source", "base"}
 
 
 def _catalogue(title: str, caption: str, columns: tuple[str, ...]) -> Table:
@@ -219,19 +219,26 @@ def _links_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Ta
 
 
 def _runtimes_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Table:
+    from simdecode import presets
     from simdecode.scenario.hardware import RuntimeSpec
 
     table = _catalogue(
-        "runtimes", "MBU/MFU: achieved share of peak memory bandwidth/FLOP/s; launch: us per kernel; "
-        "kernels: per layer; all-reduce: implementation and fixed us per collective",
-        ("name", "MBU", "MFU", "launch", "kernels", "graphs", "all-reduce"),
+        "runtimes", "MBU/MFU: achieved share of peak memory bandwidth/FLOP/s; GEMM: share of peak bandwidth "
+        "the dense weight GEMMs stream at on Hopper, where measured (else MBU); launch: us per kernel; kernels: "
+        "per layer; graphs: CUDA graphs (decode: for decode-only steps; <=N: and steps holding a prefill of up "
+        "to N tokens); "
+        "all-reduce: implementation and fixed us per collective; base: the preset this one starts from",
+        ("name", "MBU", "MFU", "GEMM", "launch", "kernels", "graphs", "all-reduce", "base"),
     )
     for name in names:
         rt = RuntimeSpec.model_validate(entry(name))
+        graphs = "no" if not rt.cuda_graphs else "yes" if rt.prefill_graph_tokens is None else (
+            "decode" if rt.prefill_graph_tokens == 0 else f"<={rt.prefill_graph_tokens}")
         table.add_row(
-            name, f"{rt.memory_efficiency:.0%}", f"{rt.compute_efficiency:.0%}", fmt(rt.kernel_launch_s * 1e6, 3),
-            str(rt.kernels_per_layer), "yes" if rt.cuda_graphs else "no",
-            f"{rt.allreduce_impl} +{fmt(rt.allreduce_overhead_s * 1e6, 3)}",
+            name, f"{rt.memory_efficiency:.0%}", f"{rt.compute_efficiency:.0%}",
+            DASH if rt.gemm_efficiency is None else f"{rt.gemm_efficiency:.0%}", fmt(rt.kernel_launch_s * 1e6, 3),
+            str(rt.kernels_per_layer), graphs, f"{rt.allreduce_impl} +{fmt(rt.allreduce_overhead_s * 1e6, 3)}",
+            presets.base("runtimes", name) or DASH,
         )
     return table
 

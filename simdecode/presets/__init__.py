@@ -7,6 +7,14 @@ figure in a comment. Scenario values are resolved through :func:`resolve`:
 - a mapping with ``preset: NAME`` starts from that preset and overrides keys;
 - a model mapping with ``hf_config: PATH`` reads a local Hugging Face ``config.json``;
 - any other mapping must give every required field.
+
+Inside a catalogue file an entry may start from another one: ``base: NAME`` takes NAME's keys (and
+its base's, in turn) and sets the entry's own over them. It is written for runtimes that differ from
+an engine's preset in a few keys (``trtllm-serve``: ``trt-llm`` with the PyTorch backend's GEMMs and
+CUDA graphs), so that the shared keys stay written once. :func:`inherit` checks it: a base that is
+no preset of the catalogue or a chain that returns to itself is an error naming the file and the
+entries. :func:`base` tells which preset an entry starts from; its ``measured_on`` (where its costs
+were measured) carries over unless the entry states its own, and its ``source`` does not.
 """
 
 from __future__ import annotations
@@ -47,6 +55,8 @@ META_KEYS = ("source", "measured_on")
 
 @functools.cache
 def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+    """(presets by name with their bases' keys, each one's :data:`META_KEYS` and ``base``: "" where
+    it has none; ``measured_on`` comes from its base when it states none)."""
     if kind not in KINDS:
         raise KeyError(kind)
     text = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
@@ -56,7 +66,70 @@ def _read(kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str
         entry = dict(entry or {})
         meta[str(name)] = {key: str(entry.pop(key, "")) for key in META_KEYS}
         entries[str(name)] = entry
-    return entries, meta
+    resolved = inherit(kind, entries)  # checks the bases first
+    return resolved, inherit_meta(entries, meta)
+
+
+#: the catalogue key that names the preset an entry starts from
+BASE_KEY = "base"
+
+
+def inherit(kind: str, entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``entries`` (a catalogue's presets by name, as written) with every ``base: NAME`` replaced by
+    NAME's keys under the entry's own, NAME resolved first. Raises :class:`PresetError` for a base
+    that is not one of ``entries`` (with the closest names) or a cycle of bases.
+
+    >>> inherit("runtimes", {"a": {"x": 1, "y": 2}, "b": {"base": "a", "y": 3}})["b"]
+    {'x': 1, 'y': 3}
+    """
+    done: dict[str, dict[str, Any]] = {}
+
+    def resolved(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+        if name in done:
+            return done[name]
+        entry = entries[name]
+        if BASE_KEY not in entry:
+            done[name] = entry
+            return entry
+        own = {k: v for k, v in entry.items() if k != BASE_KEY}
+        parent = entry[BASE_KEY]
+        if not isinstance(parent, str) or parent not in entries:
+            close = suggest(str(parent), [n for n in entries if n != name])
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise PresetError(f"{kind}.yaml: preset {name!r}: base {parent!r} is not a {kind[:-1]} preset{hint}")
+        path = chain + (name,)
+        if parent in path:
+            loop = " -> ".join(repr(n) for n in path[path.index(parent):] + (parent,))
+            raise PresetError(f"{kind}.yaml: base keys form a cycle: {loop}")
+        done[name] = {**resolved(parent, chain + (name,)), **own}
+        return done[name]
+
+    return {name: resolved(name, ()) for name in entries}
+
+
+def inherit_meta(entries: dict[str, dict[str, Any]], meta: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Each entry's :data:`META_KEYS` (``meta``, as written) with its ``base`` ("" if none) added and
+    ``measured_on`` taken from the nearest base that states one when the entry states none: the
+    costs it inherits were measured there. ``source`` stays the entry's own. ``entries``' bases must
+    already be checked (:func:`inherit`).
+
+    >>> inherit_meta({"kog": {}, "kog-h200": {"base": "kog"}},
+    ...              {"kog": {"source": "a", "measured_on": "mi300x"}, "kog-h200": {"source": "b", "measured_on": ""}})["kog-h200"]
+    {'source': 'b', 'measured_on': 'mi300x', 'base': 'kog'}
+    """
+    out = {name: {**values, "base": str(entries[name].get(BASE_KEY, ""))} for name, values in meta.items()}
+    for values in out.values():
+        parent = values["base"]
+        while not values["measured_on"] and parent:
+            values["measured_on"] = meta[parent]["measured_on"]
+            parent = str(entries[parent].get(BASE_KEY, ""))
+    return out
+
+
+def base(kind: str, name: str) -> str:
+    """The preset ``name`` starts from (its ``base:`` in the catalogue file), "" if none."""
+    preset(kind, name)  # unknown names raise with suggestions
+    return _read(kind)[1][name]["base"]
 
 
 def catalogue(kind: str) -> dict[str, dict[str, Any]]:

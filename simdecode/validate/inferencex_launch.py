@@ -71,6 +71,9 @@ call cuBLASLt's ``cublas_scaled_mm`` on Hopper (its CUDA-core ``cuda_scaled_mm``
 TMA-pipelined fp8 GEMM of the kind measured at 81-83% of the HBM peak on H100 and H200. The ``trt-llm``
 preset stays the C++ executor NIM serves (DEC-11, BAT-01), whose engine's GEMMs were not identified.
 
+Both are the ``trtllm-serve`` runtime preset (presets/runtimes.yaml: ``base: trt-llm`` with those two
+keys), which every TensorRT-LLM sweep here runs (:data:`TRTLLM_SERVE_PRESET`).
+
 Both engines' scripts set what they set for every concurrency and tp of a sweep (the TensorRT-LLM
 batch wait for one workload label and tp range): nothing here depends on a measured value.
 """
@@ -79,8 +82,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from simdecode.costmodel.gemm_stream import HOPPER_FP8_GEMM_STREAM_SHARE
-
+#: the runtime preset of InferenceX's TensorRT-LLM runs: trtllm-serve's PyTorch backend (module docstring)
+TRTLLM_SERVE_PRESET = "trtllm-serve"
 #: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
 VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
 #: GPUs whose Llama vLLM script passes ``--config=config.yaml``, which vLLM v0.10.2 never reads (module
@@ -96,7 +99,8 @@ GPT_OSS_CUDAGRAPH_CAPTURE_SIZE = 2048
 
 
 def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurrency: int) -> dict[str, Any]:
-    """The ``scheduler`` keys, and the ``runtime`` keys that override the engine's preset, of a
+    """The ``scheduler`` keys, and the ``runtime`` keys that override the engine's preset (``preset``
+    among them where the launch is a preset of its own: TensorRT-LLM's trtllm-serve), of a
     sweep's deployment as InferenceX launched it; {} where its scripts are not described here (the
     engine's defaults then apply). Its FP8 KV cache is set with the other precision keys
     (``inferencex.KV_CACHE_DTYPE``); ``precision`` keys here override them where the script's
@@ -104,9 +108,8 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
 
     ``model``: the preset name; ``gpu``: InferenceX's GPU word (h100, h200, b200); ``engine``: the
     runtime preset (vllm, trt-llm); ``label``: 1k1k, 1k8k or 8k1k."""
-    if engine == "trt-llm":  # trtllm-serve's PyTorch backend: decode-only CUDA graphs, every model;
-        # its fp8 linear layers call cuBLASLt (cublas_scaled_mm) on Hopper (costmodel/gemm_stream.py)
-        keys: dict[str, Any] = {"runtime": {"prefill_graph_tokens": 0, "gemm_efficiency": HOPPER_FP8_GEMM_STREAM_SHARE}}
+    if engine == "trt-llm":  # trtllm-serve's PyTorch backend, every model (module docstring)
+        keys: dict[str, Any] = {"runtime": {"preset": TRTLLM_SERVE_PRESET}}
     else:
         keys = {}
     if model == "gpt-oss-120b" and engine == "vllm" and gpu in VLLM_SEQS_FROM_CONCURRENCY:

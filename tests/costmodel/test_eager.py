@@ -24,7 +24,7 @@ from simdecode.costmodel.fold import fold, fold_slots
 from simdecode.costmodel.plan import OpCost, OpSlot, PlanTemplate, StepPlan, Stream, build_stage_plan
 from simdecode.engine.executor import Stage, step_timing
 from simdecode.engine.topology import Fabric
-from simdecode.presets import preset
+from simdecode.presets import preset, resolve
 from simdecode.scenario.hardware import RuntimeSpec
 from simdecode.scenario.schema import Scenario
 
@@ -128,6 +128,7 @@ def test_inferencex_launch_sends_prefills_off_the_graphs():
     assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 0}
     assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8}
     assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {"prefill_graph_tokens": 512}
-    assert launch_keys("deepseek-v3", "h200", "trt-llm", "1k1k", 8, 4)["runtime"]["prefill_graph_tokens"] == 0
-    assert launch_keys("llama-3.1-70b", "b200", "trt-llm", "1k1k", 8, 4)["runtime"]["prefill_graph_tokens"] == 0
+    for model, gpu in (("deepseek-v3", "h200"), ("llama-3.1-70b", "b200")):  # trtllm-serve's PyTorch backend
+        runtime = {"preset": "trt-llm", **launch_keys(model, gpu, "trt-llm", "1k1k", 8, 4)["runtime"]}
+        assert RuntimeSpec.model_validate(resolve("runtimes", runtime)).prefill_graph_tokens == 0
     assert RuntimeSpec.model_validate(preset("runtimes", "trt-llm")).prefill_graph_tokens is None  # C++ executor (NIM)

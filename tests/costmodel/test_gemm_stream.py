@@ -37,13 +37,14 @@ def test_the_two_slopes_by_hand() -> None:
 
 
 def test_vllm_states_it_and_only_hopper_takes_it() -> None:
-    # vLLM's preset states the Hopper figure; TensorRT-LLM's PyTorch backend gets it from InferenceX's
-    # launch keys (trtllm-serve), the trt-llm preset (NIM's C++ executor, DEC-11) states none
+    # vLLM's preset states the Hopper figure, and so does trtllm-serve's (TensorRT-LLM's PyTorch backend,
+    # which InferenceX's launch keys select); the trt-llm preset (NIM's C++ executor, DEC-11) states none
     from simdecode.validate.inferencex_launch import launch_keys
 
     assert dep("vllm").runtime.gemm_efficiency == gemm_stream.HOPPER_FP8_GEMM_STREAM_SHARE
+    assert dep("trtllm-serve").runtime.gemm_efficiency == gemm_stream.HOPPER_FP8_GEMM_STREAM_SHARE
     assert dep("trt-llm").runtime.gemm_efficiency is None
-    assert launch_keys("llama-3.1-70b", "h200", "trt-llm", "8k1k", 1, 4)["runtime"]["gemm_efficiency"] == 0.82
+    assert launch_keys("llama-3.1-70b", "h200", "trt-llm", "8k1k", 1, 4)["runtime"] == {"preset": "trtllm-serve"}
     assert dep("default").runtime.gemm_efficiency is None
     assert gemm_stream.gemm_efficiency(dep("vllm"), "mlp") == 0.82                  # H200: 9.0
     assert gemm_stream.gemm_efficiency(dep("vllm", gpu="h100-sxm"), "mlp") == 0.82  # H100: 9.0

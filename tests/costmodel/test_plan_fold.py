@@ -329,3 +329,31 @@ def test_chunked_overlap_does_the_same_work_for_uneven_chunks() -> None:
     megatron = fold(build_stage_plan(deployment(tp=8), 0, shape))
     chunked = fold(build_stage_plan(deployment(tp=8, tp_mode="chunked-overlap", tp_chunks=2), 0, shape))
     assert chunked.flops == pytest.approx(megatron.flops, rel=1e-9)
+
+
+@pytest.mark.parametrize("spec, rows", [
+    # Llama-3.1-70B NVFP4 on 8 x B200, TensorRT-LLM: NVFP4 GEMMs with their k-loops (costmodel/fp4_gemm.py)
+    ({"model": "llama-3.1-70b", "precision": {"weights": "nvfp4", "kv_cache": "fp8"}, "runtime": "trt-llm",
+      "hardware": {"gpu": "b200", "gpus_per_node": 8}, "parallelism": {"tp": 8}}, 4),
+    # gpt-oss-120b on one H200, vLLM: Marlin's FP4 decode outlasts the experts' stream at batch 16
+    ({"model": "gpt-oss-120b", "runtime": "vllm", "hardware": {"gpu": "h200"}}, 16),
+    # Llama-2-7B int8 on an A100, gpt-fast: the dequantisation adds to the stream (no overlap)
+    ({"model": "llama-2-7b", "precision": {"weights": "int8"}, "runtime": "gpt-fast", "hardware": {"gpu": "a100-80gb"}}, 1),
+])
+def test_the_fold_splits_compute_into_stream_math_decode_and_serial_latency(spec, rows) -> None:
+    """stream_s + math_s + dequant_s + serial_s = compute_s, each part the sum over the ops of their
+    OpCost fields (the one split explain and a run's accounting read), the same op by op."""
+    from simdecode.costmodel.fold import fold_slots
+
+    dep = Deployment.from_scenario(Scenario.model_validate(spec))
+    plan = build_stage_plan(dep, 0, BatchShape.decode([1024] * rows))
+    f, g = fold(plan), fold_slots(plan)
+    for name in ("dequant_s", "dequant_memory_s", "serial_s", "serial_memory_s"):
+        assert getattr(f, name) == pytest.approx(getattr(g, name), rel=REL)
+    compute_ops = [op for op in plan if op.stream is Stream.COMPUTE and op.kind != "host"]
+    assert f.serial_s == pytest.approx(sum(op.cost.serial_s for op in compute_ops), rel=REL)
+    assert f.dequant_s == pytest.approx(sum(op.cost.dequant_bound_s for op in compute_ops), rel=REL)
+    assert f.dequant_s + f.serial_s > 0
+    assert f.stream_s + f.math_s + f.dequant_s + f.serial_s == pytest.approx(f.compute_s, rel=1e-9)
+    if dep.gpu.compute_capability == 10.0:  # 80 layers x 0.705 ns x (8192 + 1024 + 8192 + 3584)
+        assert f.serial_s == pytest.approx(80 * 0.705e-9 * 20992, rel=1e-9)

@@ -256,6 +256,24 @@ def test_inferencex_llama_sweeps_take_the_launch_scripts_flags():
     assert "scheduler" not in other.jobs[0].scenario  # no launch flags described: the engine's defaults
 
 
+@pytest.mark.parametrize("deployment", ["llama-3.1-70b-instruct-h200-fp8-trt-tp4.yaml", "deepseek-v3-h200-fp8-trt-tp8.yaml"])
+def test_inferencex_tensorrt_llm_runs_the_trtllm_serve_preset(deployment: str):
+    """Every InferenceX TensorRT-LLM sweep launched trtllm-serve (the PyTorch backend): its jobs name the
+    trtllm-serve preset, which is the trt-llm preset with the two keys the launch used to override
+    (decode-only CUDA graphs, cuBLASLt's Hopper GEMM share): the same runtime but for its name; the
+    FP8 KV cache still follows TensorRT-LLM's engine word."""
+    from simdecode.presets import resolve
+    from simdecode.scenario.hardware import RuntimeSpec
+
+    job = inferencex.sweep_jobs({**SWEEP, "scenario": deployment, "label": "1k1k"}).jobs[0]
+    assert job.scenario["runtime"] == {"preset": "trtllm-serve"}
+    assert job.scenario["precision"]["kv_cache"] == "fp8"
+    serve = RuntimeSpec.model_validate(resolve("runtimes", job.scenario["runtime"])).model_dump()
+    overridden = RuntimeSpec.model_validate(resolve("runtimes", {"preset": "trt-llm", "prefill_graph_tokens": 0,
+                                                                 "gemm_efficiency": 0.82})).model_dump()
+    assert {k: v for k, v in serve.items() if k != "name"} == {k: v for k, v in overridden.items() if k != "name"}
+
+
 def test_inferencex_llama_h100_vllm_never_read_its_config_file():
     """70b_fp8_h100_{slurm,docker}.sh pass --config=config.yaml, one argument vLLM v0.10.2's parser does
     not expand (it looks for '--config' on its own): the YAML's fp8 cache and async scheduling never
