@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import fp4_gemm, gemm_stream, mla, moe, trtllm_allreduce
+from simdecode.costmodel import fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -61,6 +61,9 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     capped = kind in (mixers.SLIDING, mixers.SPARSE)  # a sliding window, or DSA's top-k
     kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
     pairs = shape.window_attn_pairs if capped else shape.attn_pairs
+    if not capped and not m.uses_mla:  # an engine that attends over its whole pre-allocated cache (static_kv.py)
+        kv_tokens, pairs = static_kv.read_tokens_and_pairs(dep.runtime.static_kv_cache_tokens, shape.seqs,
+                                                           shape.new_tokens, kv_tokens, pairs)
     kv_elems = dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m)
     hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes_per_value
     heads = m.num_attention_heads / dep.tp

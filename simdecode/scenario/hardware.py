@@ -203,6 +203,11 @@ class RuntimeSpec(Spec):
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "
         "pipelined kernel such as Marlin, whose decode is bounded on its own); unset: memory_efficiency"
     )
+    static_kv_cache_tokens: int | None = Field(
+        None, ge=1, le=10_000_000, description="positions of a KV cache the engine allocates per sequence up "
+        "front and attends over in full every step, masking the unwritten ones (gpt-fast's KVCache of "
+        "max_seq_length: costmodel/static_kv.py); unset: attention reads each sequence's context"
+    )
     gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of a dense layer's weight GEMMs (attention "
         "projections, dense MLP), when measured for the engine's kernels; applied on GPUs of compute capability 9.0 "

@@ -134,12 +134,27 @@ def gpu(text: str) -> tuple[str, int | None, float | None]:
         name = "l40s"
     elif "4090" in low:
         name = "rtx-4090"
+    elif "3090" in low:
+        name = "rtx-3090"
     elif "wse-3" in low or "cs-3" in low:
         # a Cerebras CS-3 system holds one WSE-3 wafer (cerebras.ai/system)
         name = "cerebras-wse3"
     else:
         raise NotExpressible(f"hardware {text!r} has no GPU preset")
     return name, count, power
+
+
+def gpu_assumption(text: str) -> str:
+    """What :func:`gpu` assumes for a GPU the text does not pin down, in words for the validation
+    table ('' when nothing is assumed): an A100 of unstated size is read as the 80 GB SXM4 part.
+
+    >>> gpu_assumption("1x A100"), gpu_assumption("8x A100-80GB SXM")
+    ('A100 size not stated: the 80 GB SXM4 assumed', '')
+    """
+    low = str(text).lower().replace(" ", "")
+    if "a100" in low and "40gb" not in low and "80gb" not in low:
+        return "A100 size not stated: the 80 GB SXM4 assumed"
+    return ""
 
 
 # --------------------------------------------------------------------------- engines
@@ -166,6 +181,31 @@ def runtime(text: str) -> str:
         if needle in low:
             return preset
     raise NotExpressible(f"engine {text!r} has no runtime preset")
+
+
+# --------------------------------------------------------------------------- speculative methods
+#: speculative methods a table names without the draft and acceptance simdecode needs, each with what
+#: is missing. EAGLE's gpt-fast integration (SafeAILab/EAGLE branch ``eaglefast``, January 2024:
+#: ``model/ea_model.py`` ``eagenerate`` -> ``chaintopK_genrate(sk=3)``, ``chaintree_decoding``) drafts a
+#: greedy chain of 3 tokens with the EAGLE head and verifies them in one base-model pass, not the
+#: tree of the EAGLE paper (arXiv 2401.15077), whose average acceptance lengths are for that tree.
+#: No acceptance length of the chain is published.
+SPECULATIVE_METHODS = (
+    ("eagle+gpt-fast", "EAGLE on gpt-fast drafts a chain of 3 tokens (SafeAILab/EAGLE eaglefast branch, "
+                       "chaintopK_genrate), not the paper's tree: no acceptance length is published for it"),
+    ("eagle", "EAGLE: a speculative method whose draft tree and acceptance length are not stated"),
+    ("medusa", "Medusa: a speculative method whose heads and acceptance length are not stated"),
+)
+
+
+def speculative_method(text: str) -> str:
+    """Why a figure of a speculative method the text names cannot be simulated, or '' when it names none.
+
+    >>> speculative_method("gpt-fast"), speculative_method("EAGLE+gpt-fast")[:29]
+    ('', 'EAGLE on gpt-fast drafts a ch')
+    """
+    low = re.sub(r"\s+", "", str(text).lower())
+    return next((why for name, why in SPECULATIVE_METHODS if name in low), "")
 
 
 # --------------------------------------------------------------------------- expert layout
@@ -244,6 +284,31 @@ def weights_dtype(text: str) -> str:
     if not found:
         raise NotExpressible(f"precision {text!r} names no dtype simdecode knows")
     return min(found)[1]
+
+
+#: an engine's int4 group size when a table names int4 without one: gpt-fast's quantize.py
+#: (``--groupsize``, default 32 since 2023-10; README "4-bit (G=32)", checkpoints ``model_int4.g32.pth``);
+#: the EAGLE repository's gpt-fast branch quantises the same way (``model/quantize_llama.py``, default 32)
+INT4_GROUP_SIZE = {"gpt-fast": 32}
+_GROUP = re.compile(r"\bg\s*=?\s*(\d+)\b|group[- ]?size\s*=?\s*(\d+)", re.IGNORECASE)
+
+
+def group_size(text: str, weights: str, runtime_name: str) -> int | None:
+    """Values per scale and zero of int4 weights: as stated ('int4 g32', '4-bit (G=32)', 'group size
+    64'), else the engine's default (:data:`INT4_GROUP_SIZE`), else None (the scenario's default,
+    128). Only int4 has groups here (gpt-fast's int8 is per channel).
+
+    >>> group_size("int4 g32", "int4", "vllm"), group_size("fp16 / int4", "int4", "gpt-fast")
+    (32, 32)
+    >>> group_size("int4", "int4", "vllm") is None, group_size("bf16", "bf16", "gpt-fast") is None
+    (True, True)
+    """
+    if weights != "int4":
+        return None
+    m = _GROUP.search(str(text))
+    if m:
+        return int(m[1] or m[2])
+    return INT4_GROUP_SIZE.get(runtime_name)
 
 
 #: module words a precision phrase may scope its dtype to -> PrecisionSpec keys

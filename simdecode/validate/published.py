@@ -8,7 +8,11 @@ values). A series replaces the single value (which is one of its points).
 How each metric is simulated (the workload the table's tool ran):
 
 - ``per_request_decode_tok_s``: one request at a time (closed loop, concurrency 1), the stated
-  prompt and output lengths; prediction: mean tokens/s of the request's decode.
+  prompt and output lengths; prediction: mean tokens/s of the request's decode. A case whose source
+  repository publishes the harness it ran (:mod:`simdecode.validate.harnesses`) takes that harness's
+  lengths and KV cache, and when its clock covered the prefill the prediction is output tokens over
+  the whole request's time. A quoted Markdown table of engines by dtype gives one point per cell
+  (:func:`_table_entries`).
 - ``end_to_end_latency`` (FasterTransformer): a static batch of ``batch`` requests; prediction:
   mean end-to-end latency.
 - ``ITL``: closed loop at the stated concurrency; prediction: mean TPOT (time between tokens).
@@ -43,7 +47,7 @@ from typing import Any
 import yaml
 
 from simdecode.validate import conditions as cond
-from simdecode.validate import microbench
+from simdecode.validate import harnesses, microbench, superseded
 from simdecode.validate.cases import CaseSet, Job, Point
 
 #: outputs a framework's own benchmark generates when a table does not say (gpt-fast's
@@ -161,34 +165,89 @@ def case_jobs(case: dict, shapes: dict[str, str]) -> CaseSet:
     if group == "CO" or metric.startswith("allreduce"):
         return skip("a collective microbenchmark, not a decode (tests/physics/test_collective_calibration.py "
                     "checks the all-reduce model against it)")
-    entries = case.get("series") or _quoted_entries(case)
+    entries = case.get("series") or _table_entries(case) or _quoted_entries(case)
+    failed: list[tuple[dict, str]] = []
     for entry in entries:
         try:
             rows = _rows(case, metric, entry)
         except cond.NotExpressible as exc:
-            return skip(str(exc))
+            failed.append((entry, str(exc)))
+            continue
         merged = {**conditions, **{k: v for k, v in entry.items() if not _is_value_key(k)}}
         for label, metric_name, unit, measured, probe, layout in rows:
             name = f"{cid}[{label}]" if label else cid
             point = Point(name, group, _summary(merged, layout), metric_name, unit, measured, probe=probe, source=source)
             try:
                 scenario = build_scenario(merged, metric, layout, shapes, case)
-                gpu = scenario["hardware"]["gpu"]
+                gpu, rt = scenario["hardware"]["gpu"], scenario["runtime"]
                 kernel = cond.is_kernel_side(scenario["model"], scenario["precision"]["weights"],
-                                             gpu if isinstance(gpu, str) else gpu["preset"], scenario["runtime"])
+                                             gpu if isinstance(gpu, str) else gpu["preset"],
+                                             rt if isinstance(rt, str) else rt["preset"])
             except cond.NotExpressible as exc:
                 out.skipped.append(_replace(point, reason=str(exc)))
                 continue
-            point = _replace(point, kernel_side=kernel, conditions=point.conditions + _layout_words(scenario, merged))
+            words = _layout_words(scenario, merged)
+            bench = harnesses.find(str(case.get("source_url", "")), merged, rt if isinstance(rt, str) else rt["preset"])
+            if bench:
+                words += f"; {bench.words()}"
+                if bench.with_prefill and probe == "per_request_tps":  # the clock covered the prefill too
+                    point = _replace(point, probe="generate_tps")
+            assumed = cond.gpu_assumption(str(merged.get("gpus") or merged.get("gpu") or merged.get("hardware") or ""))
+            words += f"; {assumed}" if assumed else ""
+            kernel = superseded.withdrawn(str(case.get("source_url", "")), str(case.get("quote", ""))) or kernel
+            point = _replace(point, kernel_side=kernel, conditions=point.conditions + words)
             key = repr(sorted(_flatten(scenario).items()))
             job = next((j for j in out.jobs if j.key == key), None)
             if job is None:
                 job = Job(key, scenario, ramp_from_single=metric == "aggregate_output_tok_s_at_saturation")
                 out.jobs.append(job)
             job.points.append(point)
+    if failed and not out.jobs and not out.skipped:  # nothing of the case expressible: one row, one reason
+        return skip(failed[0][1])
+    for entry, reason in failed:  # some figures of a table expressible, these not: each listed with its reason
+        merged = {**conditions, **{k: v for k, v in entry.items() if not _is_value_key(k)}}
+        label = _label(entry, {})
+        measured = _number(entry.get("tok_s"))
+        unit = "tok/s" if "tok_s" in entry else str(case.get("unit", ""))  # a cell's own figure, not the case's
+        out.skipped.append(Point(f"{cid}[{label}]" if label else cid, group, _summary(merged), metric,
+                                 unit, measured if measured is not None else math.nan,
+                                 reason=reason, source=source))
     for job in out.jobs:
         job.key = job.points[0].case
     return out
+
+
+#: a cell's figure: '33.2 tokens/s', '71.5 tokens/s (2.15x)', '47.4'
+_CELL_FIGURE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:tokens?\s*/\s*s|tok/s)?\b")
+
+
+def _table_entries(case: dict) -> list[dict]:
+    """A per-request speed quoted as a Markdown table whose columns are the alternatives a condition
+    lists with '/' ('dtype: fp16 / int4'), one row per engine or method: one entry per cell, the row's
+    label as its ``framework``, the column as that condition. EAGLE's README ('| gpt-fast | 33.2
+    tokens/s | 47.4 tokens/s | | EAGLE+gpt-fast | 71.5 tokens/s (2.15x) | 82.5 tokens/s (1.74x) |',
+    dtype 'fp16 / int4') -> gpt-fast at fp16 33.2 and int4 47.4, EAGLE+gpt-fast at 71.5 and 82.5.
+    Only when the case's own value is one of the cells; else [] (the case is read otherwise)."""
+    if case.get("metric") != "per_request_decode_tok_s":
+        return []
+    conditions = case.get("conditions") or {}
+    columns = next(((k, [a.strip() for a in str(v).split("/")]) for k, v in conditions.items()
+                    if isinstance(v, str) and "/" in v and k in ("dtype", "quant")), None)
+    if columns is None:
+        return []
+    key, names = columns
+    entries = []
+    for row in re.split(r"\|\s*\|", str(case.get("quote", ""))):
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) != len(names) + 1:
+            continue
+        figures = [_CELL_FIGURE.match(c) for c in cells[1:]]
+        if not cells[0] or not all(figures):
+            continue
+        entries += [{"framework": cells[0], key: name, "tok_s": float(f[1])} for name, f in zip(names, figures)]
+    if _number(case.get("value")) not in [e["tok_s"] for e in entries]:
+        return []
+    return entries
 
 
 def _quoted_entries(case: dict) -> list[dict]:
@@ -247,8 +306,11 @@ def _rows(case: dict, metric: str, entry: dict) -> list[tuple[str, str, str, flo
         v = _number(entry.get("tok_s", value if not entry else None))
         if v is None:
             raise cond.NotExpressible(f"no single figure ({value!r}, {unit})")
-        if "eagle" in unit.lower() or "lower bound" in unit.lower():
-            raise cond.NotExpressible("a speculative method whose draft and acceptance are not stated, or a lower bound")
+        method = cond.speculative_method(str(entry["framework"]) if "framework" in entry else unit)
+        if method:
+            raise cond.NotExpressible(method)
+        if not entry and "lower bound" in unit.lower():
+            raise cond.NotExpressible("a lower bound ('over'), not a measured figure")
         return [(_label(entry, {}), "tokens/s per request", "tok/s", v, "per_request_tps", {})]
     if metric.startswith("end_to_end_latency"):
         rows = []
@@ -335,6 +397,12 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
         hardware["inter_node_link"] = "ib-hdr" if gbps == 200 else "ib-ndr"
     prompt = _first_int(" ".join(f"{k}={c[k]}" for k in ("prompt_len", "input_len", "isl") if k in c), r"=(\d+)")
     output = _first_int(" ".join(f"{k}={c[k]}" for k in ("output_len", "osl") if k in c), r"=(\d+)")
+    bench = harnesses.find(str(case.get("source_url", "")), c, runtime)
+    if bench and prompt is None and output is None:
+        prompt, output = bench.prompt_tokens, bench.output_tokens
+    runtime_spec: Any = runtime
+    if bench and bench.static_kv_cache_tokens:
+        runtime_spec = {"preset": runtime, "static_kv_cache_tokens": bench.static_kv_cache_tokens}
     output = output or FRAMEWORK_OUTPUT_TOKENS.get(runtime)
     if prompt is None and output is None and metric in UNSTATED_LENGTHS:
         prompt, output = UNSTATED_LENGTHS[metric]
@@ -347,8 +415,9 @@ def build_scenario(c: dict, metric: str, layout: dict, shapes: dict[str, str], c
         "name": str(case["id"]).lower(), "model": model,
         "precision": {"weights": weights, **cond.embeddings_dtype(weights), "kv_cache": cond.kv_dtype(weights, runtime),
                       "activations": "fp16" if weights == "fp16" else "bf16",
-                      **{k: v for k, v in cond.module_dtypes(dtype_text).items() if v != weights}},
-        "hardware": hardware, "runtime": runtime, "parallelism": {"tp": tp, "pp": pp},
+                      **{k: v for k, v in cond.module_dtypes(dtype_text).items() if v != weights},
+                      **({"group_size": group} if (group := cond.group_size(dtype_text, weights, runtime)) else {})},
+        "hardware": hardware, "runtime": runtime_spec, "parallelism": {"tp": tp, "pp": pp},
         "workload": workload, "simulation": {"fidelity": "step"},
     }
     ep = cond.expert_parallel(str(c.get("parallel", "")), tp, runtime)

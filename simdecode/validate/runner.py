@@ -84,9 +84,17 @@ def _steady_throughput(result, job) -> float:
     return tokens / (end - start) if end > start else math.nan
 
 
+def _generate_tps(result, job) -> float:
+    """Mean over the measured requests of output tokens / end-to-end time: the speed of a harness
+    whose clock covers the whole generate call, prefill included (validate/harnesses.py)."""
+    done = [r for r in result.requests if not r.warmup and r.e2e_s > 0]
+    return sum(r.output_tokens / r.e2e_s for r in done) / len(done) if done else math.nan
+
+
 #: probe name -> reader(result, job) -> predicted value in the point's unit
 PROBES: dict[str, Callable] = {
     "per_request_tps": _summary_value("per_request_tps.mean"),
+    "generate_tps": _generate_tps,
     "e2e_ms": _summary_value("e2e_ms.mean"),
     "tpot_ms": _summary_value("tpot_ms.mean"),
     "ttft_ms": _summary_value("ttft_ms.mean"),

@@ -449,3 +449,97 @@ def test_a_case_takes_the_layout_and_precision_another_case_of_its_source_states
         assert jobs[name]["parallelism"]["ep"] == 4 and jobs[name]["precision"]["attention"] == "bf16"
     assert "ep" not in jobs["SPEC-97[nextn=1]"]["parallelism"]  # another source: nothing taken
     assert "attention" not in jobs["SPEC-97[nextn=1]"]["precision"]
+
+
+def test_int4_group_size_is_read_from_the_table_or_the_engines_default():
+    """'int4 g32' states 32 values per bf16 scale and zero: 0.5 + 4/32 = 0.625 B per weight, not the
+    schema's g128 0.53125 (DEC-04's int4 row ran at g128 before). gpt-fast quantises with groups of 32
+    when a table names int4 alone (quantize.py ``--groupsize`` default 32); other engines keep 128."""
+    assert cond.group_size("int4 g32", "int4", "vllm") == 32
+    assert cond.group_size("4-bit (G=32)", "int4", "vllm") == 32
+    assert cond.group_size("int4, group size 64", "int4", "trt-llm") == 64
+    assert cond.group_size("fp16 / int4", "int4", "gpt-fast") == 32
+    assert cond.group_size("int4", "int4", "vllm") is None
+    assert cond.group_size("int8 weight-only", "int8", "gpt-fast") is None
+    case = {"id": "DEC-99", "metric": "per_request_decode_tok_s", "value": 90.77, "unit": "tok/s",
+            "conditions": {"gpus": "8x A100-80GB SXM", "framework": "gpt-fast", "model": "Llama-2-70B", "tp": 8,
+                           "prompt_len": 5, "dtype": "bf16 unless noted"},
+            "series": [{"tp": 8, "quant": "int4 g32", "tok_s": 90.77}, {"tp": 8, "tok_s": 62.5}]}
+    jobs = published.case_jobs(case, {}).jobs
+    int4, bf16 = (j.scenario["precision"] for j in jobs)
+    assert int4["weights"] == "int4" and int4["group_size"] == 32
+    assert bf16["weights"] == "bf16" and "group_size" not in bf16
+
+
+EAGLE_TABLE = {
+    "id": "SPEC-96", "group": "6_speculative", "metric": "per_request_decode_tok_s", "value": 71.5,
+    "unit": "tok/s (fp16 with EAGLE)",
+    "source_url": "https://github.com/SafeAILab/EAGLE/blob/main/README.md (v1.1 'With gpt-fast' section)",
+    "quote": "| gpt-fast          | 33.2 tokens/s      | 47.4 tokens/s     | | EAGLE+gpt-fast    | 71.5 tokens/s "
+             "(2.15x)    | 82.5 tokens/s (1.74x)     |",
+    "conditions": {"gpus": "1x A100", "model": "LLaMA2-Chat 13B", "dataset": "MT-bench", "dtype": "fp16 / int4",
+                   "batch": 1},
+}
+
+
+def test_a_quoted_table_gives_one_point_per_cell_and_the_speculative_rows_say_why():
+    """The README's table: columns named by 'dtype: fp16 / int4', rows by engine or method. The
+    gpt-fast baselines are simulated (int4 in gpt-fast's groups of 32); EAGLE's chain draft has no
+    published acceptance length, so its two cells are listed with that reason."""
+    assert [(e["framework"], e["dtype"], e["tok_s"]) for e in published._table_entries(EAGLE_TABLE)] == [
+        ("gpt-fast", "fp16", 33.2), ("gpt-fast", "int4", 47.4),
+        ("EAGLE+gpt-fast", "fp16", 71.5), ("EAGLE+gpt-fast", "int4", 82.5)]
+    cases = published.case_jobs(EAGLE_TABLE, {})
+    jobs = {j.points[0].case: j for j in cases.jobs}
+    assert set(jobs) == {"SPEC-96[framework=gpt-fast,dtype=fp16]", "SPEC-96[framework=gpt-fast,dtype=int4]"}
+    fp16, int4 = jobs["SPEC-96[framework=gpt-fast,dtype=fp16]"], jobs["SPEC-96[framework=gpt-fast,dtype=int4]"]
+    assert fp16.scenario["precision"]["weights"] == "fp16" and "group_size" not in fp16.scenario["precision"]
+    assert int4.scenario["precision"]["weights"] == "int4" and int4.scenario["precision"]["group_size"] == 32
+    assert fp16.scenario["hardware"]["gpu"] == "a100-80gb"
+    skipped = {p.case: p for p in cases.skipped}
+    assert set(skipped) == {"SPEC-96[framework=EAGLE+gpt-fast,dtype=fp16]", "SPEC-96[framework=EAGLE+gpt-fast,dtype=int4]"}
+    assert all("chain of 3 tokens" in p.reason for p in skipped.values())
+    assert skipped["SPEC-96[framework=EAGLE+gpt-fast,dtype=int4]"].measured == 82.5
+
+
+def test_a_table_its_source_withdrew_is_shown_but_left_out_of_the_tolerances():
+    """EAGLE's A100 table (SPEC-08) was replaced a day after it was posted (validate/superseded.py):
+    its rows carry the withdrawal in the column of rows left out of the tolerances; the RTX 3090 table
+    that replaced it, and a case from another source quoting the same figure, do not."""
+    for job in published.case_jobs(EAGLE_TABLE, {}).jobs:
+        assert job.points[0].kernel_side.startswith("withdrawn by its source: EAGLE's README replaced")
+    later = {**EAGLE_TABLE, "quote": EAGLE_TABLE["quote"].replace("33.2", "55.1").replace("47.4", "106.9")}
+    assert [j.points[0].kernel_side for j in published.case_jobs(later, {}).jobs] == ["", "int4 weights"]
+    elsewhere = {**EAGLE_TABLE, "source_url": "https://github.com/pytorch-labs/gpt-fast/blob/main/README.md"}
+    assert all(not j.points[0].kernel_side.startswith("withdrawn") for j in published.case_jobs(elsewhere, {}).jobs)
+
+
+def test_eagles_mt_bench_harness_sets_lengths_cache_and_clock():
+    """EAGLE's gpt-fast harness (eaglefast branch): 2,000 KV positions allocated, 420-token prompts and
+    306-token answers a turn (derived in validate/harnesses.py), the clock around the whole generate
+    call; the table's conditions column says so, and that the A100's size was assumed."""
+    job = next(j for j in published.case_jobs(EAGLE_TABLE, {}).jobs if j.points[0].case.endswith("fp16]"))
+    s = job.scenario
+    assert s["runtime"] == {"preset": "gpt-fast", "static_kv_cache_tokens": 2000}
+    assert (s["workload"]["prompt_tokens"], s["workload"]["output_tokens"]) == (420, 306)
+    (point,) = job.points
+    assert point.probe == "generate_tps"
+    assert "KV cache of 2000 positions, timed with prefill" in point.conditions
+    assert "A100 size not stated: the 80 GB SXM4 assumed" in point.conditions
+    # the same table from another repository, or another engine, has no harness: lengths unstated
+    other = {**EAGLE_TABLE, "source_url": "https://example.org/blog (gpt-fast)"}
+    reasons = [p.reason for p in published.case_jobs(other, {}).skipped if "[framework=gpt-fast," in p.case]
+    assert len(reasons) == 2 and all("length not stated" in r for r in reasons)
+
+
+def test_generate_probe_divides_the_tokens_by_the_whole_request_time():
+    """tokens / (prefill + decode): a 306-token answer whose request took 6.0 s end to end, of which
+    0.1 s prefill, is 51.0 tok/s by the harness's clock, 51.9 by the decode alone."""
+    job = next(j for j in published.case_jobs(EAGLE_TABLE, {}).jobs if j.points[0].case.endswith("fp16]"))
+    (outcome,) = run_job(job)
+    from simdecode import simulate
+    from simdecode.scenario.schema import Scenario
+
+    (r,) = simulate(Scenario.model_validate(job.scenario)).measured
+    assert outcome.predicted == pytest.approx(r.output_tokens / r.e2e_s)
+    assert outcome.predicted < 1 / r.tpot_s  # the prefill is inside the clock
