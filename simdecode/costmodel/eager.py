@@ -36,6 +36,35 @@ between kernels on an 8-GPU FP4 (Blackwell) node, longer than the ~24 us kernels
 thinker (28 layers, ~15 kernels each) decodes in ~22 ms eager against ~13 ms graphed on A800
 (vllm-project/vllm-omni issue #7960): 22 ms over 420 kernels is 52 us a kernel.
 
+Some engines add host work of their own per weight GEMM, beyond issuing its kernel (runtime key
+``eager_gemm_host``, :data:`FLASHINFER_BMM_FP8_HOST_S`), paid for every dense-layer GEMM (QKV, O,
+gate+up, down: :func:`weight_gemm_calls`) of an eager step::
+
+    t_host = t_host_op + n_dispatched x t_dispatch + n_gemm x t_gemm_host
+
+vLLM 0.10.2 on Blackwell is one. Its per-tensor FP8 linear layers (a ModelOpt checkpoint) run
+``Fp8LinearOp`` with ``preferred_backend = "flashinfer"`` on compute capability 10.0 when FlashInfer
+is installed (``model_executor/layers/quantization/utils/w8a8_utils.py``, ``Fp8LinearOp.__init__``;
+``cutlass`` on Hopper, one C++ op), so every such GEMM calls ``vllm::bmm_fp8``, a
+``torch.library.custom_op`` (``vllm/utils/flashinfer.py``) around FlashInfer's ``bmm_fp8(...,
+backend="auto")``. In FlashInfer v0.3.0 (the version vLLM 0.10.2's image installs:
+``docker/Dockerfile`` ``FLASHINFER_GIT_REF="v0.3.0"``) that runs ``fp8_gemm_sm100`` (``flashinfer/
+gemm.py``), which on every call executes the ``class`` statement of three runner factories (CUTLASS,
+cuBLAS and cuDNN: ``nvidia-cudnn-frontend`` is a FlashInfer dependency) and instantiates them before
+asking its autotuner's cache. Priced at what each part was measured to cost:
+
+- a runner factory that defines and instantiates a fresh class per call: ~8 us on a server x86 core
+  (flashinfer-ai/flashinfer PR #3832, timeit of ``_cute_dsl_bf16_fp4_runner``, the same pattern;
+  "~10-12 us" for its cuDNN one, which also resolves a bucket mapper);
+- the ``torch.library.custom_op`` dispatch: 7.02 us more per call than a plain function (NVIDIA/
+  TensorRT-LLM PR #13149, B200, PyTorch 2.10: 11.67 us against 4.72 us);
+
+3 x 8 + 7 = 31 us a GEMM, a lower bound (the autotuner's lookup and the ``TuningConfig`` it builds
+per call are not counted). Llama-3.1-70B: 80 layers x 4 GEMMs x 31 us = 9.92 ms more host time per
+eager step, at every tp (each rank's host runs the same calls). FlashInfer later cached the factories
+(PR #4674: "The runner factories re-executed their ``class`` statement on every call").
+InferenceX's B200 vLLM launch sets it (:mod:`simdecode.validate.inferencex_launch`).
+
 Only steps that hold a prefill chunk are affected: decode and speculative-verify steps keep the
 runtime's ``cuda_graphs`` (the engines above graph them). A runtime without graphs at all
 (``cuda_graphs: false``) already pays the host's launch per kernel in series (roofline.EAGER_LAUNCH_S).
@@ -48,6 +77,17 @@ from simdecode.costmodel.batch import BatchShape
 #: host seconds to dispatch one kernel or collective of an eager step in a Python-driven engine
 #: (TensorRT-LLM PR #12653's measured dispatch interval; module docstring)
 EAGER_DISPATCH_S = 35e-6
+
+#: host seconds one FlashInfer runner factory takes to define and instantiate its class (flashinfer-ai/
+#: flashinfer PR #3832, timeit on a server x86 core)
+RUNNER_FACTORY_S = 8e-6
+#: host seconds a ``torch.library.custom_op`` call adds to a plain Python call (NVIDIA/TensorRT-LLM PR
+#: #13149 on B200: 11.67 us against 4.72 us, a "dispatcher tax" of 7.02 us; 7 us here)
+CUSTOM_OP_DISPATCH_S = 7e-6
+#: runner factories FlashInfer v0.3.0's ``fp8_gemm_sm100`` runs per call under ``backend="auto"`` on SM100
+FLASHINFER_FP8_GEMM_RUNNERS = 3
+#: host seconds vLLM 0.10.2's FP8 linear adds per GEMM on Blackwell (module docstring): 3 x 8 + 7 = 31 us
+FLASHINFER_BMM_FP8_HOST_S = FLASHINFER_FP8_GEMM_RUNNERS * RUNNER_FACTORY_S + CUSTOM_OP_DISPATCH_S
 
 
 def runs_eagerly(runtime, shape: BatchShape) -> bool:
@@ -74,10 +114,35 @@ def dispatched(kind_counts, costs, kernel_s: float) -> float:
     return n
 
 
-def host_floor_s(runtime, n_dispatched: float) -> float:
-    """Seconds the host takes to run an eager step: its per-step work plus ``n_dispatched`` dispatches.
+def weight_gemm_calls(dep, kind_counts) -> int:
+    """Dense-layer weight GEMMs one eager step calls (the ones ``eager_gemm_host`` prices): a GQA
+    attention block's QKV and O projections (full or sliding-window) and a dense MLP's gate+up and
+    down, per slot of the plan's template (``kind_counts``: (kind, stream, slots)). MLA, compressed,
+    linear and Mamba mixers and MoE experts run other kernels and are not counted.
+
+    Llama-3.1-70B, one stage: 80 attention + 80 MLP slots x 2 GEMMs = 320."""
+    from simdecode.costmodel.modules import GQA_GEMMS, MLP_GEMMS
+    from simdecode.costmodel.plan import Stream
+
+    m = dep.model
+    gqa = not (m.uses_mla or m.has_compressed_attention)
+    n = 0
+    for kind, stream, slots in kind_counts:
+        if stream is Stream.COMM:
+            continue
+        if kind in ("attn", "attn.sliding") and gqa:
+            n += slots * GQA_GEMMS
+        elif kind == "mlp":
+            n += slots * MLP_GEMMS
+    return n
+
+
+def host_floor_s(runtime, n_dispatched: float, n_gemms: int = 0) -> float:
+    """Seconds the host takes to run an eager step: its per-step work plus ``n_dispatched`` dispatches,
+    plus ``runtime.eager_gemm_host_s`` for each of ``n_gemms`` weight GEMMs.
 
     Llama-3.1-70B at tp 8 under vLLM (15 kernels a layer in 80 layers, 160 all-reduces, the embedding's
-    and LM head's 3 kernels and 2 collectives: 1,365 dispatches) at 35 us: 0.3 ms + 47.775 ms = 48.075 ms.
+    and LM head's 3 kernels and 2 collectives: 1,365 dispatches) at 35 us: 0.3 ms + 47.775 ms = 48.075 ms;
+    with FlashInfer's bmm_fp8 on Blackwell (31 us x 320 GEMMs = 9.92 ms): 57.995 ms.
     """
-    return runtime.step_overhead_s + n_dispatched * EAGER_DISPATCH_S
+    return runtime.step_overhead_s + n_dispatched * EAGER_DISPATCH_S + n_gemms * runtime.eager_gemm_host_s

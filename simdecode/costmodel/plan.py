@@ -174,7 +174,9 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
     costs, base = _costs(dep, template, shape)
     floor = 0.0
     if dep.rates.kernel_s > 0 and eager.runs_eagerly(dep.runtime, shape):  # GPUs launch kernels
-        floor = eager.host_floor_s(dep.runtime, eager.dispatched(template.kind_counts, costs, dep.rates.kernel_s))
+        gemms = eager.weight_gemm_calls(dep, template.kind_counts) if dep.runtime.eager_gemm_host_s > 0 else 0
+        floor = eager.host_floor_s(dep.runtime, eager.dispatched(template.kind_counts, costs, dep.rates.kernel_s),
+                                   gemms)
     return StepPlan(stage, shape, template, costs, dep.tp, base, floor)
 
 

@@ -198,6 +198,12 @@ class RuntimeSpec(Spec):
         "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
         "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
     )
+    eager_gemm_host_s: Duration = Field(
+        0.0, alias="eager_gemm_host", description="host time an eager step (see prefill_graph_tokens) spends on "
+        "each weight GEMM of a dense layer (QKV, O, gate+up, down) beyond dispatching its kernel: the engine's "
+        "Python wrapper choosing the kernel on every call (vLLM 0.10's FP8 linear on Blackwell calls FlashInfer's "
+        "bmm_fp8, 31 us: costmodel/eager.py); graphed steps replay without it"
+    )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "

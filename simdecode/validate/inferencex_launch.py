@@ -62,6 +62,11 @@ Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simd
   ``min(2 max_num_seqs, 512)`` tokens (vLLM's ``cuda_graph_sizes`` default), with ``max_num_seqs`` = CONC,
   for Llama-3.1-70B; gpt-oss's scripts raise the limit to ``max-cudagraph-capture-size: 2048``, which vLLM
   takes as given (capped only by ``max_num_batched_tokens``, ``VllmConfig._set_cudagraph_sizes``).
+  On B200 every eager step also pays FlashInfer's host work per FP8 GEMM (runtime key
+  ``eager_gemm_host``, :data:`simdecode.costmodel.eager.FLASHINFER_BMM_FP8_HOST_S`): vLLM 0.10.2's
+  ``Fp8LinearOp`` prefers FlashInfer's ``bmm_fp8`` over CUTLASS on compute capability 10.0, for the
+  per-tensor scales of the ModelOpt checkpoint (``nvidia/Llama-3.3-70B-Instruct-FP8``, 70b-tmpl.yml).
+  Hopper keeps ``cutlass_scaled_mm``, one C++ op.
 - TensorRT-LLM: ``trtllm-serve`` of TensorRT-LLM 1.x serves with the PyTorch backend (the DeepSeek
   scripts say ``--backend=pytorch``), whose CUDA graphs hold decoding batches only: 0, for every model.
 
@@ -82,6 +87,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from simdecode.costmodel.eager import FLASHINFER_BMM_FP8_HOST_S
+
 #: the runtime preset of InferenceX's TensorRT-LLM runs: trtllm-serve's PyTorch backend (module docstring)
 TRTLLM_SERVE_PRESET = "trtllm-serve"
 #: InferenceX's vLLM scripts pass --max-num-seqs $CONC on these GPUs, 512 elsewhere (B200)
@@ -89,6 +96,9 @@ VLLM_SEQS_FROM_CONCURRENCY = ("h100", "h200")
 #: GPUs whose Llama vLLM script passes ``--config=config.yaml``, which vLLM v0.10.2 never reads (module
 #: docstring): the KV cache is vLLM's default (16-bit) and async scheduling is off
 VLLM_CONFIG_FILE_IGNORED = ("h100",)
+#: GPUs of compute capability 10.0, where vLLM 0.10.2's FP8 linear layers call FlashInfer's bmm_fp8
+#: (``Fp8LinearOp``: ``has_device_capability(100)``; costmodel/eager.py)
+VLLM_FLASHINFER_FP8_GEMM = ("b200",)
 #: dsr1_fp8_h200.sh: --chunked-prefill-size / --max-prefill-tokens, and --mem-fraction-static
 SGLANG_DSR1_H200_CHUNK_TOKENS = 32768
 SGLANG_DSR1_H200_MEM_FRACTION = 0.82
@@ -127,8 +137,11 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
         if gpu in VLLM_CONFIG_FILE_IGNORED:  # config.yaml unread: vLLM's defaults (module docstring)
             return {"scheduler": {"overlap": False, "max_batched_tokens": 8192, "max_batch_size": seqs},
                     "runtime": {"prefill_graph_tokens": graphed}, "precision": {"kv_cache": "bf16"}}
+        runtime: dict[str, Any] = {"prefill_graph_tokens": graphed}
+        if gpu in VLLM_FLASHINFER_FP8_GEMM:  # eager steps pay FlashInfer's bmm_fp8 per FP8 GEMM
+            runtime["eager_gemm_host"] = FLASHINFER_BMM_FP8_HOST_S
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": seqs},
-                "runtime": {"prefill_graph_tokens": graphed}}
+                "runtime": runtime}
     if engine == "trt-llm":
         sched: dict[str, Any] = {"overlap": True, "max_batched_tokens": 16384}
         if label == "1k1k" and tp < 8:

@@ -125,10 +125,68 @@ def test_every_fidelity_waits_for_the_host(fidelity):
 def test_inferencex_launch_sends_prefills_off_the_graphs():
     from simdecode.validate.inferencex_launch import launch_keys
 
-    assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 0}
+    assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {
+        "prefill_graph_tokens": 0, "eager_gemm_host": pytest.approx(31e-6)}
     assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8}
     assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {"prefill_graph_tokens": 512}
     for model, gpu in (("deepseek-v3", "h200"), ("llama-3.1-70b", "b200")):  # trtllm-serve's PyTorch backend
         runtime = {"preset": "trt-llm", **launch_keys(model, gpu, "trt-llm", "1k1k", 8, 4)["runtime"]}
         assert RuntimeSpec.model_validate(resolve("runtimes", runtime)).prefill_graph_tokens == 0
     assert RuntimeSpec.model_validate(preset("runtimes", "trt-llm")).prefill_graph_tokens is None  # C++ executor (NIM)
+
+
+# ---- FlashInfer's bmm_fp8 on Blackwell: host work per FP8 GEMM (vLLM 0.10.2) ----------------------
+
+
+def test_flashinfer_bmm_fp8_host_time_is_three_runner_factories_and_a_custom_op():
+    """3 runner classes at 8 us (flashinfer PR #3832) + 7 us of custom-op dispatch (TRT-LLM PR #13149)."""
+    assert eager.RUNNER_FACTORY_S == pytest.approx(8e-6)
+    assert eager.CUSTOM_OP_DISPATCH_S == pytest.approx(7e-6)
+    assert eager.FLASHINFER_BMM_FP8_HOST_S == pytest.approx(3 * 8e-6 + 7e-6)
+    assert eager.FLASHINFER_BMM_FP8_HOST_S == pytest.approx(31e-6)
+
+
+def test_llama70b_eager_step_calls_320_weight_gemms():
+    """80 layers x (QKV, O) + 80 x (gate+up, down), at any tp; the embedding and LM head are not counted."""
+    for tp in (1, 8):
+        dep = deployment("b200", tp)
+        plan = build_stage_plan(dep, 0, PREFILL_1K)
+        assert eager.weight_gemm_calls(dep, plan.template.kind_counts) == 320
+
+
+def test_moe_experts_and_mla_are_not_counted_as_weight_gemms():
+    """gpt-oss-120b: 36 attention blocks (full and sliding) x 2 GEMMs; its MoE experts run grouped kernels.
+    DeepSeek-V3: MLA attention and MoE layers: only its 3 dense MLPs x 2."""
+    for model, tp, gemms in (("gpt-oss-120b", 1, 72), ("deepseek-v3", 8, 6)):
+        dep = Deployment.from_scenario(Scenario.model_validate({
+            "model": model, "hardware": {"gpu": "b200", "gpus_per_node": 8},
+            "runtime": {"preset": "vllm", "prefill_graph_tokens": 0}, "parallelism": {"tp": tp}}))
+        plan = build_stage_plan(dep, 0, PREFILL_1K)
+        assert eager.weight_gemm_calls(dep, plan.template.kind_counts) == gemms
+
+
+def test_gemm_host_time_raises_the_floor_by_9_92_ms():
+    """Llama-3.1-70B tp 8: 48.075 ms + 320 x 31 us = 57.995 ms; the graphed decode step is unchanged."""
+    rt = RuntimeSpec.model_validate(preset("runtimes", "vllm")).model_copy(
+        update={"eager_gemm_host_s": eager.FLASHINFER_BMM_FP8_HOST_S})
+    assert eager.host_floor_s(rt, 1365, 320) == pytest.approx(57.995e-3)
+    assert eager.host_floor_s(rt, 1365) == pytest.approx(48.075e-3)  # no GEMMs counted: the old floor
+    dep = Deployment.from_scenario(Scenario.model_validate({
+        "model": "llama-3.1-70b", "hardware": {"gpu": "b200", "gpus_per_node": 8},
+        "runtime": {"preset": "vllm", "prefill_graph_tokens": 0, "eager_gemm_host": "31 us"},
+        "parallelism": {"tp": 8}, "precision": {"weights": "fp8", "kv_cache": "fp8", "embeddings": "bf16"}}))
+    assert build_stage_plan(dep, 0, PREFILL_1K).host_floor_s == pytest.approx(57.995e-3)
+    assert fold(build_stage_plan(dep, 0, PREFILL_1K)).makespan_s == pytest.approx(57.995e-3)
+    assert build_stage_plan(dep, 0, BatchShape.decode([1000] * 4)).host_floor_s == 0.0
+
+
+def test_only_blackwell_vllm_llama_pays_flashinfer_gemm_host_time():
+    from simdecode.validate.inferencex_launch import launch_keys
+
+    assert RuntimeSpec.model_validate(preset("runtimes", "vllm")).eager_gemm_host_s == 0.0
+    for gpu in ("h100", "h200"):  # Hopper: cutlass_scaled_mm, one C++ op
+        assert "eager_gemm_host" not in launch_keys("llama-3.1-70b", gpu, "vllm", "8k1k", 2, 64)["runtime"]
+    assert "eager_gemm_host" not in launch_keys("llama-3.1-70b", "b200", "trt-llm", "1k1k", 8, 4)["runtime"]
+    for tp in (1, 2, 4, 8):
+        assert launch_keys("llama-3.1-70b", "b200", "vllm", "8k1k", tp, 64)["runtime"]["eager_gemm_host"] == \
+            pytest.approx(31e-6)
