@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simdecode.costmodel import architecture as arch
-from simdecode.costmodel import fp4_gemm
+from simdecode.costmodel import fp4_gemm, marlin_moe
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.efficiency import Part, padded_rows
@@ -102,11 +102,19 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     union = expert_union(dep, shape)
     per_expert = c.expert / tp
     rows = tokens * c.experts_per_token / union if union > 0 else 0.0  # tokens per active expert
-    tile_share = rows / padded_rows(rows) if rows > 0 else 1.0  # useful rows of the tensor-core tiles
+    marlin = marlin_moe.runs_in_marlin(dep)
+    if marlin:  # fused_marlin_moe pads each expert's rows to its block_size_m (costmodel/marlin_moe.py)
+        padded = marlin_moe.padded_rows(rows, marlin_moe.block_rows(tokens, c.experts_per_token, c.num_experts))
+    else:
+        padded = padded_rows(rows)
+    tile_share = rows / padded if rows > 0 else 1.0  # useful rows of the tensor-core tiles
     kernels = base_kernels + dep.quant_kernels("experts", GROUPED_GEMMS)
     experts = dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
                        2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share, rows)
     out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep)))
+    if marlin:  # its activation kernel between the two GEMMs (launch already in base_kernels)
+        moved = marlin_moe.activation_bytes(tokens, c.experts_per_token, m.expert_intermediate_size / tp, act)
+        out.append(dep.part("experts", 0.0, moved, 0.0, 0, None))
     if c.shared_experts:
         shared, n = c.shared_experts * c.expert / local.tp, own.new_tokens
         kernels = (SHARED_EXPERT_KERNELS + dep.quant_kernels("mlp", GROUPED_GEMMS)) * c.shared_experts
