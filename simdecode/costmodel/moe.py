@@ -104,7 +104,8 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     rows = tokens * c.experts_per_token / union if union > 0 else 0.0  # tokens per active expert
     marlin = marlin_moe.runs_in_marlin(dep)
     if marlin:  # fused_marlin_moe pads each expert's rows to its block_size_m (costmodel/marlin_moe.py)
-        padded = marlin_moe.padded_rows(rows, marlin_moe.block_rows(tokens, c.experts_per_token, c.num_experts))
+        held = c.num_experts / dep.ep  # w1.size(0): the experts this GPU holds (all of them, split by tp, when ep 1)
+        padded = marlin_moe.padded_rows(rows, marlin_moe.block_rows(tokens, c.experts_per_token, held))
     else:
         padded = padded_rows(rows)
     tile_share = rows / padded if rows > 0 else 1.0  # useful rows of the tensor-core tiles

@@ -82,6 +82,19 @@ def test_gpt_oss_1k_prefill_pays_48_row_blocks_and_the_activation_pass() -> None
     assert activation.hbm_bytes == pytest.approx(31_968_000)
 
 
+def test_block_size_counts_the_experts_this_gpu_holds_under_expert_parallelism() -> None:
+    # fused_marlin_moe's E is w1.size(0), the experts one GPU holds: with ep 2 that is 64 of 128 while M * topk
+    # still counts every routed row (the others' map to -1), so 925 * 4 / 64 = 57.8: 57.8 / 48 = 1.20 and
+    # 57.8 / 64 = 0.903 are not under 0.9, block 64; each expert's 28.906 rows then fill 28.906 / 64 of it
+    spec = {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "parallelism": {"tp": 2, "ep": 2},
+            "runtime": "vllm"}
+    d = Deployment.from_scenario(Scenario.model_validate(spec))
+    grouped = experts_parts(d, 925)[0]
+    rows = 925 * 4 / arch.expected_distinct_experts(128, 4, 925)
+    assert grouped.flops_per_s == pytest.approx(989e12 * 0.55 * 0.667 * rows / 64)
+    assert grouped.flops_per_s < experts_parts(dep(), 925)[0].flops_per_s  # block 48 at ep 1
+
+
 def test_experts_without_marlin_keep_sixteen_row_tiles_and_no_activation_part() -> None:
     # the same 925-token prefill with bf16 experts (vLLM's Triton fused_moe): 16-row tiles, 28.906 / 32
     d = dep(weights="bf16")
