@@ -8,9 +8,10 @@ the package ships the runs in ``simdecode/validate/data/device/`` (byte-for-byte
 ``benchmarks/device/runs/``, which tests/validate/test_device.py checks), so every measured value
 comes from the file and none is typed in.
 
-Two groups per GPU (``meta.device``, e.g. ``NVIDIA H200`` -> preset ``h200``, one GPU, bf16):
+Three groups per GPU (``meta.device``, e.g. ``NVIDIA H200`` -> preset ``h200``, one GPU, bf16):
 
-- ``KER H200`` (:data:`STEP_GROUP`): whole steps, predicted by the cost model's step plan
+- ``KER H200 decode`` (:data:`STEP_GROUP`) and ``KER H200 prefill`` (:data:`PREFILL_GROUP`): whole
+  steps, predicted by the cost model's step plan
   (:func:`simdecode.analysis.critical_path.critical_path`, what ``simdecode explain`` prints) for
   the model preset the record names at its batch and context. The program's traits set the runtime:
   ``torch.compile`` is gpt-fast's recipe, so the ``gpt-fast`` preset as it stands; ``eager ops``
@@ -18,7 +19,9 @@ Two groups per GPU (``meta.device``, e.g. ``NVIDIA H200`` -> preset ``h200``, on
   profiler counted in that very step (``kernels_per_step`` less the kernels the cost model puts
   outside the layers: embedding, LM head, sampler). A prefill forward of S tokens is one step
   holding one S-token prefill chunk (no server, no queue), with the kernel count of the same
-  model's batch-1 decode step (the profiler counted decode steps only).
+  model's batch-1 decode step (the profiler counted decode steps only). The prefill rows have no
+  tolerance: their agreement is errors cancelling (docs/measurements-h200.md: the GEMMs run faster
+  and the unfused elementwise kernels and the attention slower than the part formula charges).
 - ``KER H200 kernels`` (:data:`KERNEL_GROUP`, no tolerance): single kernels against the cost model's
   own part formula under the same runtime (costmodel/efficiency.py,
   t = max(b / (BW eta), f / F_eff) + n t_kernel with n = 1): the bf16 reduction and copy over
@@ -42,7 +45,8 @@ from simdecode.validate.cases import SHIPPED_DATA, CaseSet, Job, Point
 
 #: the device runs shipped with the package (copies of benchmarks/device/runs/*.json)
 DEVICE_DATA = SHIPPED_DATA / "device"
-STEP_GROUP = "KER {gpu}"
+STEP_GROUP = "KER {gpu} decode"
+PREFILL_GROUP = "KER {gpu} prefill"
 KERNEL_GROUP = "KER {gpu} kernels"
 #: the runtime preset standing for the measuring program (PyTorch, CUDA graphs; gpt-fast's recipe)
 RUNTIME = "gpt-fast"
@@ -71,7 +75,7 @@ def load(path: Path, data: dict | None = None) -> CaseSet:
     label = str(data["meta"]["device"]).replace("NVIDIA", "").strip()
     where = f"1x {label}, {data['meta'].get('date_utc', '')[:10]}, {Path(path).name}"
     cases = CaseSet()
-    cases.jobs += step_jobs(data, gpu, STEP_GROUP.format(gpu=label), where)
+    cases.jobs += step_jobs(data, gpu, STEP_GROUP.format(gpu=label), PREFILL_GROUP.format(gpu=label), where)
     cases.jobs += kernel_jobs(data, gpu, KERNEL_GROUP.format(gpu=label), where)
     return cases
 
@@ -108,7 +112,7 @@ def measured_kernels_per_layer(model: str, gpu: str, kernels_per_step: int) -> i
     return round((kernels_per_step - kernels_outside_layers(model, gpu)) / layers)
 
 
-def step_jobs(data: dict, gpu: str, group: str, where: str) -> list[Job]:
+def step_jobs(data: dict, gpu: str, group: str, prefill_group: str, where: str) -> list[Job]:
     jobs = []
     eager_counts: dict[str, int] = {}
     for r in data["decode_step"]:
@@ -131,7 +135,7 @@ def step_jobs(data: dict, gpu: str, group: str, where: str) -> list[Job]:
             continue
         kpl = measured_kernels_per_layer(model, gpu, eager_counts[model])
         case = f"KER-{gpu} {model} prefill S={r['prompt']} (plain ops)"
-        point = Point(case, group, f"{where}; {model}, random bf16 weights, one {r['prompt']}-token prompt, "
+        point = Point(case, prefill_group, f"{where}; {model}, random bf16 weights, one {r['prompt']}-token prompt, "
                       f"plain PyTorch ops in one CUDA graph (runtime {RUNTIME}, {kpl} kernels per layer, the "
                       f"batch-1 decode step's count)", "prefill forward", "ms", 1e3 * r["graph_forward_s"],
                       source=SOURCE)
