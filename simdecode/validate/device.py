@@ -116,7 +116,7 @@ def step_jobs(data: dict, gpu: str, group: str, prefill_group: str, where: str) 
     jobs = []
     eager_counts: dict[str, int] = {}
     for r in data["decode_step"]:
-        model, plain = r["model"], r["ops"] == "eager ops"
+        model, plain = r["model"], ops(r) == "eager ops"
         if plain and r["batch"] == 1 and r["model"] not in eager_counts:
             eager_counts[model] = r["kernels_per_step"]
         kpl = measured_kernels_per_layer(model, gpu, r["kernels_per_step"]) if plain else None
@@ -131,7 +131,7 @@ def step_jobs(data: dict, gpu: str, group: str, prefill_group: str, where: str) 
                         device={"what": "decode", "batch": r["batch"], "context": r["context"]}))
     for r in data["prefill"]:
         model = r["model"]
-        if r["ops"] != "eager ops" or model not in eager_counts:
+        if ops(r) != "eager ops" or model not in eager_counts:
             continue
         kpl = measured_kernels_per_layer(model, gpu, eager_counts[model])
         case = f"KER-{gpu} {model} prefill S={r['prompt']} (plain ops)"
@@ -141,6 +141,12 @@ def step_jobs(data: dict, gpu: str, group: str, prefill_group: str, where: str) 
                       source=SOURCE)
         jobs.append(Job(case, scenario(model, gpu, kpl), [point], device={"what": "prefill", "tokens": r["prompt"]}))
     return jobs
+
+
+def ops(record: dict) -> str:
+    """How a step's record ran its model: ``eager ops`` or ``torch.compile`` (the first runs of the
+    script, before it had a compiled section, record no ``ops``: plain ops)."""
+    return str(record.get("ops", "eager ops"))
 
 
 def step_seconds(data: dict[str, Any], spec: dict[str, Any]) -> float:
@@ -214,10 +220,10 @@ def per_kernel_pairs(steps: list[dict]) -> list[tuple[dict, dict]]:
     next to nothing (a few hidden-state vectors), so the difference is their fixed cost."""
     out = []
     for c in steps:
-        if c["ops"] != "torch.compile" or c["batch"] != 1:
+        if ops(c) != "torch.compile" or c["batch"] != 1:
             continue
         for p in steps:
-            if p["ops"] == "eager ops" and (p["model"], p["batch"], p["context"]) == (c["model"], c["batch"], c["context"]):
+            if ops(p) == "eager ops" and (p["model"], p["batch"], p["context"]) == (c["model"], c["batch"], c["context"]):
                 out.append((p, c))
     return out
 

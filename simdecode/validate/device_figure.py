@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from simdecode.validate import device
+from simdecode.validate import conditions, device
 
 
 def figure_png(run: dict) -> bytes:
@@ -31,7 +31,7 @@ def figure_png(run: dict) -> bytes:
     from simdecode.costmodel.efficiency import achieved_bandwidth_Bps
     from simdecode.scenario.schema import Scenario
 
-    gpu, _, _ = device.cond.gpu(run["meta"]["device"])
+    gpu, _, _ = conditions.gpu(run["meta"]["device"])
     sc = device.scenario("llama-3.1-8b", gpu)
     dep = Deployment.from_scenario(Scenario.model_validate(sc))
     rates = dep.rates

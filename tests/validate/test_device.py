@@ -135,3 +135,18 @@ def test_cli_group_ker_runs_both_groups(capsys):
     out = capsys.readouterr().out
     assert "| KER H200 decode | 11 |" in out and "| KER H200 prefill | 4 |" in out
     assert "| KER H200 kernels |" in out and "| DEC |" not in out
+
+
+def test_a_run_without_the_later_sections_still_loads():
+    """Run 1 (no stream, no torch.compile, records without ``ops``): plain-ops steps, no per-kernel pair."""
+    cases = load([RUN.with_name("h200-run1.json")])
+    names = {p.case for p in cases.points}
+    assert "KER-h200 llama-3.1-8b decode b=1 ctx=1024 (plain ops)" in names
+    assert not any("torch.compile" in n or "per-kernel cost" in n or "stream" in n for n in names)
+    assert len([p for p in cases.points if p.group == "KER H200 decode"]) == 9
+
+
+def test_the_figure_is_a_png(run):
+    from simdecode.validate.device_figure import figure_png
+
+    assert figure_png(run).startswith(b"\x89PNG\r\n\x1a\n")
