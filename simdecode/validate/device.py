@@ -71,7 +71,10 @@ def load(path: Path, data: dict | None = None) -> CaseSet:
     """The cases of one measure_kernels.py output file (``data``: its parsed content, if read)."""
     if data is None:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    gpu, _, _ = cond.gpu(str(data["meta"]["device"]))
+    try:
+        gpu, _, _ = cond.gpu(str(data["meta"]["device"]))
+    except cond.NotExpressible as exc:
+        raise ValueError(f"{path}: meta.device: {exc}") from exc
     label = str(data["meta"]["device"]).replace("NVIDIA", "").strip()
     where = f"1x {label}, {data['meta'].get('date_utc', '')[:10]}, {Path(path).name}"
     cases = CaseSet()

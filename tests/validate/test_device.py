@@ -150,3 +150,12 @@ def test_the_figure_is_a_png(run):
     from simdecode.validate.device_figure import figure_png
 
     assert figure_png(run).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_run_on_a_gpu_without_a_preset_is_one_error_line(tmp_path, run, capsys):
+    other = dict(run, meta=dict(run["meta"], device="NVIDIA A2"))
+    path = tmp_path / "a2.json"
+    path.write_text(json.dumps(other))
+    assert main(["validate", str(path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "a2.json: meta.device" in err and "Traceback" not in err
