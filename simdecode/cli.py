@@ -7,7 +7,7 @@
     simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
     simdecode plot PATH [--figure NAME] [--out FILE]                                      (simdecode.plots.cli)
     simdecode compare RESULT RESULT [...] [--json]                                        (simdecode.present.compare)
-    simdecode presets [models|gpus|links|runtimes]
+    simdecode presets [models|gpus|links|runtimes] [--wide]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
 else); progress and errors go to stderr. ``--out DIR``, ``--trace FILE`` and ``plot`` are the
@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
+    presets.add_argument("--wide", action="store_true",
+                         help="one line per preset with its source, however wide the terminal (as when piped)")
     presets.set_defaults(func=cmd_presets)
 
     from simdecode.validate.command import register as register_validate
@@ -302,11 +304,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_presets(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from simdecode.present.report import preset_table
+    from simdecode.present.report import print_presets
 
     console = Console()
     for kind in [args.kind] if args.kind else PRESET_KINDS:
-        console.print(preset_table(kind))
+        print_presets(kind, console, wide=args.wide)
     return EXIT_OK
 
 

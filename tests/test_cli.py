@@ -148,12 +148,12 @@ def test_presets_every_catalogue(kind: str | None, capsys: pytest.CaptureFixture
         assert "nvlink4" in out
 
 
-@pytest.mark.parametrize("kind", ["models", "gpus"])
+@pytest.mark.parametrize("kind", ["models", "gpus", "links", "runtimes"])
 def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from simdecode import presets
 
-    monkeypatch.setenv("COLUMNS", "400")  # one row per preset, the source unfolded
+    monkeypatch.setenv("COLUMNS", "80")  # piped: one row per preset, the source whole, however narrow
     assert cli.main(["presets", kind]) == 0
     out = capsys.readouterr().out
     assert "source" in out
@@ -161,6 +161,55 @@ def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.Cap
     assert set(rows) == set(presets.names(kind))
     for name, line in rows.items():
         assert presets.source(kind, name) in line, name
+
+
+@pytest.mark.parametrize("kind", cli.PRESET_KINDS)
+def test_presets_fit_an_80_column_terminal_and_keep_every_source(kind: str) -> None:
+    """On an 80-column terminal no value is cut ("…") and no line is longer than 80: the values
+    that fit make the table, and each preset's source (and the columns left out) follow it."""
+    import io
+
+    from rich.console import Console
+
+    from simdecode import presets
+    from simdecode.present.report import print_presets
+
+    out = io.StringIO()
+    print_presets(kind, Console(file=out, width=80, force_terminal=True, color_system=None))
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    flat = "".join(text.split())  # the sources are wrapped (URLs folded) at the width
+    for name in presets.names(kind):
+        assert "".join(presets.source(kind, name).split()) in flat, name
+    if kind == "gpus":  # the link column moved below the table, with its value
+        assert "a100-40gb, link nvlink3:" in text and "link" not in text.splitlines()[1]
+        assert "TDP" in text.splitlines()[1]
+    if kind == "runtimes":
+        assert "trtllm-serve, base trt-llm:" in text
+
+
+def test_presets_wide_keeps_one_line_per_preset_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from simdecode import presets
+    from simdecode.present.report import print_presets
+
+    out = io.StringIO()
+    print_presets("runtimes", Console(file=out, width=80, force_terminal=True, color_system=None), wide=True)
+    rows = {line.split()[0]: line for line in out.getvalue().splitlines() if line.split()[:1] and
+            line.split()[0] in presets.names("runtimes")}
+    assert set(rows) == set(presets.names("runtimes"))
+    assert presets.source("runtimes", "vllm") in rows["vllm"] and "…" not in out.getvalue()
+    assert cli.main(["presets", "links", "--wide"]) == 0
+
+
+def test_presets_piped_lines_carry_no_padding(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets", "links"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
 
 
 def test_presets_runtimes_say_which_gpu_a_runtimes_costs_were_measured_on(capsys: pytest.CaptureFixture[str],
