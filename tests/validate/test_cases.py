@@ -11,7 +11,7 @@ import yaml
 
 from simdecode.cli import main
 from simdecode.validate import conditions as cond
-from simdecode.validate import inferencex, published
+from simdecode.validate import inferencex, published, published_figures
 from simdecode.validate.cases import Point, load
 from simdecode.validate.runner import Outcome, run_job
 from simdecode.validate.table import group_summary, to_csv, to_json, to_markdown
@@ -415,7 +415,7 @@ def test_kog_case_gives_both_quoted_machines_and_flags_the_one_its_costs_were_no
     assert s["hardware"]["gpu"] == "h200" and s["runtime"] == "kog"
     assert s["parallelism"] == {"tp": 8, "pp": 1, "tp_mode": "delayed", "tp_delay": 2, "tp_delay_start": "sync",
                                 "tp_final": "all-reduce"}
-    # no lengths stated: a short turn (published.UNSTATED_LENGTHS)
+    # no lengths stated: a short turn (published_scenario.UNSTATED_LENGTHS)
     assert (s["workload"]["prompt_tokens"], s["workload"]["output_tokens"]) == (128, 256)
 
 
@@ -509,7 +509,7 @@ def test_a_quoted_table_gives_one_point_per_cell_and_the_speculative_rows_say_wh
     """The README's table: columns named by 'dtype: fp16 / int4', rows by engine or method. The
     gpt-fast baselines are simulated (int4 in gpt-fast's groups of 32); EAGLE's chain draft has no
     published acceptance length, so its two cells are listed with that reason."""
-    assert [(e["framework"], e["dtype"], e["tok_s"]) for e in published._table_entries(EAGLE_TABLE)] == [
+    assert [(e["framework"], e["dtype"], e["tok_s"]) for e in published_figures.table_entries(EAGLE_TABLE)] == [
         ("gpt-fast", "fp16", 33.2), ("gpt-fast", "int4", 47.4),
         ("EAGLE+gpt-fast", "fp16", 71.5), ("EAGLE+gpt-fast", "int4", 82.5)]
     cases = published.case_jobs(EAGLE_TABLE, {})
