@@ -182,6 +182,30 @@ def test_group_statistics_and_formats():
     assert "| A-1 | A |" in md and "+10.0%" in md and "no hardware stated" in md
 
 
+def test_groups_table_says_what_its_left_out_rows_are():
+    """The column without the rows left out of the tolerances names what they are: SPEC's are
+    kernel-side (DeepSeek-R1 MTP) and withdrawn by their source (EAGLE's A100 table), so a label
+    'all kernel-side' would be false."""
+    from simdecode.validate import superseded
+    from simdecode.validate.table import groups_markdown
+
+    def row(case: str, error: float, why: str) -> Outcome:
+        return Outcome(Point(case, "S", "x", "speed-up", "x", 1.0, kernel_side=why), 1.0 + error)
+
+    withdrawn = superseded.WITHDRAWN[0].why
+    mixed = [row("S-1", 0.01, "MoE, MLA, fp4 weights"), row("S-2", 0.02, "MoE, MLA, fp4 weights"),
+             row("S-3", 0.64, withdrawn)]
+    assert group_summary(mixed)["S"]["left_out"] == {"kernel_side": 2, "withdrawn": 1}
+    md = groups_markdown(mixed)
+    assert "without kernel-side or withdrawn rows" in md.splitlines()[0]
+    assert "| none (2 kernel-side, 1 withdrawn by their source) |" in md and "all kernel-side" not in md
+    assert "| none (all 2 kernel-side) |" in groups_markdown(mixed[:2])
+    assert "| none (all 1 withdrawn by their source) |" in groups_markdown(mixed[2:])
+    some = groups_markdown([row("S-1", 0.01, ""), row("S-3", 0.64, withdrawn)])
+    assert "| 1, 1.0%, 1.0% |" in some
+    assert "kernel-side or withdrawn |" in to_markdown(mixed).split("## Rows")[1].splitlines()[2]
+
+
 def test_figure_is_a_png():
     from simdecode.validate.figure import figure_png
 
