@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import contextlib
+import difflib
 import os
 import sys
 import time
@@ -76,7 +77,10 @@ def _path(text: str) -> str:
 
 
 def _positive(text: str) -> int:
-    value = _seed(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
@@ -92,8 +96,41 @@ def _bounded(parse: Callable[[str], int], most: int) -> Callable[[str], int]:
     return parse_bounded
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for a mistyped choice (command, catalogue, figure) or option."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+            if close:
+                raise argparse.ArgumentError(action, f"invalid choice: {value!r}; did you mean {close[0]!r}? "
+                                                     f"(choose from {', '.join(choices)})")
+        super()._check_value(action, value)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            sub = self._command_parser(getattr(parsed, "command", None))
+            options = [o for action in sub._actions for o in action.option_strings]
+            words = []
+            for extra in extras:
+                close = difflib.get_close_matches(extra.split("=")[0], options, n=1, cutoff=0.6) \
+                    if extra.startswith("-") else []
+                words.append(f"{extra} (did you mean {close[0]}?)" if close else extra)
+            sub.error("unrecognized arguments: " + " ".join(words))
+        return parsed
+
+    def _command_parser(self, command: str | None) -> argparse.ArgumentParser:
+        """The subcommand's parser (its options and usage), or this one."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+                return action.choices[command]
+        return self
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simdecode",
         description="Discrete-event simulation of transformer decoding on multi-GPU clusters.",
         epilog=f"Set {DEBUG_ENV}=1 to see tracebacks.",

@@ -95,6 +95,35 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["rn", "x.yaml"], "did you mean 'run'?"),
+        (["presets", "gpu"], "did you mean 'gpus'?"),
+        (["plot", "x", "--figure", "gant"], "did you mean 'gantt'?"),
+        (["run", "x.yaml", "--josn"], "--josn (did you mean --json?)"),
+        (["presets", "--wdie"], "--wdie (did you mean --wide?)"),
+    ],
+)
+def test_mistyped_commands_choices_and_options_say_what_was_meant(argv: list[str], hint: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert hint in err and "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"simdecode {argv[0]}: error:" if argv[0] != "rn" else "simdecode: error:")
+
+
+def test_a_choice_nothing_like_the_others_gets_no_guess(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets", "zzzzzz"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'zzzzzz'" in err and "did you mean" not in err
+
+
+def test_batch_that_is_no_number_is_called_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "x.yaml", "--batch", "x"]) == 2
+    assert "expected a positive integer, got 'x'" in capsys.readouterr().err
+
+
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--help"]) == 0
     assert "--set" in capsys.readouterr().out
