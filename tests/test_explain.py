@@ -322,3 +322,20 @@ def test_gpus_keep_their_words(tp8) -> None:
     text = " ".join(render_explanation(data).split())
     assert data["setup"]["device_kind"] == "gpu"
     assert "of weights per GPU" in text and "chip" not in text
+
+
+def test_alike_stages_and_hops_are_told_once() -> None:
+    """Llama-2-70B over 36 LPU stages: 3-layer and 2-layer stages, each kind told once with its
+    range, the 35 equal hops in one line, the stage times summed as counts (7 x 85.4 us), and the
+    explanation a screen or two, not 600 lines. The numbers (JSON) keep every stage and hop."""
+    data = explain(load_scenario(REPO / "scenarios" / "groq-llama-2-70b-576xlpu.yaml"))
+    raw = render_explanation(data)
+    text = " ".join(raw.split())
+    assert len(data["stages"]) == 36 and len(data["hops"]) == 35
+    assert "Stage 1 of 36: layers 0-2 (3 layers)" in text
+    assert "Stages 2-8 of 36, each alike: layers 3-23 (3 layers each)" in text
+    assert "Stages 9-35 of 36, each alike: layers 24-77 (2 layers each)" in text
+    assert "Stage 36 of 36: layers 78-79 (2 layers)" in text
+    assert "Pipeline hops stage 1 -> 2 to 35 -> 36, 35 alike: 16.4 KB over groq-c2c, 1.81 us each" in text
+    assert "87.8 us + 7 x 85.4 us + 27 x 57 us + 97.3 us" in text
+    assert raw.count("stage time") == 4 and len(raw.splitlines()) < 150

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from simdecode import tp_schedules
@@ -260,7 +261,8 @@ def _why_it_stops(scaling, one: str = "GPU") -> str:
 
 def _pipeline_note(d: dict) -> str:
     pp, stages, hops = d["setup"]["pp"], d["stages"], d["hops"]
-    times = " + ".join(t(st["time_s"]) for st in stages)
+    times = " + ".join(f"{len(run)} x {run[0]}" if len(run) > 1 else run[0]
+                       for run in _alike([t(st["time_s"]) for st in stages], key=lambda text: text))
     lockstep = d.get("lockstep_wait_s", 0.0) > 0
     stage_sum = (f"{pp} periods of the slowest stage ({t(max(st['time_s'] for st in stages))}: the stages run in "
                  f"lock-step, so each waits for it; their own times are {times})" if lockstep
@@ -299,6 +301,64 @@ def _pcie(pc: dict[str, Any], one: str = "GPU") -> str:
     return text + "."
 
 
+def _stage_block(st: dict[str, Any], s: dict[str, Any]) -> tuple[str, list[str]]:
+    """One stage of the explanation: what its heading says after the layers (weights and KV per
+    device) and its rows (the parts of its time, its stage time, its lock-step wait)."""
+    w = words(s.get("device_kind"))
+    weights = (f"{b(st['weight_bytes_per_gpu'])} of weights per {w.one}" if s.get("device_kind") != "logic"
+               else "weights wired into the logic (no memory)")
+    holds = f"{weights}, KV cache of the context {b(st['kv_bytes_per_gpu'])} per {w.one}"
+    lines: list[str] = []
+    # the bytes over their time: kernels with their own measured share (weight GEMMs, grouped
+    # experts) move the average off the runtime's memory_efficiency
+    achieved = st["memory_bytes"] / st["memory_s"] if st["memory_s"] > 0 else s["bandwidth_Bps"]
+    rows = [("memory-bound compute", st["memory_s"],
+             (f"{b(st['memory_bytes'])} read at {b(achieved)}/s achieved "
+             f"({pct(achieved / s['peak_bandwidth_Bps'])} of {b(s['peak_bandwidth_Bps'])}/s peak)"))]
+    if st["serial_s"] > 0:
+        rows.append((TERM_NAMES[fp4_gemm.TERM], st["serial_s"],
+                     f"one M tile's k-blocks in series, {fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value "
+                     "(costmodel/fp4_gemm.py)"))
+    rows.append(("math-bound compute", st["math_s"],
+                 f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
+                 if st["math_flops"] else "no op is math-bound at this batch size"))
+    if st["dequant_s"] > 0:
+        wd = s["weight_decode"]
+        note = wd["how"]
+        if st["dequant_bytes"] > 0:
+            note += (f"; the {b(st['dequant_bytes'])} these kernels read stream behind it "
+                     f"(in {t(st['dequant_hidden_s'])} alone)")
+        rows.append((wd["name"], st["dequant_s"], note))
+    rows.append(("launch overhead", st["launch_s"],
+                 f"{st['kernels']:,} kernels x {t(st['kernel_s'])}" if st["kernel_s"] else "no per-kernel cost"))
+    groups = st["collectives"]
+    coll = "; ".join(f"{g['count']} x {g['name']} of {b(g['bytes'])}, {t(g['time_s'])}{' each' if g['count'] > 1 else ''} "
+                     f"({t(g['alpha_s'])} latency + {t(g['beta_s'])} bandwidth)" for g in groups)
+    rows.append(("exposed communication", st["exposed_comm_s"],
+                 f"{coll}; {t(st['comm_s'])} in all, {t(st['hidden_comm_s'])} hidden behind compute by "
+                 f"the {s['tp_mode']} schedule" if groups else "no collectives (tp 1)"))
+    rows.append(("host overhead", st["host_s"], "runtime's per-step CPU time" if st["host_s"] else "none"))
+    for name, value, note in rows:
+        lines.append(_para(f"{name:<22} {t(value):>9}   {note}", "  "))
+    lines += [f"  {'stage time':<22} {t(st['time_s']):>9}"]
+    if st.get("lockstep_wait_s", 0.0) > 0:
+        lines.append(_para(f"{'lock-step wait':<22} {t(st['lockstep_wait_s']):>9}   the rest of the pipeline's "
+                         "common period (the slowest stage's time): its chips run one schedule in step", "  "))
+    return holds, lines
+
+
+def _alike(items: list[Any], key: Callable[[Any], Any]) -> list[list[Any]]:
+    """``items`` in runs of consecutive ones with equal ``key`` (a 36-stage pipeline of one layer
+    count is told once per kind of stage, not 36 times)."""
+    runs: list[list[Any]] = []
+    for item in items:
+        if runs and key(runs[-1][0]) == key(item):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
 def render_explanation(d: dict[str, Any]) -> str:
     """Plain text of :func:`explain`'s result."""
     s = d["setup"]
@@ -330,51 +390,24 @@ def render_explanation(d: dict[str, Any]) -> str:
     if s["changes_model"]:
         line += f" Note: tp_mode {s['tp_mode']} changes the model (it must be trained that way)."
     out += [_para(line), ""]
-    for st in d["stages"]:
-        weights = (f"{b(st['weight_bytes_per_gpu'])} of weights per {w.one}" if s.get("device_kind") != "logic"
-                   else "weights wired into the logic (no memory)")
-        out.append(_para(f"Stage {st['stage'] + 1} of {s['pp']}: layers {st['first_layer']}-{st['last_layer']} "
-                         f"({st['layers']} layers), {weights}, "
-                         f"KV cache of the context {b(st['kv_bytes_per_gpu'])} per {w.one}"))
-        # the bytes over their time: kernels with their own measured share (weight GEMMs, grouped
-        # experts) move the average off the runtime's memory_efficiency
-        achieved = st["memory_bytes"] / st["memory_s"] if st["memory_s"] > 0 else s["bandwidth_Bps"]
-        rows = [("memory-bound compute", st["memory_s"],
-                 (f"{b(st['memory_bytes'])} read at {b(achieved)}/s achieved "
-                 f"({pct(achieved / s['peak_bandwidth_Bps'])} of {b(s['peak_bandwidth_Bps'])}/s peak)"))]
-        if st["serial_s"] > 0:
-            rows.append((TERM_NAMES[fp4_gemm.TERM], st["serial_s"],
-                         f"one M tile's k-blocks in series, {fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value "
-                         "(costmodel/fp4_gemm.py)"))
-        rows.append(("math-bound compute", st["math_s"],
-                     f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
-                     if st["math_flops"] else "no op is math-bound at this batch size"))
-        if st["dequant_s"] > 0:
-            wd = s["weight_decode"]
-            note = wd["how"]
-            if st["dequant_bytes"] > 0:
-                note += (f"; the {b(st['dequant_bytes'])} these kernels read stream behind it "
-                         f"(in {t(st['dequant_hidden_s'])} alone)")
-            rows.append((wd["name"], st["dequant_s"], note))
-        rows.append(("launch overhead", st["launch_s"],
-                     f"{st['kernels']:,} kernels x {t(st['kernel_s'])}" if st["kernel_s"] else "no per-kernel cost"))
-        groups = st["collectives"]
-        coll = "; ".join(f"{g['count']} x {g['name']} of {b(g['bytes'])}, {t(g['time_s'])}{' each' if g['count'] > 1 else ''} "
-                         f"({t(g['alpha_s'])} latency + {t(g['beta_s'])} bandwidth)" for g in groups)
-        rows.append(("exposed communication", st["exposed_comm_s"],
-                     f"{coll}; {t(st['comm_s'])} in all, {t(st['hidden_comm_s'])} hidden behind compute by "
-                     f"the {s['tp_mode']} schedule" if groups else "no collectives (tp 1)"))
-        rows.append(("host overhead", st["host_s"], "runtime's per-step CPU time" if st["host_s"] else "none"))
-        for name, value, note in rows:
-            out.append(_para(f"{name:<22} {t(value):>9}   {note}", "  "))
-        out += [f"  {'stage time':<22} {t(st['time_s']):>9}"]
-        if st.get("lockstep_wait_s", 0.0) > 0:
-            out.append(_para(f"{'lock-step wait':<22} {t(st['lockstep_wait_s']):>9}   the rest of the pipeline's "
-                             "common period (the slowest stage's time): its chips run one schedule in step", "  "))
-        out.append("")
-    for h in d["hops"]:
-        out.append(f"Pipeline hop stage {h['from_stage'] + 1} -> {h['to_stage'] + 1}: {b(h['bytes'])} over "
-                   f"{h['link']}, {t(h['time_s'])} ({t(h['alpha_s'])} latency + {t(h['beta_s'])} bandwidth)")
+    blocks = [(st, *_stage_block(st, s)) for st in d["stages"]]
+    for run in _alike(blocks, key=lambda blk: (blk[0]["layers"], blk[1], blk[2])):
+        first, last = run[0][0], run[-1][0]
+        if len(run) == 1:
+            head = (f"Stage {first['stage'] + 1} of {s['pp']}: layers {first['first_layer']}-{first['last_layer']} "
+                    f"({first['layers']} layers)")
+        else:
+            head = (f"Stages {first['stage'] + 1}-{last['stage'] + 1} of {s['pp']}, each alike: layers "
+                    f"{first['first_layer']}-{last['last_layer']} ({first['layers']} layers each)")
+        out.append(_para(f"{head}, {run[0][1]}"))
+        out += run[0][2] + [""]
+    for run in _alike(d["hops"], key=lambda h: (h["bytes"], h["link"], h["time_s"], h["alpha_s"], h["beta_s"])):
+        h, end = run[0], run[-1]
+        where = (f"Pipeline hop stage {h['from_stage'] + 1} -> {h['to_stage'] + 1}" if len(run) == 1 else
+                 f"Pipeline hops stage {h['from_stage'] + 1} -> {h['to_stage'] + 1} to "
+                 f"{end['from_stage'] + 1} -> {end['to_stage'] + 1}, {len(run)} alike")
+        out.append(_para(f"{where}: {b(h['bytes'])} over {h['link']}, {t(h['time_s'])}{' each' if len(run) > 1 else ''} "
+                         f"({t(h['alpha_s'])} latency + {t(h['beta_s'])} bandwidth)"))
     if d["hops"]:
         out.append("")
     p = d["parts_s"]
