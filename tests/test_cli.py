@@ -407,3 +407,19 @@ def test_render_summary_tolerates_missing_values(summary: dict) -> None:
     assert "TTFT" in text and "simulation" in text
     if summary.get("bottleneck"):
         assert "memory-bandwidth" in text
+
+
+@pytest.mark.parametrize(("kind", "device"), [("gpu", "GPU"), ("sram", "chip"), ("logic", "chip"), (None, "GPU")])
+def test_summary_table_calls_the_time_the_devices(kind: str | None, device: str) -> None:
+    """A Taalas or Groq run's time breakdown is a share of chip time, a GPU run's of GPU time
+    (the kind read from the resolved scenario; a summary without it is a GPU's)."""
+    from simdecode.present.report import render_summary
+
+    summary = _summary()
+    if kind is not None:
+        summary["resolved_scenario"] = {"hardware": {"gpu": {"kind": kind}}}
+    console = Console(file=io.StringIO(), width=120)
+    render_summary(summary, console)
+    text = console.file.getvalue()
+    assert f"share of {device} time" in text
+    assert ("share of GPU time" in text) == (device == "GPU")

@@ -19,6 +19,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from simdecode.analysis import device_words
+
 DASH = "—"
 
 #: (summary key, label, unit) of the distributions shown with mean and percentiles
@@ -105,9 +107,10 @@ def totals_table(summary: dict[str, Any]) -> Table:
         f"mean request at {pct(share)}" if share is not None else "no overheads",
     )
     breakdown = summary.get("time_breakdown") or {}
+    device = device_words.words(_get(summary, "resolved_scenario", "hardware", "gpu", "kind")).one
     if isinstance(breakdown, dict):
         for i, (name, value) in enumerate(breakdown.items()):
-            table.add_row(f"  {name.replace('_', ' ')}", pct(value), "share of GPU time" if i == 0 else "")
+            table.add_row(f"  {name.replace('_', ' ')}", pct(value), f"share of {device} time" if i == 0 else "")
     table.add_row("all-reduce share", pct(summary.get("allreduce_share")), "exposed, of a decode step")
     bottleneck = summary.get("bottleneck")
     table.add_row("bottleneck", Text(str(bottleneck), style="bold") if bottleneck else DASH, "")
