@@ -7,7 +7,7 @@
     simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
     simdecode plot PATH [--figure NAME] [--out FILE]                                      (simdecode.plots.cli)
     simdecode compare RESULT RESULT [...] [--json]                                        (simdecode.present.compare)
-    simdecode presets [models|gpus|links|runtimes] [--wide]
+    simdecode presets [models|gpus|links|runtimes [NAME]] [--wide]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
 else); progress and errors go to stderr. ``--out DIR``, ``--trace FILE`` and ``plot`` are the
@@ -189,8 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_plot(commands)
     add_compare(commands)
 
-    presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
+    presets = commands.add_parser("presets", help="list the preset catalogues",
+                                  description="List the presets, or show one as its catalogue writes it.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
+    presets.add_argument("name", nargs="?", metavar="NAME",
+                         help="one preset of the catalogue: its entry as written, with the comments citing each figure")
     presets.add_argument("--wide", action="store_true",
                          help="one line per preset with its source, however wide the terminal (as when piped)")
     presets.set_defaults(func=cmd_presets)
@@ -343,6 +346,14 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
     from simdecode.present.report import print_presets
 
+    if args.name:
+        from simdecode import presets
+
+        sys.stdout.write(presets.entry_text(args.kind, args.name))
+        if presets.base(args.kind, args.name):
+            sys.stdout.write(f"# the keys it does not set are {presets.base(args.kind, args.name)}'s: "
+                             f"simdecode presets {args.kind} {presets.base(args.kind, args.name)}\n")
+        return EXIT_OK
     console = Console()
     for kind in [args.kind] if args.kind else PRESET_KINDS:
         print_presets(kind, console, wide=args.wide)

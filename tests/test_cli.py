@@ -241,6 +241,30 @@ def test_presets_piped_lines_carry_no_padding(capsys: pytest.CaptureFixture[str]
     assert lines and all(line == line.rstrip() for line in lines)
 
 
+def test_presets_kind_name_prints_one_entry_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """`presets gpus h100-sxm`: the comment citing its figures, then its keys, and nothing of the
+    next entry; a preset with a base says whose keys it takes; an unknown name suggests one."""
+    assert cli.main(["presets", "gpus", "h100-sxm"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# H100 SXM5 80GB.") and "\nh100-sxm:\n" in out
+    assert '  memory_bandwidth: "3.35 TB/s"' in out and "H100 PCIe" not in out and "h100-pcie:" not in out
+    assert cli.main(["presets", "runtimes", "trtllm-serve"]) == 0
+    out = capsys.readouterr().out
+    assert "  base: trt-llm" in out and out.endswith("simdecode presets runtimes trt-llm\n")
+    assert cli.main(["presets", "gpus", "h100"]) == 2
+    assert "did you mean 'h100-sxm' or 'h100-pcie'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", cli.PRESET_KINDS)
+def test_every_presets_entry_holds_its_name_and_source(kind: str) -> None:
+    from simdecode import presets
+
+    for name in presets.names(kind):
+        text = presets.entry_text(kind, name)
+        assert f"\n{name}:" in f"\n{text}" and presets.source(kind, name) in text, name
+        assert text.count("\n  source:") == 1, name  # one entry, not the next one too
+
+
 def test_presets_runtimes_say_which_gpu_a_runtimes_costs_were_measured_on(capsys: pytest.CaptureFixture[str],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")
