@@ -1,6 +1,7 @@
 """``simdecode validate [CASES...] [--group G] [--jobs N] [--out DIR] [--check]``.
 
-CASES are measurement files or folders (default: ../shared/validation beside the repository) and
+CASES are measurement files or folders (default: ../shared/validation beside the repository, and the
+GPU measurements of simdecode/validate/data/device: simdecode.validate.device) and
 case filters: an argument that is not a file keeps the rows whose case starts with it (``BAT-01``,
 ``llama-3.1-70b-instruct-h200``). ``--group`` keeps groups whose name starts with G (repeatable).
 The table goes to stdout as Markdown; the progress bar to stderr. ``--out DIR`` writes
@@ -22,7 +23,8 @@ def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
     p.add_argument("cases", nargs="*", metavar="CASES",
                    help="measurement files or folders (default ../shared/validation), or case-name prefixes")
     p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="worker processes")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes (default: the CPUs available)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write validation.{md,csv,json,png} to DIR")
     p.add_argument("--force", action="store_true", help="let --out replace a folder that holds other files")
     p.add_argument("--check", action="store_true", help="exit 1 if a group misses its tolerance")
@@ -37,8 +39,10 @@ def select(args: argparse.Namespace):
 
     paths = [Path(a) for a in args.cases if Path(a).exists()]
     filters = [a for a in args.cases if not Path(a).exists()]
-    if not paths:
-        paths = [default_data_dir()]
+    if not paths:  # the measurements beside the repository (or shipped), and the shipped device runs
+        from simdecode.validate.device import default_files
+
+        paths = [default_data_dir(), *default_files()]
     try:
         cases = load(paths)
     except (ValueError, OSError) as exc:
