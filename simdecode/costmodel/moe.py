@@ -83,7 +83,8 @@ def grouped_gemm_efficiency(dep) -> float | None:
     moe_kernels.cu``: ``gemm1``/``gemm2`` -> ``BlockScaleFC1``/``BlockScaleFC2``), whose ``moeGemm``
     runs ``fp8_grouped_gemm_run`` (``fp8_blockscale_gemm/fp8_blockscale_gemm_kernel.cuh``): DeepGEMM's
     ``GroupedWithOffset`` kernel, in its swap-AB form below 32 rows per expert on H100/H200
-    (``m_per_expert_threshold``), vendored as ``tensorrt_llm/deep_gemm``. The runtime's
+    (``m_per_expert_threshold``), vendored as ``tensorrt_llm/deep_gemm`` (built without it, the same
+    file's ``cooperative_1x128_by_128x128_fp8_gemm_kernel``, likewise TMA-fed wgmma). The runtime's
     ``memory_efficiency`` (0.7, chosen for NIM's C++ executor) charged those GEMMs 17% more time than
     the kernel takes (tests/costmodel/test_moe.py).
     """
