@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simdecode.costmodel import architecture as arch
-from simdecode.costmodel import fp4_gemm, marlin_moe
+from simdecode.costmodel import fp4_gemm, gemm_stream, marlin_moe
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.efficiency import Part, padded_rows
@@ -72,9 +72,26 @@ def grouped_gemm_efficiency(dep) -> float | None:
     InferenceX's gpt-oss-120b tp 2 TPOT on H100 is within 3-6% of H200's (1k8k, concurrency 4 to
     64) although H200 has 43% more bandwidth, which only an SM-bound kernel that streams near the
     H100's roof allows.
+
+    A runtime that states no grouped figure of its own but states the Hopper fp8 GEMM share
+    (``gemm_efficiency``, :func:`simdecode.costmodel.gemm_stream.gemm_efficiency`: compute capability
+    9.0 only) streams its experts at that share: the share was measured on grouped GEMMs (DeepGEMM's
+    on H200, vLLM's fused_moe on H100), and it is the kernel TensorRT-LLM's PyTorch backend runs
+    for fp8 block-scaled experts on Hopper. Its CUTLASS MoE backend (``moe_config.backend: CUTLASS``,
+    InferenceX's DeepSeek scripts) hands the two expert GEMMs of a DeepSeek fp8 checkpoint to a
+    ``DeepSeekBlockScaleGemmRunner`` (``cpp/tensorrt_llm/kernels/cutlass_kernels/moe_gemm/
+    moe_kernels.cu``: ``gemm1``/``gemm2`` -> ``BlockScaleFC1``/``BlockScaleFC2``), whose ``moeGemm``
+    runs ``fp8_grouped_gemm_run`` (``fp8_blockscale_gemm/fp8_blockscale_gemm_kernel.cuh``): DeepGEMM's
+    ``GroupedWithOffset`` kernel, in its swap-AB form below 32 rows per expert on H100/H200
+    (``m_per_expert_threshold``), vendored as ``tensorrt_llm/deep_gemm`` (built without it, the same
+    file's ``cooperative_1x128_by_128x128_fp8_gemm_kernel``, likewise TMA-fed wgmma). The runtime's
+    ``memory_efficiency`` (0.7, chosen for NIM's C++ executor) charged those GEMMs 17% more time than
+    the kernel takes (tests/costmodel/test_moe.py).
     """
     share = getattr(dep.runtime, "grouped_gemm_efficiency", None)
-    if share is None or dep.gpu is None or dep.precision is None:
+    if share is None:  # the Hopper fp8 GEMM share where the runtime states it (docstring)
+        return gemm_stream.gemm_efficiency(dep, "experts")
+    if dep.gpu is None or dep.precision is None:
         return share
     prec = dep.precision
     if precision_mod.weight_only(dep.gpu, prec.experts, prec.activations) and not dep.runtime.dequant_overlap:

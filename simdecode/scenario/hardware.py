@@ -216,7 +216,8 @@ class RuntimeSpec(Spec):
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "
-        "pipelined kernel such as Marlin, whose decode is bounded on its own); unset: memory_efficiency"
+        "pipelined kernel such as Marlin, whose decode is bounded on its own); unset: gemm_efficiency where that "
+        "applies (Hopper: TensorRT-LLM's fp8 experts run DeepGEMM's grouped GEMM, costmodel/moe.py), else memory_efficiency"
     )
     static_kv_cache_tokens: int | None = Field(
         None, ge=1, le=10_000_000, description="positions of a KV cache the engine allocates per sequence up "
@@ -225,7 +226,7 @@ class RuntimeSpec(Spec):
     )
     gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of a dense layer's weight GEMMs (attention "
-        "projections, dense MLP), when measured for the engine's kernels; applied on GPUs of compute capability 9.0 "
+        "projections, dense MLP; the MoE experts too where grouped_gemm_efficiency is unset), when measured for the engine's kernels; applied on GPUs of compute capability 9.0 "
         "(Hopper, where it was measured), elsewhere memory_efficiency; the KV cache the attention kernel reads "
         "stays at memory_efficiency (costmodel/gemm_stream.py); unset: memory_efficiency"
     )

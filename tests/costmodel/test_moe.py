@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simdecode.costmodel import architecture as arch
-from simdecode.costmodel import modules
+from simdecode.costmodel import modules, moe
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.plan import Stream, build_stage_plan
@@ -80,3 +80,29 @@ def test_expert_parallel_checks(bad, message):
 
     with pytest.raises(ValidationError, match=message):
         Scenario.model_validate({"hardware": {"gpu": "h100-sxm"}, **bad})
+
+
+def _deepseek(runtime: str, gpu: str = "h200") -> Deployment:
+    return Deployment.from_scenario(Scenario.model_validate(
+        {"model": "deepseek-v3", "hardware": {"gpu": gpu, "gpus_per_node": 8}, "runtime": runtime,
+         "precision": {"weights": "fp8", "kv_cache": "fp8", "activations": "bf16"}, "parallelism": {"tp": 8}}))
+
+
+def test_trtllm_serve_streams_its_fp8_experts_at_the_hopper_grouped_gemm_share():
+    """TensorRT-LLM's PyTorch backend runs DeepSeek's fp8 block-scaled experts in DeepGEMM's grouped
+    GEMM on Hopper (moe.grouped_gemm_efficiency): the share measured for that kernel on H200 (0.82,
+    gemm_stream), not trt-llm's 0.7. By hand, one sequence at tp 8, ep 1: the step's 8 routed experts
+    (256 (1 - (1 - 8/256)^1) = 8), each 3 x 7168 x 2048 = 44,040,192 weights split 8 ways, at 1 B a
+    weight plus one fp32 scale per 128 x 128 block (4 / 16384 = 1/4096 B): 44,040,192 x (1 + 1/4096)
+    = 44,050,944 B, streamed at 0.82 x 4.8 TB/s = 3.936 TB/s: 11.19 us (13.11 us at 0.7)."""
+    from simdecode.costmodel.efficiency import part_seconds
+
+    d = _deepseek("trtllm-serve")
+    routed = [p for p in moe.parts(d, BatchShape.decode([1000]), 5) if p.term == "experts"][0]
+    assert routed.hbm_bytes == pytest.approx(44_050_944)
+    assert routed.memory_efficiency == 0.82
+    busy, _ = part_seconds(routed, 4.8e12 * routed.memory_efficiency, 4e-6)
+    assert busy == pytest.approx(11.19e-6, rel=1e-3)
+    assert moe.grouped_gemm_efficiency(_deepseek("trt-llm")) is None            # NIM's executor: its 0.7
+    assert moe.grouped_gemm_efficiency(_deepseek("trtllm-serve", "b200")) is None  # not measured off Hopper
+    assert moe.grouped_gemm_efficiency(_deepseek("vllm")) == 0.81                # its own figure first
