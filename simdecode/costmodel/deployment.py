@@ -172,7 +172,7 @@ class Deployment:
         FP4 weight-only parts run in Marlin: its e2m1 decode is repeated for every 64 of the ``rows``
         (tokens) each weight meets, and its mma.sync math reaches ``gpu.warp_mma_share`` of the peak
         (efficiency.marlin_passes); past one 16-row MMA block its math adds to its decode rather than
-        hiding behind it (efficiency.marlin_math_in_series), both counted in the part's ``dequant_s``."""
+        hiding behind it (efficiency.marlin_math_in_series: ``Part.math_in_series``)."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
             return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
@@ -183,18 +183,18 @@ class Deployment:
         peak = gpu.flops_per_s[key] * throttle
         # NVFP4 math on Blackwell reaches less of its peak than the fp8 the efficiency holds (blackwell_gemm.py)
         rate = blackwell_gemm.large_gemm_flops_per_s(peak, self.runtime.compute_efficiency, gpu.compute_capability, key)
-        dequant, mma_share = 0.0, 1.0
+        dequant, mma_share, in_series = 0.0, 1.0, False
         if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
             vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
             if weights in FP4_FORMATS:  # Marlin's e2m1 decode, bound by the integer pipe, once per 64 rows
                 dequant = marlin_passes(rows) * fp4_dequant_seconds(
                     params, vector * throttle, self.runtime.compute_efficiency, gpu.int32_share)
                 mma_share = gpu.warp_mma_share  # Marlin multiplies with mma.sync
-                if marlin_math_in_series(rows) and flops > 0:  # past one 16-row block: decode + math in series
-                    dequant += flops / (rate * tile_share * mma_share)
+                in_series = marlin_math_in_series(rows)  # past one 16-row block: math after the decode
             else:
                 dequant = dequant_seconds(params, vector * throttle)
-        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant)
+        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant,
+                    math_in_series=in_series)
 
     @property
     def window(self) -> int | Caps | None:

@@ -108,12 +108,13 @@ class Part:
     kernels:      kernels launched
     flops_per_s:  achieved math rate of its dtype (peak x throttle x compute efficiency)
     peak_flops_per_s: the same at 100%
-    dequant_s:    CUDA-core time to dequantise weight-only formats (Marlin past one 16-row block: its
-                  decode plus its mma.sync math, issued in series: :func:`marlin_math_in_series`)
+    dequant_s:    CUDA-core time to dequantise weight-only formats
     memory_efficiency: share of the datasheet bandwidth this part's kernels sustain when it is
                   their own measured figure (None: the runtime's ``memory_efficiency``)
     serial_s:     latency its kernels pay in series with the stream and the math (an NVFP4 GEMM's
                   k-loop at decode: costmodel/fp4_gemm.py)
+    math_in_series: the math is issued in series with the decode, not hidden behind it (Marlin past one
+                  16-row MMA block: :func:`marlin_math_in_series`): busy = max(stream, math + decode)
     """
 
     term: str
@@ -125,6 +126,7 @@ class Part:
     dequant_s: float = 0.0
     memory_efficiency: float | None = None
     serial_s: float = 0.0
+    math_in_series: bool = False
 
 
 def padded_rows(rows: float, tile: int = TILE_ROWS) -> float:
@@ -184,8 +186,12 @@ def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float, overlap: boo
     """(busy seconds without launches, launch seconds) of ``part`` (module docstring formula); with
     ``overlap`` the dequantisation hides behind the weight stream (max), else it adds to it. Its
     ``serial_s`` adds in either case."""
-    roofline = max(part.hbm_bytes / bandwidth_Bps, part.flops / part.flops_per_s if part.flops else 0.0)
-    busy = max(roofline, part.dequant_s) if overlap else roofline + part.dequant_s
+    stream = part.hbm_bytes / bandwidth_Bps
+    math = part.flops / part.flops_per_s if part.flops else 0.0
+    if overlap and part.math_in_series:
+        busy = max(stream, math + part.dequant_s)
+    else:
+        busy = max(stream, math, part.dequant_s) if overlap else max(stream, math) + part.dequant_s
     return busy + part.serial_s, part.kernels * kernel_s
 
 
@@ -202,8 +208,11 @@ def dequant_bound_seconds(part: Part, bandwidth_Bps: float, overlap: bool = True
         return 0.0
     if not overlap:
         return part.dequant_s
-    roofline = max(part.hbm_bytes / bandwidth_Bps, part.flops / part.flops_per_s if part.flops else 0.0)
-    return part.dequant_s if part.dequant_s > roofline else 0.0
+    stream = part.hbm_bytes / bandwidth_Bps
+    math = part.flops / part.flops_per_s if part.flops else 0.0
+    if part.math_in_series:  # its decode's share of max(stream, math + decode): the math is math time
+        return part.dequant_s if math + part.dequant_s > stream else 0.0
+    return part.dequant_s if part.dequant_s > max(stream, math) else 0.0
 
 
 def ideal_seconds(part: Part, peak_bandwidth_Bps: float) -> float:
