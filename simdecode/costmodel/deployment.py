@@ -171,8 +171,9 @@ class Deployment:
         ``tile_share`` is the useful share of the tensor-core tiles (thin GEMMs, efficiency.padded_rows).
         FP4 weight-only parts run in Marlin: its e2m1 decode is repeated for every 64 of the ``rows``
         (tokens) each weight meets, and its mma.sync math reaches ``gpu.warp_mma_share`` of the peak
-        (efficiency.marlin_passes); past one 16-row MMA block its math adds to its decode rather than
-        hiding behind it (efficiency.marlin_math_in_series: ``Part.math_in_series``)."""
+        (efficiency.marlin_passes); in the routed experts (``fused_marlin_moe``) past one 16-row MMA block
+        its math adds to its decode rather than hiding behind it (efficiency.marlin_math_in_series:
+        ``Part.math_in_series``; the dense Marlin GEMM keeps the overlap: not measured)."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
             return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
@@ -190,7 +191,8 @@ class Deployment:
                 dequant = marlin_passes(rows) * fp4_dequant_seconds(
                     params, vector * throttle, self.runtime.compute_efficiency, gpu.int32_share)
                 mma_share = gpu.warp_mma_share  # Marlin multiplies with mma.sync
-                in_series = marlin_math_in_series(rows)  # past one 16-row block: math after the decode
+                # fused_marlin_moe past one 16-row block: math after the decode (dense Marlin: not measured)
+                in_series = module == "experts" and marlin_math_in_series(rows)
             else:
                 dequant = dequant_seconds(params, vector * throttle)
         return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant,

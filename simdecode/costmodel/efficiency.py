@@ -55,8 +55,10 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
   2024, arXiv 2402.13499, "Benchmarking and Dissecting the Nvidia Hopper GPU Architecture"):
   ``GpuSpec.warp_mma_share`` (2/3 on H100, H200, H20, H800; 1 where mma.sync is the native
   instruction, Ampere and Ada).
-- Marlin's decode and its math in series, once a weight tile meets more than one 16-row MMA block
-  (:func:`marlin_math_in_series`): the same warps issue both, in one software pipeline, and past
+- Marlin's decode and its math in series in the routed experts (``fused_marlin_moe``), once a weight
+  tile meets more than one 16-row MMA block (:func:`marlin_math_in_series`; Deployment.part applies it
+  to the ``experts`` module only: the dense Marlin GEMM was not measured and keeps the overlap): the
+  same warps issue both, in one software pipeline, and past
   ``thread_m_blocks`` = 1 they do not hide each other. An ``nsys`` capture of SGLang's Marlin W4A16
   MoE on an H100 at prefill (sgl-project/sglang PR #38884: DeepSeek-V4-Flash's MXFP4 experts split
   4 ways, 16,384-token chunks, so 384 rows per expert) took 4.863 ms a layer for 1.237 TFLOP per GPU,

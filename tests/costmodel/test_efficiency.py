@@ -361,3 +361,16 @@ def test_marlin_series_never_shortens_a_part_and_adds_exactly_its_math(rows: flo
     assert busy == pytest.approx(max(stream, math + decode) if rows > 16 else max(stream, math, decode))
     # explain's share of it that the decode decides never exceeds the decode itself
     assert 0.0 <= eff.dequant_bound_seconds(part, 0.81 * 4.8e12) <= decode * (1 + 1e-12)
+
+
+def test_only_the_routed_experts_marlin_kernel_runs_its_math_in_series() -> None:
+    # the measurement behind it is fused_marlin_moe's (sglang PR #38884); a dense Marlin GEMM (an FP4 dense
+    # layer, a shared expert) at 64 rows keeps max(stream, math, decode): not measured
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "llama-3.1-70b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm", "parallelism": {"tp": 8},
+         "precision": {"weights": "fp4"}}))
+    w = 8192 * 8192
+    dense = d.part("mlp", w, w * 0.5625, 2 * w * 64, 2, "mlp", rows=64)
+    routed = d.part("experts", w, w * 0.5625, 2 * w * 64, 2, "experts", rows=64)
+    assert dense.dequant_s == pytest.approx(routed.dequant_s) and dense.dequant_s > 0
+    assert routed.math_in_series and not dense.math_in_series
