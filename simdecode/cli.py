@@ -7,7 +7,7 @@
     simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
     simdecode plot PATH [--figure NAME] [--out FILE]                                      (simdecode.plots.cli)
     simdecode compare RESULT RESULT [...] [--json]                                        (simdecode.present.compare)
-    simdecode presets [models|gpus|links|runtimes]
+    simdecode presets [models|gpus|links|runtimes [NAME]] [--wide]
 
 Streams: results go to stdout (a table, or with ``--json`` exactly one JSON object and nothing
 else); progress and errors go to stderr. ``--out DIR``, ``--trace FILE`` and ``plot`` are the
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import contextlib
+import difflib
 import os
 import sys
 import time
@@ -76,7 +77,10 @@ def _path(text: str) -> str:
 
 
 def _positive(text: str) -> int:
-    value = _seed(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
@@ -92,8 +96,41 @@ def _bounded(parse: Callable[[str], int], most: int) -> Callable[[str], int]:
     return parse_bounded
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for a mistyped choice (command, catalogue, figure) or option."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+            if close:
+                raise argparse.ArgumentError(action, f"invalid choice: {value!r}; did you mean {close[0]!r}? "
+                                                     f"(choose from {', '.join(choices)})")
+        super()._check_value(action, value)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            sub = self._command_parser(getattr(parsed, "command", None))
+            options = [o for action in sub._actions for o in action.option_strings]
+            words = []
+            for extra in extras:
+                close = difflib.get_close_matches(extra.split("=")[0], options, n=1, cutoff=0.6) \
+                    if extra.startswith("-") else []
+                words.append(f"{extra} (did you mean {close[0]}?)" if close else extra)
+            sub.error("unrecognized arguments: " + " ".join(words))
+        return parsed
+
+    def _command_parser(self, command: str | None) -> argparse.ArgumentParser:
+        """The subcommand's parser (its options and usage), or this one."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+                return action.choices[command]
+        return self
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simdecode",
         description="Discrete-event simulation of transformer decoding on multi-GPU clusters.",
         epilog=f"Set {DEBUG_ENV}=1 to see tracebacks.",
@@ -152,8 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_plot(commands)
     add_compare(commands)
 
-    presets = commands.add_parser("presets", help="list the preset catalogues", description="List the presets.")
+    presets = commands.add_parser("presets", help="list the preset catalogues",
+                                  description="List the presets, or show one as its catalogue writes it.")
     presets.add_argument("kind", nargs="?", choices=PRESET_KINDS, help="one catalogue (default: all)")
+    presets.add_argument("name", nargs="?", metavar="NAME",
+                         help="one preset of the catalogue: its entry as written, with the comments citing each figure")
+    presets.add_argument("--wide", action="store_true",
+                         help="one line per preset with its source, however wide the terminal (as when piped)")
     presets.set_defaults(func=cmd_presets)
 
     from simdecode.validate.command import register as register_validate
@@ -302,11 +344,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_presets(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from simdecode.present.report import preset_table
+    from simdecode.present.report import print_presets
 
+    if args.name:
+        from simdecode import presets
+
+        sys.stdout.write(presets.entry_text(args.kind, args.name))
+        if presets.base(args.kind, args.name):
+            sys.stdout.write(f"# the keys it does not set are {presets.base(args.kind, args.name)}'s: "
+                             f"simdecode presets {args.kind} {presets.base(args.kind, args.name)}\n")
+        return EXIT_OK
     console = Console()
     for kind in [args.kind] if args.kind else PRESET_KINDS:
-        console.print(preset_table(kind))
+        print_presets(kind, console, wide=args.wide)
     return EXIT_OK
 
 

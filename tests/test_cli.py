@@ -95,6 +95,35 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["rn", "x.yaml"], "did you mean 'run'?"),
+        (["presets", "gpu"], "did you mean 'gpus'?"),
+        (["plot", "x", "--figure", "gant"], "did you mean 'gantt'?"),
+        (["run", "x.yaml", "--josn"], "--josn (did you mean --json?)"),
+        (["presets", "--wdie"], "--wdie (did you mean --wide?)"),
+    ],
+)
+def test_mistyped_commands_choices_and_options_say_what_was_meant(argv: list[str], hint: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert hint in err and "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"simdecode {argv[0]}: error:" if argv[0] != "rn" else "simdecode: error:")
+
+
+def test_a_choice_nothing_like_the_others_gets_no_guess(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets", "zzzzzz"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'zzzzzz'" in err and "did you mean" not in err
+
+
+def test_batch_that_is_no_number_is_called_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "x.yaml", "--batch", "x"]) == 2
+    assert "expected a positive integer, got 'x'" in capsys.readouterr().err
+
+
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--help"]) == 0
     assert "--set" in capsys.readouterr().out
@@ -148,12 +177,12 @@ def test_presets_every_catalogue(kind: str | None, capsys: pytest.CaptureFixture
         assert "nvlink4" in out
 
 
-@pytest.mark.parametrize("kind", ["models", "gpus"])
+@pytest.mark.parametrize("kind", ["models", "gpus", "links", "runtimes"])
 def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from simdecode import presets
 
-    monkeypatch.setenv("COLUMNS", "400")  # one row per preset, the source unfolded
+    monkeypatch.setenv("COLUMNS", "80")  # piped: one row per preset, the source whole, however narrow
     assert cli.main(["presets", kind]) == 0
     out = capsys.readouterr().out
     assert "source" in out
@@ -161,6 +190,79 @@ def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.Cap
     assert set(rows) == set(presets.names(kind))
     for name, line in rows.items():
         assert presets.source(kind, name) in line, name
+
+
+@pytest.mark.parametrize("kind", cli.PRESET_KINDS)
+def test_presets_fit_an_80_column_terminal_and_keep_every_source(kind: str) -> None:
+    """On an 80-column terminal no value is cut ("…") and no line is longer than 80: the values
+    that fit make the table, and each preset's source (and the columns left out) follow it."""
+    import io
+
+    from rich.console import Console
+
+    from simdecode import presets
+    from simdecode.present.report import print_presets
+
+    out = io.StringIO()
+    print_presets(kind, Console(file=out, width=80, force_terminal=True, color_system=None))
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    flat = "".join(text.split())  # the sources are wrapped (URLs folded) at the width
+    for name in presets.names(kind):
+        assert "".join(presets.source(kind, name).split()) in flat, name
+    if kind == "gpus":  # the link column moved below the table, with its value
+        assert "a100-40gb, link nvlink3:" in text and "link" not in text.splitlines()[1]
+        assert "TDP" in text.splitlines()[1]
+    if kind == "runtimes":
+        assert "trtllm-serve, base trt-llm:" in text
+
+
+def test_presets_wide_keeps_one_line_per_preset_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from simdecode import presets
+    from simdecode.present.report import print_presets
+
+    out = io.StringIO()
+    print_presets("runtimes", Console(file=out, width=80, force_terminal=True, color_system=None), wide=True)
+    rows = {line.split()[0]: line for line in out.getvalue().splitlines() if line.split()[:1] and
+            line.split()[0] in presets.names("runtimes")}
+    assert set(rows) == set(presets.names("runtimes"))
+    assert presets.source("runtimes", "vllm") in rows["vllm"] and "…" not in out.getvalue()
+    assert cli.main(["presets", "links", "--wide"]) == 0
+
+
+def test_presets_piped_lines_carry_no_padding(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets", "links"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
+
+
+def test_presets_kind_name_prints_one_entry_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """`presets gpus h100-sxm`: the comment citing its figures, then its keys, and nothing of the
+    next entry; a preset with a base says whose keys it takes; an unknown name suggests one."""
+    assert cli.main(["presets", "gpus", "h100-sxm"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# H100 SXM5 80GB.") and "\nh100-sxm:\n" in out
+    assert '  memory_bandwidth: "3.35 TB/s"' in out and "H100 PCIe" not in out and "h100-pcie:" not in out
+    assert cli.main(["presets", "runtimes", "trtllm-serve"]) == 0
+    out = capsys.readouterr().out
+    assert "  base: trt-llm" in out and out.endswith("simdecode presets runtimes trt-llm\n")
+    assert cli.main(["presets", "gpus", "h100"]) == 2
+    assert "did you mean 'h100-sxm' or 'h100-pcie'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", cli.PRESET_KINDS)
+def test_every_presets_entry_holds_its_name_and_source(kind: str) -> None:
+    from simdecode import presets
+
+    for name in presets.names(kind):
+        text = presets.entry_text(kind, name)
+        assert f"\n{name}:" in f"\n{text}" and presets.source(kind, name) in text, name
+        assert text.count("\n  source:") == 1, name  # one entry, not the next one too
 
 
 def test_presets_runtimes_say_which_gpu_a_runtimes_costs_were_measured_on(capsys: pytest.CaptureFixture[str],
@@ -329,3 +431,19 @@ def test_render_summary_tolerates_missing_values(summary: dict) -> None:
     assert "TTFT" in text and "simulation" in text
     if summary.get("bottleneck"):
         assert "memory-bandwidth" in text
+
+
+@pytest.mark.parametrize(("kind", "device"), [("gpu", "GPU"), ("sram", "chip"), ("logic", "chip"), (None, "GPU")])
+def test_summary_table_calls_the_time_the_devices(kind: str | None, device: str) -> None:
+    """A Taalas or Groq run's time breakdown is a share of chip time, a GPU run's of GPU time
+    (the kind read from the resolved scenario; a summary without it is a GPU's)."""
+    from simdecode.present.report import render_summary
+
+    summary = _summary()
+    if kind is not None:
+        summary["resolved_scenario"] = {"hardware": {"gpu": {"kind": kind}}}
+    console = Console(file=io.StringIO(), width=120)
+    render_summary(summary, console)
+    text = console.file.getvalue()
+    assert f"share of {device} time" in text
+    assert ("share of GPU time" in text) == (device == "GPU")

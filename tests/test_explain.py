@@ -295,3 +295,47 @@ def test_nvfp4_k_loops_are_a_row_of_their_own_and_leave_the_stream_its_bandwidth
     # FP8 weights on the same GPUs run per-tensor FP8 GEMMs: no k-loop, no row
     fp8 = explain(_llama_70b_b200("fp8"), 1024, 4)
     assert fp8["stages"][0]["serial_s"] == 0.0 and "NVFP4 GEMM k-loops" not in render_explanation(fp8)
+
+
+@pytest.mark.parametrize("name", ["groq-llama-2-70b-576xlpu", "cerebras-llama-3.1-70b-4xwse3", "taalas-hc1-llama-3.1-8b"])
+def test_chips_that_are_not_gpus_are_not_called_gpus(name: str) -> None:
+    """Groq's LPU, Cerebras' wafer and Taalas' HC1 are chips with vector and matrix units
+    (``kind: sram`` / ``logic``): explain calls them so, never GPUs with CUDA or tensor cores."""
+    data = explain(load_scenario(REPO / "scenarios" / f"{name}.yaml"))
+    text = " ".join(render_explanation(data).split())
+    assert data["setup"]["device_kind"] in ("sram", "logic")
+    for gpu_word in ("GPU", "CUDA", "tensor core"):
+        assert gpu_word not in text, gpu_word
+    assert "per chip" in text
+    if name.startswith("groq"):  # int8 weights without int8 rates: dequantised on the vector units
+        assert data["bottleneck"] == "weight-dequantisation"
+        assert "on the vector units" in text and "matrix units for the stored format" in text
+    if name.startswith("taalas"):  # the weights are the wiring: compute binds, on the matrix units
+        assert "weights wired into the logic (no memory)" in text
+        assert "no weight bytes stream and the matrix units limit" in text and "1 sequences" not in text
+    if name.startswith("cerebras"):  # 21 PB/s x 1/3 of the ports: '7 PB/s', not '7e+03 TB/s'
+        assert "of 7 PB/s peak" in text and "e+" not in text
+
+
+def test_gpus_keep_their_words(tp8) -> None:
+    _, data = tp8
+    text = " ".join(render_explanation(data).split())
+    assert data["setup"]["device_kind"] == "gpu"
+    assert "of weights per GPU" in text and "chip" not in text
+
+
+def test_alike_stages_and_hops_are_told_once() -> None:
+    """Llama-2-70B over 36 LPU stages: 3-layer and 2-layer stages, each kind told once with its
+    range, the 35 equal hops in one line, the stage times summed as counts (7 x 85.4 us), and the
+    explanation a screen or two, not 600 lines. The numbers (JSON) keep every stage and hop."""
+    data = explain(load_scenario(REPO / "scenarios" / "groq-llama-2-70b-576xlpu.yaml"))
+    raw = render_explanation(data)
+    text = " ".join(raw.split())
+    assert len(data["stages"]) == 36 and len(data["hops"]) == 35
+    assert "Stage 1 of 36: layers 0-2 (3 layers)" in text
+    assert "Stages 2-8 of 36, each alike: layers 3-23 (3 layers each)" in text
+    assert "Stages 9-35 of 36, each alike: layers 24-77 (2 layers each)" in text
+    assert "Stage 36 of 36: layers 78-79 (2 layers)" in text
+    assert "Pipeline hops stage 1 -> 2 to 35 -> 36, 35 alike: 16.4 KB over groq-c2c, 1.81 us each" in text
+    assert "87.8 us + 7 x 85.4 us + 27 x 57 us + 97.3 us" in text
+    assert raw.count("stage time") == 4 and len(raw.splitlines()) < 150

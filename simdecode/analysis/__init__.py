@@ -10,6 +10,8 @@
   and TTFT (a scenario; ``simdecode explain``'s "Pipeline depth");
 - :mod:`~simdecode.analysis.speculative`: speculative decoding's yield, its analytic speed-up, and
   the measured standard-decoding baseline, computed only when asked.
+- :mod:`~simdecode.analysis.device_words`: what the sentences call a device of each kind (a GPU, or
+  a chip with vector and matrix units).
 
 Analyses call the cost model; only the speculative baseline runs the engine (a second
 simulation), and only when asked. docs/architecture.md draws the layers.

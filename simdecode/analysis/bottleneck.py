@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simdecode.analysis import device_words
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.efficiency import FP4_FORMATS
 
@@ -71,5 +72,6 @@ def weight_decode(dep) -> dict[str, Any]:
         return {"label": DECODE_LABELS[0], "name": "FP4 weight decode", "fp4": True, "int32_share": share,
                 "how": ("on the INT32 pipe: no FP4 tensor cores, so Marlin turns each e2m1 weight into bf16 with "
                         "integer instructions (7 per 4 weights)")}
+    scalar = device_words.words(getattr(gpu, "kind", None)).scalar
     return {"label": DECODE_LABELS[1], "name": "weight dequantisation", "fp4": False, "int32_share": share,
-            "how": "on the CUDA cores: each stored weight converted and scaled to the math dtype (2 instructions)"}
+            "how": f"on the {scalar}: each stored weight converted and scaled to the math dtype (2 instructions)"}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from simdecode.analysis import device_words
 from simdecode.costmodel import collectives, devices, memory
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -95,6 +96,7 @@ def pipeline_lesson(scenario: Any, concurrency: int | None = None) -> dict[str, 
     At pp 1 the lesson is given only when the KV cache is what limits: then it says what pp 2
     (twice the GPUs, tp kept) would change; otherwise None."""
     pp = scenario.parallelism.pp
+    w = device_words.words(scenario.hardware.gpu.kind)
     if concurrency is None:
         concurrency = max(getattr(scenario.workload.arrival, "concurrency", 1) or 1, pp)
     base = layout(scenario, 1, concurrency)
@@ -105,13 +107,14 @@ def pipeline_lesson(scenario: Any, concurrency: int | None = None) -> dict[str, 
         sentence = (f"At pp 1 the KV cache is the limit: {base['kv_capacity_tokens']:,} tokens hold "
                     f"{base['requests_fit']} of the {concurrency} requests, so only {base['in_flight']} decode at once "
                     f"(about {_tps(base['aggregate_tps'])}). A second pipeline stage (tp {base['tp']} x pp 2, "
-                    f"{here['gpus']} GPUs) would halve the weights on each GPU and hold {here['kv_capacity_tokens']:,} "
+                    f"{here['gpus']} {w.many}) would halve the weights on each {w.one} and hold "
+                    f"{here['kv_capacity_tokens']:,} "
                     f"tokens: all {here['in_flight']} would decode (about {_tps(here['aggregate_tps'])}). One request "
                     f"would not get faster: its token would take {_ms(here['token_s'])} against {_ms(base['token_s'])} "
                     "now, because the stages take turns.")
         return {"concurrency": concurrency, "here": here, "pp1": base, "sentence": sentence}
     here = layout(scenario, pp, concurrency)
-    return {"concurrency": concurrency, "here": here, "pp1": base, "sentence": _sentence(here, base, concurrency)}
+    return {"concurrency": concurrency, "here": here, "pp1": base, "sentence": _sentence(here, base, concurrency, w)}
 
 
 def _ms(seconds: float) -> str:
@@ -126,7 +129,7 @@ def _tps(rate: float | None) -> str:
     return "nothing (no request fits)" if rate is None else f"{rate:,.0f} tokens/s"
 
 
-def _sentence(here: dict, base: dict, n: int) -> str:
+def _sentence(here: dict, base: dict, n: int, w: device_words.DeviceWords = device_words.GPU) -> str:
     pp, tp = here["pp"], here["tp"]
     one = (f"One request: at pp {pp} a token takes {_ms(here['token_s'])} ({here['per_request_tps']:.1f} tokens/s) "
            f"against {_ms(base['token_s'])} at pp 1 on tp {tp}: the stages take turns, so depth never speeds one "
@@ -139,17 +142,17 @@ def _sentence(here: dict, base: dict, n: int) -> str:
                 f"at pp {pp}, {min(n, here['requests_fit'])} decode at once, about {_tps(here['aggregate_tps'])}.")
     elif base["in_flight"] < min(n, here["in_flight"]):
         many = (f"With {n} requests in flight, aggregate throughput does rise, because pp 1 is short of KV memory: "
-                f"on {base['gpus']} GPUs the weights leave {base['kv_capacity_tokens']:,} tokens of KV cache, room "
+                f"on {base['gpus']} {w.many} the weights leave {base['kv_capacity_tokens']:,} tokens of KV cache, room "
                 f"for {base['requests_fit']} requests of {base['request_tokens']} tokens, so only {base['in_flight']} "
-                f"decode at once (about {_tps(base['aggregate_tps'])}). At pp {pp} each GPU holds 1/{pp} of the "
+                f"decode at once (about {_tps(base['aggregate_tps'])}). At pp {pp} each {w.one} holds 1/{pp} of the "
                 f"layers, the cache grows to {here['kv_capacity_tokens']:,} tokens and all {here['in_flight']} decode "
                 f"in {here['lanes']} micro-batches of {here['micro_batch']} (about {_tps(here['aggregate_tps'])}).")
     elif (base["math_share"] or 0) > 0.5:
         many = (f"With {n} requests in flight, aggregate throughput can rise because the pp 1 step is compute-bound "
-                f"({base['math_share']:.0%} of it is math): more stages split the FLOPs over more GPUs (about "
+                f"({base['math_share']:.0%} of it is math): more stages split the FLOPs over more {w.many} (about "
                 f"{_tps(base['aggregate_tps'])} at pp 1, {_tps(here['aggregate_tps'])} at pp {pp}).")
     else:
-        many = (f"With {n} requests in flight, depth adds GPUs but hardly any throughput: pp 1 already decodes all "
+        many = (f"With {n} requests in flight, depth adds {w.many} but hardly any throughput: pp 1 already decodes all "
                 f"{base['in_flight']} at once in a memory-bound step, and at pp {pp} each of the {here['lanes']} "
                 f"micro-batches still streams every weight once per token (about {_tps(base['aggregate_tps'])} "
                 f"at pp 1, {_tps(here['aggregate_tps'])} at pp {pp}). Depth pays when pp 1 is short of KV memory "

@@ -253,23 +253,34 @@ def parse_ints(text: str, axis: str, low: int = 1, high: int = 2_000_000) -> tup
     return tuple(sorted(set(out)))
 
 
-def parse_hardware(text: str, link: str | None = None) -> tuple[Hardware, ...]:
-    """``h200x8,b200x8`` -> hardware entries; GPU names are presets (``simdecode presets gpus``)."""
+def gpu_name(text: str, shown: str) -> str:
+    """The GPU preset ``text`` names (a preset or an alias: ``h100``); :class:`EstimateError` with
+    the closest names otherwise, ``shown`` saying which argument it came from."""
     from simdecode.presets import names
 
     gpus = names("gpus")
+    name = GPU_ALIASES.get(text, text)
+    if name not in gpus:
+        close = difflib.get_close_matches(text, gpus + list(GPU_ALIASES), n=1, cutoff=0.4)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise EstimateError(f"{shown}: unknown GPU {text!r}{hint} (known: {', '.join(gpus)})")
+    return name
+
+
+def check_gpu_count(count: int, shown: str) -> None:
+    if not 1 <= count <= 64:
+        raise EstimateError(f"{shown}: 1 to 64 GPUs in one node (the search keeps one replica in a node)")
+
+
+def parse_hardware(text: str, link: str | None = None) -> tuple[Hardware, ...]:
+    """``h200x8,b200x8`` -> hardware entries; GPU names are presets (``simdecode presets gpus``)."""
     out = []
     for item in _items(text, "hardware"):
         m = re.fullmatch(r"(.+?)x([0-9]+)", item)
         if not m:
             raise EstimateError(f"--hardware {item!r}: expected GPUxCOUNT, e.g. h200x8")
-        name, count = GPU_ALIASES.get(m.group(1), m.group(1)), int(m.group(2))
-        if name not in gpus:
-            close = difflib.get_close_matches(m.group(1), gpus + list(GPU_ALIASES), n=1, cutoff=0.4)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise EstimateError(f"--hardware {item!r}: unknown GPU {m.group(1)!r}{hint} (known: {', '.join(gpus)})")
-        if not 1 <= count <= 64:
-            raise EstimateError(f"--hardware {item!r}: 1 to 64 GPUs in one node (the search keeps one replica in a node)")
+        name, count = gpu_name(m.group(1), f"--hardware {item!r}"), int(m.group(2))
+        check_gpu_count(count, f"--hardware {item!r}")
         out.append(Hardware(name, count, link))
     if link is not None:
         from simdecode.presets import preset
@@ -376,6 +387,10 @@ def build_space(*, hardware: str | None = None, gpu: str | None = None, gpus: in
     if gpu is not None or gpus is not None:
         if hardware is not None:
             raise EstimateError("give --hardware or --gpu/--gpus, not both")
+        if gpu is not None:  # its own errors name --gpu, not the --hardware it stands for
+            gpu_name(gpu, f"--gpu {gpu!r}")
+        if gpus is not None:
+            check_gpu_count(gpus, f"--gpus {gpus}")
         hardware = f"{gpu or 'h200'}x{gpus or 8}"
     hw = parse_hardware(hardware or DEFAULTS["hardware"], link)
     if tp is None:

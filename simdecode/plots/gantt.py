@@ -3,8 +3,10 @@
 Built from the same step plans the engine runs (no simulation): each stage's plan is laid out by
 :func:`simdecode.costmodel.fold.timeline` (list scheduling on the compute and communication
 streams), stage ``s + 1`` starts when stage ``s`` has finished and its activations have crossed the
-stage-to-stage link. Two rows per stage: its compute stream and its communication stream. The
-picture shows why depth does not speed one request up: at any moment only one stage works.
+stage-to-stage link; on a lock-step pipeline (Groq) each stage holds the step for the slowest
+stage's time (:func:`simdecode.costmodel.devices.stage_periods`), the wait drawn. Two rows per
+stage: its compute stream and its communication stream. The picture shows why depth does not
+speed one request up: at any moment only one stage works.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from simdecode.plots.base import new_figure
 
 #: colour per kind of segment
 COLOURS = {"memory-bound compute": "C0", "math-bound compute": "C4", "host": "0.6", "all-reduce": "C3",
-           "stage-to-stage hop": "C2"}
+           "stage-to-stage hop": "C2", "lock-step wait": "0.85", "weight dequantisation": "C1"}
 
 
 def token_segments(scenario: Any, context_tokens: int | None = None, batch: int = 1) -> dict[str, Any]:
     """The segments of one decode step: ``{"rows": [row label...], "segments": [(row, start_s,
     duration_s, kind)...], "total_s": float}``; rows are ``stage s compute`` and ``stage s comm``."""
-    from simdecode.costmodel import collectives
+    from simdecode.costmodel import collectives, devices
     from simdecode.costmodel.batch import BatchShape
     from simdecode.costmodel.deployment import Deployment
     from simdecode.costmodel.fold import timeline
@@ -35,22 +37,31 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
     dep = Deployment.from_scenario(scenario)
     shape = BatchShape.decode([context_tokens] * batch, dep.window)  # windows, DSA's or V4's caps
     rows, segments, offset, layers, ends = [], [], 0.0, [], []
+    stages = []  # (plan, its timeline, its own time): a lock-step pipeline needs every stage's first
     for s in range(dep.pp):
         plan = build_stage_plan(dep, s, shape)
+        laid = list(timeline(plan))
+        stages.append((plan, laid, max((finish for _, _, finish in laid), default=0.0)))
+    periods = devices.stage_periods(dep.gpu, [own for _, _, own in stages])
+    for s, ((plan, laid, own), period) in enumerate(zip(stages, periods)):
         ops = plan.ops
         compute_row, comm_row = 2 * s, 2 * s + 1
         rows += [f"stage {s + 1}: compute", f"stage {s + 1}: all-reduce"]
-        end = offset
-        for index, start, finish in timeline(plan):
+        for index, start, finish in laid:
             op = ops[index]
             if op.stream is Stream.COMM:
                 row, kind = comm_row, "all-reduce"
             elif op.kind == "host":
                 row, kind = compute_row, "host"
+            elif op.cost.dequant_bound_s > 0.5 * (op.cost.time_s - op.cost.launch_s):  # the weight decode decides
+                row, kind = compute_row, "weight dequantisation"
             else:
                 row, kind = compute_row, "memory-bound compute" if op.cost.memory_bound else "math-bound compute"
             segments.append((row, offset + start, finish - start, kind))
-            end = max(end, offset + finish)
+        end = offset + own
+        if period > own:  # lock-step: the stage holds the step for the slowest stage's time
+            segments.append((compute_row, end, period - own, "lock-step wait"))
+            end = offset + period
         offset = end
         layers.append(len(dep.stage_layers(s)))
         ends.append(end)

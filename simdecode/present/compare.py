@@ -136,9 +136,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out.add_column("")
     from rich.text import Text
 
-    for i, path in enumerate(args.paths):
-        out.add_column(Text(f"[{i + 1}] {path}"), overflow="fold")
+    for i, path in enumerate(args.paths):  # a short heading; the whole path is listed under the table
+        out.add_column(Text(f"[{i + 1}] {_short_name(path)}"), overflow="fold")
     for label, cells in table:
         out.add_row(label, *(Text(cell) for cell in cells))  # Text: a '[' in a file is not rich markup
-    Console().print(out)
+    console = Console()
+    console.print(out)
+    for i, path in enumerate(args.paths):
+        console.print(Text(f"[{i + 1}] {path}"), soft_wrap=True)
     return 0
+
+
+def _short_name(path: str) -> str:
+    """A result's name for a column heading: its folder's ('points/001-concurrency-4' ->
+    '001-concurrency-4'; 'out/b/summary.json' -> 'b')."""
+    p = Path(path)
+    return (p.parent.name if p.suffix == ".json" else p.name) or str(path)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from simdecode import tp_schedules
 from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
 from simdecode.analysis.critical_path import TERM_NAMES, critical_path
+from simdecode.analysis.device_words import words
 from simdecode.analysis.scaling import tp_scaling
 from simdecode.costmodel import fp4_gemm
 WIDTH = 100
@@ -35,7 +37,7 @@ def t(seconds: float) -> str:
 
 def b(nbytes: float) -> str:
     """Bytes with a decimal prefix (KB, MB, GB, TB)."""
-    for scale, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")):
+    for scale, unit in ((1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")):
         if abs(nbytes) >= scale:
             return f"{nbytes / scale:.3g} {unit}"
     return f"{nbytes:.3g} B"
@@ -115,7 +117,8 @@ def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | 
         why = (f"it reads {byte_ratio:.2f}x the bytes: the {e['verify_positions']} positions of each sequence route "
                "to more distinct experts than one token does (physics.md 4.4)")
     elif flop_ratio > 1.5 and grows > 0.3:
-        why = (f"it does {flop_ratio:.1f}x the FLOPs and at this batch the GPUs are compute-bound: verifying "
+        why = (f"it does {flop_ratio:.1f}x the FLOPs and at this batch the {words(scenario.hardware.gpu.kind).many} "
+               "are compute-bound: verifying "
                "costs as much as the tokens it checks, so speculation has little left to win (physics.md 4.3)")
     else:
         why = ("it still streams the weights once and pays one set of collectives and launches for all its "
@@ -134,6 +137,7 @@ def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | 
 
 def _verdict(d: dict, grouped: Counter) -> str:
     setup, stages, total = d["setup"], d["stages"], d["total_s"]
+    w = words(setup.get("device_kind"))
     part = grouped[d["bottleneck"]]
     share = f"{t(part)} of the {t(total)} token ({pct(part / total)})"
     match d["bottleneck"]:
@@ -146,7 +150,7 @@ def _verdict(d: dict, grouped: Counter) -> str:
                 text += (f"they are almost pure latency: the bandwidth part is only {t(ar['beta_s'])} and "
                          f"{t(ar['alpha_s'])} is start-up and hops. A faster link would not help")
                 if d["tp_scaling"]["crossover_tp"] is not None and d["tp_scaling"]["crossover_tp"] <= setup["tp"]:
-                    text += ", nor would more GPUs"
+                    text += f", nor would more {w.many}"
                 fewer = [n for n, sch in tp_schedules.schedules().items() if sch.fewer_sync_points]
                 fix = ("a larger tp_delay" if tp_schedules.get(setup["tp_mode"]).defers_exchanges
                        else "tp_mode " + (", ".join(fewer[:-1]) + " or " + fewer[-1] if len(fewer) > 1 else fewer[0]))
@@ -160,39 +164,39 @@ def _verdict(d: dict, grouped: Counter) -> str:
             stream = sum(st["dequant_hidden_s"] for st in stages)
             if wd["fp4"]:
                 lanes = wd["int32_share"]
-                text = ("FP4 weight decode on the INT32 pipe is the bottleneck: this GPU has no FP4 tensor cores, so "
+                text = (f"FP4 weight decode on the INT32 pipe is the bottleneck: this {w.one} has no FP4 {w.matrix}, so "
                         "Marlin decodes every e2m1 weight to bf16 with integer instructions (7 per 4 weights)"
                         + (f" on its INT32 lanes ({lanes:g} per FP32 lane)" if lanes else "")
                         + f"; that takes {share}")
             else:
                 text = ("Weight dequantisation is the bottleneck: the stored weights are converted and scaled to the "
-                        f"math dtype on the CUDA cores before each MMA; that takes {share}")
+                        f"math dtype on the {w.scalar} before each matrix multiply; that takes {share}")
             if nbytes > 0:
                 text += (f", while streaming the {b(nbytes)} those kernels read would take only {t(stream)} "
                          "(it hides behind the decode)")
             return text + (". More memory bandwidth or fewer bytes would not help; more integer throughput, "
-                           "tensor cores for the stored format (FP4 on Blackwell) or a cheaper decode would."
+                           f"{w.matrix} for the stored format (FP4 on Blackwell) or a cheaper decode would."
                            if wd["fp4"] else
                            ". More memory bandwidth would not help; a kernel that overlaps the conversion with "
-                           "the weight stream, or tensor cores for the stored format, would.")
+                           f"the weight stream, or {w.matrix} for the stored format, would.")
         case "fp4-k-loop":
             return (f"The NVFP4 GEMMs' serial k-loops are the bottleneck: with at most {fp4_gemm.SCALE_TILE_ROWS} "
                     "tokens per step each GEMM runs one 128-row tile whose CTAs walk the whole reduction dimension "
                     "one k-block at a time, loading weights and scale tiles with no math to hide the latency "
                     f"({fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value); that takes {share}. More "
                     "bandwidth would not help; more tokens per step (up to the tile, at no extra k-loop cost), "
-                    "more GPUs in tensor parallel (a shorter K for the row-parallel GEMMs) or a kernel that splits "
+                    f"more {w.many} in tensor parallel (a shorter K for the row-parallel GEMMs) or a kernel that splits "
                     "K across CTAs would.")
         case "memory-bandwidth":
             nbytes = sum(st["memory_bytes"] for st in stages) / len(stages)
-            where = "per GPU" if len(stages) == 1 else "per GPU per stage (mean)"
+            where = f"per {w.one}" if len(stages) == 1 else f"per {w.one} per stage (mean)"
             seconds = sum(st["memory_s"] for st in stages)
             achieved = sum(st["memory_bytes"] for st in stages) / seconds if seconds > 0 else setup["bandwidth_Bps"]
             return (f"Memory bandwidth is the bottleneck: every token must read all weights (and its KV cache) "
                     f"from memory, {b(nbytes)} {where}, at {b(achieved)}/s achieved "
                     f"({pct(achieved / setup['peak_bandwidth_Bps'])} of the "
                     f"{b(setup['peak_bandwidth_Bps'])}/s peak); that takes {share}. Only more bandwidth "
-                    "(more GPUs in tensor parallel, faster memory), fewer bytes (quantised weights) or better "
+                    f"(more {w.many} in tensor parallel, faster memory), fewer bytes (quantised weights) or better "
                     "kernels (closer to peak) would help.")
         case "launch-overhead":
             kernels = sum(st["kernels"] for st in stages)
@@ -206,9 +210,10 @@ def _verdict(d: dict, grouped: Counter) -> str:
                            "would help; more bandwidth would not.")
         case "compute":
             flops = sum(st["math_flops"] for st in stages)
-            return (f"Compute is the bottleneck: with {d['batch']:,} sequences per step each weight byte feeds "
-                    f"enough math that the tensor cores limit: {fl(flops)} at "
-                    f"{setup['flops_per_s'] / 1e12:.3g} TFLOP/s achieved take {share}. More or faster GPUs "
+            feeds = ("the weights are the chip's wiring, so no weight bytes stream and" if setup.get("device_kind") == "logic"
+                     else f"with {_n(d['batch'], 'sequence')} per step each weight byte feeds enough math that")
+            return (f"Compute is the bottleneck: {feeds} the {w.matrix} limit: {fl(flops)} at "
+                    f"{setup['flops_per_s'] / 1e12:.3g} TFLOP/s achieved take {share}. More or faster {w.many} "
                     "would help; more memory bandwidth would not.")
     hop = d["hops"][0]
     return (f"The pipeline is the bottleneck: {_n(len(d['hops']), 'hop')} between stages of {t(hop['time_s'])} each "
@@ -227,14 +232,15 @@ def _scaling_sentence(d: dict, scaling) -> str:
                 f"stream) is t* = {star:.1f}" if star is not None else
                 "the analytic estimate (physics.md 2.5) puts it beyond tp = 4096")
     if scaling.crossover_tp is not None:
-        head = f"More GPUs stop speeding up one request above tp = {scaling.crossover_tp}"
-        head += _why_it_stops(scaling)
+        w = words(d["setup"].get("device_kind"))
+        head = f"More {w.many} stop speeding up one request above tp = {scaling.crossover_tp}"
+        head += _why_it_stops(scaling, w.one)
     else:
         head = f"One request still gets faster up to tp = {max(rates)}, the most this hardware allows"
     return f"{head}; {analytic} (batch 1, {d['context_tokens']} tokens of context: {listed})."
 
 
-def _why_it_stops(scaling) -> str:
+def _why_it_stops(scaling, one: str = "GPU") -> str:
     """Between the crossover tp and the next: what more GPUs save and what the all-reduce adds."""
     degrees = sorted(scaling.per_request_tps)
     here = scaling.crossover_tp
@@ -249,13 +255,14 @@ def _why_it_stops(scaling) -> str:
     comm_b, rest_b = parts(nxt)
     return (f": going from tp {here} to tp {nxt} saves {t(rest_a - rest_b)} of weight streaming and "
             f"launches per token but adds {t(comm_b - comm_a)} of exposed all-reduce time, because "
-            f"every all-reduce waits on more ranks while each GPU's share of the weights shrinks; the all-reduce "
+            f"every all-reduce waits on more ranks while each {one}'s share of the weights shrinks; the all-reduce "
             f"caps tensor parallelism here")
 
 
 def _pipeline_note(d: dict) -> str:
     pp, stages, hops = d["setup"]["pp"], d["stages"], d["hops"]
-    times = " + ".join(t(st["time_s"]) for st in stages)
+    times = " + ".join(f"{len(run)} x {run[0]}" if len(run) > 1 else run[0]
+                       for run in _alike([t(st["time_s"]) for st in stages], key=lambda text: text))
     lockstep = d.get("lockstep_wait_s", 0.0) > 0
     stage_sum = (f"{pp} periods of the slowest stage ({t(max(st['time_s'] for st in stages))}: the stages run in "
                  f"lock-step, so each waits for it; their own times are {times})" if lockstep
@@ -278,9 +285,9 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def _pcie(pc: dict[str, Any]) -> str:
+def _pcie(pc: dict[str, Any], one: str = "GPU") -> str:
     """The PCIe hierarchy sentence of the setup paragraph (costmodel/pcie.py)."""
-    text = (f"PCIe: {_n(pc['gpus_per_switch'], 'GPU')} per switch, {pc['gpus_per_socket']} per CPU socket; ")
+    text = (f"PCIe: {_n(pc['gpus_per_switch'], one)} per switch, {pc['gpus_per_socket']} per CPU socket; ")
     if pc["algorithm"] not in ("ring", "tree"):
         return text + f"{pc['algorithm']} kernels are not charged for crossings."
     if not pc["switch_steps"]:
@@ -294,9 +301,68 @@ def _pcie(pc: dict[str, Any]) -> str:
     return text + "."
 
 
+def _stage_block(st: dict[str, Any], s: dict[str, Any]) -> tuple[str, list[str]]:
+    """One stage of the explanation: what its heading says after the layers (weights and KV per
+    device) and its rows (the parts of its time, its stage time, its lock-step wait)."""
+    w = words(s.get("device_kind"))
+    weights = (f"{b(st['weight_bytes_per_gpu'])} of weights per {w.one}" if s.get("device_kind") != "logic"
+               else "weights wired into the logic (no memory)")
+    holds = f"{weights}, KV cache of the context {b(st['kv_bytes_per_gpu'])} per {w.one}"
+    lines: list[str] = []
+    # the bytes over their time: kernels with their own measured share (weight GEMMs, grouped
+    # experts) move the average off the runtime's memory_efficiency
+    achieved = st["memory_bytes"] / st["memory_s"] if st["memory_s"] > 0 else s["bandwidth_Bps"]
+    rows = [("memory-bound compute", st["memory_s"],
+             (f"{b(st['memory_bytes'])} read at {b(achieved)}/s achieved "
+             f"({pct(achieved / s['peak_bandwidth_Bps'])} of {b(s['peak_bandwidth_Bps'])}/s peak)"))]
+    if st["serial_s"] > 0:
+        rows.append((TERM_NAMES[fp4_gemm.TERM], st["serial_s"],
+                     f"one M tile's k-blocks in series, {fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value "
+                     "(costmodel/fp4_gemm.py)"))
+    rows.append(("math-bound compute", st["math_s"],
+                 f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
+                 if st["math_flops"] else "no op is math-bound at this batch size"))
+    if st["dequant_s"] > 0:
+        wd = s["weight_decode"]
+        note = wd["how"]
+        if st["dequant_bytes"] > 0:
+            note += (f"; the {b(st['dequant_bytes'])} these kernels read stream behind it "
+                     f"(in {t(st['dequant_hidden_s'])} alone)")
+        rows.append((wd["name"], st["dequant_s"], note))
+    rows.append(("launch overhead", st["launch_s"],
+                 f"{st['kernels']:,} kernels x {t(st['kernel_s'])}" if st["kernel_s"] else "no per-kernel cost"))
+    groups = st["collectives"]
+    coll = "; ".join(f"{g['count']} x {g['name']} of {b(g['bytes'])}, {t(g['time_s'])}{' each' if g['count'] > 1 else ''} "
+                     f"({t(g['alpha_s'])} latency + {t(g['beta_s'])} bandwidth)" for g in groups)
+    rows.append(("exposed communication", st["exposed_comm_s"],
+                 f"{coll}; {t(st['comm_s'])} in all, {t(st['hidden_comm_s'])} hidden behind compute by "
+                 f"the {s['tp_mode']} schedule" if groups else "no collectives (tp 1)"))
+    rows.append(("host overhead", st["host_s"], "runtime's per-step CPU time" if st["host_s"] else "none"))
+    for name, value, note in rows:
+        lines.append(_para(f"{name:<22} {t(value):>9}   {note}", "  "))
+    lines += [f"  {'stage time':<22} {t(st['time_s']):>9}"]
+    if st.get("lockstep_wait_s", 0.0) > 0:
+        lines.append(_para(f"{'lock-step wait':<22} {t(st['lockstep_wait_s']):>9}   the rest of the pipeline's "
+                         "common period (the slowest stage's time): its chips run one schedule in step", "  "))
+    return holds, lines
+
+
+def _alike(items: list[Any], key: Callable[[Any], Any]) -> list[list[Any]]:
+    """``items`` in runs of consecutive ones with equal ``key`` (a 36-stage pipeline of one layer
+    count is told once per kind of stage, not 36 times)."""
+    runs: list[list[Any]] = []
+    for item in items:
+        if runs and key(runs[-1][0]) == key(item):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
 def render_explanation(d: dict[str, Any]) -> str:
     """Plain text of :func:`explain`'s result."""
     s = d["setup"]
+    w = words(s.get("device_kind"))
     out = [f"simdecode explain: {d['scenario']}", ""]
     layout = f"tp {s['tp']}, pp {s['pp']}, tp_mode {s['tp_mode']}"
     if s.get("ep", 1) > 1:
@@ -312,7 +378,7 @@ def render_explanation(d: dict[str, Any]) -> str:
         line += (f" All-reduce: {algo} (asked for: {s['allreduce_requested']}); one of {b(ar['bytes'])} takes "
                  f"{t(ar['time_s'])} = {t(ar['alpha_s'])} latency (alpha) + {t(ar['beta_s'])} bandwidth (beta).")
     if ar and s.get("pcie"):
-        line += " " + _pcie(s["pcie"])
+        line += " " + _pcie(s["pcie"], w.one)
     if ar and s.get("allreduce_impl"):
         impl = {"nccl": "NCCL", "custom": "the runtime's custom all-reduce kernels",
                 "in-kernel": "collectives inside the kernel",
@@ -324,49 +390,24 @@ def render_explanation(d: dict[str, Any]) -> str:
     if s["changes_model"]:
         line += f" Note: tp_mode {s['tp_mode']} changes the model (it must be trained that way)."
     out += [_para(line), ""]
-    for st in d["stages"]:
-        out.append(_para(f"Stage {st['stage'] + 1} of {s['pp']}: layers {st['first_layer']}-{st['last_layer']} "
-                         f"({st['layers']} layers), {b(st['weight_bytes_per_gpu'])} of weights per GPU, "
-                         f"KV cache of the context {b(st['kv_bytes_per_gpu'])} per GPU"))
-        # the bytes over their time: kernels with their own measured share (weight GEMMs, grouped
-        # experts) move the average off the runtime's memory_efficiency
-        achieved = st["memory_bytes"] / st["memory_s"] if st["memory_s"] > 0 else s["bandwidth_Bps"]
-        rows = [("memory-bound compute", st["memory_s"],
-                 (f"{b(st['memory_bytes'])} read at {b(achieved)}/s achieved "
-                 f"({pct(achieved / s['peak_bandwidth_Bps'])} of {b(s['peak_bandwidth_Bps'])}/s peak)"))]
-        if st["serial_s"] > 0:
-            rows.append((TERM_NAMES[fp4_gemm.TERM], st["serial_s"],
-                         f"one M tile's k-blocks in series, {fp4_gemm.K_LATENCY_S_PER_VALUE * 1e9:.3g} ns per K value "
-                         "(costmodel/fp4_gemm.py)"))
-        rows.append(("math-bound compute", st["math_s"],
-                     f"{fl(st['math_flops'])} at {s['flops_per_s'] / 1e12:.3g} TFLOP/s achieved"
-                     if st["math_flops"] else "no op is math-bound at this batch size"))
-        if st["dequant_s"] > 0:
-            wd = s["weight_decode"]
-            note = wd["how"]
-            if st["dequant_bytes"] > 0:
-                note += (f"; the {b(st['dequant_bytes'])} these kernels read stream behind it "
-                         f"(in {t(st['dequant_hidden_s'])} alone)")
-            rows.append((wd["name"], st["dequant_s"], note))
-        rows.append(("launch overhead", st["launch_s"],
-                     f"{st['kernels']:,} kernels x {t(st['kernel_s'])}" if st["kernel_s"] else "no per-kernel cost"))
-        groups = st["collectives"]
-        coll = "; ".join(f"{g['count']} x {g['name']} of {b(g['bytes'])}, {t(g['time_s'])}{' each' if g['count'] > 1 else ''} "
-                         f"({t(g['alpha_s'])} latency + {t(g['beta_s'])} bandwidth)" for g in groups)
-        rows.append(("exposed communication", st["exposed_comm_s"],
-                     f"{coll}; {t(st['comm_s'])} in all, {t(st['hidden_comm_s'])} hidden behind compute by "
-                     f"the {s['tp_mode']} schedule" if groups else "no collectives (tp 1)"))
-        rows.append(("host overhead", st["host_s"], "runtime's per-step CPU time" if st["host_s"] else "none"))
-        for name, value, note in rows:
-            out.append(_para(f"{name:<22} {t(value):>9}   {note}", "  "))
-        out += [f"  {'stage time':<22} {t(st['time_s']):>9}"]
-        if st.get("lockstep_wait_s", 0.0) > 0:
-            out.append(_para(f"{'lock-step wait':<22} {t(st['lockstep_wait_s']):>9}   the rest of the pipeline's "
-                             "common period (the slowest stage's time): its chips run one schedule in step", "  "))
-        out.append("")
-    for h in d["hops"]:
-        out.append(f"Pipeline hop stage {h['from_stage'] + 1} -> {h['to_stage'] + 1}: {b(h['bytes'])} over "
-                   f"{h['link']}, {t(h['time_s'])} ({t(h['alpha_s'])} latency + {t(h['beta_s'])} bandwidth)")
+    blocks = [(st, *_stage_block(st, s)) for st in d["stages"]]
+    for run in _alike(blocks, key=lambda blk: (blk[0]["layers"], blk[1], blk[2])):
+        first, last = run[0][0], run[-1][0]
+        if len(run) == 1:
+            head = (f"Stage {first['stage'] + 1} of {s['pp']}: layers {first['first_layer']}-{first['last_layer']} "
+                    f"({first['layers']} layers)")
+        else:
+            head = (f"Stages {first['stage'] + 1}-{last['stage'] + 1} of {s['pp']}, each alike: layers "
+                    f"{first['first_layer']}-{last['last_layer']} ({first['layers']} layers each)")
+        out.append(_para(f"{head}, {run[0][1]}"))
+        out += run[0][2] + [""]
+    for run in _alike(d["hops"], key=lambda h: (h["bytes"], h["link"], h["time_s"], h["alpha_s"], h["beta_s"])):
+        h, end = run[0], run[-1]
+        where = (f"Pipeline hop stage {h['from_stage'] + 1} -> {h['to_stage'] + 1}" if len(run) == 1 else
+                 f"Pipeline hops stage {h['from_stage'] + 1} -> {h['to_stage'] + 1} to "
+                 f"{end['from_stage'] + 1} -> {end['to_stage'] + 1}, {len(run)} alike")
+        out.append(_para(f"{where}: {b(h['bytes'])} over {h['link']}, {t(h['time_s'])}{' each' if len(run) > 1 else ''} "
+                         f"({t(h['alpha_s'])} latency + {t(h['beta_s'])} bandwidth)"))
     if d["hops"]:
         out.append("")
     p = d["parts_s"]

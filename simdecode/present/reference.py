@@ -394,7 +394,8 @@ def scenario_reference_markdown() -> str:
     lines += [
         "",
         "## Presets",
-        "`simdecode presets KIND` prints them; `simdecode/presets/KIND.yaml` holds each figure with its source.",
+        "`simdecode presets KIND` prints them; `simdecode/presets/KIND.yaml` holds each figure with its source, "
+        "and `simdecode presets KIND NAME` prints one entry of it as written.",
         "",
         "| catalogue | used by | presets |",
         "|---|---|---|",

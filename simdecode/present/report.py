@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+
+from simdecode.analysis import device_words
 
 DASH = "—"
 
@@ -103,9 +107,10 @@ def totals_table(summary: dict[str, Any]) -> Table:
         f"mean request at {pct(share)}" if share is not None else "no overheads",
     )
     breakdown = summary.get("time_breakdown") or {}
+    device = device_words.words(_get(summary, "resolved_scenario", "hardware", "gpu", "kind")).one
     if isinstance(breakdown, dict):
         for i, (name, value) in enumerate(breakdown.items()):
-            table.add_row(f"  {name.replace('_', ' ')}", pct(value), "share of GPU time" if i == 0 else "")
+            table.add_row(f"  {name.replace('_', ' ')}", pct(value), f"share of {device} time" if i == 0 else "")
     table.add_row("all-reduce share", pct(summary.get("allreduce_share")), "exposed, of a decode step")
     bottleneck = summary.get("bottleneck")
     table.add_row("bottleneck", Text(str(bottleneck), style="bold") if bottleneck else DASH, "")
@@ -150,7 +155,10 @@ _TEXT_COLUMNS = {"name", "link", "topology", "transport", "graphs", "all-reduce"
 
 
 def _catalogue(title: str, caption: str, columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+    """An empty catalogue table: two spaces between columns, none at the edges, so that the values
+    of every catalogue fit 80 columns once :data:`NARROW_DROP` columns move below it."""
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD,
+                  padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False)
     for column in columns:
         table.add_column(column, no_wrap=column != "source", justify="left" if column in _TEXT_COLUMNS else "right",
                          overflow="fold" if column == "source" else "ellipsis")
@@ -186,14 +194,14 @@ def _gpus_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Tab
     dtypes = ("bf16", "fp8", "fp4")
     table = _catalogue(
         "gpus", "memory in GB, bandwidth in TB/s, dense peak TFLOP/s per dtype, board power in W; kind: "
-        "gpu, sram (weights in on-chip SRAM; spatial: per-layer core regions), logic, unified (memory shared "
-        "with the OS)",
+        "gpu, sram (weights in on-chip SRAM), spatial (sram with a region of cores per layer), logic (weights "
+        "wired into the chip), unified (memory shared with the OS)",
         ("name", "kind", "memory", "bandwidth", *dtypes, "TDP", "link"),
     )
     for name in names:
         gpu = GpuSpec.model_validate(entry(name))
         flops = (gpu.flops_per_s.get(dtype) for dtype in dtypes)
-        kind = "unified" if gpu.unified_memory else f"{gpu.kind}, spatial" if gpu.spatial else gpu.kind
+        kind = "unified" if gpu.unified_memory else "spatial" if gpu.spatial else gpu.kind
         table.add_row(
             name, kind, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
             *(DASH if value is None else fmt(value / 1e12, 4) for value in flops),
@@ -247,7 +255,8 @@ _PRESET_TABLES = {"models": _models_table, "gpus": _gpus_table, "links": _links_
 
 
 def preset_table(kind: str) -> Table:
-    """A table of every preset of one kind (``models``, ``gpus``, ``links``, ``runtimes``)."""
+    """A table of every preset of one kind (``models``, ``gpus``, ``links``, ``runtimes``), one row
+    each, ending with the source of its figures."""
     from simdecode import presets
 
     names = presets.names(kind)
@@ -255,6 +264,69 @@ def preset_table(kind: str) -> Table:
     # every catalogue ends with where each preset's figures come from (rows are in name order)
     with_source = _catalogue(table.title, table.caption, tuple(str(c.header) for c in table.columns) + ("source",))
     for name, row in zip(names, zip(*(column.cells for column in table.columns))):
-        source, on = presets.source(kind, name), presets.measured_on(kind, name)
-        with_source.add_row(*row, f"{source} (costs measured on {on})" if on else source)
+        with_source.add_row(*row, _source_words(kind, name))
     return with_source
+
+
+def _source_words(kind: str, name: str) -> str:
+    from simdecode import presets
+
+    source, on = presets.source(kind, name), presets.measured_on(kind, name)
+    return f"{source} (costs measured on {on})" if on else source
+
+
+#: columns a catalogue leaves out of its table, in this order, until the table fits the terminal:
+#: they are listed below it with the sources instead (``simdecode presets`` in a narrow terminal)
+NARROW_DROP = {"models": (), "gpus": ("link", "TDP"), "links": (), "runtimes": ("base", "all-reduce")}
+
+
+def _without(table: Table, drop: tuple[str, ...]) -> Table:
+    """``table`` less the columns named in ``drop``."""
+    keep = [c for c in table.columns if str(c.header) not in drop]
+    out = _catalogue(table.title, table.caption, tuple(str(c.header) for c in keep))
+    for row in zip(*(column.cells for column in keep)):
+        out.add_row(*row)
+    return out
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """Columns ``table`` takes when nothing limits it (rich's own measure stops at the console's width)."""
+    return console.measure(table, options=console.options.update_width(10**6)).maximum
+
+
+def print_presets(kind: str, console: Console, wide: bool = False) -> None:
+    """Print one catalogue. Where its whole table (values and source, one row per preset) fits
+    ``console``, or ``wide`` is set, or the console is no terminal (piped: nothing is cut), that
+    table; otherwise the values that fit, then each preset's source (and the columns left out)
+    below it, wrapped to the width."""
+    full = preset_table(kind)
+    if wide or not console.is_terminal:
+        width = max(_natural_width(console, full), 40)
+        if console.is_terminal:
+            Console(file=console.file, width=width, height=console.height, color_system=console.color_system,
+                    highlight=False).print(full)
+            return
+        text = io.StringIO()  # piped: plain lines without the padding to the table's width
+        Console(file=text, width=width, height=25, color_system=None, highlight=False).print(full)
+        console.file.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
+        return
+    if _natural_width(console, full) <= console.width:
+        console.print(full)
+        return
+    values = _without(full, ("source",))
+    dropped: list[str] = []
+    for column in NARROW_DROP[kind]:
+        if _natural_width(console, values) <= console.width:
+            break
+        dropped.append(column)
+        values = _without(full, ("source", *dropped))
+    console.print(values)
+    cells = {str(c.header): list(c.cells) for c in full.columns}
+    console.print()
+    console.print(Text("sources" + "".join(f", {column}" for column in dropped)
+                       + " (one line per preset with --wide, or when piped)", style="bold"))
+    for i, name in enumerate(cells["name"]):
+        extra = "".join(f", {column} {cells[column][i]}" for column in dropped if cells[column][i] != DASH)
+        for line in textwrap.wrap(f"{name}{extra}: {cells['source'][i]}", max(console.width, 20), subsequent_indent="    ",
+                                  break_on_hyphens=False):
+            console.print(Text(line), soft_wrap=True)

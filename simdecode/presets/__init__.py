@@ -168,6 +168,22 @@ def preset(kind: str, name: str) -> dict[str, Any]:
     return {"name": name, **table[name]}
 
 
+def entry_text(kind: str, name: str) -> str:
+    """One preset as its catalogue file writes it: the comment block above it (what each figure is
+    and where it comes from) and its keys, with their own comments; unknown names raise with
+    suggestions. ``simdecode presets KIND NAME`` prints it."""
+    preset(kind, name)
+    lines = resources.files(__package__).joinpath(f"{kind}.yaml").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split("#")[0].rstrip() == f"{name}:")
+    first = start
+    while first > 0 and lines[first - 1].startswith("#"):
+        first -= 1
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+        end += 1
+    return "\n".join(lines[first:end]).rstrip() + "\n"
+
+
 def suggest(name: str, choices: list[str], n: int = 2) -> list[str]:
     """Up to ``n`` choices the user probably meant by ``name``: those that start with it (``h100``:
     ``h100-sxm``, ``h100-pcie``), closest first, else the closest by spelling."""

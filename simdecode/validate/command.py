@@ -22,7 +22,8 @@ def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
     p.add_argument("cases", nargs="*", metavar="CASES",
                    help="measurement files or folders (default ../shared/validation), or case-name prefixes")
     p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="worker processes")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes (default: the CPUs available)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write validation.{md,csv,json,png} to DIR")
     p.add_argument("--force", action="store_true", help="let --out replace a folder that holds other files")
     p.add_argument("--check", action="store_true", help="exit 1 if a group misses its tolerance")

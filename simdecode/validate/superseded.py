@@ -32,11 +32,23 @@ class Withdrawal:
     why: str
 
 
+#: how every withdrawal's ``why`` starts: the table tells withdrawn rows from kernel-side ones by it
+PREFIX = "withdrawn by its source: "
+
 WITHDRAWN: tuple[Withdrawal, ...] = (
     Withdrawal("github.com/safeailab/eagle", "33.2 tokens/s",
-               "withdrawn by its source: EAGLE's README replaced this A100 table (e62e432, 2024-01-17) "
+               PREFIX + "EAGLE's README replaced this A100 table (e62e432, 2024-01-17) "
                "22 hours later with LLaMA2-Chat 7B on an RTX 3090 (642d027)"),
 )
+
+
+def is_withdrawn(why: str) -> bool:
+    """True if a row's left-out reason (the table's kernel-side column) is a withdrawal.
+
+    >>> is_withdrawn(WITHDRAWN[0].why), is_withdrawn("MoE, MLA, fp4 weights")
+    (True, False)
+    """
+    return str(why).startswith(PREFIX)
 
 
 def withdrawn(source_url: str, quote: str) -> str:

@@ -2,8 +2,9 @@
 
 Written as Markdown (``validation.md``), CSV (``validation.csv``) and JSON (``validation.json``).
 Errors are signed: predicted / measured - 1 (positive: simdecode predicts more than was measured).
-Rows that wait for kernel-side physics (MoE, MLA, FP4, weight-only integer weights: issue 12) are
-marked; each group gives its statistics over all expressed rows and over the others.
+Rows that wait for kernel-side physics (MoE, MLA, FP4, weight-only integer weights: issue 12), and
+figures their own source withdrew (:mod:`simdecode.validate.superseded`), are marked with why; each
+group gives its statistics over all expressed rows and over the others, and counts each kind.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from simdecode.validate import superseded
 from simdecode.validate.runner import Outcome
 
 #: per group prefix: (median, worst) |error| the project accepts; groups not named have none
@@ -43,10 +45,27 @@ def group_summary(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
         out[name] = {
             "all": _stats([o.error for o in expressed]),
             "serving": _stats([o.error for o in expressed if not o.point.kernel_side]),
+            "left_out": left_out_counts([o.point.kernel_side for o in expressed if o.point.kernel_side]),
             "not_expressible": [{"case": o.point.case, "why": o.point.reason} for o in rows if not o.expressed],
             "tolerance": TOLERANCES.get(name),
         }
     return out
+
+
+def left_out_counts(whys: list[str]) -> dict[str, int]:
+    """How many of the rows left out of the tolerances wait for kernel-side physics and how many
+    were withdrawn by their source (:mod:`simdecode.validate.superseded`), by their reasons."""
+    withdrawn = sum(superseded.is_withdrawn(why) for why in whys)
+    return {"kernel_side": len(whys) - withdrawn, "withdrawn": withdrawn}
+
+
+def left_out_words(counts: dict[str, int]) -> str:
+    """'5 kernel-side, 2 withdrawn by their source'; 'all 30 kernel-side' when they are all one kind."""
+    parts = [(counts["kernel_side"], "kernel-side"), (counts["withdrawn"], "withdrawn by their source")]
+    parts = [(n, words) for n, words in parts if n]
+    if len(parts) == 1:
+        return f"all {parts[0][0]} {parts[0][1]}"
+    return ", ".join(f"{n} {words}" for n, words in parts)
 
 
 def _group_order(name: str) -> tuple[int, str]:
@@ -93,8 +112,8 @@ def _summary_pct(stats: dict[str, Any]) -> tuple[str, str]:
 
 
 def groups_markdown(outcomes: list[Outcome]) -> str:
-    lines = ["| group | rows | median \\|error\\| | worst \\|error\\| | without kernel-side rows: n, median, worst "
-             "| tolerance (median / worst) | not expressible |",
+    lines = ["| group | rows | median \\|error\\| | worst \\|error\\| | without kernel-side or withdrawn rows: n, "
+             "median, worst | tolerance (median / worst) | not expressible |",
              "|---|---:|---:|---:|---|---|---:|"]
     for name, g in group_summary(outcomes).items():
         med, worst = _summary_pct(g["all"])
@@ -104,7 +123,7 @@ def groups_markdown(outcomes: list[Outcome]) -> str:
         if g["serving"]["n"] == g["all"]["n"]:
             serving = "same"
         elif g["serving"]["n"] == 0:
-            serving = "none (all kernel-side)"
+            serving = f"none ({left_out_words(g['left_out'])})"
         else:
             serving = f"{g['serving']['n']}, {smed}, {sworst}"
         lines.append(f"| {name} | {g['all']['n']} | {med} | {worst} | {serving} | {tol_text} | "
@@ -115,7 +134,7 @@ def groups_markdown(outcomes: list[Outcome]) -> str:
 def to_markdown(outcomes: list[Outcome]) -> str:
     """Groups first, then every row, then the rows not expressible with why."""
     out = ["## Groups", "", groups_markdown(outcomes), "## Rows", "",
-           "| case | group | conditions | metric | measured | predicted | error | kernel-side |",
+           "| case | group | conditions | metric | measured | predicted | error | kernel-side or withdrawn |",
            "|---|---|---|---|---:|---:|---:|---|"]
     for o in outcomes:
         if o.expressed:

@@ -17,6 +17,8 @@ SMALL = ["--precision", "bf16", "--tp", "8", "--runtime", "vllm", "--batch", "1"
     (  # 'h300' is as close to the h800 preset as to h200: a typo with one nearest preset
         ["--tps", "42", "--hardware", "h2000x8"], "unknown GPU 'h2000'; did you mean 'h200'?"),
     (["--tps", "42", "--hardware", "h200"], "expected GPUxCOUNT"),
+    (["--tps", "42", "--gpu", "h2000"], "--gpu 'h2000': unknown GPU 'h2000'; did you mean 'h200'?"),  # not '--hardware'
+    (["--tps", "42", "--gpu", "h200", "--gpus", "100"], "--gpus 100: 1 to 64 GPUs in one node"),
     (["--tps", "42", "--gpu", "h200", "--gpus", "8", "--hardware", "h200x8"], "not both"),
     (["--tps", "42", "--hardware", "h200x8", "--tp", "16"], "--tp 16 contradicts --hardware h200x8"),
     (["--tps", "42", "--hardware", "h200x8", "--batch", "64..1"], "contradictory range, 64 > 1"),

@@ -52,6 +52,8 @@ def test_compare_prints_two_runs_side_by_side_with_ratios(tiny_sweep: Path, tmp_
     assert cli.main(["compare", str(a), str(b)]) == 0
     table = capsys.readouterr().out
     assert "TTFT mean (ms)" in table and "bottleneck" in table
+    lines = table.splitlines()  # short headings; each whole path on a line of its own under the table
+    assert lines[-2:] == [f"[1] {a}", f"[2] {b}"] and "[1] a" in table and "[2] b" in table
 
 
 def test_compare_needs_summaries(tmp_path: Path, capsys):

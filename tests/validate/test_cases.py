@@ -11,7 +11,7 @@ import yaml
 
 from simdecode.cli import main
 from simdecode.validate import conditions as cond
-from simdecode.validate import inferencex, published
+from simdecode.validate import inferencex, published, published_figures
 from simdecode.validate.cases import Point, load
 from simdecode.validate.runner import Outcome, run_job
 from simdecode.validate.table import group_summary, to_csv, to_json, to_markdown
@@ -180,6 +180,30 @@ def test_group_statistics_and_formats():
     assert data["rows"][0]["error"] == pytest.approx(0.1) and data["rows"][2]["predicted"] is None
     md = to_markdown(out)
     assert "| A-1 | A |" in md and "+10.0%" in md and "no hardware stated" in md
+
+
+def test_groups_table_says_what_its_left_out_rows_are():
+    """The column without the rows left out of the tolerances names what they are: SPEC's are
+    kernel-side (DeepSeek-R1 MTP) and withdrawn by their source (EAGLE's A100 table), so a label
+    'all kernel-side' would be false."""
+    from simdecode.validate import superseded
+    from simdecode.validate.table import groups_markdown
+
+    def row(case: str, error: float, why: str) -> Outcome:
+        return Outcome(Point(case, "S", "x", "speed-up", "x", 1.0, kernel_side=why), 1.0 + error)
+
+    withdrawn = superseded.WITHDRAWN[0].why
+    mixed = [row("S-1", 0.01, "MoE, MLA, fp4 weights"), row("S-2", 0.02, "MoE, MLA, fp4 weights"),
+             row("S-3", 0.64, withdrawn)]
+    assert group_summary(mixed)["S"]["left_out"] == {"kernel_side": 2, "withdrawn": 1}
+    md = groups_markdown(mixed)
+    assert "without kernel-side or withdrawn rows" in md.splitlines()[0]
+    assert "| none (2 kernel-side, 1 withdrawn by their source) |" in md and "all kernel-side" not in md
+    assert "| none (all 2 kernel-side) |" in groups_markdown(mixed[:2])
+    assert "| none (all 1 withdrawn by their source) |" in groups_markdown(mixed[2:])
+    some = groups_markdown([row("S-1", 0.01, ""), row("S-3", 0.64, withdrawn)])
+    assert "| 1, 1.0%, 1.0% |" in some
+    assert "kernel-side or withdrawn |" in to_markdown(mixed).split("## Rows")[1].splitlines()[2]
 
 
 def test_figure_is_a_png():
@@ -415,7 +439,7 @@ def test_kog_case_gives_both_quoted_machines_and_flags_the_one_its_costs_were_no
     assert s["hardware"]["gpu"] == "h200" and s["runtime"] == "kog"
     assert s["parallelism"] == {"tp": 8, "pp": 1, "tp_mode": "delayed", "tp_delay": 2, "tp_delay_start": "sync",
                                 "tp_final": "all-reduce"}
-    # no lengths stated: a short turn (published.UNSTATED_LENGTHS)
+    # no lengths stated: a short turn (published_scenario.UNSTATED_LENGTHS)
     assert (s["workload"]["prompt_tokens"], s["workload"]["output_tokens"]) == (128, 256)
 
 
@@ -509,7 +533,7 @@ def test_a_quoted_table_gives_one_point_per_cell_and_the_speculative_rows_say_wh
     """The README's table: columns named by 'dtype: fp16 / int4', rows by engine or method. The
     gpt-fast baselines are simulated (int4 in gpt-fast's groups of 32); EAGLE's chain draft has no
     published acceptance length, so its two cells are listed with that reason."""
-    assert [(e["framework"], e["dtype"], e["tok_s"]) for e in published._table_entries(EAGLE_TABLE)] == [
+    assert [(e["framework"], e["dtype"], e["tok_s"]) for e in published_figures.table_entries(EAGLE_TABLE)] == [
         ("gpt-fast", "fp16", 33.2), ("gpt-fast", "int4", 47.4),
         ("EAGLE+gpt-fast", "fp16", 71.5), ("EAGLE+gpt-fast", "int4", 82.5)]
     cases = published.case_jobs(EAGLE_TABLE, {})
