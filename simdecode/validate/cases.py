@@ -52,6 +52,9 @@ class Job:
     #: a collective microbenchmark (simdecode.validate.microbench): the all-reduce's message in
     #: bytes, costed on the scenario's deployment instead of simulated; None for simulations
     message_bytes: int | None = None
+    #: a step or kernel measured on one GPU (simdecode.validate.device): what to cost with the cost
+    #: model instead of simulating ({"what": "decode" | "prefill" | "gemm" | ...}); None for simulations
+    device: dict[str, Any] | None = None
 
 
 @dataclass
@@ -90,9 +93,13 @@ def default_data_dir(repo: Path | None = None) -> Path:
 def load(paths: list[Path]) -> CaseSet:
     """Read every file (or every known file in a folder) into a :class:`CaseSet`.
 
-    A ``.json`` file is read as InferenceX serving sweeps, a ``.yaml``/``.yml`` file as published
-    measurements; anything else is an error (ValueError naming the file)."""
-    from simdecode.validate import inferencex, published
+    A ``.json`` file is read as a device run (benchmarks/device/measure_kernels.py's output:
+    :mod:`simdecode.validate.device`) when it has that file's sections, else as InferenceX serving
+    sweeps; a ``.yaml``/``.yml`` file as published measurements; anything else is an error
+    (ValueError naming the file)."""
+    import json
+
+    from simdecode.validate import device, inferencex, published
 
     cases = CaseSet()
     files: list[Path] = []
@@ -108,7 +115,11 @@ def load(paths: list[Path]) -> CaseSet:
             raise ValueError(f"{path}: no such file or folder")
     for file in files:
         if file.suffix == ".json":
-            cases.extend(inferencex.load(file))
+            try:
+                data = json.loads(file.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{file}: not valid JSON ({exc})") from exc
+            cases.extend(device.load(file, data) if device.is_device_run(data) else inferencex.load(file))
         elif file.suffix in (".yaml", ".yml"):
             cases.extend(published.load(file))
         else:

@@ -1,6 +1,7 @@
 """``simdecode validate [CASES...] [--group G] [--jobs N] [--out DIR] [--check]``.
 
-CASES are measurement files or folders (default: ../shared/validation beside the repository) and
+CASES are measurement files or folders (default: ../shared/validation beside the repository, and the
+GPU measurements of simdecode/validate/data/device: simdecode.validate.device) and
 case filters: an argument that is not a file keeps the rows whose case starts with it (``BAT-01``,
 ``llama-3.1-70b-instruct-h200``). ``--group`` keeps groups whose name starts with G (repeatable).
 The table goes to stdout as Markdown; the progress bar to stderr. ``--out DIR`` writes
@@ -38,8 +39,10 @@ def select(args: argparse.Namespace):
 
     paths = [Path(a) for a in args.cases if Path(a).exists()]
     filters = [a for a in args.cases if not Path(a).exists()]
-    if not paths:
-        paths = [default_data_dir()]
+    if not paths:  # the measurements beside the repository (or shipped), and the shipped device runs
+        from simdecode.validate.device import default_files
+
+        paths = [default_data_dir(), *default_files()]
     try:
         cases = load(paths)
     except (ValueError, OSError) as exc:

@@ -44,7 +44,7 @@ def figure_png(outcomes: list[Outcome]) -> bytes:
     ax.set_yscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
-    ax.set_xlabel("measured (each row in its own unit: ms, tokens/s or x)")
+    ax.set_xlabel("measured (each row in its own unit: ms, us, tokens/s or x)")
     ax.set_ylabel("predicted by simdecode (same unit)")
     ax.set_title("simdecode validate: predicted vs measured\n(presets and engine defaults as shipped; "
                  "nothing fitted per case)", fontsize=10)

@@ -115,6 +115,11 @@ def run_job(job: Job) -> list[Outcome]:
     from simdecode.scenario.schema import Scenario
 
     started = time.perf_counter()
+    if job.device is not None:  # a step or kernel measured on one GPU: costed, not simulated
+        from simdecode.validate.device import predict
+
+        value = predict(job.scenario, job.device)
+        return [Outcome(p, value, time.perf_counter() - started) for p in job.points]
     if job.message_bytes is not None:  # a collective microbenchmark: costed, not simulated
         from simdecode.validate.microbench import predict_us
 

@@ -22,7 +22,10 @@ from simdecode.validate.runner import Outcome
 
 #: per group prefix: (median, worst) |error| the project accepts; groups not named have none
 TOLERANCES = {"DEC": (0.10, 0.25), "BAT": (0.10, 0.25), "PP": (0.10, 0.25), "SPEC": (0.10, 0.25),
-              "IX llama-3.1-70b TPOT": (0.10, 0.25), "IX llama-3.1-70b TTFT": (0.20, 0.50)}
+              "IX llama-3.1-70b TPOT": (0.10, 0.25), "IX llama-3.1-70b TTFT": (0.20, 0.50),
+              # whole decode steps timed on one H200 (validate/device.py); its prefill forwards and
+              # single kernels ("KER H200 prefill", "KER H200 kernels") have none (docs/measurements-h200.md)
+              "KER H200 decode": (0.10, 0.25)}
 
 
 def _stats(errors: list[float]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Runs every published case of groups DEC, BAT, PP and SPEC and every InferenceX Llama-3.1-70B
 FP8 sweep (about 360 simulations at step fidelity, three waves of each closed loop; about a
-minute on 2 cores). Rows that wait for kernel-side physics (MoE, MLA, FP4, integer weights: issue 12) are left
+minute on 2 cores), and the decode steps timed on one H200 (group KER H200 decode, costed, not
+simulated: a fraction of a second). Rows that wait for kernel-side physics (MoE, MLA, FP4, integer weights: issue 12) are left
 out of the tolerances. Every prediction must also equal the published table's
 (docs/validation/validation.json), so a change of physics that moves any row fails here until the
 table is regenerated (docs/validation.md says how).
@@ -17,24 +18,28 @@ from pathlib import Path
 
 import pytest
 
+from simdecode.validate import device
 from simdecode.validate.cases import SHIPPED_DATA, load
 from simdecode.validate.runner import run_jobs
+from simdecode.validate.table import TOLERANCES
 
 DATA = SHIPPED_DATA  # the in-repository copy: CI checks the same cases whatever lies beside the clone
 PUBLISHED = Path(__file__).resolve().parents[2] / "docs" / "validation" / "validation.json"
 GROUPS = ("DEC", "BAT", "PP", "SPEC")
 
 
+#: groups of whole steps measured on one GPU (simdecode/validate/device.py), with their tolerance
+DEVICE_GROUPS = ("KER H200 decode",)
+
+
 def in_ci(job) -> bool:
     p = job.points[0]
-    if p.group in GROUPS:
-        return True
-    return p.group.startswith("IX llama-3.1-70b") and not p.kernel_side
+    return p.group in GROUPS or p.group in DEVICE_GROUPS or (p.group.startswith("IX llama-3.1-70b") and not p.kernel_side)
 
 
 @pytest.fixture(scope="module")
 def outcomes():
-    jobs = [j for j in load([DATA]).jobs if in_ci(j)]
+    jobs = [j for j in load([DATA, *device.default_files()]).jobs if in_ci(j)]
     return run_jobs(jobs, workers=2)
 
 
@@ -43,7 +48,7 @@ def errors(outcomes, group: str, metric: str | None = None) -> list[float]:
             and (metric is None or o.point.metric == metric)]
 
 
-@pytest.mark.parametrize("group", ["DEC", "BAT", "PP"])
+@pytest.mark.parametrize("group", ["DEC", "BAT", "PP", *DEVICE_GROUPS])
 def test_dense_groups_median_10_worst_25_percent(outcomes, group):
     e = errors(outcomes, group)
     assert len(e) >= 10
@@ -118,3 +123,10 @@ def test_every_prediction_is_the_published_tables(outcomes):
             f"{o.point.case} {o.point.metric}: {o.predicted:.6g} now, {published['predicted']:.6g} in "
             "docs/validation: regenerate the table (docs/validation.md) and explain the change in CHANGELOG.md")
     assert math.isfinite(sum(o.predicted for o in outcomes if o.expressed))
+
+
+def test_device_step_groups_have_the_dense_tolerance(outcomes):
+    """KER H200 decode: every decode step of the H200 run (11 rows), held to DEC's bounds."""
+    for group in DEVICE_GROUPS:
+        assert TOLERANCES[group] == TOLERANCES["DEC"]
+        assert len([o for o in outcomes if o.point.group == group and o.expressed]) == 11
