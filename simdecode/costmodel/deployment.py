@@ -29,7 +29,8 @@ from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import Caps
 from simdecode.costmodel.devices import workspace_bytes
-from simdecode.costmodel.efficiency import FP4_FORMATS, Part, dequant_seconds, fp4_dequant_seconds, marlin_passes
+from simdecode.costmodel.efficiency import (FP4_FORMATS, Part, dequant_seconds, fp4_dequant_seconds,
+                                           marlin_math_in_series, marlin_passes)
 from simdecode.costmodel.pcie import PcieHierarchy
 from simdecode.costmodel.roofline import DeviceRates, dtype_bytes, power_throttle
 from simdecode.scenario.hardware import GpuSpec, LinkSpec, RuntimeSpec
@@ -170,7 +171,9 @@ class Deployment:
         ``tile_share`` is the useful share of the tensor-core tiles (thin GEMMs, efficiency.padded_rows).
         FP4 weight-only parts run in Marlin: its e2m1 decode is repeated for every 64 of the ``rows``
         (tokens) each weight meets, and its mma.sync math reaches ``gpu.warp_mma_share`` of the peak
-        (efficiency.marlin_passes)."""
+        (efficiency.marlin_passes); in the routed experts (``fused_marlin_moe``) past one 16-row MMA block
+        its math adds to its decode rather than hiding behind it (efficiency.marlin_math_in_series:
+        ``Part.math_in_series``; the dense Marlin GEMM keeps the overlap: not measured)."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
             return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
@@ -179,18 +182,21 @@ class Deployment:
         key = precision_mod.math_dtype(gpu, weights, prec.activations)
         throttle = power_throttle(gpu)
         peak = gpu.flops_per_s[key] * throttle
-        dequant, mma_share = 0.0, 1.0
+        # NVFP4 math on Blackwell reaches less of its peak than the fp8 the efficiency holds (blackwell_gemm.py)
+        rate = blackwell_gemm.large_gemm_flops_per_s(peak, self.runtime.compute_efficiency, gpu.compute_capability, key)
+        dequant, mma_share, in_series = 0.0, 1.0, False
         if module in precision_mod.MODULES and params > 0 and precision_mod.weight_only(gpu, weights, prec.activations):
             vector = gpu.vector_flops_per_s or gpu.flops_per_s.get("bf16", peak) / 16
             if weights in FP4_FORMATS:  # Marlin's e2m1 decode, bound by the integer pipe, once per 64 rows
                 dequant = marlin_passes(rows) * fp4_dequant_seconds(
                     params, vector * throttle, self.runtime.compute_efficiency, gpu.int32_share)
                 mma_share = gpu.warp_mma_share  # Marlin multiplies with mma.sync
+                # fused_marlin_moe past one 16-row block: math after the decode (dense Marlin: not measured)
+                in_series = module == "experts" and marlin_math_in_series(rows)
             else:
                 dequant = dequant_seconds(params, vector * throttle)
-        # NVFP4 math on Blackwell reaches less of its peak than the fp8 the efficiency holds (blackwell_gemm.py)
-        rate = blackwell_gemm.large_gemm_flops_per_s(peak, self.runtime.compute_efficiency, gpu.compute_capability, key)
-        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant)
+        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant,
+                    math_in_series=in_series)
 
     @property
     def window(self) -> int | Caps | None:

@@ -54,12 +54,26 @@ One module of a step is a few :class:`Part` s (a sequence of kernels with a name
   ``wgmma`` (FlashAttention-3, Shah et al. 2024, arXiv 2407.08608, section 2.2, citing Luo et al.
   2024, arXiv 2402.13499, "Benchmarking and Dissecting the Nvidia Hopper GPU Architecture"):
   ``GpuSpec.warp_mma_share`` (2/3 on H100, H200, H20, H800; 1 where mma.sync is the native
-  instruction, Ampere and Ada). The decode still overlaps the math (both issue from the same warps
-  to different pipes), so a part's busy time stays max(stream, math, decode). gpt-oss-120b's
-  experts at tp 2 on an H100 for an 8,192-token prefill (256 rows per expert): each weight decoded
-  4 times (36 layers x 128 experts x 4 x 2.36 us = 43.5 ms) while the math, now at 2/3 of the
-  rate, takes 54.0 / 0.667 = 80.9 ms: the math binds. The decode binds only for blocks the rows
-  barely fill (65 rows: two decodes for 1.02 blocks of math).
+  instruction, Ampere and Ada).
+- Marlin's decode and its math in series in the routed experts (``fused_marlin_moe``), once a weight
+  tile meets more than one 16-row MMA block (:func:`marlin_math_in_series`; Deployment.part applies it
+  to the ``experts`` module only: the dense Marlin GEMM was not measured and keeps the overlap): the
+  same warps issue both, in one software pipeline, and past
+  ``thread_m_blocks`` = 1 they do not hide each other. An ``nsys`` capture of SGLang's Marlin W4A16
+  MoE on an H100 at prefill (sgl-project/sglang PR #38884: DeepSeek-V4-Flash's MXFP4 experts split
+  4 ways, 16,384-token chunks, so 384 rows per expert) took 4.863 ms a layer for 1.237 TFLOP per GPU,
+  "254 TFLOPS, 25.7% of H100 BF16 peak", reading 856 MB: "issue-bound, not bandwidth-bound: the SASS
+  inner loop spends 64 of 220 instructions per 32-K step on HMMA, the rest on dequant, scale and
+  pack". Charged here: its 1.61e9 weights decoded 6 times (1.836 ms at 0.55 of the integer pipe) plus
+  the math at 0.55 x 2/3 of the peak (3.409 ms): 5.245 ms, 8% over the measurement, where the
+  overlapped max of the two gives 3.409 ms (30% under). At decode (one 16-row block: a quarter of
+  the tensor-core work per decoded weight of a 64-row block) the math hides behind the decode and
+  the stream, as before: the busy time stays max(stream, decode) there, which InferenceX's gpt-oss
+  TPOTs (one decode pass, the same per expert on H100 and H200) support. So a part's busy time is
+  max(stream, math, decode) for at most 16 rows and max(stream, math + decode) past them.
+  gpt-oss-120b's experts at tp 2 on an H100 for an 8,192-token prefill (256 rows per expert):
+  each weight decoded 4 times (36 layers x 128 experts x 4 x 2.36 us = 43.5 ms) after the math
+  at 2/3 of the rate (54.0 / 0.667 = 80.9 ms): 124.4 ms.
 """
 
 from __future__ import annotations
@@ -82,6 +96,8 @@ FP4_FORMATS = ("fp4", "nvfp4", "mxfp4")
 #: most rows one Marlin thread block multiplies a weight tile with (vLLM ``fused_marlin_moe``'s largest
 #: ``block_size_m``; the dense kernel's 4 x 16-row ``thread_m_blocks``): more rows decode the tile again
 MARLIN_BLOCK_ROWS = 64
+#: rows of one mma.sync m16n8k16 block, Marlin's ``thread_m_blocks`` unit: past it its math and decode add
+MARLIN_MMA_ROWS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +115,8 @@ class Part:
                   their own measured figure (None: the runtime's ``memory_efficiency``)
     serial_s:     latency its kernels pay in series with the stream and the math (an NVFP4 GEMM's
                   k-loop at decode: costmodel/fp4_gemm.py)
+    math_in_series: the math is issued in series with the decode, not hidden behind it (Marlin past one
+                  16-row MMA block: :func:`marlin_math_in_series`): busy = max(stream, math + decode)
     """
 
     term: str
@@ -110,6 +128,7 @@ class Part:
     dequant_s: float = 0.0
     memory_efficiency: float | None = None
     serial_s: float = 0.0
+    math_in_series: bool = False
 
 
 def padded_rows(rows: float, tile: int = TILE_ROWS) -> float:
@@ -154,12 +173,27 @@ def marlin_passes(rows: float | None) -> int:
     return max(1, ceil(rows / MARLIN_BLOCK_ROWS))
 
 
+def marlin_math_in_series(rows: float | None) -> bool:
+    """Does a Marlin GEMM whose weights meet ``rows`` rows (tokens, or one expert's tokens) issue its
+    math in series with its decode? Past one 16-row ``mma.sync`` block (``thread_m_blocks`` > 1) yes;
+    at decode (at most 16 rows, None or 0) the math hides behind the decode (module docstring).
+
+    >>> [marlin_math_in_series(r) for r in (None, 0, 2, 16, 16.5, 28.9, 384)]
+    [False, False, False, False, True, True, True]
+    """
+    return bool(rows) and rows > MARLIN_MMA_ROWS
+
+
 def part_seconds(part: Part, bandwidth_Bps: float, kernel_s: float, overlap: bool = True) -> tuple[float, float]:
     """(busy seconds without launches, launch seconds) of ``part`` (module docstring formula); with
     ``overlap`` the dequantisation hides behind the weight stream (max), else it adds to it. Its
     ``serial_s`` adds in either case."""
-    roofline = max(part.hbm_bytes / bandwidth_Bps, part.flops / part.flops_per_s if part.flops else 0.0)
-    busy = max(roofline, part.dequant_s) if overlap else roofline + part.dequant_s
+    stream = part.hbm_bytes / bandwidth_Bps
+    math = part.flops / part.flops_per_s if part.flops else 0.0
+    if overlap and part.math_in_series:
+        busy = max(stream, math + part.dequant_s)
+    else:
+        busy = max(stream, math, part.dequant_s) if overlap else max(stream, math) + part.dequant_s
     return busy + part.serial_s, part.kernels * kernel_s
 
 
@@ -176,8 +210,11 @@ def dequant_bound_seconds(part: Part, bandwidth_Bps: float, overlap: bool = True
         return 0.0
     if not overlap:
         return part.dequant_s
-    roofline = max(part.hbm_bytes / bandwidth_Bps, part.flops / part.flops_per_s if part.flops else 0.0)
-    return part.dequant_s if part.dequant_s > roofline else 0.0
+    stream = part.hbm_bytes / bandwidth_Bps
+    math = part.flops / part.flops_per_s if part.flops else 0.0
+    if part.math_in_series:  # its decode's share of max(stream, math + decode): the math is math time
+        return part.dequant_s if math + part.dequant_s > stream else 0.0
+    return part.dequant_s if part.dequant_s > max(stream, math) else 0.0
 
 
 def ideal_seconds(part: Part, peak_bandwidth_Bps: float) -> float:

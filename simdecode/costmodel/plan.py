@@ -308,7 +308,10 @@ def _compute(dep: Deployment, parts, share: float = 1.0) -> OpCost:
         if p.dequant_s > 0:
             d = dequant_bound_seconds(p, bw, overlap)
             dq_s += d
-            if d and overlap:  # the part's stream and math hide behind its decode
+            if d and overlap and p.math_in_series:  # only its stream hides: the math adds to the decode
+                dq_bytes += p.hbm_bytes
+                dq_hidden += p.hbm_bytes / bw
+            elif d and overlap:  # the part's stream and math hide behind its decode
                 dq_bytes += p.hbm_bytes
                 dq_flops += p.flops
                 dq_hidden += max(p.hbm_bytes / bw, p.flops / p.flops_per_s if p.flops else 0.0)

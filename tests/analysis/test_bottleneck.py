@@ -17,13 +17,13 @@ from simdecode.scenario.loader import scenario_from_dict
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _gpt_oss(concurrency: int, gpu: str = "h200"):
+def _gpt_oss(concurrency: int, gpu: str = "h200", prompt_tokens: int = 1024):
     """gpt-oss-120b on one GPU (an H200) under vLLM: MXFP4 experts through Marlin's W4A16 kernel, whose
     decode on the INT32 pipe outlasts the experts' stream at batch 16 (docs/physics-moe-precision.md)."""
     return scenario_from_dict({
         "model": "gpt-oss-120b", "hardware": {"gpu": gpu, "gpus_per_node": 1}, "runtime": "vllm",
         "workload": {"arrival": {"kind": "closed", "concurrency": concurrency}, "requests": 2 * concurrency,
-                     "prompt_tokens": 1024, "output_tokens": 128},
+                     "prompt_tokens": prompt_tokens, "output_tokens": 128},
         "simulation": {"fidelity": "step"}})
 
 
@@ -44,11 +44,15 @@ def test_run_names_the_fp4_weight_decode_as_explain_does():
 
 def test_run_and_explain_agree_where_the_stream_binds():
     """The same model on one H100 at batch 16: its 3.35 TB/s stream the experts slower than they
-    decode, so neither names the decode."""
+    decode, so neither names the decode. Only the steps that carry a prefill chunk (Marlin's math then
+    in series with its decode, costmodel/efficiency.marlin_math_in_series) give the decode a share."""
     scenario = _gpt_oss(16, "h100-sxm")
     summary = simulate(scenario).summary()
     assert explain(scenario, 1024, 16)["bottleneck"] == summary["bottleneck"] == "memory-bandwidth"
-    assert summary["decode_step_shares"]["weight_decode"] == 0.0
+    shares = summary["decode_step_shares"]
+    assert 0.0 < shares["weight_decode"] < 0.1 < shares["memory"]
+    # without prefill chunks in its steps (prompts of one token) the decode never binds
+    assert simulate(_gpt_oss(16, "h100-sxm", 1)).summary()["decode_step_shares"]["weight_decode"] == 0.0
 
 
 def test_by_label_sums_the_fixed_costs_and_names_the_decode():

@@ -272,12 +272,12 @@ def test_hopper_presets_reach_two_thirds_of_the_peak_with_mma_sync() -> None:
                       "a100-80gb": 1.0, "l40s": 1.0, "b200": 1.0}
 
 
-def test_mxfp4_experts_at_prefill_run_marlins_mma_sync_and_decode_per_64_rows() -> None:
+def test_mxfp4_experts_at_prefill_run_marlins_mma_sync_after_its_decode_per_64_rows() -> None:
     # gpt-oss-120b at tp 2 on an H100 under vLLM, an 8,192-token prefill: 8192 * 4 / 128 = 256 rows for each
     # of the 128 experts (all of them active). Per GPU an expert holds 3 * 2880 * 2880 / 2 = 12,441,600 weights.
     # Math: 2 * 12,441,600 * 8192 * 4 = 815.4 GFLOP at 989e12 * 0.55 * 0.667 = 362.8 TFLOP/s = 2.248 ms
     # (1.499 ms at the wgmma rate). Decode: ceil(256 / 64) = 4 passes of 128 * 12,441,600 * 1.75 /
-    # (67e12 / 4 * 0.55) = 4 * 302.4 us = 1.210 ms: under the math, which binds.
+    # (67e12 / 4 * 0.55) = 4 * 302.4 us = 1.210 ms, in series with the math: 3.458 ms.
     from simdecode.costmodel import modules
 
     d = Deployment.from_scenario(Scenario.model_validate(
@@ -290,9 +290,11 @@ def test_mxfp4_experts_at_prefill_run_marlins_mma_sync_and_decode_per_64_rows() 
     assert experts.flops / experts.flops_per_s == pytest.approx(2.248e-3, rel=1e-3)
     one_pass = 128 * per_expert * 1.75 / (67e12 / 4 * 0.55)
     assert one_pass == pytest.approx(302.4e-6, rel=1e-3)
-    assert experts.dequant_s == pytest.approx(4 * one_pass)
+    # 256 rows is past one 16-row MMA block: the math is issued in series with the decode (sglang PR #38884)
+    assert experts.dequant_s == pytest.approx(4 * one_pass) and experts.math_in_series
+    assert eff.dequant_bound_seconds(experts, 0.81 * 3.35e12) == pytest.approx(4 * one_pass)  # the decode's share
     busy, _ = eff.part_seconds(experts, 0.81 * 3.35e12, d.rates.kernel_s, True)
-    assert busy == pytest.approx(experts.flops / experts.flops_per_s)
+    assert busy == pytest.approx(2.248e-3 + 1.210e-3, rel=1e-3)
     # at decode (one token: 4 rows) nothing changes: one pass, and the math is not what binds
     dec = [p for p in modules.mlp_parts(d, 0, BatchShape.decode([10])) if p.term == "experts"][0]
     assert dec.dequant_s == pytest.approx(4 * per_expert * 1.75 / (67e12 / 4 * 0.55))
@@ -315,3 +317,60 @@ def test_mma_sync_share_only_touches_marlins_fp4_parts() -> None:
     # the same tile share on both (the rows per expert do not depend on the GPU): Hopper's is 0.667 of A100's
     assert experts.flops_per_s / (312e12 * 0.55) == pytest.approx(e100.flops_per_s / (989e12 * 0.55) / 0.667)
     assert experts.flops_per_s <= 312e12 * 0.55
+
+
+def test_marlin_math_adds_to_its_decode_only_past_one_16_row_block() -> None:
+    # one MMA block (at most 16 rows: decode) keeps max(stream, math, decode); more rows add math and decode
+    assert [eff.marlin_math_in_series(r) for r in (None, 0, 1, 16, 16.01, 17, 64, 8192)] == \
+        [False, False, False, False, True, True, True, True]
+
+
+def test_marlin_prefill_layer_against_sglang_pr_38884_h100_profile() -> None:
+    # sgl-project/sglang PR #38884, nsys of SGLang's Marlin W4A16 MoE on an H100: DeepSeek-V4-Flash's MXFP4 experts
+    # (hidden 4096, intermediate 2048, 256 experts, top 6) split 4 ways, 16,384-token chunks: 384 rows per expert;
+    # "1.237 TFLOP per layer per GPU in 4.863 ms", "reading 856 MB/layer". Per GPU: 256 / 4 x 3 x 4096 x 2048 =
+    # 1.6106e9 weights (x 0.53125 B = 855.6 MB). Decode: ceil(384 / 64) = 6 passes x 1.6106e9 x 1.75 /
+    # (67e12 / 4 x 0.55) = 1.836 ms; math 1.2369e12 / (989e12 x 0.55 x 0.667) = 3.409 ms; in series 5.245 ms,
+    # +7.9% over the measurement (the overlapped max, 3.409 ms, was 29.9% under it).
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h100-sxm"}, "runtime": "sglang", "parallelism": {"tp": 2}}))
+    weights = 256 / 4 * 3 * 4096 * 2048
+    flops = 16384 * 6 * 3 * 4096 * 2048 * 2 / 4
+    assert weights * 0.53125 == pytest.approx(855.6e6, rel=1e-3) and flops == pytest.approx(1.237e12, rel=1e-3)
+    part = d.part("experts", weights, weights * 0.53125, flops, 2, "experts", rows=16384 * 6 / 256)
+    decode = 6 * weights * 1.75 / (67e12 / 4 * 0.55)
+    assert decode == pytest.approx(1.836e-3, rel=1e-3)
+    assert flops / part.flops_per_s == pytest.approx(3.409e-3, rel=1e-3)
+    busy, _ = eff.part_seconds(part, 0.81 * 3.35e12, d.rates.kernel_s, True)
+    assert busy == pytest.approx(5.245e-3, rel=1e-3)
+    assert busy / 4.863e-3 - 1 == pytest.approx(0.079, abs=0.002)
+
+
+@given(rows=st.floats(min_value=0.5, max_value=4096))
+def test_marlin_series_never_shortens_a_part_and_adds_exactly_its_math(rows: float) -> None:
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "gpt-oss-120b", "hardware": {"gpu": "h200"}, "runtime": "vllm", "parallelism": {"tp": 2}}))
+    w = 3 * 2880 * 2880 / 2
+    part = d.part("experts", w, w * 0.53125, 2 * w * rows, 2, "experts", rows=rows)
+    decode = eff.marlin_passes(rows) * eff.fp4_dequant_seconds(w, 67e12, 0.55, 0.5)
+    math = part.flops / part.flops_per_s
+    assert part.dequant_s == pytest.approx(decode) and part.math_in_series == (rows > 16)
+    stream = part.hbm_bytes / (0.81 * 4.8e12)
+    busy, _ = eff.part_seconds(part, 0.81 * 4.8e12, d.rates.kernel_s, True)
+    assert busy >= max(stream, math, decode) * (1 - 1e-12)
+    assert busy == pytest.approx(max(stream, math + decode) if rows > 16 else max(stream, math, decode))
+    # explain's share of it that the decode decides never exceeds the decode itself
+    assert 0.0 <= eff.dequant_bound_seconds(part, 0.81 * 4.8e12) <= decode * (1 + 1e-12)
+
+
+def test_only_the_routed_experts_marlin_kernel_runs_its_math_in_series() -> None:
+    # the measurement behind it is fused_marlin_moe's (sglang PR #38884); a dense Marlin GEMM (an FP4 dense
+    # layer, a shared expert) at 64 rows keeps max(stream, math, decode): not measured
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "llama-3.1-70b", "hardware": {"gpu": "h100-sxm"}, "runtime": "vllm", "parallelism": {"tp": 8},
+         "precision": {"weights": "fp4"}}))
+    w = 8192 * 8192
+    dense = d.part("mlp", w, w * 0.5625, 2 * w * 64, 2, "mlp", rows=64)
+    routed = d.part("experts", w, w * 0.5625, 2 * w * 64, 2, "experts", rows=64)
+    assert dense.dequant_s == pytest.approx(routed.dequant_s) and dense.dequant_s > 0
+    assert routed.math_in_series and not dense.math_in_series
