@@ -9,8 +9,10 @@ disables its custom all-reduce, logging why, when:
 - the GPUs cannot access each other's memory ("your platform lacks GPU P2P capability");
 - the group spans nodes (it needs CUDA IPC handles, i.e. one node).
 
-It also hands messages above its buffer (``max_size``, 8 MiB) to NCCL; decode all-reduces are far
-smaller (a 70B model's is 16 KB per token), so that is left to the prefill cost, not modelled here.
+It also hands messages of its buffer's size or more (``max_size``, 8 MiB) to NCCL; decode all-reduces
+are far smaller (a 70B model's is 16 KB per token). That is the runtime key ``custom_allreduce_max``
+(:mod:`simdecode.costmodel.collectives`), set where the engine's version is known (InferenceX's vLLM
+0.10.2 launches, ``validate/inferencex_launch.py``), not decided here.
 Other engines' custom kernels (TensorRT-LLM's, PyTorch's intra-node all-reduce in gpt-fast) keep
 the runtime's ``allreduce_impl`` as given.
 """

@@ -21,7 +21,11 @@ link). Formulas:
 ``auto`` picks what the runtime would: NCCL picks the ring or tree algorithm and protocol its own
 model predicts fastest (that is what tuning.cc does); a runtime with custom all-reduce kernels
 picks the fastest of its one-shot, two-shot and (on a multicast switch) multimem/NVLS kernels and
-NCCL, as vLLM's custom all-reduce falls back to NCCL and TRT-LLM's MultiShot uses NVLS. ``auto``
+NCCL, as vLLM's custom all-reduce falls back to NCCL and TRT-LLM's MultiShot uses NVLS. The
+runtime's ``custom_allreduce_max`` hands messages of that size or more to NCCL (vLLM's
+``CustomAllreduce`` takes only messages below its 8 MiB buffer, ``should_custom_ar``), and
+``allreduce_multimem: false`` leaves the multimem kernels out (vLLM 0.10 has none: its
+symmetric-memory all-reduce, ``VLLM_ALLREDUCE_USE_SYMM_MEM``, is off by default there). ``auto``
 leaves NCCL's own NVLS out: whether NCCL enables it depends on the driver, the fabric manager and
 buffer registration, and CO-04's eager torch.distributed figures at 4-16 MB follow ring
 bandwidth; name ``allreduce: nvls`` to model it (CO-01).
@@ -239,13 +243,18 @@ def _candidates(nbytes, p, link, runtime, algorithm, nodes, inter, nics, pcie=No
     if runtime.allreduce_impl == "scheduled":
         return [scheduled_all_reduce(nbytes, p, link, nodes if inter is not None else 1, inter)]
     nccl_impl = runtime.allreduce_impl == "nccl"
+    cap = runtime.custom_allreduce_max_bytes
+    if not nccl_impl and algorithm == "auto" and cap is not None and nbytes >= cap:
+        nccl_impl = True  # larger than the custom kernels' buffer: the engine hands it to NCCL
     multi_node = nodes > 1 and inter is not None
     out: list[CollectiveCost] = []
     if algorithm in ("auto", "ring"):
         out += [ring_all_reduce(nbytes, p, link, proto, nodes, inter, nics, pcie) for proto in PROTOCOL_BW]
     if algorithm in ("auto", "tree"):
         out += [tree_all_reduce(nbytes, p, link, proto, nodes, inter, nics, pcie) for proto in PROTOCOL_BW]
-    if algorithm == "nvls" or (algorithm == "auto" and not nccl_impl and link.multicast and p > 2 and not multi_node):
+    multimem = runtime.allreduce_multimem
+    if algorithm == "nvls" or (algorithm == "auto" and not nccl_impl and multimem and link.multicast and p > 2
+                               and not multi_node):
         if not link.multicast:
             raise ValueError(f"allreduce 'nvls' needs a multicast-capable switch; link {link.name!r} has none")
         out.append(nvls_all_reduce(nbytes, p, link, nccl=nccl_impl))

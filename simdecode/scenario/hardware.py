@@ -168,6 +168,15 @@ class RuntimeSpec(Spec):
     allreduce_overhead_s: Duration = Field(
         5e-6, alias="allreduce_overhead", description="fixed time per collective (launch and sync)"
     )
+    custom_allreduce_max_bytes: Bytes | None = Field(
+        None, alias="custom_allreduce_max", description="with allreduce_impl custom: messages of this size "
+        "or more go to NCCL instead (vLLM's custom all-reduce buffer, 8 MiB); unset: no limit"
+    )
+    allreduce_multimem: bool = Field(
+        True, description="with allreduce_impl custom: the engine also has multimem (NVLS) kernels on a "
+        "multicast switch (TensorRT-LLM's, vLLM's symmetric-memory all-reduce); false: one-/two-shot only "
+        "(vLLM 0.10)"
+    )
     shard_lm_head: bool = Field(True, description="the LM head is split over the TP group (vocab-parallel)")
     step_overhead_s: Duration = Field(
         0.0, alias="step_overhead", description="host time per forward step (scheduling, sampling)"

@@ -67,6 +67,18 @@ graphs; the scheduler's own ``max_batch_size`` stays trtllm-serve's 2048). So ev
 expert-parallel 8 and the 8k1k c=64 run also attention data-parallel (costmodel/attention_dp.py), whose
 ``enable_balance`` holds prefills until every rank has one, for up to 60 iterations.
 
+Which all-reduce runs (runtime keys ``custom_allreduce_max`` and ``allreduce_multimem``,
+:mod:`simdecode.costmodel.collectives`): vLLM v0.10.2's ``CudaCommunicator.all_reduce`` tries its
+custom all-reduce (one-stage and two-stage kernels), then the symmetric-memory one, then NCCL
+(``pynccl``). The custom one takes a message only below its buffer, ``max_size=8192 * 1024``
+(``CustomAllreduce.should_custom_ar``: ``inp_size < self.max_size``; the smaller Blackwell sizes of
+``CUSTOM_ALL_REDUCE_MAX_SIZES`` apply only with symmetric memory on), and symmetric memory, whose
+``multimem_all_reduce_`` is vLLM's only multicast (NVLS) kernel, is off by default in v0.10.2
+(``VLLM_ALLREDUCE_USE_SYMM_MEM`` "0", vLLM PR #24696 of 2025-09-11; later versions turn it on). So on
+every GPU here a decode step's all-reduces (16 KB a token) run the custom kernels and a prefill's of
+8 MiB or more (512 tokens of Llama-70B's 8,192-wide rows in bf16) run NCCL:
+:data:`VLLM_0_10_ALLREDUCE`.
+
 Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simdecode.costmodel.eager`):
 
 - vLLM on B200: ``compilation-config`` ``cudagraph_mode: FULL_DECODE_ONLY`` with ``splitting_ops: []``
@@ -112,6 +124,9 @@ VLLM_CONFIG_FILE_IGNORED = ("h100",)
 #: GPUs of compute capability 10.0, where vLLM 0.10.2's FP8 linear layers call FlashInfer's bmm_fp8
 #: (``Fp8LinearOp``: ``has_device_capability(100)``; costmodel/eager.py)
 VLLM_FLASHINFER_FP8_GEMM = ("b200",)
+#: vLLM v0.10.2's all-reduce dispatch (module docstring): the custom kernels below their 8 MiB buffer,
+#: NCCL from there, no multimem kernels (symmetric memory off)
+VLLM_0_10_ALLREDUCE = {"custom_allreduce_max": 8 * 1024 * 1024, "allreduce_multimem": False}
 #: dsr1_fp8_h200.sh: --chunked-prefill-size / --max-prefill-tokens, and --mem-fraction-static
 SGLANG_DSR1_H200_CHUNK_TOKENS = 32768
 SGLANG_DSR1_H200_MEM_FRACTION = 0.82
@@ -174,8 +189,9 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
         graphed = min(2 * seqs, 512) if gpu in VLLM_SEQS_FROM_CONCURRENCY else 0  # B200: FULL_DECODE_ONLY
         if gpu in VLLM_CONFIG_FILE_IGNORED:  # config.yaml unread: vLLM's defaults (module docstring)
             return {"scheduler": {"overlap": False, "max_batched_tokens": 8192, "max_batch_size": seqs},
-                    "runtime": {"prefill_graph_tokens": graphed}, "precision": {"kv_cache": "bf16"}}
-        runtime: dict[str, Any] = {"prefill_graph_tokens": graphed}
+                    "runtime": {"prefill_graph_tokens": graphed, **VLLM_0_10_ALLREDUCE},
+                    "precision": {"kv_cache": "bf16"}}
+        runtime: dict[str, Any] = {"prefill_graph_tokens": graphed, **VLLM_0_10_ALLREDUCE}
         if gpu in VLLM_FLASHINFER_FP8_GEMM:  # eager steps pay FlashInfer's bmm_fp8 per FP8 GEMM
             runtime["eager_gemm_host"] = FLASHINFER_BMM_FP8_HOST_S
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": seqs},

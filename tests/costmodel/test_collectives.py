@@ -340,3 +340,62 @@ def test_link_from_scenario_keys_matches_the_preset() -> None:
     assert coll.ring_all_reduce(16 * KB, 8, custom, "LL").alpha_s == pytest.approx(15.0e-6, rel=1e-12)
     assert coll.ring_all_reduce(16 * KB, 8, custom, "LL").beta_s == pytest.approx(
         coll.ring_all_reduce(16 * KB, 8, NVLINK4, "LL").beta_s / 2, rel=1e-12)
+
+
+# ---- an engine's own dispatch: custom kernels below a size, NCCL above (vLLM 0.10.2) --------------
+NVLINK5 = link("nvlink5")      # 900 GB/s per direction, 0.6 us hop, eff 0.82, switch, multicast
+VLLM_0_10 = runtime("vllm", custom_allreduce_max="8 MiB", allreduce_multimem=False)
+
+
+def test_vllm_0_10_hands_messages_of_8_MiB_or_more_to_nccl() -> None:
+    """vLLM v0.10.2: CustomAllreduce.should_custom_ar takes inp_size < max_size (8192 * 1024), and its
+    symmetric-memory all-reduce (the only multimem kernel) is off by default (VLLM_ALLREDUCE_USE_SYMM_MEM
+    "0"), so CudaCommunicator.all_reduce sends larger messages to pynccl. A 1k-token prefill of
+    Llama-70B all-reduces 1024 x 8192 x 2 B = 16 MiB; 8 B200s over NVLink5.
+
+    NCCL (bandwidth 900e9 x 0.82 = 738 GB/s; LL128 moves 120 of 128 B):
+      tree LL128: 14 us base + 14 hops x 1.25 us = 31.5 us; 2 x 7/8 x 16 MiB / (738e9 x 120/128) = 42.44 us
+      ring LL128: 14 us + 14 x 1.9 us = 40.6 us + 42.44 us;  ring Simple: 8.4 + 14 x 3.4 = 56 us + 39.78 us
+    so tree LL128, 73.94 us, + vLLM's 5 us. The custom kernels at the same size (no cap, no multimem):
+    two-shot, 2 x 7 x 0.6 = 8.4 us + 39.78 us = 48.18 us, + 5 us."""
+    n = 16 * MB
+    cost = coll.all_reduce(n, 8, NVLINK5, VLLM_0_10)
+    assert (cost.algorithm, cost.protocol) == ("tree", "LL128")
+    assert cost.alpha_s == pytest.approx(14e-6 + 14 * 1.25e-6 + 5e-6, rel=1e-12)
+    assert cost.beta_s == pytest.approx(2 * 7 / 8 * n / (738e9 * 120 / 128), rel=1e-12)
+    assert cost.time_s - 5e-6 == pytest.approx(73.94e-6, rel=1e-3)
+    uncapped = coll.all_reduce(n, 8, NVLINK5, runtime("vllm", allreduce_multimem=False))
+    assert uncapped.algorithm == "two-shot"
+    assert uncapped.alpha_s == pytest.approx(2 * 7 * 0.6e-6 + 5e-6, rel=1e-12)
+    assert uncapped.time_s - 5e-6 == pytest.approx(48.18e-6, rel=1e-3)
+
+
+def test_below_the_cap_vllm_0_10_runs_its_one_and_two_shot_kernels_only() -> None:
+    # 4 MiB on 8 B200s: multimem would be 8.4 us + 4 MiB / (738e9 x 274/369) = 16.05 us; without it the
+    # two-shot kernel, 8.4 us + 2 x 7/8 x 4 MiB / 738e9 = 18.35 us (one-shot: 4.2 us + 7 x 5.68 us = 44 us)
+    n = 4 * MB
+    with_multimem = coll.all_reduce(n, 8, NVLINK5, runtime("vllm"))
+    assert with_multimem.algorithm == "nvls"
+    cost = coll.all_reduce(n, 8, NVLINK5, VLLM_0_10)
+    assert cost.algorithm == "two-shot"
+    assert cost.time_s == pytest.approx(8.4e-6 + 2 * 7 / 8 * n / 738e9 + 5e-6, rel=1e-12)
+    assert cost.time_s - 5e-6 == pytest.approx(18.35e-6, rel=1e-3)
+    # the cap is exclusive: one byte below it stays with the custom kernels
+    assert coll.all_reduce(8 * MB - 16, 8, NVLINK5, VLLM_0_10).algorithm == "two-shot"
+    assert coll.all_reduce(8 * MB, 8, NVLINK5, VLLM_0_10).algorithm in ("ring", "tree")
+
+
+def test_the_cap_and_multimem_keys_leave_nccl_and_named_algorithms_alone() -> None:
+    # an NCCL runtime has no custom kernels to cap; a named algorithm is costed as named
+    nccl = runtime("default", custom_allreduce_max="8 MiB", allreduce_multimem=False)
+    assert coll.all_reduce(64 * MB, 8, NVLINK5, nccl).time_s == coll.all_reduce(64 * MB, 8, NVLINK5, NCCL).time_s
+    assert coll.all_reduce(64 * MB, 8, NVLINK5, VLLM_0_10, "two-shot").algorithm == "two-shot"
+    assert coll.all_reduce(64 * MB, 8, NVLINK5, VLLM_0_10, "nvls").algorithm == "nvls"
+
+
+@given(n1=st.floats(0, 1e10, allow_nan=False), n2=st.floats(0, 1e10, allow_nan=False), p=st.integers(2, 8))
+def test_capped_custom_all_reduce_is_monotone_in_bytes(n1: float, n2: float, p: int) -> None:
+    # crossing the cap never makes a larger message cheaper: NCCL's ring or tree costs at least the
+    # two-shot kernel's bytes over the link, plus more latency
+    small, large = sorted((n1, n2))
+    assert coll.all_reduce(small, p, NVLINK5, VLLM_0_10).time_s <= coll.all_reduce(large, p, NVLINK5, VLLM_0_10).time_s

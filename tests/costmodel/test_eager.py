@@ -125,10 +125,12 @@ def test_every_fidelity_waits_for_the_host(fidelity):
 def test_inferencex_launch_sends_prefills_off_the_graphs():
     from simdecode.validate.inferencex_launch import launch_keys
 
+    ar = {"custom_allreduce_max": 8 * 2**20, "allreduce_multimem": False}  # vLLM 0.10.2 (test_collectives)
     assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {
-        "prefill_graph_tokens": 0, "eager_gemm_host": pytest.approx(31e-6)}
-    assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8}
-    assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {"prefill_graph_tokens": 512}
+        "prefill_graph_tokens": 0, "eager_gemm_host": pytest.approx(31e-6), **ar}
+    assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8, **ar}
+    assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {
+        "prefill_graph_tokens": 512, **ar}
     for model, gpu in (("deepseek-v3", "h200"), ("llama-3.1-70b", "b200")):  # trtllm-serve's PyTorch backend
         runtime = {"preset": "trt-llm", **launch_keys(model, gpu, "trt-llm", "1k1k", 8, 4)["runtime"]}
         assert RuntimeSpec.model_validate(resolve("runtimes", runtime)).prefill_graph_tokens == 0
