@@ -102,6 +102,13 @@ class _Parser(argparse.ArgumentParser):
     def _check_value(self, action: argparse.Action, value: object) -> None:
         if action.choices is not None and value not in action.choices:
             choices = [str(c) for c in action.choices]
+            if set(choices) == set(PRESET_KINDS):  # `presets h100-sxm`: a preset named without its catalogue
+                from simdecode import presets
+
+                kinds = [k for k in PRESET_KINDS if str(value) in presets.names(k)]
+                if kinds:
+                    raise argparse.ArgumentError(action, f"{value!r} is a preset of {kinds[0]}, not a catalogue; "
+                                                         f"did you mean 'simdecode presets {kinds[0]} {value}'?")
             close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
             if close:
                 raise argparse.ArgumentError(action, f"invalid choice: {value!r}; did you mean {close[0]!r}? "

@@ -103,6 +103,9 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         (["plot", "x", "--figure", "gant"], "did you mean 'gantt'?"),
         (["run", "x.yaml", "--josn"], "--josn (did you mean --json?)"),
         (["presets", "--wdie"], "--wdie (did you mean --wide?)"),
+        (["presets", "h100-sxm"], "'h100-sxm' is a preset of gpus, not a catalogue; did you mean "
+                                  "'simdecode presets gpus h100-sxm'?"),
+        (["presets", "vllm"], "did you mean 'simdecode presets runtimes vllm'?"),
     ],
 )
 def test_mistyped_commands_choices_and_options_say_what_was_meant(argv: list[str], hint: str,

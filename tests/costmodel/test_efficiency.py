@@ -374,3 +374,20 @@ def test_only_the_routed_experts_marlin_kernel_runs_its_math_in_series() -> None
     routed = d.part("experts", w, w * 0.5625, 2 * w * 64, 2, "experts", rows=64)
     assert dense.dequant_s == pytest.approx(routed.dequant_s) and dense.dequant_s > 0
     assert routed.math_in_series and not dense.math_in_series
+
+
+def test_h20_decodes_fp4_on_its_own_cuda_cores_not_a_fraction_of_its_throttled_tensor_rate() -> None:
+    """H20's export cap throttles the tensor cores (148 TFLOP/s bf16), not the CUDA cores: its preset
+    states 44 TFLOP/s FP32 (spec sheet as quoted, 78 SMs), so Marlin's e2m1 decode of one gpt-oss
+    expert at tp 2 (12,441,600 weights) under vLLM (0.55) takes by hand
+    12,441,600 * 7/4 / (44e12 / 2 * 0.5 * 0.55) = 21,772,800 / 6.05e12 = 3.599 us,
+    not the 17.1 us the bf16 / 16 fallback (9.25 TFLOP/s) would charge."""
+    from simdecode.presets import preset
+    from simdecode.scenario.hardware import GpuSpec
+
+    h20 = GpuSpec.model_validate(preset("gpus", "h20"))
+    assert h20.vector_flops_per_s == pytest.approx(44e12)
+    t = eff.fp4_dequant_seconds(12_441_600, h20.vector_flops_per_s, 0.55, h20.int32_share)
+    assert t == pytest.approx(3.599e-6, rel=1e-3)
+    fallback = eff.fp4_dequant_seconds(12_441_600, h20.flops_per_s["bf16"] / 16, 0.55, h20.int32_share)
+    assert fallback / t == pytest.approx(44e12 / 9.25e12, rel=1e-3)
