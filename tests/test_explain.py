@@ -317,6 +317,29 @@ def test_chips_that_are_not_gpus_are_not_called_gpus(name: str) -> None:
         assert "of 7 PB/s peak" in text and "e+" not in text
 
 
+def test_tpus_are_tpu_chips_with_vector_and_matrix_units() -> None:
+    """A TPU (``vendor: google``) is a GPU-kind device in the cost model (weights in HBM, XLA's
+    programs), but explain calls it a TPU chip, never a GPU with CUDA or tensor cores."""
+    data = explain(load_scenario(REPO / "scenarios" / "tpu-v5e-llama-3.1-70b-ici-torus.yaml"))
+    text = " ".join(render_explanation(data).split())
+    assert data["setup"]["device_kind"] == "gpu" and data["setup"]["device_vendor"] == "google"
+    for gpu_word in ("GPU", "CUDA", "tensor core"):
+        assert gpu_word not in text, gpu_word
+    assert "of weights per TPU chip" in text
+
+
+def test_amd_gpus_have_matrix_cores_not_tensor_cores() -> None:
+    from simdecode.analysis.device_words import words
+    from simdecode.presets import preset
+    from simdecode.scenario.hardware import GpuSpec
+
+    mi300x = GpuSpec.model_validate(preset("gpus", "mi300x"))
+    w = words(mi300x.kind, mi300x.vendor)
+    assert (w.one, w.matrix) == ("GPU", "matrix cores") and "CUDA" not in w.scalar
+    h100 = GpuSpec.model_validate(preset("gpus", "h100-sxm"))
+    assert words(h100.kind, h100.vendor).scalar == "CUDA cores"
+
+
 def test_gpus_keep_their_words(tp8) -> None:
     _, data = tp8
     text = " ".join(render_explanation(data).split())

@@ -72,6 +72,6 @@ def weight_decode(dep) -> dict[str, Any]:
         return {"label": DECODE_LABELS[0], "name": "FP4 weight decode", "fp4": True, "int32_share": share,
                 "how": ("on the INT32 pipe: no FP4 tensor cores, so Marlin turns each e2m1 weight into bf16 with "
                         "integer instructions (7 per 4 weights)")}
-    scalar = device_words.words(getattr(gpu, "kind", None)).scalar
+    scalar = device_words.words(getattr(gpu, "kind", None), getattr(gpu, "vendor", None)).scalar
     return {"label": DECODE_LABELS[1], "name": "weight dequantisation", "fp4": False, "int32_share": share,
             "how": f"on the {scalar}: each stored weight converted and scaled to the math dtype (2 instructions)"}

@@ -142,7 +142,7 @@ def critical_path(scenario, context_tokens: int | None = None, batch: int = 1,
     data = {
         "scenario": scenario.name, "context_tokens": context_tokens, "batch": batch,
         "setup": {"model": dep.model.name, "gpu": hw.gpu.name, "gpus": dep.tp * dep.pp, "total_gpus": hw.total_gpus,
-                  "device_kind": hw.gpu.kind,
+                  "device_kind": hw.gpu.kind, "device_vendor": hw.gpu.vendor,
                   "tp": dep.tp, "pp": dep.pp, "dp": par.dp, "tp_mode": dep.tp_mode, "runtime": dep.runtime.name,
                   "ep": dep.ep, "attention_dp": dep.attention_dp,
                   "link": dep.link.name, "allreduce_requested": dep.allreduce, "allreduce": chosen,

@@ -26,12 +26,27 @@ class DeviceWords:
 
 GPU = DeviceWords("GPU", "GPUs", "CUDA cores", "tensor cores")
 CHIP = DeviceWords("chip", "chips", "vector units", "matrix units")
+#: by ``hardware.gpu.vendor`` for GPU-kind devices: AMD's CDNA/RDNA compute units and Matrix Cores
+#: (AMD CDNA 3 white paper), a TPU's vector and matrix units (VPU, MXU: Google Cloud TPU system
+#: architecture), Apple's GPU cores (its GPUs have no separate matrix engine; simdgroup matrix
+#: instructions run on the same ALUs)
+BY_VENDOR = {
+    "nvidia": GPU,
+    "amd": DeviceWords("GPU", "GPUs", "compute units' vector ALUs", "matrix cores"),
+    "google": DeviceWords("TPU chip", "TPU chips", "vector units (VPU)", "matrix units (MXU)"),
+    "apple": DeviceWords("GPU", "GPUs", "GPU cores", "GPU cores' matrix instructions"),
+}
 
 
-def words(kind: str | None) -> DeviceWords:
-    """The words for a device of ``kind`` ('gpu', 'sram', 'logic'); a GPU's where unknown.
+def words(kind: str | None, vendor: str | None = None) -> DeviceWords:
+    """The words for a device of ``kind`` ('gpu', 'sram', 'logic') made by ``vendor`` ('nvidia',
+    'amd', 'google', 'apple'); an NVIDIA GPU's where unknown.
 
     >>> words("sram").one, words("logic").matrix, words("gpu").scalar, words(None).many
     ('chip', 'matrix units', 'CUDA cores', 'GPUs')
+    >>> words("gpu", "google").many, words("gpu", "amd").matrix
+    ('TPU chips', 'matrix cores')
     """
-    return CHIP if kind in ("sram", "logic") else GPU
+    if kind in ("sram", "logic"):
+        return CHIP
+    return BY_VENDOR.get(vendor or "nvidia", GPU)

@@ -96,7 +96,7 @@ def pipeline_lesson(scenario: Any, concurrency: int | None = None) -> dict[str, 
     At pp 1 the lesson is given only when the KV cache is what limits: then it says what pp 2
     (twice the GPUs, tp kept) would change; otherwise None."""
     pp = scenario.parallelism.pp
-    w = device_words.words(scenario.hardware.gpu.kind)
+    w = device_words.words(scenario.hardware.gpu.kind, scenario.hardware.gpu.vendor)
     if concurrency is None:
         concurrency = max(getattr(scenario.workload.arrival, "concurrency", 1) or 1, pp)
     base = layout(scenario, 1, concurrency)

@@ -117,7 +117,7 @@ def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | 
         why = (f"it reads {byte_ratio:.2f}x the bytes: the {e['verify_positions']} positions of each sequence route "
                "to more distinct experts than one token does (physics.md 4.4)")
     elif flop_ratio > 1.5 and grows > 0.3:
-        why = (f"it does {flop_ratio:.1f}x the FLOPs and at this batch the {words(scenario.hardware.gpu.kind).many} "
+        why = (f"it does {flop_ratio:.1f}x the FLOPs and at this batch the {words(scenario.hardware.gpu.kind, scenario.hardware.gpu.vendor).many} "
                "are compute-bound: verifying "
                "costs as much as the tokens it checks, so speculation has little left to win (physics.md 4.3)")
     else:
@@ -137,7 +137,7 @@ def _speculation(scenario, context_tokens: int, batch: int) -> dict[str, Any] | 
 
 def _verdict(d: dict, grouped: Counter) -> str:
     setup, stages, total = d["setup"], d["stages"], d["total_s"]
-    w = words(setup.get("device_kind"))
+    w = words(setup.get("device_kind"), setup.get("device_vendor"))
     part = grouped[d["bottleneck"]]
     share = f"{t(part)} of the {t(total)} token ({pct(part / total)})"
     match d["bottleneck"]:
@@ -232,7 +232,7 @@ def _scaling_sentence(d: dict, scaling) -> str:
                 f"stream) is t* = {star:.1f}" if star is not None else
                 "the analytic estimate (physics.md 2.5) puts it beyond tp = 4096")
     if scaling.crossover_tp is not None:
-        w = words(d["setup"].get("device_kind"))
+        w = words(d["setup"].get("device_kind"), d["setup"].get("device_vendor"))
         head = f"More {w.many} stop speeding up one request above tp = {scaling.crossover_tp}"
         head += _why_it_stops(scaling, w.one)
     else:
@@ -304,7 +304,7 @@ def _pcie(pc: dict[str, Any], one: str = "GPU") -> str:
 def _stage_block(st: dict[str, Any], s: dict[str, Any]) -> tuple[str, list[str]]:
     """One stage of the explanation: what its heading says after the layers (weights and KV per
     device) and its rows (the parts of its time, its stage time, its lock-step wait)."""
-    w = words(s.get("device_kind"))
+    w = words(s.get("device_kind"), s.get("device_vendor"))
     weights = (f"{b(st['weight_bytes_per_gpu'])} of weights per {w.one}" if s.get("device_kind") != "logic"
                else "weights wired into the logic (no memory)")
     holds = f"{weights}, KV cache of the context {b(st['kv_bytes_per_gpu'])} per {w.one}"
@@ -362,7 +362,7 @@ def _alike(items: list[Any], key: Callable[[Any], Any]) -> list[list[Any]]:
 def render_explanation(d: dict[str, Any]) -> str:
     """Plain text of :func:`explain`'s result."""
     s = d["setup"]
-    w = words(s.get("device_kind"))
+    w = words(s.get("device_kind"), s.get("device_vendor"))
     out = [f"simdecode explain: {d['scenario']}", ""]
     layout = f"tp {s['tp']}, pp {s['pp']}, tp_mode {s['tp_mode']}"
     if s.get("ep", 1) > 1:

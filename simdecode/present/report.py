@@ -107,7 +107,8 @@ def totals_table(summary: dict[str, Any]) -> Table:
         f"mean request at {pct(share)}" if share is not None else "no overheads",
     )
     breakdown = summary.get("time_breakdown") or {}
-    device = device_words.words(_get(summary, "resolved_scenario", "hardware", "gpu", "kind")).one
+    device = device_words.words(_get(summary, "resolved_scenario", "hardware", "gpu", "kind"),
+                                _get(summary, "resolved_scenario", "hardware", "gpu", "vendor")).one
     if isinstance(breakdown, dict):
         for i, (name, value) in enumerate(breakdown.items()):
             table.add_row(f"  {name.replace('_', ' ')}", pct(value), f"share of {device} time" if i == 0 else "")

@@ -73,6 +73,10 @@ class GpuSpec(Spec):
         "Cerebras WSE), no kernel launches; logic: weights wired into the chip's logic (Taalas), taking no "
         "memory and no bandwidth (simdecode/costmodel/devices.py)"
     )
+    vendor: Literal["nvidia", "amd", "google", "apple"] = Field(
+        "nvidia", description="who makes it: only the words explanations use for its units (CUDA and tensor "
+        "cores; AMD's compute units and matrix cores; a TPU's vector and matrix units; Apple's GPU cores)"
+    )
     workspace_bytes: Bytes | None = Field(
         None, alias="workspace", description="memory kept free on every device for activations, the runtime "
         "and its buffers; default 1 GiB for a gpu, 0 for sram and logic chips (their compiler places "
