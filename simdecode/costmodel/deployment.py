@@ -174,10 +174,22 @@ class Deployment:
         (efficiency.marlin_passes); in the routed experts (``fused_marlin_moe``) past one 16-row MMA block
         its math adds to its decode rather than hiding behind it (efficiency.marlin_math_in_series:
         ``Part.math_in_series``; the dense Marlin GEMM keeps the overlap: not measured)."""
+        key = ("part rates", module, params, tile_share, rows)
+        rates = self.step_costs.get(key)
+        if rates is None:
+            rates = self.step_costs[key] = self._part_rates(params, module, tile_share, rows)
+        rate, peak, dequant, in_series = rates
+        return Part(term, hbm_bytes, flops, kernels, rate, peak, dequant, math_in_series=in_series)
+
+    def _part_rates(self, params: float, module: str | None, tile_share: float,
+                    rows: float | None) -> tuple[float, float, float, bool]:
+        """What :meth:`part` charges besides the bytes, FLOPs and kernels it is given: (achieved
+        FLOP/s, peak FLOP/s, dequantisation seconds, math in series with the decode). They depend
+        only on the arguments (and this deployment), so :meth:`part` keeps them in ``step_costs``
+        by (module, params, tile_share, rows): a step's attention asks for the same ones every step."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
-            return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
-                        self.rates.peak_flops_per_s)
+            return self.rates.flops_per_s * tile_share, self.rates.peak_flops_per_s, 0.0, False
         weights = getattr(prec, module) if module in precision_mod.MODULES else prec.activations
         key = precision_mod.math_dtype(gpu, weights, prec.activations)
         throttle = power_throttle(gpu)
@@ -195,8 +207,7 @@ class Deployment:
                 in_series = module == "experts" and marlin_math_in_series(rows)
             else:
                 dequant = dequant_seconds(params, vector * throttle)
-        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant,
-                    math_in_series=in_series)
+        return rate * tile_share * mma_share, peak, dequant, in_series
 
     @property
     def window(self) -> int | Caps | None:
