@@ -50,9 +50,10 @@ def _sum(parts: list[Part]) -> tuple[float, float]:
 
 
 class AttentionLayer(NamedTuple):
-    """What one layer's attention block is on one GPU whatever the step (its token mixer ``kind``;
-    for GQA, MLA and DSA blocks also the numbers below, else zeros). :func:`attention_layer`
-    keeps it per (deployment, layer): a step only adds what its context reads.
+    """What one layer's attention block is on one GPU whatever the step (its token mixer ``kind``,
+    ``compressed`` for DeepSeek-V4's block; for GQA, MLA and DSA blocks also the numbers below, else
+    zeros). :func:`attention_layer` keeps it per (deployment, layer): a step only adds what its
+    context reads.
 
     params:       projection weights on this GPU (DSA's indexer left out: costed on its own)
     weight_bytes: params x bytes per weight of the attention's dtype
@@ -64,6 +65,7 @@ class AttentionLayer(NamedTuple):
     """
 
     kind: str
+    compressed: bool = False
     params: float = 0.0
     weight_bytes: float = 0.0
     capped: bool = False
@@ -86,14 +88,14 @@ def _attention_layer(dep: Deployment, layer: int) -> AttentionLayer:
     m = dep.model
     kind = mixers.layer_kind(m, layer)
     if kind in mixers.STATEFUL or kind == mixers.NONE or m.has_compressed_attention:
-        return AttentionLayer(kind)
+        return AttentionLayer(kind, compressed=m.has_compressed_attention)
     params = dep.attention_params_per_gpu(layer) - mixers.indexer_params(m)
     kernels = _half(dep)
     if m.uses_mla:
         kernels += mla.EXTRA_KERNELS + dep.quant_kernels("attention", mla.QUANTISED_GEMMS)
     else:
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
-    return AttentionLayer(kind, params, params * dep.bytes_of("attention"),
+    return AttentionLayer(kind, params=params, weight_bytes=params * dep.bytes_of("attention"),
                           capped=kind in (mixers.SLIDING, mixers.SPARSE),  # a sliding window, or DSA's top-k
                           kv_elements=dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m),
                           heads=m.num_attention_heads / dep.tp, kernels=kernels)
@@ -108,7 +110,7 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         return [dep.part("attention", params, hbm, flops, _half(dep), "attention")] + _residual(dep, shape)
     if kind == mixers.NONE:  # an MLP-only layer (Nemotron-H)
         return []
-    if m.has_compressed_attention:  # DeepSeek-V4's window / compressed-sparse / heavily-compressed block
+    if block.compressed:  # DeepSeek-V4's window / compressed-sparse / heavily-compressed block
         return _compressed_parts(dep, layer, shape) + _residual(dep, shape)
     params, heads, capped = block.params, block.heads, block.capped
     kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
@@ -176,13 +178,21 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
 def _residual(dep: Deployment, shape: BatchShape) -> list[Part]:
     """The block's fused residual-add + norm over the whole hidden state (costmodel/residual.py):
     bytes on every rank, no FLOPs, its kernels already in ``kernels_per_layer``. Only on a GPU
-    (HBM): SRAM and hard-wired chips keep the residual stream on chip, between their cores."""
+    (HBM): SRAM and hard-wired chips keep the residual stream on chip, between their cores.
+    It depends on the step only through its new tokens: kept in ``dep.step_costs`` by them."""
+    key = ("residual", shape.new_tokens)
+    parts = dep.step_costs.get(key)
+    if parts is None:
+        parts = dep.step_costs[key] = _residual_parts(dep, shape.new_tokens)
+    return list(parts)
+
+
+def _residual_parts(dep: Deployment, new_tokens: float) -> tuple[Part, ...]:
     if dep.gpu is not None and dep.gpu.kind != "gpu":
-        return []
+        return ()
     # hyper-connections (DeepSeek-V4, hc_mult streams): the residual is hc_mult hidden states wide
     width = dep.model.hidden_size * dep.model.hc_mult
-    return [dep.part("residual stream", 0.0, residual_bytes(shape.new_tokens, width, dep.act_bytes_per_value),
-                     0.0, 0, None)]
+    return (dep.part("residual stream", 0.0, residual_bytes(new_tokens, width, dep.act_bytes_per_value), 0.0, 0, None),)
 
 
 def embedding_parts(dep: Deployment, shape: BatchShape) -> list[Part]:
