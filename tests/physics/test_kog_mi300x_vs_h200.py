@@ -74,7 +74,8 @@ def test_h200_figure_needs_exchanges_past_what_two_delayed_modules_hide():
 def test_measured_read_bandwidth_puts_the_h200_ahead_not_behind():
     """Achievable HBM bandwidth as measured, not as specified: a read-only STREAM kernel ("Dot")
     reaches 4.48 TB/s on an H200 and 3.87 TB/s on an MI300X (Azure/AI-benchmarking-guide,
-    Azure_Results/ND_H200_v5_results.md and ND_MI300X_v5_results.md). A weight stream is reads
+    Azure_Results/ND_H200_v5_results.md; ND_MI300X_v5_results.md as kept in its fork
+    samuel-bohman/AI-benchmarking-guide). A weight stream is reads
     only, so with those in place of 78% on both: the H200 streams its 502.4 MB in 112.1 us (134.2 us
     at 78%), the MI300X in 129.8 us (121.5 us at 78%); H200 112.1 + 183.4 + 27.7 = 323.2 us (3,094
     tok/s), MI300X 129.8 + 183.4 + 28.1 = 341.3 us (2,930). The measured spread widens the gap to
