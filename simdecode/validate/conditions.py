@@ -71,7 +71,7 @@ def gpt_model(text: str) -> dict[str, Any]:
 
 #: models whose config.json simdecode holds no copy of, each with its architecture as its public
 #: sources give it (inline, not a preset: presets hold config.json files only), what is derived
-#: from them and what is still assumed (docs/assumptions.md "Laneformer 2B").
+#: from them and what is still assumed (docs/assumptions.md §6, "Laneformer 2B").
 #: - Kog's Laneformer 2B (kogai/laneformer-2b-it; DEC-13): "a Llama-style decoder-only
 #:   architecture" (its model card, huggingface.co/kogai/laneformer-2b-it) of "2.3B parameters"
 #:   (blog.kog.ai/kog-laneformer-2b-the-latency-first-model-behind-kog-inference-engine/);
