@@ -73,7 +73,7 @@ def gpt_model(text: str) -> dict[str, Any]:
 #: sources give it (inline, not a preset: presets hold config.json files only), what is derived
 #: from them and what is still assumed (docs/assumptions.md §6, "Laneformer 2B").
 #: - Kog's Laneformer 2B (kogai/laneformer-2b-it; DEC-13): "a Llama-style decoder-only
-#:   architecture" (its model card, huggingface.co/kogai/laneformer-2b-it) of "2.3B parameters"
+#:   architecture" (its model card, huggingface.co/kogai/laneformer-2b-it), "2.3B-parameter"
 #:   (blog.kog.ai/kog-laneformer-2b-the-latency-first-model-behind-kog-inference-engine/);
 #:   15 layers, GQA with 32 query and 16 KV heads, 10 of the 15 layers sliding-window, a
 #:   4,096-token context, a Llama 2 tokenizer (Kog's Hugging Face post, huggingface.co/blog/kogai/
@@ -109,7 +109,7 @@ TRAINED_LAYOUTS: dict[str, dict[str, Any]] = {
 
 
 def model(text: str) -> str | dict[str, Any]:
-    """A preset name, an assumed architecture (:data:`STAND_INS`), or an inline architecture for
+    """A preset name, an architecture from public prose (:data:`STAND_INS`), or an inline architecture for
     a shape given in words."""
     try:
         key = model_key(text)
