@@ -19,14 +19,27 @@ In a notebook, ``token_timeline(result)`` returns an Axes whose ``.figure`` disp
 - :mod:`~simdecode.plots.choose`: which figure ``simdecode plot DIR`` draws.
 """
 
-from simdecode.plots.base import new_figure, save_figure
-from simdecode.plots.gantt import token_gantt
-from simdecode.plots.parallel import pipeline_depth, tp_scaling
-from simdecode.plots.results import MAX_REPLICAS_DRAWN, MAX_REQUESTS_DRAWN, kv_occupancy, throughput_tradeoff, \
-    token_timeline
-from simdecode.plots.speculative import accepted_histogram, speculation_speedup
-from simdecode.plots.sweeps import pipeline_figure, pareto_figure, speculative_figure, tp_figure
+from importlib import import_module
 
-__all__ = ["MAX_REPLICAS_DRAWN", "MAX_REQUESTS_DRAWN", "accepted_histogram", "kv_occupancy", "new_figure",
-           "pareto_figure", "pipeline_depth", "pipeline_figure", "save_figure", "speculation_speedup",
-           "speculative_figure", "throughput_tradeoff", "token_gantt", "token_timeline", "tp_figure", "tp_scaling"]
+#: what the package exports, by the module that defines it. Imported on first use (PEP 562), so
+#: that ``simdecode --help`` and every command that draws nothing do not load matplotlib.
+_EXPORTS = {
+    "new_figure": "base", "save_figure": "base", "token_gantt": "gantt",
+    "pipeline_depth": "parallel", "tp_scaling": "parallel",
+    "MAX_REPLICAS_DRAWN": "results", "MAX_REQUESTS_DRAWN": "results", "kv_occupancy": "results",
+    "throughput_tradeoff": "results", "token_timeline": "results",
+    "accepted_histogram": "speculative", "speculation_speedup": "speculative",
+    "pipeline_figure": "sweeps", "pareto_figure": "sweeps", "speculative_figure": "sweeps", "tp_figure": "sweeps",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f"simdecode.plots.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'simdecode.plots' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
