@@ -65,33 +65,9 @@ eager step, at every tp (each rank's host runs the same calls). FlashInfer later
 (PR #4674: "The runner factories re-executed their ``class`` statement on every call").
 InferenceX's B200 vLLM launch sets it (:mod:`simdecode.validate.inferencex_launch`).
 
-A launch's compilation flags can change how many kernels make a layer (runtime keys
-``eager_kernel_delta``, ``fused_allreduce_tokens``, ``eager_kernel_delta_fused``: :func:`kernel_delta`),
-counted against the runtime's ``kernels_per_layer``, which stands for the engine's default compile. vLLM
-0.10.2's default (``custom_ops`` "none", Inductor) fuses each RMSNorm with the FP8 quantisation of its
-output, and SiLU-and-mul with the quantisation of its output, one Triton kernel each; the FP8 attention
-output is quantised by a kernel of its own before the O projection. InferenceX's B200 launch
-(``70b_fp8_b200_docker.sh``: ``custom_ops: ["+quant_fp8", "+rms_norm"]``, ``pass_config:
-{enable_fi_allreduce_fusion, enable_attn_fusion, enable_noop}``, ``enable_fusion`` left at V1's False:
-``config/compilation.py`` ``PassConfig``) runs per layer:
-
-- the two norms as vLLM's CUDA ``fused_add_rms_norm`` and each FP8 quantisation as its
-  ``static_scaled_fp8_quant``, two kernels where the default has one (+1 each), SiLU-and-mul (Inductor)
-  then the quantisation (+1), and the attention's FP8 output quantised inside the TRT-LLM attention kernel
-  (``AttnFusionPass``, -1): +2 a layer at tp 1;
-- at tp > 1 each all-reduce with the norm and quantisation after it is replaced by
-  ``call_trtllm_fused_allreduce_norm`` (``compilation/collective_fusion.py``). A step whose [T, h] bf16
-  tensor is at most ``max_token_num`` = min(threshold / (h x tp x 2 B), 16,384) tokens runs FlashInfer's
-  one-shot ``trtllm_allreduce_fusion``, all-reduce, residual add, RMSNorm and quantisation in the
-  collective's one kernel: the norm and quantisation kernels go (-2 a layer against the default, whose
-  norm+quant is one kernel after each all-reduce); a larger one falls back to vLLM's all-reduce, then
-  ``fused_add_rms_norm``, ``static_scaled_fp8_quant`` and ``allreduce_in.copy_(allreduce_out)`` (the
-  fallback's ``fuse_rms_quant`` is ``enable_fusion``, False): +1 kernel per all-reduce, +4 a layer.
-
-With the script's ``VLLM_FLASHINFER_ALLREDUCE_FUSION_THRESHOLDS_MB`` (32, 32, 8 MB at tp 2, 4, 8) the
-fused steps are those of at most 1,024, 512 and 64 tokens for Llama-3.1-70B (h = 8,192): a 1k-token
-prefill at tp 2 dispatches 80 x 2 = 160 kernels fewer than the default, at tp 4 and 8 320 more, 11.2 ms
-of host time at 35 us. Graphed decode steps keep ``kernels_per_layer``.
+A launch's compilation flags can change how many kernels make a layer (InferenceX's B200 vLLM
+launch: :mod:`simdecode.costmodel.launch_kernels`); the host dispatches those kernels like the others
+(their count comes from the plan's per-kernel costs).
 
 Only steps that hold a prefill chunk are affected: decode and speculative-verify steps keep the
 runtime's ``cuda_graphs`` (the engines above graph them). A runtime without graphs at all
@@ -163,43 +139,6 @@ def weight_gemm_calls(dep, kind_counts) -> int:
         elif kind == "mlp":
             n += slots * MLP_GEMMS
     return n
-
-
-#: vLLM 0.10.2's ``PassConfig.fi_allreduce_fusion_max_token_num`` default: the most tokens the fused
-#: all-reduce takes whatever its threshold (``compilation/collective_fusion.py``, ``AllReduceFusionPass``)
-FI_ALLREDUCE_FUSION_MAX_TOKENS = 16384
-#: kernels per layer InferenceX's B200 compilation flags add to vLLM's default compile (module
-#: docstring): the two norms and their FP8 quantisations apart (+1 each), SiLU-and-mul and its
-#: quantisation apart (+1), the attention output's quantisation fused into the attention kernel (-1)
-B200_LAUNCH_DELTA = 1 + 1 + 1 - 1
-#: ... plus, at tp > 1 above the fusion's size, the fallback's copy after each of a layer's two all-reduces
-B200_LAUNCH_DELTA_FALLBACK = B200_LAUNCH_DELTA + 2
-#: ... or, within it, each block input's norm and quantisation done inside the fused collective (-2 each)
-B200_LAUNCH_DELTA_FUSED = B200_LAUNCH_DELTA - 2 * 2
-
-
-def fused_allreduce_tokens(threshold_bytes: int, hidden_size: int, tp: int) -> int:
-    """The most tokens of a step vLLM 0.10.2's FlashInfer all-reduce fusion takes at ``tp`` GPUs:
-    ``AllReduceFusionPass``'s ``max_token_num`` = min(threshold // (hidden x tp x 2 B),
-    16,384), which also bounds ``call_trtllm_fused_allreduce_norm``'s own size test (threshold / (hidden x 2 B)).
-
-    >>> [fused_allreduce_tokens(t * 2**20, 8192, tp) for t, tp in ((32, 2), (32, 4), (8, 8))]
-    [1024, 512, 64]
-    """
-    by_threshold = threshold_bytes // (hidden_size * tp * 2)
-    return min(by_threshold, FI_ALLREDUCE_FUSION_MAX_TOKENS, threshold_bytes // (hidden_size * 2))
-
-
-def kernel_delta(runtime, tp: int, new_tokens: int) -> int:
-    """Kernels per layer an eager step of ``new_tokens`` tokens at tensor parallelism ``tp`` dispatches
-    beyond the runtime's ``kernels_per_layer`` (module docstring): ``eager_kernel_delta_fused`` where
-    ``fused_allreduce_tokens`` covers the step (tp > 1), else ``eager_kernel_delta``.
-
-    InferenceX's B200 vLLM launch at tp 8 (fused up to 64 tokens): a 1k-token prefill +4, a 64-token one -2.
-    """
-    if tp > 1 and 0 < new_tokens <= runtime.fused_allreduce_tokens:
-        return runtime.eager_kernel_delta_fused
-    return runtime.eager_kernel_delta
 
 
 def host_floor_s(runtime, n_dispatched: float, n_gemms: int = 0) -> float:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
+from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, launch_kernels, mla, moe, static_kv, trtllm_allreduce
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -41,6 +41,13 @@ def _half(dep: Deployment) -> float:
     """A module's share of the runtime's kernels per layer, less the norm kernel an engine runs
     inside the all-reduce that ends the module (costmodel/trtllm_allreduce.py)."""
     return dep.runtime.kernels_per_layer / 2 - trtllm_allreduce.norm_kernels_fused(dep)
+
+
+def _launch_delta(dep: Deployment, shape: BatchShape) -> float:
+    """Kernels the launch's compilation flags add to (or fold out of) one block (launch_kernels.py), at
+    most folding out all of the block's own."""
+    delta = launch_kernels.module_delta(dep.runtime, dep.tp, shape.new_tokens)
+    return max(delta, -_half(dep)) if delta else 0.0
 
 
 def _sum(parts: list[Part]) -> tuple[float, float]:
@@ -67,7 +74,7 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     kv_elems = dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m)
     hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes_per_value
     heads = m.num_attention_heads / dep.tp
-    kernels = _half(dep)
+    kernels = _half(dep) + _launch_delta(dep, shape)
     if m.uses_mla:
         scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
         kernels += mla.EXTRA_KERNELS + dep.quant_kernels("attention", mla.QUANTISED_GEMMS)
@@ -115,7 +122,7 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         return []
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
-        kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
+        kernels = _half(dep) + _launch_delta(dep, shape) + dep.quant_kernels("mlp", MLP_GEMMS)
         whole = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
                          rows=shape.new_tokens)
         # gate+up (K = hidden) and down (K = this rank's intermediate width)

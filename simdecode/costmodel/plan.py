@@ -182,11 +182,8 @@ def build_stage_plan(dep: Deployment, stage: int, shape: BatchShape) -> StepPlan
     floor = 0.0
     if dep.rates.kernel_s > 0 and eager.runs_eagerly(dep.runtime, shape):  # GPUs launch kernels
         gemms = eager.weight_gemm_calls(dep, template.kind_counts) if dep.runtime.eager_gemm_host_s > 0 else 0
-        n = eager.dispatched(template.kind_counts, costs, dep.rates.kernel_s)
-        delta = eager.kernel_delta(dep.runtime, dep.tp, shape.new_tokens)
-        if delta:  # the launch's compilation splits or fuses kernels of the default (eager.py)
-            n = max(0.0, n + delta * len(dep.stage_layers(stage)))
-        floor = eager.host_floor_s(dep.runtime, n, gemms)
+        floor = eager.host_floor_s(dep.runtime, eager.dispatched(template.kind_counts, costs, dep.rates.kernel_s),
+                                   gemms)
     return StepPlan(stage, shape, template, costs, dep.tp, base, floor)
 
 

@@ -217,19 +217,18 @@ class RuntimeSpec(Spec):
         "Python wrapper choosing the kernel on every call (vLLM 0.10's FP8 linear on Blackwell calls FlashInfer's "
         "bmm_fp8, 31 us: costmodel/eager.py); graphed steps replay without it"
     )
-    eager_kernel_delta: int = Field(
-        0, ge=-1000, le=1000, description="kernels per layer an eager step (see prefill_graph_tokens) dispatches "
-        "beyond kernels_per_layer (negative: fewer), where the launch's compilation flags split or fuse the "
-        "default's kernels (vLLM 0.10 on InferenceX's B200: +2 at tp 1, +4 at tp > 1: costmodel/eager.py); "
-        "graphed steps keep kernels_per_layer"
+    layer_kernel_delta: int = Field(
+        0, ge=-1000, le=1000, description="kernels per layer the launch's compilation flags add to "
+        "kernels_per_layer (negative: fold out), every step; half to the attention block, half to the MLP "
+        "(vLLM 0.10 on InferenceX's B200: +2 at tp 1, +4 at tp > 1: costmodel/launch_kernels.py)"
     )
     fused_allreduce_tokens: int = Field(
-        0, ge=0, description="eager steps of at most this many tokens at tp > 1 run each all-reduce fused with "
-        "the RMSNorm and FP8 quantisation after it (vLLM's FlashInfer all-reduce fusion) and dispatch "
-        "eager_kernel_delta_fused kernels per layer instead of eager_kernel_delta (0: none do)"
+        0, ge=0, description="steps of at most this many tokens at tp > 1 run each all-reduce fused with the "
+        "RMSNorm and FP8 quantisation after it (vLLM's FlashInfer all-reduce fusion) and take "
+        "layer_kernel_delta_fused instead of layer_kernel_delta (0: none do)"
     )
-    eager_kernel_delta_fused: int = Field(
-        0, ge=-1000, le=1000, description="eager_kernel_delta for the steps fused_allreduce_tokens covers"
+    layer_kernel_delta_fused: int = Field(
+        0, ge=-1000, le=1000, description="layer_kernel_delta for the steps fused_allreduce_tokens covers"
     )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "

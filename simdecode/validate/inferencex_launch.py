@@ -94,11 +94,10 @@ Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simd
   Hopper keeps ``cutlass_scaled_mm``, one C++ op. The same script's ``FUSION_FLAG`` (``custom_ops:
   ["+quant_fp8", "+rms_norm"]``, ``pass_config: {enable_fi_allreduce_fusion, enable_attn_fusion,
   enable_noop}``) and ``VLLM_FLASHINFER_ALLREDUCE_FUSION_THRESHOLDS_MB={"2":32,"4":32,"8":8}`` change how
-  many kernels an eager step's host dispatches per layer against vLLM's default compile (runtime keys
-  ``eager_kernel_delta``, ``fused_allreduce_tokens``, ``eager_kernel_delta_fused``,
-  :func:`simdecode.costmodel.eager.kernel_delta`): +2 at tp 1; at tp 2, 4, 8 steps of at most 1,024, 512
-  and 64 tokens run FlashInfer's fused all-reduce + RMSNorm + FP8 quantisation (-2), larger ones its
-  fallback (+4). With an FP8 KV cache vLLM 0.10.2 quantises the query to FP8 and runs TRT-LLM's attention
+  many kernels make a layer against vLLM's default compile (runtime keys ``layer_kernel_delta``,
+  ``fused_allreduce_tokens``, ``layer_kernel_delta_fused``, :mod:`simdecode.costmodel.launch_kernels`):
+  +2 at tp 1; at tp 2, 4, 8 steps of at most 1,024, 512 and 64 tokens run FlashInfer's fused all-reduce
+  + RMSNorm + FP8 quantisation (-2), larger ones its fallback (+4). With an FP8 KV cache vLLM 0.10.2 quantises the query to FP8 and runs TRT-LLM's attention
   kernels for prefill and decode on B200 (``v1/attention/backends/flashinfer.py``: ``q_data_type`` is the
   cache's FP8 when ``supports_trtllm_attention()``, and ``use_trtllm_attention`` then returns True "if
   query is FP8 quantized"; the script's patch of ``flashinfer/jit/cubin_loader.py``, which downloads those
@@ -123,8 +122,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simdecode.costmodel.eager import (B200_LAUNCH_DELTA, B200_LAUNCH_DELTA_FALLBACK, B200_LAUNCH_DELTA_FUSED,
-                                       FLASHINFER_BMM_FP8_HOST_S, fused_allreduce_tokens)
+from simdecode.costmodel.eager import FLASHINFER_BMM_FP8_HOST_S
+from simdecode.costmodel.launch_kernels import (B200_LAUNCH_DELTA, B200_LAUNCH_DELTA_FALLBACK,
+                                                B200_LAUNCH_DELTA_FUSED, fused_allreduce_tokens)
 
 #: the runtime preset of InferenceX's TensorRT-LLM runs: trtllm-serve's PyTorch backend (module docstring)
 TRTLLM_SERVE_PRESET = "trtllm-serve"
@@ -213,12 +213,12 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
         runtime: dict[str, Any] = {"prefill_graph_tokens": graphed, **VLLM_0_10_ALLREDUCE}
         if gpu in VLLM_FLASHINFER_FP8_GEMM:  # eager steps pay FlashInfer's bmm_fp8 per FP8 GEMM
             runtime["eager_gemm_host"] = FLASHINFER_BMM_FP8_HOST_S
-        if gpu in VLLM_B200_FUSION_FLAG:  # its compilation flags split and fuse kernels (costmodel/eager.py)
-            runtime["eager_kernel_delta"] = B200_LAUNCH_DELTA if tp == 1 else B200_LAUNCH_DELTA_FALLBACK
+        if gpu in VLLM_B200_FUSION_FLAG:  # its compilation flags split and fuse kernels (launch_kernels.py)
+            runtime["layer_kernel_delta"] = B200_LAUNCH_DELTA if tp == 1 else B200_LAUNCH_DELTA_FALLBACK
             if tp in VLLM_B200_FUSION_THRESHOLD_MB:
                 runtime["fused_allreduce_tokens"] = fused_allreduce_tokens(
                     VLLM_B200_FUSION_THRESHOLD_MB[tp] * 2**20, LLAMA_70B_HIDDEN, tp)
-                runtime["eager_kernel_delta_fused"] = B200_LAUNCH_DELTA_FUSED
+                runtime["layer_kernel_delta_fused"] = B200_LAUNCH_DELTA_FUSED
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": seqs},
                 "runtime": runtime}
     if engine == "trt-llm":

@@ -128,7 +128,7 @@ def test_inferencex_launch_sends_prefills_off_the_graphs():
     ar = {"custom_allreduce_max": 8 * 2**20, "allreduce_multimem": False}  # vLLM 0.10.2 (test_collectives)
     assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {
         "prefill_graph_tokens": 0, "eager_gemm_host": pytest.approx(31e-6), **ar,
-        "eager_kernel_delta": 4, "fused_allreduce_tokens": 64, "eager_kernel_delta_fused": -2}
+        "layer_kernel_delta": 4, "fused_allreduce_tokens": 64, "layer_kernel_delta_fused": -2}
     assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8, **ar}
     assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {
         "prefill_graph_tokens": 512, **ar}
@@ -193,86 +193,3 @@ def test_only_blackwell_vllm_llama_pays_flashinfer_gemm_host_time():
     for tp in (1, 2, 4, 8):
         assert launch_keys("llama-3.1-70b", "b200", "vllm", "8k1k", tp, 64)["runtime"]["eager_gemm_host"] == \
             pytest.approx(31e-6)
-
-
-# ---- InferenceX's B200 compilation flags: kernels split and fused per layer (vLLM 0.10.2) ---------
-
-
-def test_b200_launch_kernel_deltas_come_from_its_flags():
-    """+1 norm/quant apart at each block input, +1 SiLU/quant apart, -1 attention-output quant fused: +2;
-    the fallback's copy after each of two all-reduces: +4; norm and quant inside the fused collective: -2."""
-    assert eager.B200_LAUNCH_DELTA == 2
-    assert eager.B200_LAUNCH_DELTA_FALLBACK == 4
-    assert eager.B200_LAUNCH_DELTA_FUSED == -2
-
-
-def test_fused_allreduce_tokens_follow_the_script_thresholds():
-    """min(threshold // (8192 x tp x 2 B), 16,384): 32 MiB at tp 2 -> 1,024; 32 MiB at tp 4 -> 512; 8 MiB at
-    tp 8 -> 64; vLLM's own 64 MiB default at tp 2 would give 2,048; a huge threshold stops at 16,384."""
-    mib = 2**20
-    assert eager.fused_allreduce_tokens(32 * mib, 8192, 2) == 1024
-    assert eager.fused_allreduce_tokens(32 * mib, 8192, 4) == 512
-    assert eager.fused_allreduce_tokens(8 * mib, 8192, 8) == 64
-    assert eager.fused_allreduce_tokens(64 * mib, 8192, 2) == 2048
-    assert eager.fused_allreduce_tokens(2**40, 8192, 2) == 16384
-
-
-def test_kernel_delta_picks_the_fused_count_only_within_the_fusion_at_tp_above_1():
-    rt = RuntimeSpec.model_validate(preset("runtimes", "vllm")).model_copy(
-        update={"eager_kernel_delta": 4, "fused_allreduce_tokens": 64, "eager_kernel_delta_fused": -2})
-    assert eager.kernel_delta(rt, 8, 64) == -2
-    assert eager.kernel_delta(rt, 8, 65) == 4
-    assert eager.kernel_delta(rt, 1, 64) == 4  # no all-reduce at tp 1
-    assert eager.kernel_delta(RuntimeSpec.model_validate(preset("runtimes", "vllm")), 8, 1024) == 0
-
-
-def b200_launch(tp: int) -> Deployment:
-    from simdecode.validate.inferencex_launch import launch_keys
-
-    rt = {"preset": "vllm", **launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", tp, 4)["runtime"]}
-    return Deployment.from_scenario(Scenario.model_validate({
-        "model": "llama-3.1-70b", "hardware": {"gpu": "b200", "gpus_per_node": 8}, "runtime": rt,
-        "parallelism": {"tp": tp}, "precision": {"weights": "fp8", "kv_cache": "fp8", "embeddings": "bf16"}}))
-
-
-def test_b200_launch_tp8_1k_prefill_floor_adds_320_dispatches():
-    """Llama-3.1-70B tp 8, a 1,024-token prefill (above the 64-token fusion): 1,365 + 80 x 4 = 1,685
-    dispatches: 0.3 + 1,685 x 0.035 + 320 x 0.031 = 69.195 ms; a 64-token prefill runs the fused all-reduce:
-    1,365 - 80 x 2 = 1,205: 0.3 + 42.175 + 9.92 = 52.395 ms."""
-    dep = b200_launch(8)
-    assert build_stage_plan(dep, 0, PREFILL_1K).host_floor_s == pytest.approx(69.195e-3)
-    assert build_stage_plan(dep, 0, BatchShape.mixed([(0, 64, True)])).host_floor_s == pytest.approx(52.395e-3)
-    assert build_stage_plan(dep, 0, BatchShape.decode([1000] * 4)).host_floor_s == 0.0  # graphed decode
-
-
-def test_b200_launch_tp1_adds_160_dispatches():
-    """tp 1: no all-reduces, 80 x 15 layer kernels + 3 of the embedding and LM head = 1,203 dispatches,
-    + 80 x 2 = 1,363: 0.3 + 1,363 x 0.035 + 9.92 = 57.925 ms."""
-    assert build_stage_plan(b200_launch(1), 0, PREFILL_1K).host_floor_s == pytest.approx(57.925e-3)
-
-
-def test_only_b200_vllm_llama_changes_its_kernel_count():
-    from simdecode.validate.inferencex_launch import launch_keys
-
-    assert RuntimeSpec.model_validate(preset("runtimes", "vllm")).eager_kernel_delta == 0
-    for gpu in ("h100", "h200"):
-        assert "eager_kernel_delta" not in launch_keys("llama-3.1-70b", gpu, "vllm", "8k1k", 2, 64)["runtime"]
-    assert "eager_kernel_delta" not in launch_keys("llama-3.1-70b", "b200", "trt-llm", "8k1k", 2, 64)["runtime"]
-    rt = launch_keys("llama-3.1-70b", "b200", "vllm", "8k1k", 1, 64)["runtime"]
-    assert rt["eager_kernel_delta"] == 2 and "fused_allreduce_tokens" not in rt
-    for tp, tokens in ((2, 1024), (4, 512), (8, 64)):
-        rt = launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", tp, 4)["runtime"]
-        assert (rt["eager_kernel_delta"], rt["fused_allreduce_tokens"], rt["eager_kernel_delta_fused"]) == (4, tokens, -2)
-
-
-@settings(max_examples=30, deadline=None)
-@given(delta=st.integers(-20, 20), tokens=st.integers(2, 8192))
-def test_host_floor_moves_by_delta_dispatches_per_layer(delta, tokens):
-    """Any delta moves the floor by 80 x delta x 35 us, down to no dispatches at all (1,365 at tp 8)."""
-    base = deployment("b200", 8)
-    dep = replace(base, runtime=base.runtime.model_copy(update={"eager_kernel_delta": delta}), templates={},
-                  step_costs={})
-    shape = BatchShape.mixed([(0, tokens, True)])
-    moved = build_stage_plan(dep, 0, shape).host_floor_s - build_stage_plan(base, 0, shape).host_floor_s
-    expected = (max(0, 1365 + 80 * delta) - 1365) * eager.EAGER_DISPATCH_S
-    assert moved == pytest.approx(expected, abs=1e-12)
