@@ -24,7 +24,8 @@ from __future__ import annotations
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
-from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, launch_kernels, mla, moe, static_kv, trtllm_allreduce
+from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
+from simdecode.costmodel import launch_kernels
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
