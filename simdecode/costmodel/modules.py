@@ -25,7 +25,7 @@ from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
-from simdecode.costmodel import launch_kernels
+from simdecode.costmodel import launch_kernels, prefill_attention
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -82,12 +82,19 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     else:
         scores = heads * 4 * m.head_width * pairs
         kernels += dep.quant_kernels("attention", GQA_GEMMS)
+    # prefill scores at the engine's measured attention kernel rate, where stated (prefill_attention.py)
+    plain = not (m.uses_mla or capped or dep.runtime.static_kv_cache_tokens)
+    measured = prefill_attention.prefill_part(dep, heads, shape.prefill_attn_pairs) if plain else None
+    if measured is not None:
+        scores -= measured.flops
     weight_bytes, weight_flops = params * dep.bytes_of("attention"), 2 * params * shape.new_tokens
     whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention", rows=shape.new_tokens)
     # the projections' GEMMs and the attention kernel's KV reads stream at their own shares (gemm_stream.py)
     parts = gemm_stream.split_weights(dep, whole, weight_bytes, weight_flops, "attention")
     if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
         parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
+    if measured is not None:
+        parts.append(measured)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))

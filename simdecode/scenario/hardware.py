@@ -230,6 +230,12 @@ class RuntimeSpec(Spec):
     layer_kernel_delta_fused: int = Field(
         0, ge=-1000, le=1000, description="layer_kernel_delta for the steps fused_allreduce_tokens covers"
     )
+    prefill_attention_flops_per_s: FlopRate | None = Field(
+        None, alias="prefill_attention_flops", description="FLOP/s one GPU's attention kernel reaches on the "
+        "scores of prefill chunks (QK^T and PV of grouped-query attention), when measured for the engine's "
+        "kernel (vLLM 0.10 on B200 with an FP8 KV cache: TRT-LLM's FP8 context kernel, 393 TFLOP/s: "
+        "costmodel/prefill_attention.py); unset: the module's math rate (peak x compute_efficiency)"
+    )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "

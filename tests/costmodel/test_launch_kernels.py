@@ -125,3 +125,55 @@ def test_a_block_never_gets_negative_kernels():
                   step_costs={})
     plan = build_stage_plan(dep, 0, PREFILL_1K)
     assert eager.dispatched(plan.template.kind_counts, plan.costs, dep.rates.kernel_s) == pytest.approx(165)
+
+
+# ---- TRT-LLM's FP8 context attention on B200 (costmodel/prefill_attention.py) ------------------------
+
+
+def test_trtllm_fp8_context_rate_is_vllm_pr_23647s_measurement():
+    """64 heads x 512 FLOPs x (2,048 x 2,048 + 2,048 x 2,049 / 2 = 6,292,480 pairs) = 2.062e11 FLOP in
+    0.525 ms: 392.7 TFLOP/s; the 1,024-token row: 5.156e10 in 0.179 ms = 288 TFLOP/s."""
+    from simdecode.costmodel import prefill_attention as pa
+
+    assert pa.causal_pairs(2048, 2048) == 6_292_480
+    assert pa.TRTLLM_FP8_CONTEXT_B200_FLOPS == pytest.approx(392.75e12, rel=1e-4)
+    assert 64 * 512 * pa.causal_pairs(1024, 1024) / 0.179e-3 == pytest.approx(288.1e12, rel=1e-3)
+
+
+def test_prefill_scores_take_the_measured_rate_and_decode_does_not():
+    """Llama-3.1-70B tp 1, one 8,192-token prefill: 80 x 64 x 512 x 8,192 x 8,193 / 2 = 87.98 TFLOP of
+    scores; at 392.7 TFLOP/s 224.0 ms, at the block's 0.55 x 4.5 PFLOP/s 35.5 ms: the step lasts 188.5 ms
+    longer. A decode step does not move."""
+    from simdecode.costmodel import prefill_attention as pa
+
+    base = deployment(1, {})
+    measured = deployment(1, {"prefill_attention_flops": pa.TRTLLM_FP8_CONTEXT_B200_FLOPS})
+    prefill = BatchShape.mixed([(0, 8192, True)])
+    flops = 80 * 64 * 512 * 8192 * 8193 / 2
+    assert flops == pytest.approx(87.98e12, rel=1e-4)
+    added = fold(build_stage_plan(measured, 0, prefill)).makespan_s - fold(build_stage_plan(base, 0, prefill)).makespan_s
+    assert added == pytest.approx(flops / pa.TRTLLM_FP8_CONTEXT_B200_FLOPS - flops / (0.55 * 4.5e15), rel=1e-6)
+    assert added == pytest.approx(0.1885, abs=5e-4)
+    decode = BatchShape.decode([8000] * 8)
+    assert fold(build_stage_plan(measured, 0, decode)).makespan_s == fold(build_stage_plan(base, 0, decode)).makespan_s
+
+
+def test_only_b200_vllm_llama_states_a_prefill_attention_rate():
+    assert VLLM.prefill_attention_flops_per_s is None
+    assert "prefill_attention_flops" not in launch_keys("llama-3.1-70b", "h200", "vllm", "8k1k", 1, 4)["runtime"]
+    assert "prefill_attention_flops" not in launch_keys("llama-3.1-70b", "b200", "trt-llm", "8k1k", 1, 4)["runtime"]
+    for tp in (1, 2, 4, 8):
+        assert launch_keys("llama-3.1-70b", "b200", "vllm", "8k1k", tp, 4)["runtime"]["prefill_attention_flops"] == \
+            pytest.approx(392.75e12, rel=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 8192), cached=st.integers(0, 8192))
+def test_a_slower_attention_kernel_never_shortens_a_prefill(n, cached):
+    from simdecode.costmodel import prefill_attention as pa
+
+    shape = BatchShape.mixed([(cached, n, True)])
+    base = fold(build_stage_plan(deployment(1, {}), 0, shape)).makespan_s
+    slow = fold(build_stage_plan(deployment(1, {"prefill_attention_flops": pa.TRTLLM_FP8_CONTEXT_B200_FLOPS}), 0,
+                                 shape)).makespan_s
+    assert slow >= base
