@@ -97,8 +97,8 @@ Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simd
   many kernels make a layer against vLLM's default compile (runtime keys ``layer_kernel_delta``,
   ``fused_allreduce_tokens``, ``layer_kernel_delta_fused``, :mod:`simdecode.costmodel.launch_kernels`):
   +2 at tp 1; at tp 2, 4, 8 steps of at most 1,024, 512 and 64 tokens run FlashInfer's fused all-reduce
-  + RMSNorm + FP8 quantisation (-2), larger ones its fallback (+4). With an FP8 KV cache vLLM 0.10.2 quantises the query to FP8 and runs TRT-LLM's attention
-  kernels for prefill and decode on B200 (``v1/attention/backends/flashinfer.py``: ``q_data_type`` is the
+  + RMSNorm + FP8 quantisation (-2), larger ones its fallback (+4). With an FP8 KV cache vLLM 0.10.2
+  quantises the query to FP8 and runs TRT-LLM's attention kernels for prefill and decode on B200 (``v1/attention/backends/flashinfer.py``: ``q_data_type`` is the
   cache's FP8 when ``supports_trtllm_attention()``, and ``use_trtllm_attention`` then returns True "if
   query is FP8 quantized"; the script's patch of ``flashinfer/jit/cubin_loader.py``, which downloads those
   kernels' cubins, shows the path ran). That context kernel was measured at 393 TFLOP/s on a B200 (vLLM
