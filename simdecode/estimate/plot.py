@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from simdecode.estimate.space import AXES
+from simdecode.plots.base import ConstrainedLayout
 
 
 def _label(a: dict, skip: str | None = None) -> str:
@@ -32,7 +33,7 @@ def estimate_figure(result: dict) -> Figure:
     panels = [axis for axis in AXES if axis in curves]
     cols = min(4, len(panels))
     rows = math.ceil(len(panels) / cols)
-    fig = Figure(figsize=(4.2 * cols, 3.9 * rows + 0.9), layout="constrained")
+    fig = Figure(figsize=(4.2 * cols, 3.9 * rows + 0.9), layout=ConstrainedLayout())
     FigureCanvasAgg(fig)
     obs = result["observed"]
     lo, hi = result["interval"]["active_params"]

@@ -8,15 +8,30 @@ importing it changes no global state and works without a display.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import IO, Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+
+class ConstrainedLayout(ConstrainedLayoutEngine):
+    """matplotlib's constrained layout, without its warning when a figure's decorations (a long
+    legend, many tick labels) leave the axes no room: matplotlib then keeps the layout it had and
+    still draws the figure, which is what simdecode saves. The warning would otherwise reach the
+    user as a traceback-like line (or fail a run where warnings are errors) for a figure that is
+    written all the same."""
+
+    def execute(self, fig: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="constrained_layout not applied")
+            return super().execute(fig)
 
 
 def new_figure(width_in: float = 8.0, height_in: float = 4.5) -> Figure:
-    """A figure attached to an Agg canvas, independent of pyplot."""
-    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    """A figure attached to an Agg canvas, independent of pyplot, with constrained layout."""
+    fig = Figure(figsize=(width_in, height_in), layout=ConstrainedLayout())
     FigureCanvasAgg(fig)
     return fig
 
