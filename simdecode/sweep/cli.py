@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 from simdecode.engine.budget import MAX_WORK
-from simdecode.sweep.executors import EXECUTORS
 
 
 def add_parser(commands, override_type, positive_type) -> None:
     """Register ``sweep`` on the CLI's subparsers."""
-    from simdecode.cli import _path
+    from simdecode.cli import _path, add_executor_arguments
 
     p = commands.add_parser(
         "sweep", help="run a grid of scenario variants into one table",
@@ -31,10 +30,7 @@ def add_parser(commands, override_type, positive_type) -> None:
                    help="override a key of every point (repeatable)")
     p.add_argument("--fidelity", choices=("step", "layer", "op"), help="shorthand for --set simulation.fidelity=...")
     p.add_argument("--jobs", type=positive_type, metavar="N", help="worker processes (default: the CPUs available)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local processes (default) or a Ray cluster (pip install 'simdecode[ray]')")
-    p.add_argument("--ray-address", metavar="ADDRESS",
-                   help="Ray cluster to join (default: start a local Ray for the run)")
+    add_executor_arguments(p, "--jobs processes on this machine")
     p.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="folder for the table and the points (new, empty or simdecode's own output), replaced whole")
     p.add_argument("--force", action="store_true",
