@@ -73,3 +73,59 @@ def test_plot_default_name_comes_from_the_command_line_not_the_scenario(tiny_swe
     assert cli.main(["plot", str(hostile)]) == 0
     assert sorted(p.name for p in work.iterdir()) == ["h-gantt.png", "h-gantt.svg"]
     assert not (tmp_path.parent / "escaped-gantt.png").exists()
+
+
+def _three_runs(tiny_sweep: Path, tmp_path: Path) -> list[Path]:
+    runs = []
+    for name, sets in (("baseline-run", []), ("more-users", ["workload.arrival.concurrency=4"]),
+                       ("deeper-pipeline", ["parallelism.pp=2", "workload.arrival.concurrency=4"])):
+        run = tmp_path / name
+        args = ["run", str(tiny_sweep), "--out", str(run), "-q"]
+        for item in sets:
+            args += ["--set", item]
+        assert cli.main(args) == 0
+        runs.append(run)
+    return runs
+
+
+def test_compare_in_an_80_column_terminal_neither_wraps_headings_nor_cuts_values(
+        tiny_sweep: Path, tmp_path: Path, capsys, monkeypatch):
+    """Three results in 80 columns: what they share moves above the table, each override gets a
+    row, every line fits, every heading stays whole on one line, every value is printed."""
+    runs = _three_runs(tiny_sweep, tmp_path)
+    capsys.readouterr()
+    assert cli.main(["compare", *map(str, runs), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli.main(["compare", *map(str, runs)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines[:-3]) <= 80  # the paths under the table are whole, to copy
+    assert lines[0].startswith("same in all 3: scenario: tiny-sweep; model: ")
+    heading = next(line for line in lines if "[1]" in line)
+    assert "[1] baseline-run" in heading and "[2] more-users" in heading and "[3] deeper-pipeline" in heading
+    assert "set parallelism.pp" in out and "set …concurrency" in out  # one row per override, labels fit
+    for label in ("TTFT mean (ms)", "aggregate tokens/s", "KV cache (tokens)"):
+        for cell in rows[label]:
+            assert cell in out, (label, cell)  # whole, on one line of a cell
+    assert lines[-3:] == [f"[{i + 1}] {run}" for i, run in enumerate(runs)]
+
+
+def test_compare_splits_results_into_tables_that_fit_a_narrow_terminal(tiny_sweep: Path, tmp_path: Path, capsys,
+                                                                        monkeypatch):
+    runs = _three_runs(tiny_sweep, tmp_path)
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "50")
+    assert cli.main(["compare", *map(str, runs)]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()[:-3]) <= 50
+    assert "(ratios to [1])" in out  # a later table says what its ratios are to
+    assert out.count("TTFT mean (ms)") >= 2  # each table repeats the labels
+
+
+def test_compare_numbers_have_thousands_separators_not_exponents():
+    from simdecode.present.compare import _cell
+
+    assert _cell(14369.4, "f", None) == "14,369"
+    assert _cell(14369.4, "f", 79.36) == "14,369 (x181)"
+    assert _cell(0.9984, "f", None) == "0.9984"
