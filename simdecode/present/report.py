@@ -278,7 +278,11 @@ def _source_words(kind: str, name: str) -> str:
 
 #: columns a catalogue leaves out of its table, in this order, until the table fits the terminal:
 #: they are listed below it with the sources instead (``simdecode presets`` in a narrow terminal)
-NARROW_DROP = {"models": (), "gpus": ("link", "TDP"), "links": (), "runtimes": ("base", "all-reduce")}
+#: (below 80 columns, the later ones too; any column but the name, from the right, after them)
+NARROW_DROP = {"models": ("hidden", "layers", "heads", "experts"),
+               "gpus": ("link", "TDP", "kind", "fp4", "fp8"),
+               "links": ("transport", "topology", "efficiency"),
+               "runtimes": ("base", "all-reduce", "graphs", "GEMM", "kernels", "launch")}
 
 
 def _without(table: Table, drop: tuple[str, ...]) -> Table:
@@ -316,8 +320,9 @@ def print_presets(kind: str, console: Console, wide: bool = False) -> None:
         return
     values = _without(full, ("source",))
     dropped: list[str] = []
-    for column in NARROW_DROP[kind]:
-        if _natural_width(console, values) <= console.width:
+    rightmost = [str(c.header) for c in reversed(full.columns) if str(c.header) not in ("name", "source")]
+    for column in dict.fromkeys([*NARROW_DROP[kind], *rightmost]):  # no value is cut: whole columns move below
+        if _natural_width(console, values) <= console.width or len(values.columns) <= 2:
             break
         dropped.append(column)
         values = _without(full, ("source", *dropped))
