@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool that SIGPIPE ended
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
@@ -428,6 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`simdecode presets | head`): stop quietly, as `cat` does
+        with contextlib.suppress(OSError):  # and let the interpreter's final flush write nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         if debug:
             traceback.print_exc()
