@@ -52,6 +52,7 @@ def select(args: argparse.Namespace):
         return ((not filters or any(point.case.startswith(f) for f in filters))
                 and (not args.group or any(point.group.startswith(g) for g in args.group)))
 
+    every = [p for job in cases.jobs for p in job.points] + list(cases.skipped)  # before filtering, for hints
     out = CaseSet()
     for job in cases.jobs:
         job.points = [p for p in job.points if keep(p)]
@@ -59,8 +60,27 @@ def select(args: argparse.Namespace):
             out.jobs.append(job)
     out.skipped = [p for p in cases.skipped if keep(p)]
     if not out.jobs and not out.skipped:
-        raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group]))
+        raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group])
+                        + _did_you_mean(every, filters, args.group))
     return out
+
+
+def _did_you_mean(points: list, filters: list[str], groups: list[str]) -> str:
+    """A hint for filters that match none of ``points``: the nearest case name or group, and the groups."""
+    import difflib
+
+    names, known = sorted({p.case for p in points}), sorted({p.group for p in points})
+    hints = []
+    for text in filters:
+        close = difflib.get_close_matches(text, names, n=1, cutoff=0.6) or \
+            difflib.get_close_matches(text, [n[:len(text)] for n in names], n=1, cutoff=0.6)
+        hints += [f"{close[0]!r}"] if close else []
+    for text in groups:
+        close = difflib.get_close_matches(text, known, n=1, cutoff=0.5) or \
+            difflib.get_close_matches(text.upper(), [g[:len(text)] for g in known], n=1, cutoff=0.6)
+        hints += [f"--group {close[0]!r}"] if close else []
+    hint = f"; did you mean {' or '.join(dict.fromkeys(hints))}?" if hints else ""
+    return hint + " (groups: " + ", ".join(known) + ")"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
