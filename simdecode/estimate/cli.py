@@ -38,7 +38,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
     g.add_argument("--gpus", type=int, help="GPUs in the node (with --gpu; default 8)")
     g.add_argument("--link", help="intra-node link preset (default: the GPU's own)")
     g.add_argument("--precision", help="weight dtypes (default bf16,fp8,fp4)")
-    g.add_argument("--tp", help="tensor-parallel degrees (default: half and all of the GPUs)")
+    g.add_argument("--tp", help="tensor-parallel degrees (default: half and all of the GPUs, or the largest "
+                   "divisor of them that splits 8 KV heads and half that)")
     g.add_argument("--runtime", help="runtime presets (default vllm,trt-llm)")
     g.add_argument("--batch", help="sequences decoding together per replica (default 1,16,64)")
     g.add_argument("--context", help="prompt tokens before decoding (default 2000,16000)")
