@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     run.add_argument("--out", type=_path, metavar="DIR",
-                     help="write summary.json, requests.csv and timeline.png to DIR (new, empty or simdecode's "
-                     "own output), replacing it whole")
+                     help="write summary.json, requests.csv, timeline.png and kv_occupancy.png to DIR (new, "
+                     "empty or simdecode's own output), replacing it whole")
     run.add_argument("--force", action="store_true",
                      help="let --out replace a folder that holds other files (they are deleted)")
     run.add_argument("--trace", type=_path, metavar="FILE",

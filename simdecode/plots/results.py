@@ -7,6 +7,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from simdecode.plots.base import _scenario_name, _titled, new_figure
 
@@ -162,7 +163,8 @@ def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_RE
     ax.set_title(_titled(result, "KV cache occupancy"), fontsize="medium")
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1.05)
-    right.set_ylim(bottom=0)
+    right.set_ylim(0, max(1.0, right.get_ylim()[1]))  # whole requests: 0 to 1 at least, integer ticks
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     if kv:
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
