@@ -129,3 +129,19 @@ def test_compare_numbers_have_thousands_separators_not_exponents():
     assert _cell(14369.4, "f", None) == "14,369"
     assert _cell(14369.4, "f", 79.36) == "14,369 (x181)"
     assert _cell(0.9984, "f", None) == "0.9984"
+
+
+def test_plot_refuses_a_figure_whose_axis_the_sweep_did_not_vary(tiny_sweep: Path, tmp_path: Path, capsys):
+    """--figure tp on a sweep over pp and concurrency drew one dot per line at tp 1; now one error
+    line naming what the sweep varied and the figure it calls for."""
+    out = tmp_path / "s"
+    assert cli.main(["sweep", str(tiny_sweep), "--out", str(out), "-q", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main(["plot", str(out), "--figure", "tp"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --figure tp needs a sweep over parallelism.tp;") and len(err.splitlines()) == 1
+    assert "varies parallelism.pp, workload.arrival.concurrency: its figure is pipeline" in err
+    assert not (out / "tp.png").exists()
+    assert cli.main(["plot", str(out), "--figure", "gantt"]) == 2
+    assert "one point of the sweep (simdecode plot " in capsys.readouterr().err
+    assert cli.main(["plot", str(out / "points" / sorted(p.name for p in (out / "points").iterdir())[0])]) == 0
