@@ -438,6 +438,7 @@ def test_render_summary_tolerates_missing_values(summary: dict) -> None:
     assert "TTFT" in text and "simulation" in text
     if summary.get("bottleneck"):
         assert "memory-bandwidth" in text
+    assert all(line == line.rstrip() for line in text.splitlines())  # piped: no padding to copy along
 
 
 @pytest.mark.parametrize(("kind", "device"), [("gpu", "GPU"), ("sram", "chip"), ("logic", "chip"), (None, "GPU")])

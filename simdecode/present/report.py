@@ -135,8 +135,15 @@ def totals_table(summary: dict[str, Any]) -> Table:
 def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print the summary of one run to ``console`` (stdout by default)."""
     console = console or Console()
-    console.print(latency_table(summary))
-    console.print(totals_table(summary))
+    if console.is_terminal:
+        console.print(latency_table(summary))
+        console.print(totals_table(summary))
+        return
+    text = io.StringIO()  # piped: the same lines without the spaces that pad them to the table's width
+    plain = Console(file=text, width=console.width, color_system=None, highlight=False)
+    plain.print(latency_table(summary))
+    plain.print(totals_table(summary))
+    console.file.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
 
 
 # --- preset catalogues (``simdecode presets``) -------------------------------------------------
