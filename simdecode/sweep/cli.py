@@ -61,8 +61,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         log(f"note: {note}")
     work_s = check_points_work(plan, None if args.no_limit else MAX_WORK, args.file)
     axes = " x ".join(f"{a.key} ({len(a.values)})" for a in plan.axes) or "no axes"
-    log(f"sweeping {plan.scenarios[0].name}: {len(plan.points)} point(s), {axes}, executor {args.executor}; "
-        f"about {work_s:,.0f} s of simulation in all (estimated, one core)")
+    n = len(plan.points)
+    points = f"{n} point{'s' if n != 1 else ''}"
+    work = f"about {work_s:,.0f} s" if work_s >= 1 else "under a second"
+    log(f"sweeping {plan.scenarios[0].name}: {points}, {axes}, executor {args.executor}; "
+        f"{work} of simulation in all (estimated, one core)")
     started = time.perf_counter()
     try:
         if args.quiet:
@@ -76,8 +79,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from exc
     tables = ", ".join(str(p) for p in written if p.parent == out)
-    log(f"ran {len(plan.points)} point(s) in {time.perf_counter() - started:.1f} s; wrote {tables} "
-        f"and {len(plan.points)} folder(s) under {out / 'points'}")
+    log(f"ran {points} in {time.perf_counter() - started:.1f} s; wrote {tables} "
+        f"and {n} folder{'s' if n != 1 else ''} under {out / 'points'}")
     log(f"next: simdecode plot {out}")
     return 0
 
