@@ -79,3 +79,23 @@ def test_the_gantt_figure_stays_a_page_tall(name: str, overrides: list[str]) -> 
     assert len(ax.get_yticks()) <= 16
     grouped = scenario.parallelism.pp > 8
     assert ("stages drawn" in ax.get_title()) == grouped
+
+
+def test_the_zoom_starts_where_the_layers_do_after_the_host_time() -> None:
+    """The zoom into stage 1's first two layers used to start at 0 and show mostly the step's host
+    time (Cerebras: all of it); it starts after the host time and says how long that was."""
+    from simdecode.plots.gantt import token_gantt
+
+    ax = token_gantt(load_scenario(SCENARIOS / "cerebras-llama-3.1-70b-4xwse3.yaml"))
+    left_ms, right_ms = ax.zoom_ax.get_xlim()
+    assert left_ms == pytest.approx(0.2)  # the runtime's 200 us of host time per step
+    assert right_ms > left_ms and "after 200 us of host time" in ax.zoom_ax.get_title()
+
+
+def test_a_single_gpu_has_no_empty_all_reduce_row_and_tp_1_rows_say_hop() -> None:
+    from simdecode.plots.gantt import token_gantt
+
+    quick = token_gantt(load_scenario(SCENARIOS / "quickstart.yaml"))  # tp 1, pp 1: nothing to communicate
+    assert [t.get_text() for t in quick.get_yticklabels()] == ["stage 1: compute"]
+    wafers = token_gantt(load_scenario(SCENARIOS / "cerebras-llama-3.1-70b-4xwse3.yaml"))  # tp 1, pp 4
+    assert [t.get_text() for t in wafers.get_yticklabels()][:2] == ["stage 1: compute", "stage 1: hop"]

@@ -56,7 +56,7 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
     for s, ((plan, laid, own), period) in enumerate(zip(stages, periods)):
         ops = plan.ops
         compute_row, comm_row = 2 * s, 2 * s + 1
-        rows += [f"stage {s + 1}: compute", f"stage {s + 1}: all-reduce"]
+        rows += [f"stage {s + 1}: compute", f"stage {s + 1}: {comm_name(dep.tp)}"]
         for index, start, finish in laid:
             op = ops[index]
             if op.stream is Stream.COMM:
@@ -85,6 +85,19 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
             "model": dep.model.name, "gpu": scenario.hardware.gpu.name, "context_tokens": context_tokens}
 
 
+def comm_name(tp: int) -> str:
+    """What a stage's communication row carries: all-reduces (and the hop on) with tp > 1, else
+    only the hop to the next stage."""
+    return "all-reduce" if tp > 1 else "hop"
+
+
+def without_empty_comm(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` less its communication rows when none holds a segment (tp 1, pp 1): one row per stage."""
+    if any(row % 2 for row, *_ in data["segments"]):
+        return data
+    return dict(data, rows=data["rows"][::2], segments=[(row // 2, *rest) for row, *rest in data["segments"]])
+
+
 def stage_groups(pp: int, most: int = MAX_STAGE_ROWS) -> list[range]:
     """Stages ``0..pp-1`` in at most ``most`` contiguous groups: one each when ``pp <= most``;
     else equal groups where a divisor of ``pp`` gives at least ``most / 2`` of them (36 -> 6 of
@@ -105,23 +118,25 @@ def group_stages(data: dict[str, Any], most: int = MAX_STAGE_ROWS) -> dict[str, 
     row_of, rows = {}, []
     for g, group in enumerate(groups):
         name = f"stages {group[0] + 1}-{group[-1] + 1}" if len(group) > 1 else f"stage {group[0] + 1}"
-        rows += [f"{name}: compute", f"{name}: all-reduce"]
+        rows += [f"{name}: compute", f"{name}: {comm_name(data['tp'])}"]
         for s in group:
             row_of[2 * s], row_of[2 * s + 1] = 2 * g, 2 * g + 1
     segments = [(row_of[row], start, duration, kind) for row, start, duration, kind in data["segments"]]
     return dict(data, rows=rows, segments=segments, stages_per_row=max(len(g) for g in groups))
 
 
-def _draw(ax: Axes, data: dict[str, Any], until_s: float | None = None) -> set[str]:
+def _draw(ax: Axes, data: dict[str, Any], until_s: float | None = None, op_edges: bool = False) -> set[str]:
     """Draw the segments (those starting before ``until_s``); the kinds drawn. Collectives get an
-    edge so that even a sub-pixel all-reduce shows."""
+    edge so that even a sub-pixel all-reduce shows; with ``op_edges`` (the zoom) every op gets a
+    thin white one, so that back-to-back kernels show as such."""
     kinds = set()
     for row, start, duration, kind in data["segments"]:
         if until_s is not None and start >= until_s:
             continue
         thin = kind in ("all-reduce", "stage-to-stage hop")
         ax.broken_barh([(start * 1e3, duration * 1e3)], (row - 0.38, 0.76), facecolors=COLOURS[kind],
-                       edgecolor=COLOURS[kind] if thin else "none", linewidth=0.8 if thin else 0)
+                       edgecolor=COLOURS[kind] if thin else "white" if op_edges else "none",
+                       linewidth=0.8 if thin else 0.6 if op_edges else 0)
         if duration > 0 or thin:  # the legend names what shows (a 0 us op draws nothing; edges always show)
             kinds.add(kind)
     n = len(data["rows"])
@@ -140,7 +155,7 @@ def token_gantt(scenario: Any, ax: Axes | None = None, context_tokens: int | Non
     where each op and each all-reduce is wide enough to see (``zoom_ax`` draws that panel on a
     given Axes). Returns the main Axes; the zoom is ``ax.zoom_ax`` when drawn."""
     data = token_segments(scenario, context_tokens)
-    shown = group_stages(data)  # a deep pipeline: consecutive stages share a pair of rows
+    shown = without_empty_comm(group_stages(data))  # a deep pipeline: consecutive stages share a pair of rows
     n = len(shown["rows"])
     if ax is None:
         row_in = min(0.5, MAIN_PANEL_IN / n)  # at most MAIN_PANEL_IN inches of rows, however many
@@ -160,12 +175,18 @@ def token_gantt(scenario: Any, ax: Axes | None = None, context_tokens: int | Non
     target = zoom_ax if zoom_ax is not None else ax
     if zoom_ax is not None:
         layers = max(1, data["layers_per_stage"][0])
-        until = data["stage_end_s"][0] * min(1.0, zoom_layers / layers)
-        zoom = dict(data, rows=data["rows"][:2], segments=[sg for sg in data["segments"] if sg[0] < 2])
-        kinds |= _draw(zoom_ax, zoom, until)
-        zoom_ax.set_xlim(0, until * 1e3)
-        zoom_ax.set_xlabel("time (ms)")
-        zoom_ax.set_title(f"zoom: the first {zoom_layers} of stage 1's {layers} layers", fontsize="medium")
+        # the layers start after the step's host time (the scheduler): the zoom starts there too
+        host_s = max((start + length for row, start, length, kind in data["segments"]
+                      if row == 0 and kind == "host" and start == 0.0), default=0.0)
+        until = host_s + (data["stage_end_s"][0] - host_s) * min(1.0, zoom_layers / layers)
+        zoom = without_empty_comm(dict(data, rows=data["rows"][:2],
+                                       segments=[sg for sg in data["segments"] if sg[0] < 2]))
+        kinds |= _draw(zoom_ax, zoom, until, op_edges=True)
+        zoom_ax.set_xlim(host_s * 1e3, until * 1e3)
+        zoom_ax.set_xlabel("time within one decode step (ms)")
+        after = f", after {host_s * 1e6:.0f} us of host time" if host_s else ""
+        zoom_ax.set_title(f"zoom: the first {min(zoom_layers, layers)} of stage 1's {layers} layers{after}",
+                          fontsize="medium")
         ax.zoom_ax = zoom_ax  # type: ignore[attr-defined]
     handles = [Patch(facecolor=COLOURS[k], label=k) for k in COLOURS if k in kinds]
     target.legend(handles=handles, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.32),
