@@ -69,6 +69,9 @@ def load_summary(path: str | Path) -> dict[str, Any]:
             raise UserFileError(f"{path} is a sweep folder, not one result: compare its points, e.g. "
                                 f"{path / 'points' / '<label>'}")
         path = path / "summary.json"
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        raise UserFileError(f"{path} is a scenario file, not a result: simulate it first (simdecode run {path} "
+                            "--out DIR) and compare the folders")
     return check_summary(load_json(path, "summary", MAX_SUMMARY_BYTES), str(path))
 
 

@@ -60,6 +60,10 @@ def select(args: argparse.Namespace):
             out.jobs.append(job)
     out.skipped = [p for p in cases.skipped if keep(p)]
     if not out.jobs and not out.skipped:
+        for a in filters:  # no case starts with it, and it reads as a path: it was meant as one
+            if a.endswith(("/", os.sep)) or Path(a).suffix.lower() in (".yaml", ".yml", ".json", ".csv"):
+                raise UserError(f"{a}: no such file or folder (CASES are measurement files or folders, or "
+                                "case-name prefixes such as DEC-01)")
         raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group])
                         + _did_you_mean(every, filters, args.group))
     return out

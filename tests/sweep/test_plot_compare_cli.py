@@ -145,3 +145,13 @@ def test_plot_refuses_a_figure_whose_axis_the_sweep_did_not_vary(tiny_sweep: Pat
     assert cli.main(["plot", str(out), "--figure", "gantt"]) == 2
     assert "one point of the sweep (simdecode plot " in capsys.readouterr().err
     assert cli.main(["plot", str(out / "points" / sorted(p.name for p in (out / "points").iterdir())[0])]) == 0
+
+
+def test_compare_given_a_scenario_file_says_to_run_it_first(tiny_sweep: Path, tmp_path: Path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["run", str(tiny_sweep), "--out", str(run), "-q"]) == 0
+    capsys.readouterr()
+    assert cli.main(["compare", str(tiny_sweep), str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tiny_sweep} is a scenario file, not a result: simulate it first "
+                          f"(simdecode run {tiny_sweep} --out DIR)") and len(err.splitlines()) == 1

@@ -599,3 +599,9 @@ def test_a_filter_matching_nothing_says_what_was_meant_and_lists_the_groups(argv
     err = capsys.readouterr().err
     assert err.startswith("error: no validation case matches") and len(err.splitlines()) == 1
     assert hint in err and "(groups: BAT, CO, DEC," in err
+
+
+def test_a_missing_measurement_file_is_called_missing_not_an_unmatched_case(capsys):
+    assert main(["validate", "measurements/none.yaml", "-q"]) == 2
+    assert capsys.readouterr().err == ("error: measurements/none.yaml: no such file or folder (CASES are "
+                                       "measurement files or folders, or case-name prefixes such as DEC-01)\n")
