@@ -163,8 +163,8 @@ def _print_packed(console, head: str, items: list[str]) -> None:
     from rich.text import Text
 
     lines, line = [], head
-    for item in items:
-        piece = f" {item};" if item is not items[-1] else f" {item}"
+    for n, item in enumerate(items):
+        piece = f" {item};" if n + 1 < len(items) else f" {item}"
         if len(line) + len(piece) > console.width and line.strip() != head:
             lines.append(line)
             line = " "
@@ -215,9 +215,8 @@ def render_comparison(table: list[tuple[str, list[str]]], names: list[str], cons
     scenario, model, seed...) move to a "same in all" paragraph above it, each ``--set`` override
     gets a row of its own, the labels wrap at :data:`NARROW_LABEL_WIDTH`, the headings shrink to
     ``[i]`` where that fits more results side by side (the list under the table names each), and
-    if the results
-    still do not fit side by side they are printed as several tables of as many results as fit,
-    each with the labels, ratios still to ``[1]``. Nothing is cut: a cell too wide wraps."""
+    results that still do not fit side by side are printed as several tables of as many results
+    as fit, each with the labels, ratios still to ``[1]``. Nothing is cut: a cell too wide wraps."""
     from rich.table import Table
     from rich.text import Text
 
