@@ -236,7 +236,7 @@ def render_comparison(table: list[tuple[str, list[str]]], names: list[str], cons
         for i in columns:  # a heading never wraps; a cell wraps between words before it folds
             out.add_column(Text(heads[i]), min_width=min(len(heads[i]), max(console.width // 2, 10)), overflow="fold")
         for label, cells in rows:  # Text: a '[' in a file is not rich markup
-            out.add_row(label, *(Text(_lines(cells[i])) for i in columns))
+            out.add_row(Text(label), *(Text(_lines(cells[i])) for i in columns))  # labels too: "set KEY" is from a file
         console.print(out)
 
     everyone = list(range(len(names)))

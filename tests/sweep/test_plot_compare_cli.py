@@ -155,3 +155,20 @@ def test_compare_given_a_scenario_file_says_to_run_it_first(tiny_sweep: Path, tm
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tiny_sweep} is a scenario file, not a result: simulate it first "
                           f"(simdecode run {tiny_sweep} --out DIR)") and len(err.splitlines()) == 1
+
+
+def test_narrow_compare_prints_override_keys_from_a_file_as_text_not_markup():
+    """An override key comes from summary.json: in the narrow layout it becomes a row label, which
+    must print as written ("[bold]x"), never as rich markup."""
+    import io
+
+    from rich.console import Console
+
+    from simdecode.present.compare import render_comparison
+
+    table = [("scenario", ["s", "s"]), ("overrides", ["-", "[bold]evil.key=1"]),
+             ("TTFT mean (ms)", ["10", "20 (x2)"])]
+    out = io.StringIO()
+    render_comparison(table, ["a" * 30, "b" * 30], Console(file=out, width=60, color_system=None))
+    text = out.getvalue()
+    assert "[bold]evil.key" in text and "same in all 2: scenario: s" in text
