@@ -178,7 +178,8 @@ def run_reporting(env: simpy.Environment, report) -> None:
 
 
 def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "local",
-             ray_address: str | None = None, log: Callable[[str], None] | None = None, progress: Callable[[float, int, int], None] | None = None):
+             ray_address: str | None = None, log: Callable[[str], None] | None = None,
+             progress: Callable[[float, int, int], None] | None = None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
@@ -187,8 +188,9 @@ def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = 
     reports. A run split over processes does not report.
     ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local
     (``"local"``; ``"process"``, its earlier name, is still accepted) or Ray workers (on the
-    cluster at ``ray_address``, else a local Ray started for the run), where the scenario allows it (:mod:`simdecode.engine.parallel`), with results
-    identical to one process; where it does not, ``log`` is told why and one process runs.
+    cluster at ``ray_address``, else a local Ray started for the run), where the scenario allows
+    it (:mod:`simdecode.engine.parallel`), with results identical to one process; where it does
+    not, ``log`` is told why and one process runs.
     Anything but a validated :class:`Scenario` is a :class:`~simdecode.errors.ScenarioError`.
     """
     if not isinstance(scenario, Scenario):
