@@ -21,7 +21,8 @@ def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
     p = commands.add_parser("validate", help="compare predictions with published measurements",
                             description="Simulate every validation case and compare with what was measured.")
     p.add_argument("cases", nargs="*", metavar="CASES",
-                   help="measurement files or folders (default ../shared/validation), or case-name prefixes")
+                   help="measurement files or folders (default: the measurements shipped with simdecode, or a "
+                   "newer ../shared/validation beside the repository), or case-name prefixes such as DEC-01")
     p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="worker processes (default: the CPUs available)")
