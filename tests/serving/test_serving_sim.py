@@ -245,6 +245,7 @@ def test_kv_occupancy_and_throughput_tradeoff_draw(tmp_path):
     queued = occ.right_ax
     assert queued.get_ylim()[0] == 0 and queued.get_ylim()[1] >= 1
     assert all(float(t).is_integer() for t in queued.get_yticks())
+    assert occ.get_zorder() > queued.get_zorder()  # the occupancy and its legend drawn over a busy queue
     plots.save_figure(fig, tmp_path / "serving.png")
     assert (tmp_path / "serving.png").stat().st_size > 0
 
