@@ -467,3 +467,9 @@ def test_a_reader_that_stops_early_is_no_internal_error() -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == cli.EXIT_BROKEN_PIPE == 141
     assert err.decode() == ""
+
+
+def test_presets_call_a_tpu_a_tpu(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets", "gpus"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["tpu-v5e"][1] == "tpu" and rows["h100-sxm"][1] == "gpu" and rows["mi300x"][1] == "gpu"

@@ -202,14 +202,15 @@ def _gpus_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Tab
     dtypes = ("bf16", "fp8", "fp4")
     table = _catalogue(
         "gpus", "memory in GB, bandwidth in TB/s, dense peak TFLOP/s per dtype, board power in W; kind: "
-        "gpu, sram (weights in on-chip SRAM), spatial (sram with a region of cores per layer), logic (weights "
+        "gpu (tpu: Google's; weights in device memory, one kernel after another), sram (weights in on-chip SRAM), spatial (sram with a region of cores per layer), logic (weights "
         "wired into the chip), unified (memory shared with the OS)",
         ("name", "kind", "memory", "bandwidth", *dtypes, "TDP", "link"),
     )
     for name in names:
         gpu = GpuSpec.model_validate(entry(name))
         flops = (gpu.flops_per_s.get(dtype) for dtype in dtypes)
-        kind = "unified" if gpu.unified_memory else "spatial" if gpu.spatial else gpu.kind
+        kind = "unified" if gpu.unified_memory else "spatial" if gpu.spatial else (
+            "tpu" if gpu.kind == "gpu" and gpu.vendor == "google" else gpu.kind)  # a TPU is no GPU
         table.add_row(
             name, kind, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
             *(DASH if value is None else fmt(value / 1e12, 4) for value in flops),
