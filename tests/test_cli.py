@@ -473,3 +473,24 @@ def test_presets_call_a_tpu_a_tpu(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["presets", "gpus"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert rows["tpu-v5e"][1] == "tpu" and rows["h100-sxm"][1] == "gpu" and rows["mi300x"][1] == "gpu"
+
+
+def test_the_command_line_starts_without_matplotlib_or_the_estimate_search() -> None:
+    """Building the parser (every command, `--help`, `presets`) loads neither matplotlib nor the
+    estimate search (0.6 s of imports before); `plot --figure`'s choices are still the figures."""
+    code = ("import sys; from simdecode import cli; cli.build_parser(); "
+            "print(sorted(m for m in ('matplotlib', 'simdecode.estimate.core', 'simdecode.scenario.schema') "
+            "if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    from simdecode.plots.choose import FIGURES
+    from simdecode.plots.cli import FIGURE_NAMES
+
+    assert FIGURE_NAMES == ("auto", *FIGURES, "gantt")
+    from simdecode import estimate, plots
+
+    assert callable(plots.token_timeline) and callable(estimate.estimate) and "token_gantt" in dir(plots)
+    with pytest.raises(AttributeError):
+        plots.no_such_figure  # noqa: B018

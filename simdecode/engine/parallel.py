@@ -29,7 +29,10 @@ a split run is the sum over processes, and so counts every arrival once per proc
 
 from __future__ import annotations
 
-from simdecode.scenario.schema import Scenario
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the CLI reads EXECUTORS while parsing, before any scenario
+    from simdecode.scenario.schema import Scenario
 
 EXECUTORS = ("local", "ray")
 #: earlier spellings still accepted: the name ``run --executor`` had for local processes

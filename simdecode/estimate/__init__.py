@@ -11,7 +11,23 @@ combination, the sizes that give the observed speed), :mod:`.core` (the whole es
 :mod:`.report` (the terminal text), :mod:`.plot` (the figure), :mod:`.cli` (the subcommand).
 """
 
-from simdecode.estimate.core import estimate
-from simdecode.estimate.space import EstimateError
+import importlib
+
+#: imported on first use, so that registering ``simdecode estimate`` (simdecode.estimate.cli, in
+#: this package) does not load the search and the cost model for every other command
+_HOMES = {"estimate": "core", "EstimateError": "space"}
 
 __all__ = ["estimate", "EstimateError"]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'simdecode.estimate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"simdecode.estimate.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
