@@ -69,32 +69,47 @@ def gpt_model(text: str) -> dict[str, Any]:
             "mlp_gated": False, "tie_word_embeddings": True}
 
 
-#: models whose config.json is not public, each with the architecture simdecode assumes for it
-#: (inline, not a preset: presets hold published configs only) and why.
-#: - Kog's Laneformer 2B (blog.kog.ai, "Real-time LLM inference on standard GPUs", 2026: a 2B
-#:   fp16 coding model trained for delayed tensor parallelism): a Llama-style dense model of the
-#:   stated size, 16 layers of d 3072 (GQA 24/8 heads, SwiGLU 8192, Llama-3's 128,256-token
-#:   vocabulary, tied embeddings: 2.0B parameters), as scenarios/kog-2b-8xmi300x.yaml assumes it.
+#: models whose config.json simdecode holds no copy of, each with its architecture as its public
+#: sources give it (inline, not a preset: presets hold config.json files only), what is derived
+#: from them and what is still assumed (docs/assumptions.md §6, "Laneformer 2B").
+#: - Kog's Laneformer 2B (kogai/laneformer-2b-it; DEC-13): "a Llama-style decoder-only
+#:   architecture" (its model card, huggingface.co/kogai/laneformer-2b-it), "2.3B-parameter"
+#:   (blog.kog.ai/kog-laneformer-2b-the-latency-first-model-behind-kog-inference-engine/);
+#:   15 layers, GQA with 32 query and 16 KV heads, 10 of the 15 layers sliding-window, a
+#:   4,096-token context, a Llama 2 tokenizer (Kog's Hugging Face post, huggingface.co/blog/kogai/
+#:   kog-laneformer-2b-the-latency-first-model, as a stored third-party summary gives it); exactly
+#:   2,320,069,632 parameters (OpenMed's manifest test for its MLX copy of kogai/laneformer-2b-it,
+#:   github.com/maziyarpanahi/openmed tests/unit/core/test_manifest_schema.py). Derived: with
+#:   heads of hidden_size / num_attention_heads (Kog's modeling code), SwiGLU, one norm scale per
+#:   module and Llama 2's 32,000 tokens, 15 (3d^2 + 3 d f + 2d) + 2 x 32,000 d + d = 2,320,069,632
+#:   holds for d = 3,072 with f = 12,288 = 4d and an untied LM head, and for no other multiple of
+#:   64 from 1,024 to 8,192 with a whole f (tests/validate/test_laneformer_architecture.py).
+#:   Assumed: the 512-token window (a third-party ONNX-export study of the model; Kog's code puts
+#:   the window on the first sliding_window_n_layers layers), which DEC-13's <= 384-token
+#:   contexts never reach.
 STAND_INS: dict[str, dict[str, Any]] = {
-    "laneformer-2b": {"name": "dense-2b (Laneformer-2B-class, assumed)", "num_hidden_layers": 16,
-                      "hidden_size": 3072, "num_attention_heads": 24, "num_key_value_heads": 8,
-                      "intermediate_size": 8192, "vocab_size": 128256, "tie_word_embeddings": True},
+    "laneformer-2b": {"name": "laneformer-2b-it", "num_hidden_layers": 15, "hidden_size": 3072,
+                      "num_attention_heads": 32, "num_key_value_heads": 16, "intermediate_size": 12288,
+                      "vocab_size": 32000, "tie_word_embeddings": False, "sliding_window": 512,
+                      "layer_types": ["sliding_attention"] * 10 + ["full_attention"] * 5},
 }
 
 #: models trained for one layout, which they run only in: Laneformer's lanes keep residual streams
 #: that diverge by design (docs/physics.md 1.2), so the lane count and the delay are the model's,
-#: not a deployment choice. Laneformer 2B: 8 lanes (one per GPU of the node Kog runs it on),
-#: delay 2 modules with the first ones all-reduced (Kog's use_early_comm default) and the lanes
-#: averaged before the LM head (lm_head_type "replicate"); third-party notes give
-#: broadcast_delay 2 and num_lanes 8 (docs/physics.md: unconfirmed by Kog).
+#: not a deployment choice. Laneformer 2B: "8 lanes (supports DTP with 2-layer delay)" (Kog's
+#: Hugging Face post, as summarised above; third-party notes give broadcast_delay 2, num_lanes 8).
+#: Kog's code counts broadcast_delay in layers, each stream (attention, MLP) on its own: layer i
+#: folds in the other lanes' outputs of layer i - 2, so module m waits for the exchange of
+#: m - 1 - 4, i.e. tp_delay 4 modules, the first 4 all-reduced (use_early_comm: layers i < 2), the
+#: lanes averaged before the LM head (lm_head_type "replicate", assumed: Kog's default).
 TRAINED_LAYOUTS: dict[str, dict[str, Any]] = {
-    "laneformer-2b": {"tp": 8, "tp_mode": DELAYED_TP.name, "tp_delay": 2, "tp_delay_start": "sync",
+    "laneformer-2b": {"tp": 8, "tp_mode": DELAYED_TP.name, "tp_delay": 4, "tp_delay_start": "sync",
                       "tp_final": "all-reduce"},
 }
 
 
 def model(text: str) -> str | dict[str, Any]:
-    """A preset name, an assumed architecture (:data:`STAND_INS`), or an inline architecture for
+    """A preset name, an architecture from public prose (:data:`STAND_INS`), or an inline architecture for
     a shape given in words."""
     try:
         key = model_key(text)

@@ -35,8 +35,9 @@ def test_unknown_models_and_hardware_say_why():
 
 def test_cerebras_and_kog_map_to_their_device_runtime_and_stand_in():
     """DEC-15's 'Cerebras CS-3 (WSE-3, ...)' is one WSE-3 wafer on the cerebras-2024 runtime (its
-    source names the engine); DEC-13's Laneformer 2B has no public config.json: the stand-in is the
-    architecture the curated Kog scenario assumes, key for key, and it runs as it was trained."""
+    source names the engine); DEC-13's Laneformer 2B has no config.json here: it runs as the
+    architecture its public sources give (conditions.STAND_INS), the curated Kog scenario's key for
+    key, in the layout it was trained for."""
     assert cond.gpu("Cerebras CS-3 (WSE-3, weights in on-chip SRAM)") == ("cerebras-wse3", None, None)
     assert cond.runtime("https://cerebras.ai/blog/introducing-cerebras-inference-ai-at-instant-speed") == "cerebras-2024"
     assert cond.runtime("Kog Inference Engine (monokernel, KCCL, Delayed Tensor Parallelism)") == "kog"
@@ -437,7 +438,7 @@ def test_kog_case_gives_both_quoted_machines_and_flags_the_one_its_costs_were_no
     assert h200.kernel_side == "kog kernel costs measured on mi300x"
     s = cases.jobs[1].scenario
     assert s["hardware"]["gpu"] == "h200" and s["runtime"] == "kog"
-    assert s["parallelism"] == {"tp": 8, "pp": 1, "tp_mode": "delayed", "tp_delay": 2, "tp_delay_start": "sync",
+    assert s["parallelism"] == {"tp": 8, "pp": 1, "tp_mode": "delayed", "tp_delay": 4, "tp_delay_start": "sync",
                                 "tp_final": "all-reduce"}
     # no lengths stated: a short turn (published_scenario.UNSTATED_LENGTHS)
     assert (s["workload"]["prompt_tokens"], s["workload"]["output_tokens"]) == (128, 256)
