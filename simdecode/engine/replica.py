@@ -27,6 +27,7 @@ from simdecode.costmodel.attention_dp import busiest_rank, ranks as attention_ra
 from simdecode.costmodel.deployment import Deployment
 from simdecode.costmodel.plan import build_stage_plan
 from simdecode.costmodel.fold import fold
+from simdecode.engine import emission
 from simdecode.engine.executor import Stage
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.topology import Topology, transfer
@@ -115,11 +116,16 @@ class Replica:
         queue_record = self.queue_monitor.record
         act_bytes_per_token = dep.model.hidden_size * dep.act_bytes_per_value
         lockstep = dep.pp > 1 and dep.gpu is not None and dep.gpu.lockstep_pipeline
+        # an overlap scheduler that returns a step's tokens after launching the next (engine/emission.py)
+        delays = emission.delays_results(dep.runtime.engine, policy.overlap)
+        pending: list[Request] = []  # first tokens of the last step, not yet handed back
+        pending_start = pending_host = 0.0
         while True:
             now = env.now
             work = policy.next_step(lane, now)
             queue_record(now, policy.queued)
             if work is None:
+                pending = []  # nothing to launch: the host returns them at once
                 self._set_batch(lane, 0)
                 self._idle_lanes += 1
                 yield self._wakeup
@@ -147,6 +153,10 @@ class Replica:
                     if self.speculator.on_target_gpus:
                         recorder.stage_step(timing, elapsed)
             plans = [build_stage_plan(dep, s, shape) for s in range(len(stages))]
+            host_s = emission.step_host_s(plans[0].host_floor_s, dep.runtime.step_overhead_s)
+            for req in pending:
+                req.first_token_s = emission.emitted_s(pending_start, req.first_token_s, pending_host, host_s)
+            pending = []
             folds = [fold(plan) for plan in plans]  # executor.step_timing
             # a lock-step pipeline holds every stage for the slowest one's time (devices.stage_periods)
             periods = devices.stage_periods(dep.gpu, [f.makespan_s for f in folds]) if lockstep else None
@@ -168,6 +178,9 @@ class Replica:
                 accepted = self.speculator.sample([req.id for req, _, _ in verifying])
                 before = {req.id: req.generated for req, _, _ in verifying}
             finished = policy.complete_step(work, now, accepted)
+            if delays:
+                pending = [req for req, _, _ in work.items if req.first_token_s == now and req.finished_s < 0]
+                pending_start, pending_host = start, host_s
             if verifying:
                 self.speculator.record(accepted, {req.id: req.generated - before[req.id] for req, _, _ in verifying})
             for request in finished:
