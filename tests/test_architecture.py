@@ -204,3 +204,31 @@ def test_explaining_a_scenario_loads_no_engine() -> None:
         "text = render_explanation(explain(load_scenario('scenarios/quickstart.yaml')))\n"
         "print(len(text) > 0, sorted(m for m in sys.modules if m.startswith('simdecode.engine') or m == 'simpy'))\n")
     assert out == "True []"
+
+
+def test_building_the_command_line_loads_no_matplotlib_no_cost_model_and_no_simpy():
+    """``simdecode --help`` and the parser every command builds first import what registering the
+    subcommands needs, not what running them does (about half a CPU second per invocation)."""
+    loaded = fresh_python("import sys; from simdecode.cli import build_parser; build_parser(); "
+                          "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('matplotlib', 'simpy'))} "
+                          "| {'.'.join(m.split('.')[:2]) for m in sys.modules if m.startswith(('simdecode.costmodel', "
+                          "'simdecode.plots.base', 'simdecode.estimate.core'))}))")
+    assert loaded == "[]"
+
+
+def test_the_plot_command_offers_every_sweep_figure():
+    from simdecode.plots.choose import FIGURES
+    from simdecode.plots.cli import FIGURE_NAMES
+
+    assert FIGURE_NAMES == ("auto", *FIGURES, "gantt")
+
+
+def test_the_plots_and_estimate_packages_still_export_their_names():
+    import simdecode.estimate
+    import simdecode.plots
+
+    for package in (simdecode.plots, simdecode.estimate):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, name
+        with pytest.raises(AttributeError):
+            package.no_such_name  # noqa: B018

@@ -110,3 +110,26 @@ def test_run_py_only_quickstart_json() -> None:
     assert row["workload"] == "quickstart"
     assert row["events"] > 0 and row["wall_s"] > 0 and row["simulated_s"] > 0
     assert row["cpu_s"] > 0 and row["events_per_cpu_s"] > 0 and data["bare_simpy_events_per_cpu_s"] > 0
+
+
+COMMANDS_PY = ROOT / "benchmarks" / "commands.py"
+
+
+def test_commands_py_name_files_that_exist() -> None:
+    spec = importlib.util.spec_from_file_location("simdecode_benchmarks_commands", COMMANDS_PY)
+    commands = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(commands)
+    files = [a for args in commands.COMMANDS.values() for a in args if a.endswith(".yaml")]
+    assert len(files) == 4 and all((ROOT / f).is_file() for f in files)
+
+
+def test_commands_py_times_a_run_in_cpu_seconds_and_events() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(COMMANDS_PY), "--only", "run quickstart", "--json"], check=False,
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    (row,) = data["rows"]
+    assert row["command"] == "run quickstart" and row["tree"] == str(ROOT)
+    assert row["cpu_s"] > 0 and row["events"] > 0 and row["events_per_cpu_s"] == row["events"] / row["cpu_s"]
+    assert data["bare_simpy_1m_cpu_s"] > 0 and row["x_bare_simpy_1m"] == row["cpu_s"] / data["bare_simpy_1m_cpu_s"]

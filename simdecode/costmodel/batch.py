@@ -20,7 +20,7 @@ class Caps(NamedTuple):
     sparse: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BatchShape:
     """Sums over the sequences of one step (counts of tokens; no units beyond tokens).
 
@@ -37,6 +37,9 @@ class BatchShape:
                      DeepSeek-V4's compressed-sparse layers, in tokens before pooling)
     rank:            under attention data parallelism, the shape of the busiest rank's own sequences
                      (costmodel/attention_dp.py); None: not split (or not known one by one)
+
+    Treated as immutable (not frozen only because a frozen dataclass takes about five times as long
+    to build, and one is built for every simulated step: docs/performance.md).
     """
 
     seqs: int

@@ -174,10 +174,22 @@ class Deployment:
         (efficiency.marlin_passes); in the routed experts (``fused_marlin_moe``) past one 16-row MMA block
         its math adds to its decode rather than hiding behind it (efficiency.marlin_math_in_series:
         ``Part.math_in_series``; the dense Marlin GEMM keeps the overlap: not measured)."""
+        key = ("part rates", module, params, tile_share, rows)
+        rates = self.step_costs.get(key)
+        if rates is None:
+            rates = self.step_costs[key] = self._part_rates(params, module, tile_share, rows)
+        rate, peak, dequant, in_series = rates
+        return Part(term, hbm_bytes, flops, kernels, rate, peak, dequant, math_in_series=in_series)
+
+    def _part_rates(self, params: float, module: str | None, tile_share: float,
+                    rows: float | None) -> tuple[float, float, float, bool]:
+        """What :meth:`part` charges besides the bytes, FLOPs and kernels it is given: (achieved
+        FLOP/s, peak FLOP/s, dequantisation seconds, math in series with the decode). They depend
+        only on the arguments (and this deployment), so :meth:`part` keeps them in ``step_costs``
+        by (module, params, tile_share, rows): a step's attention asks for the same ones every step."""
         gpu, prec = self.gpu, self.precision
         if gpu is None or prec is None:
-            return Part(term, hbm_bytes, flops, kernels, self.rates.flops_per_s * tile_share,
-                        self.rates.peak_flops_per_s)
+            return self.rates.flops_per_s * tile_share, self.rates.peak_flops_per_s, 0.0, False
         weights = getattr(prec, module) if module in precision_mod.MODULES else prec.activations
         key = precision_mod.math_dtype(gpu, weights, prec.activations)
         throttle = power_throttle(gpu)
@@ -195,8 +207,7 @@ class Deployment:
                 in_series = module == "experts" and marlin_math_in_series(rows)
             else:
                 dequant = dequant_seconds(params, vector * throttle)
-        return Part(term, hbm_bytes, flops, kernels, rate * tile_share * mma_share, peak, dequant,
-                    math_in_series=in_series)
+        return rate * tile_share * mma_share, peak, dequant, in_series
 
     @property
     def window(self) -> int | Caps | None:
@@ -258,6 +269,9 @@ class Deployment:
         cache keys and values; linear-attention layers hold a fixed state instead). DeepSeek-V4: the
         compressed entries per token, amortised (its cache is replicated on every TP rank). Under
         attention DP a token's whole cache sits on the one GPU that serves its request."""
+        return self._once_per_stage("kv bytes per token", stage, self._kv_bytes_per_token_per_gpu)
+
+    def _kv_bytes_per_token_per_gpu(self, stage: int) -> float:
         if self.attention_dp:
             return self.attention_local.kv_bytes_per_token_per_gpu(stage)
         if self.model.has_compressed_attention:
@@ -268,6 +282,9 @@ class Deployment:
     def state_bytes_per_sequence_per_gpu(self, stage: int = 0) -> float:
         """Fixed recurrent-state bytes one running sequence holds on one GPU of ``stage``
         (DeepSeek-V4: its windows and compressor states, replicated on every TP rank)."""
+        return self._once_per_stage("state bytes per sequence", stage, self._state_bytes_per_sequence_per_gpu)
+
+    def _state_bytes_per_sequence_per_gpu(self, stage: int) -> float:
         if self.attention_dp:
             return self.attention_local.state_bytes_per_sequence_per_gpu(stage)
         if self.model.has_compressed_attention:
@@ -305,7 +322,26 @@ class Deployment:
     def weight_bytes_per_gpu(self, stage: int) -> float:
         """Bytes of weights one GPU of ``stage`` stores (all experts included), each module in its
         own dtype with its block scales; the router in the activations' dtype (bf16). Under attention DP
-        everything but the routed experts is replicated: held as at tp 1 (:attr:`attention_local`)."""
+        everything but the routed experts is replicated: held as at tp 1 (:attr:`attention_local`).
+        Summed over the stage's layers once per (deployment, stage) (:meth:`_once_per_stage`)."""
+        return self._once_per_stage("weight bytes", stage, self._weight_bytes_per_gpu)
+
+    @cached_property
+    def _per_stage(self) -> dict:
+        """Sums over a stage's layers, by (what, stage) (:meth:`_once_per_stage`)."""
+        return {}
+
+    def _once_per_stage(self, what: str, stage: int, compute) -> float:
+        """``compute(stage)``, a sum over the stage's layers, computed once per (deployment, stage): a
+        deployment never changes (a copy made with ``dataclasses.replace`` starts with no sums), and
+        ``estimate`` asks for the weights, KV and state bytes of thousands of deployments, for every
+        batch and context it tries, and models of hundreds of layers."""
+        memo = self._per_stage
+        if (what, stage) not in memo:
+            memo[what, stage] = compute(stage)
+        return memo[what, stage]
+
+    def _weight_bytes_per_gpu(self, stage: int) -> float:
         nbytes = 0.0
         local = self.attention_local
         for i in self.stage_layers(stage):

@@ -100,7 +100,7 @@ MARLIN_BLOCK_ROWS = 64
 MARLIN_MMA_ROWS = 16
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Part:
     """One named run of kernels inside a module, on one GPU, for one step.
 
@@ -117,6 +117,9 @@ class Part:
                   k-loop at decode: costmodel/fp4_gemm.py)
     math_in_series: the math is issued in series with the decode, not hidden behind it (Marlin past one
                   16-row MMA block: :func:`marlin_math_in_series`): busy = max(stream, math + decode)
+
+    Treated as immutable (not frozen only because a frozen dataclass takes about five times as long
+    to build, and several are built for every simulated step: docs/performance.md).
     """
 
     term: str

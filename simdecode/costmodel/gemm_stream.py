@@ -35,8 +35,6 @@ false) keep the runtime's share, as the grouped GEMMs do (:func:`simdecode.costm
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.efficiency import Part
 
@@ -80,11 +78,20 @@ def split_weights(dep, part: Part, weight_bytes: float, weight_flops: float, mod
     dequantisation) at :func:`gemm_efficiency`, and the rest of its bytes and FLOPs (the KV cache and
     the attention scores) at the runtime's share, with no kernels of its own. Without a
     ``gemm_efficiency`` the part is returned whole (nothing changes)."""
-    share = gemm_efficiency(dep, module)
+    key = ("gemm efficiency", module)  # a deployment's, whatever the step: kept in its step_costs
+    if key not in dep.step_costs:
+        dep.step_costs[key] = gemm_efficiency(dep, module)
+    share = dep.step_costs[key]
     if share is None:
         return [part]
-    weights = replace(part, hbm_bytes=weight_bytes, flops=weight_flops, memory_efficiency=share)
+    # the two parts are built field by field, not with dataclasses.replace (five times as long, and
+    # this runs for every attention block of every simulated step)
+    weights = Part(part.term, weight_bytes, weight_flops, part.kernels, part.flops_per_s, part.peak_flops_per_s,
+                   part.dequant_s, memory_efficiency=share, serial_s=part.serial_s,
+                   math_in_series=part.math_in_series)
     rest_bytes, rest_flops = part.hbm_bytes - weight_bytes, part.flops - weight_flops
     if rest_bytes <= 0 and rest_flops <= 0:
         return [weights]
-    return [weights, replace(part, hbm_bytes=rest_bytes, flops=rest_flops, kernels=0.0, dequant_s=0.0)]
+    rest = Part(part.term, rest_bytes, rest_flops, 0.0, part.flops_per_s, part.peak_flops_per_s, 0.0,
+                memory_efficiency=part.memory_efficiency, serial_s=part.serial_s, math_in_series=part.math_in_series)
+    return [weights, rest]

@@ -21,6 +21,8 @@ of kernels, each costed at its own dtype); :func:`attention`, :func:`mlp`, :func
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
@@ -47,35 +49,83 @@ def _sum(parts: list[Part]) -> tuple[float, float]:
     return sum(p.hbm_bytes for p in parts), sum(p.flops for p in parts)
 
 
-def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
+class AttentionLayer(NamedTuple):
+    """What one layer's attention block is on one GPU whatever the step (its token mixer ``kind``,
+    ``compressed`` for DeepSeek-V4's block; for GQA, MLA and DSA blocks also the numbers below, else
+    zeros). :func:`attention_layer` keeps it per (deployment, layer): a step only adds what its
+    context reads.
+
+    params:       projection weights on this GPU (DSA's indexer left out: costed on its own)
+    weight_bytes: params x bytes per weight of the attention's dtype
+    capped:       a sliding window or DSA's top-k caps what a token reads
+    kv_elements:  cached values per token on this GPU (the indexer's keys left out)
+    heads:        query heads on this GPU
+    kernels:      kernels the block launches (half the runtime's per-layer count, plus MLA's and
+                  the activation quantisation's)
+    """
+
+    kind: str
+    compressed: bool = False
+    params: float = 0.0
+    weight_bytes: float = 0.0
+    capped: bool = False
+    kv_elements: float = 0.0
+    heads: float = 0.0
+    kernels: float = 0.0
+
+
+def attention_layer(dep: Deployment, layer: int) -> AttentionLayer:
+    """``layer``'s :class:`AttentionLayer` on ``dep``, computed once and kept in ``dep.step_costs``
+    (a deployment never changes; its layers' blocks neither)."""
+    key = ("attention layer", layer)
+    block = dep.step_costs.get(key)
+    if block is None:
+        block = dep.step_costs[key] = _attention_layer(dep, layer)
+    return block
+
+
+def _attention_layer(dep: Deployment, layer: int) -> AttentionLayer:
     m = dep.model
     kind = mixers.layer_kind(m, layer)
+    if kind in mixers.STATEFUL or kind == mixers.NONE or m.has_compressed_attention:
+        return AttentionLayer(kind, compressed=m.has_compressed_attention)
+    params = dep.attention_params_per_gpu(layer) - mixers.indexer_params(m)
+    kernels = _half(dep)
+    if m.uses_mla:
+        kernels += mla.EXTRA_KERNELS + dep.quant_kernels("attention", mla.QUANTISED_GEMMS)
+    else:
+        kernels += dep.quant_kernels("attention", GQA_GEMMS)
+    return AttentionLayer(kind, params=params, weight_bytes=params * dep.bytes_of("attention"),
+                          capped=kind in (mixers.SLIDING, mixers.SPARSE),  # a sliding window, or DSA's top-k
+                          kv_elements=dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m),
+                          heads=m.num_attention_heads / dep.tp, kernels=kernels)
+
+
+def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
+    m = dep.model
+    block = attention_layer(dep, layer)
+    kind = block.kind
     if kind in mixers.STATEFUL:  # Gated DeltaNet or Mamba-2: weights and a fixed state per sequence
         params, hbm, flops = mixers.stateful_cost(dep, layer, shape)
         return [dep.part("attention", params, hbm, flops, _half(dep), "attention")] + _residual(dep, shape)
     if kind == mixers.NONE:  # an MLP-only layer (Nemotron-H)
         return []
-    if m.has_compressed_attention:  # DeepSeek-V4's window / compressed-sparse / heavily-compressed block
+    if block.compressed:  # DeepSeek-V4's window / compressed-sparse / heavily-compressed block
         return _compressed_parts(dep, layer, shape) + _residual(dep, shape)
-    params = dep.attention_params_per_gpu(layer) - mixers.indexer_params(m)
-    capped = kind in (mixers.SLIDING, mixers.SPARSE)  # a sliding window, or DSA's top-k
+    params, heads, capped = block.params, block.heads, block.capped
     kv_tokens = shape.window_kv_read_tokens if capped else shape.kv_read_tokens
     pairs = shape.window_attn_pairs if capped else shape.attn_pairs
     if not capped and not m.uses_mla:  # an engine that attends over its whole pre-allocated cache (static_kv.py)
         kv_tokens, pairs = static_kv.read_tokens_and_pairs(dep.runtime.static_kv_cache_tokens, shape.seqs,
                                                            shape.new_tokens, kv_tokens, pairs)
-    kv_elems = dep.kv_elements_per_gpu_per_layer() - mixers.indexer_kv_elements(m)
-    hbm = params * dep.bytes_of("attention") + (kv_tokens + shape.new_tokens) * kv_elems * dep.kv_bytes_per_value
-    heads = m.num_attention_heads / dep.tp
-    kernels = _half(dep)
+    hbm = block.weight_bytes + (kv_tokens + shape.new_tokens) * block.kv_elements * dep.kv_bytes_per_value
     if m.uses_mla:
         scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
-        kernels += mla.EXTRA_KERNELS + dep.quant_kernels("attention", mla.QUANTISED_GEMMS)
     else:
         scores = heads * 4 * m.head_width * pairs
-        kernels += dep.quant_kernels("attention", GQA_GEMMS)
-    weight_bytes, weight_flops = params * dep.bytes_of("attention"), 2 * params * shape.new_tokens
-    whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention", rows=shape.new_tokens)
+    weight_bytes, weight_flops = block.weight_bytes, 2 * params * shape.new_tokens
+    whole = dep.part("attention", params, hbm, weight_flops + scores, block.kernels, "attention",
+                     rows=shape.new_tokens)
     # the projections' GEMMs and the attention kernel's KV reads stream at their own shares (gemm_stream.py)
     parts = gemm_stream.split_weights(dep, whole, weight_bytes, weight_flops, "attention")
     if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
@@ -128,13 +178,21 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
 def _residual(dep: Deployment, shape: BatchShape) -> list[Part]:
     """The block's fused residual-add + norm over the whole hidden state (costmodel/residual.py):
     bytes on every rank, no FLOPs, its kernels already in ``kernels_per_layer``. Only on a GPU
-    (HBM): SRAM and hard-wired chips keep the residual stream on chip, between their cores."""
+    (HBM): SRAM and hard-wired chips keep the residual stream on chip, between their cores.
+    It depends on the step only through its new tokens: kept in ``dep.step_costs`` by them."""
+    key = ("residual", shape.new_tokens)
+    parts = dep.step_costs.get(key)
+    if parts is None:
+        parts = dep.step_costs[key] = _residual_parts(dep, shape.new_tokens)
+    return list(parts)
+
+
+def _residual_parts(dep: Deployment, new_tokens: float) -> tuple[Part, ...]:
     if dep.gpu is not None and dep.gpu.kind != "gpu":
-        return []
+        return ()
     # hyper-connections (DeepSeek-V4, hc_mult streams): the residual is hc_mult hidden states wide
     width = dep.model.hidden_size * dep.model.hc_mult
-    return [dep.part("residual stream", 0.0, residual_bytes(shape.new_tokens, width, dep.act_bytes_per_value),
-                     0.0, 0, None)]
+    return (dep.part("residual stream", 0.0, residual_bytes(new_tokens, width, dep.act_bytes_per_value), 0.0, 0, None),)
 
 
 def embedding_parts(dep: Deployment, shape: BatchShape) -> list[Part]:

@@ -66,13 +66,16 @@ class OpSlot:
     after: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OpCost:
     """What one op of a kind costs this step on one GPU.
 
     time_s: duration in isolation (compute: roofline + launch; comm: alpha + beta);
     launch_s: the fixed per-kernel part of a compute op; alpha_s: the latency part of a collective;
     ideal_s: the roofline bound at 100% of peak; net_bytes: bytes each rank sends.
+
+    Treated as immutable (not frozen only because a frozen dataclass takes about five times as long
+    to build, and several are built for every simulated step: docs/performance.md).
     """
 
     time_s: float
@@ -147,8 +150,15 @@ class PlanTemplate:
         return all(slots[i].stream is slots[i - 1].stream or (i - 1) in slots[i].after for i in range(1, len(slots)))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepPlan:
+    """The ops stage ``stage`` runs for one step of batch ``shape``: ``template``'s slots with the
+    ``costs`` of their kinds (:func:`build_stage_plan`).
+
+    Treated as immutable (not frozen only because a frozen dataclass takes about five times as long
+    to build, and one is built for every simulated step: docs/performance.md).
+    """
+
     stage: int
     shape: BatchShape
     template: PlanTemplate

@@ -11,23 +11,21 @@ combination, the sizes that give the observed speed), :mod:`.core` (the whole es
 :mod:`.report` (the terminal text), :mod:`.plot` (the figure), :mod:`.cli` (the subcommand).
 """
 
-import importlib
+from importlib import import_module
 
-#: imported on first use, so that registering ``simdecode estimate`` (simdecode.estimate.cli, in
-#: this package) does not load the search and the cost model for every other command
-_HOMES = {"estimate": "core", "EstimateError": "space"}
+#: what the package exports, by the module that defines it: imported on first use (PEP 562), so
+#: that ``simdecode --help`` and the other commands, which register ``estimate``'s options through
+#: :mod:`.cli`, do not load the search and the cost model
+_EXPORTS = {"estimate": "core", "EstimateError": "space"}
 
 __all__ = ["estimate", "EstimateError"]
 
 
 def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'simdecode.estimate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"simdecode.estimate.{home}"), name)
-    globals()[name] = value
-    return value
+    if name in _EXPORTS:
+        return getattr(import_module(f"simdecode.estimate.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'simdecode.estimate' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(_EXPORTS))

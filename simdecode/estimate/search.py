@@ -69,10 +69,20 @@ class Searcher:
         self.ev = evaluator
         self.unit = unit
         self.active_min, self.active_max = active_min, active_max
+        self._rungs: dict = {}  # by architecture: (rungs, their active parameters)
 
     def rungs(self, a: Assumptions) -> tuple[ModelSpec, ...]:
-        models = ladder(a.arch, self.unit)
-        return tuple(m for m in models if self.active_min <= active_params(m) <= self.active_max)
+        return self._ladder(a)[0]
+
+    def _ladder(self, a: Assumptions) -> tuple[tuple[ModelSpec, ...], list[float]]:
+        """The rungs of ``a``'s architecture within the active bounds, and their active parameters,
+        found once per architecture (every combination of it searches the same ladder)."""
+        hit = self._rungs.get(a.arch)
+        if hit is None:
+            models = ladder(a.arch, self.unit)
+            rungs = tuple(m for m in models if self.active_min <= active_params(m) <= self.active_max)
+            hit = self._rungs[a.arch] = (rungs, [active_params(m) for m in rungs])
+        return hit
 
     def largest_fit(self, a: Assumptions, rungs) -> int:
         """Index of the largest rung that fits (-1: none); fitting is monotone in size."""
@@ -104,7 +114,8 @@ class Searcher:
             return active_params(rungs[lo]), tps(lo) < target, lo, lo, lo
         if tps(hi) >= target:
             return active_params(rungs[hi]), tps(hi) > target, hi, hi, hi
-        sizes = [active_params(m) for m in rungs]
+        ladder_rungs, ladder_sizes = self._ladder(a)  # the sizes of the usual rungs are known already
+        sizes = ladder_sizes if rungs is ladder_rungs else [active_params(m) for m in rungs]
         interpolate = True
         while hi - lo > 1:  # tps(lo) > target > tps(hi)
             if interpolate:

@@ -19,31 +19,27 @@ In a notebook, ``token_timeline(result)`` returns an Axes whose ``.figure`` disp
 - :mod:`~simdecode.plots.choose`: which figure ``simdecode plot DIR`` draws.
 """
 
-import importlib
+from importlib import import_module
 
-#: where each public name lives: imported on first use, so that ``simdecode --help`` (whose ``plot``
-#: subcommand lives in this package) does not load matplotlib (0.6 s)
-_HOMES = {
-    "new_figure": "base", "save_figure": "base", "token_gantt": "gantt", "pipeline_depth": "parallel",
-    "tp_scaling": "parallel", "MAX_REPLICAS_DRAWN": "results", "MAX_REQUESTS_DRAWN": "results",
-    "kv_occupancy": "results", "throughput_tradeoff": "results", "token_timeline": "results",
-    "accepted_histogram": "speculative", "speculation_speedup": "speculative", "pipeline_figure": "sweeps",
-    "pareto_figure": "sweeps", "speculative_figure": "sweeps", "tp_figure": "sweeps",
+#: what the package exports, by the module that defines it. Imported on first use (PEP 562), so
+#: that ``simdecode --help`` and every command that draws nothing do not load matplotlib.
+_EXPORTS = {
+    "new_figure": "base", "save_figure": "base", "token_gantt": "gantt",
+    "pipeline_depth": "parallel", "tp_scaling": "parallel",
+    "MAX_REPLICAS_DRAWN": "results", "MAX_REQUESTS_DRAWN": "results", "kv_occupancy": "results",
+    "throughput_tradeoff": "results", "token_timeline": "results",
+    "accepted_histogram": "speculative", "speculation_speedup": "speculative",
+    "pipeline_figure": "sweeps", "pareto_figure": "sweeps", "speculative_figure": "sweeps", "tp_figure": "sweeps",
 }
 
-__all__ = ["MAX_REPLICAS_DRAWN", "MAX_REQUESTS_DRAWN", "accepted_histogram", "kv_occupancy", "new_figure",
-           "pareto_figure", "pipeline_depth", "pipeline_figure", "save_figure", "speculation_speedup",
-           "speculative_figure", "throughput_tradeoff", "token_gantt", "token_timeline", "tp_figure", "tp_scaling"]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'simdecode.plots' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"simdecode.plots.{home}"), name)
-    globals()[name] = value
-    return value
+    if name in _EXPORTS:
+        return getattr(import_module(f"simdecode.plots.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'simdecode.plots' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(_EXPORTS))
