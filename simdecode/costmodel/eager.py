@@ -65,6 +65,10 @@ eager step, at every tp (each rank's host runs the same calls). FlashInfer later
 (PR #4674: "The runner factories re-executed their ``class`` statement on every call").
 InferenceX's B200 vLLM launch sets it (:mod:`simdecode.validate.inferencex_launch`).
 
+A launch's compilation flags can change how many kernels make a layer (InferenceX's B200 vLLM
+launch: :mod:`simdecode.costmodel.launch_kernels`); the host dispatches those kernels like the others
+(their count comes from the plan's per-kernel costs).
+
 Only steps that hold a prefill chunk are affected: decode and speculative-verify steps keep the
 runtime's ``cuda_graphs`` (the engines above graph them). A runtime without graphs at all
 (``cuda_graphs: false``) already pays the host's launch per kernel in series (roofline.EAGER_LAUNCH_S).

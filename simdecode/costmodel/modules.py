@@ -27,6 +27,7 @@ from simdecode.costmodel import architecture as arch
 from simdecode.costmodel import compressed
 from simdecode.costmodel import layers as mixers
 from simdecode.costmodel import attention_dp, fp4_gemm, gemm_stream, mla, moe, static_kv, trtllm_allreduce
+from simdecode.costmodel import launch_kernels, prefill_attention
 from simdecode.costmodel.residual import residual_bytes
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.deployment import Deployment
@@ -43,6 +44,13 @@ def _half(dep: Deployment) -> float:
     """A module's share of the runtime's kernels per layer, less the norm kernel an engine runs
     inside the all-reduce that ends the module (costmodel/trtllm_allreduce.py)."""
     return dep.runtime.kernels_per_layer / 2 - trtllm_allreduce.norm_kernels_fused(dep)
+
+
+def _launch_delta(dep: Deployment, shape: BatchShape) -> float:
+    """Kernels the launch's compilation flags add to (or fold out of) one block (launch_kernels.py), at
+    most folding out all of the block's own."""
+    delta = launch_kernels.module_delta(dep.runtime, dep.tp, shape.new_tokens)
+    return max(delta, -_half(dep)) if delta else 0.0
 
 
 def _sum(parts: list[Part]) -> tuple[float, float]:
@@ -119,17 +127,24 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         kv_tokens, pairs = static_kv.read_tokens_and_pairs(dep.runtime.static_kv_cache_tokens, shape.seqs,
                                                            shape.new_tokens, kv_tokens, pairs)
     hbm = block.weight_bytes + (kv_tokens + shape.new_tokens) * block.kv_elements * dep.kv_bytes_per_value
+    kernels = block.kernels + _launch_delta(dep, shape)  # the delta depends on the step's tokens: not cached
     if m.uses_mla:
         scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
     else:
         scores = heads * 4 * m.head_width * pairs
+    # prefill scores at the engine's measured attention kernel rate, where stated (prefill_attention.py)
+    plain = not (m.uses_mla or capped or dep.runtime.static_kv_cache_tokens)
+    measured = prefill_attention.prefill_part(dep, heads, shape.prefill_attn_pairs) if plain else None
+    if measured is not None:
+        scores -= measured.flops
     weight_bytes, weight_flops = block.weight_bytes, 2 * params * shape.new_tokens
-    whole = dep.part("attention", params, hbm, weight_flops + scores, block.kernels, "attention",
-                     rows=shape.new_tokens)
+    whole = dep.part("attention", params, hbm, weight_flops + scores, kernels, "attention", rows=shape.new_tokens)
     # the projections' GEMMs and the attention kernel's KV reads stream at their own shares (gemm_stream.py)
     parts = gemm_stream.split_weights(dep, whole, weight_bytes, weight_flops, "attention")
     if not m.uses_mla:  # GQA: QKV (K = hidden) and O (K = this rank's heads x head width) projections
         parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
+    if measured is not None:
+        parts.append(measured)
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))
@@ -165,7 +180,7 @@ def mlp_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part]:
         return []
     if not arch.layer_is_moe(m, layer):
         params = arch.mlp_params(m, m.intermediate_size) / dep.tp
-        kernels = _half(dep) + dep.quant_kernels("mlp", MLP_GEMMS)
+        kernels = _half(dep) + _launch_delta(dep, shape) + dep.quant_kernels("mlp", MLP_GEMMS)
         whole = dep.part("mlp", params, params * dep.bytes_of("mlp"), 2 * params * shape.new_tokens, kernels, "mlp",
                          rows=shape.new_tokens)
         # gate+up (K = hidden) and down (K = this rank's intermediate width)

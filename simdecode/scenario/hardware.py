@@ -217,6 +217,25 @@ class RuntimeSpec(Spec):
         "Python wrapper choosing the kernel on every call (vLLM 0.10's FP8 linear on Blackwell calls FlashInfer's "
         "bmm_fp8, 31 us: costmodel/eager.py); graphed steps replay without it"
     )
+    layer_kernel_delta: int = Field(
+        0, ge=-1000, le=1000, description="kernels per layer the launch's compilation flags add to "
+        "kernels_per_layer (negative: fold out), every step; half to the attention block, half to the MLP "
+        "(vLLM 0.10 on InferenceX's B200: +2 at tp 1, +4 at tp > 1: costmodel/launch_kernels.py)"
+    )
+    fused_allreduce_tokens: int = Field(
+        0, ge=0, description="steps of at most this many tokens at tp > 1 run each all-reduce fused with the "
+        "RMSNorm and FP8 quantisation after it (vLLM's FlashInfer all-reduce fusion) and take "
+        "layer_kernel_delta_fused instead of layer_kernel_delta (0: none do)"
+    )
+    layer_kernel_delta_fused: int = Field(
+        0, ge=-1000, le=1000, description="layer_kernel_delta for the steps fused_allreduce_tokens covers"
+    )
+    prefill_attention_flops_per_s: FlopRate | None = Field(
+        None, alias="prefill_attention_flops", description="FLOP/s one GPU's attention kernel reaches on the "
+        "scores of prefill chunks (QK^T and PV of grouped-query attention), when measured for the engine's "
+        "kernel (vLLM 0.10 on B200 with an FP8 KV cache: TRT-LLM's FP8 context kernel, 393 TFLOP/s: "
+        "costmodel/prefill_attention.py); unset: the module's math rate (peak x compute_efficiency)"
+    )
     grouped_gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of the MoE grouped expert GEMMs, when "
         "measured for the engine's kernel; weight-only experts use it too when dequant_overlap is true (a "

@@ -91,7 +91,19 @@ Which steps replay CUDA graphs (runtime key ``prefill_graph_tokens``, :mod:`simd
   ``eager_gemm_host``, :data:`simdecode.costmodel.eager.FLASHINFER_BMM_FP8_HOST_S`): vLLM 0.10.2's
   ``Fp8LinearOp`` prefers FlashInfer's ``bmm_fp8`` over CUTLASS on compute capability 10.0, for the
   per-tensor scales of the ModelOpt checkpoint (``nvidia/Llama-3.3-70B-Instruct-FP8``, 70b-tmpl.yml).
-  Hopper keeps ``cutlass_scaled_mm``, one C++ op.
+  Hopper keeps ``cutlass_scaled_mm``, one C++ op. The same script's ``FUSION_FLAG`` (``custom_ops:
+  ["+quant_fp8", "+rms_norm"]``, ``pass_config: {enable_fi_allreduce_fusion, enable_attn_fusion,
+  enable_noop}``) and ``VLLM_FLASHINFER_ALLREDUCE_FUSION_THRESHOLDS_MB={"2":32,"4":32,"8":8}`` change how
+  many kernels make a layer against vLLM's default compile (runtime keys ``layer_kernel_delta``,
+  ``fused_allreduce_tokens``, ``layer_kernel_delta_fused``, :mod:`simdecode.costmodel.launch_kernels`):
+  +2 at tp 1; at tp 2, 4, 8 steps of at most 1,024, 512 and 64 tokens run FlashInfer's fused all-reduce
+  + RMSNorm + FP8 quantisation (-2), larger ones its fallback (+4). With an FP8 KV cache vLLM 0.10.2
+  quantises the query to FP8 and runs TRT-LLM's attention kernels for prefill and decode on B200 (``v1/attention/backends/flashinfer.py``: ``q_data_type`` is the
+  cache's FP8 when ``supports_trtllm_attention()``, and ``use_trtllm_attention`` then returns True "if
+  query is FP8 quantized"; the script's patch of ``flashinfer/jit/cubin_loader.py``, which downloads those
+  kernels' cubins, shows the path ran). That context kernel was measured at 393 TFLOP/s on a B200 (vLLM
+  PR #23647), the rate prefill scores take there (runtime key ``prefill_attention_flops``,
+  :mod:`simdecode.costmodel.prefill_attention`).
 - TensorRT-LLM: ``trtllm-serve`` of TensorRT-LLM 1.x serves with the PyTorch backend (the DeepSeek
   scripts say ``--backend=pytorch``), whose CUDA graphs hold decoding batches only: 0, for every model.
 
@@ -113,6 +125,9 @@ from __future__ import annotations
 from typing import Any
 
 from simdecode.costmodel.eager import FLASHINFER_BMM_FP8_HOST_S
+from simdecode.costmodel.prefill_attention import TRTLLM_FP8_CONTEXT_B200_FLOPS
+from simdecode.costmodel.launch_kernels import (B200_LAUNCH_DELTA, B200_LAUNCH_DELTA_FALLBACK,
+                                                B200_LAUNCH_DELTA_FUSED, fused_allreduce_tokens)
 
 #: the runtime preset of InferenceX's TensorRT-LLM runs: trtllm-serve's PyTorch backend (module docstring)
 TRTLLM_SERVE_PRESET = "trtllm-serve"
@@ -124,6 +139,16 @@ VLLM_CONFIG_FILE_IGNORED = ("h100",)
 #: GPUs of compute capability 10.0, where vLLM 0.10.2's FP8 linear layers call FlashInfer's bmm_fp8
 #: (``Fp8LinearOp``: ``has_device_capability(100)``; costmodel/eager.py)
 VLLM_FLASHINFER_FP8_GEMM = ("b200",)
+#: GPUs whose Llama vLLM script compiles with ``FUSION_FLAG`` (70b_fp8_b200_docker.sh: ``custom_ops``
+#: +quant_fp8 and +rms_norm; ``pass_config`` enable_fi_allreduce_fusion, enable_attn_fusion, enable_noop)
+VLLM_B200_FUSION_FLAG = ("b200",)
+#: GPUs where vLLM 0.10.2 with the scripts' FP8 KV cache runs TRT-LLM's FP8 context attention for prefill
+#: (sm 10.0: ``supports_trtllm_attention``; costmodel/prefill_attention.py)
+VLLM_TRTLLM_FP8_ATTENTION = ("b200",)
+#: the same script's ``VLLM_FLASHINFER_ALLREDUCE_FUSION_THRESHOLDS_MB='{"2":32,"4":32,"8":8}'``, MiB by tp
+VLLM_B200_FUSION_THRESHOLD_MB = {2: 32, 4: 32, 8: 8}
+#: Llama-3.1-70B's hidden size (its config.json), the width of the all-reduced [tokens, hidden] tensor
+LLAMA_70B_HIDDEN = 8192
 #: vLLM v0.10.2's all-reduce dispatch (module docstring): the custom kernels below their 8 MiB buffer,
 #: NCCL from there, no multimem kernels (symmetric memory off)
 VLLM_0_10_ALLREDUCE = {"custom_allreduce_max": 8 * 1024 * 1024, "allreduce_multimem": False}
@@ -194,6 +219,14 @@ def launch_keys(model: str, gpu: str, engine: str, label: str, tp: int, concurre
         runtime: dict[str, Any] = {"prefill_graph_tokens": graphed, **VLLM_0_10_ALLREDUCE}
         if gpu in VLLM_FLASHINFER_FP8_GEMM:  # eager steps pay FlashInfer's bmm_fp8 per FP8 GEMM
             runtime["eager_gemm_host"] = FLASHINFER_BMM_FP8_HOST_S
+        if gpu in VLLM_TRTLLM_FP8_ATTENTION:  # the FP8 cache's FP8 query: TRT-LLM's FP8 context kernel
+            runtime["prefill_attention_flops"] = TRTLLM_FP8_CONTEXT_B200_FLOPS
+        if gpu in VLLM_B200_FUSION_FLAG:  # its compilation flags split and fuse kernels (launch_kernels.py)
+            runtime["layer_kernel_delta"] = B200_LAUNCH_DELTA if tp == 1 else B200_LAUNCH_DELTA_FALLBACK
+            if tp in VLLM_B200_FUSION_THRESHOLD_MB:
+                runtime["fused_allreduce_tokens"] = fused_allreduce_tokens(
+                    VLLM_B200_FUSION_THRESHOLD_MB[tp] * 2**20, LLAMA_70B_HIDDEN, tp)
+                runtime["layer_kernel_delta_fused"] = B200_LAUNCH_DELTA_FUSED
         return {"scheduler": {"overlap": True, "max_batched_tokens": 8192, "max_batch_size": seqs},
                 "runtime": runtime}
     if engine == "trt-llm":

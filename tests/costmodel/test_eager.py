@@ -127,7 +127,9 @@ def test_inferencex_launch_sends_prefills_off_the_graphs():
 
     ar = {"custom_allreduce_max": 8 * 2**20, "allreduce_multimem": False}  # vLLM 0.10.2 (test_collectives)
     assert launch_keys("llama-3.1-70b", "b200", "vllm", "1k1k", 8, 4)["runtime"] == {
-        "prefill_graph_tokens": 0, "eager_gemm_host": pytest.approx(31e-6), **ar}
+        "prefill_graph_tokens": 0, "eager_gemm_host": pytest.approx(31e-6), **ar,
+        "layer_kernel_delta": 4, "fused_allreduce_tokens": 64, "layer_kernel_delta_fused": -2,
+        "prefill_attention_flops": pytest.approx(392.75e12, rel=1e-4)}
     assert launch_keys("llama-3.1-70b", "h200", "vllm", "1k1k", 8, 4)["runtime"] == {"prefill_graph_tokens": 8, **ar}
     assert launch_keys("llama-3.1-70b", "h100", "vllm", "1k1k", 8, 512)["runtime"] == {
         "prefill_graph_tokens": 512, **ar}
