@@ -1,7 +1,7 @@
 """The ``simdecode`` command line.
 
     simdecode run FILE [--set KEY=VALUE ...] [--json] [--out DIR [--force]] [--trace FILE] [--fidelity F] [--seed N]
-                  [--no-limit] [--baseline] [--quiet]
+                  [--no-limit] [--baseline] [--quiet] [--jobs N] [--executor local|ray] [--ray-address ADDRESS]
     simdecode explain FILE [--set KEY=VALUE ...] [--context N] [--batch B] [--json]
     simdecode estimate --tps TPS [--hardware GPUxN] [--reference NAME:TPS] [...]   (simdecode.estimate.cli)
     simdecode sweep FILE [--vary KEY=V1,V2 ...] [--jobs N] [--executor local|ray] --out DIR   (simdecode.sweep.cli)
@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from simdecode.scenario.limits import MAX_BATCH_SIZE, MAX_TOKENS
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool that SIGPIPE ended
 DEBUG_ENV = "SIMDECODE_DEBUG"
 PRESET_KINDS = ("models", "gpus", "links", "runtimes")
 FIDELITIES = ("step", "layer", "op")
@@ -84,6 +85,30 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _executor(text: str) -> str:
+    """``--executor`` of ``run`` and ``sweep``: one vocabulary (``local``, ``ray``). ``process``,
+    ``run``'s first name for local processes, still works, with a note."""
+    from simdecode.engine.parallel import EXECUTOR_ALIASES
+
+    if text in EXECUTOR_ALIASES:
+        print(f"note: --executor {text} is now spelled --executor {EXECUTOR_ALIASES[text]} (as in run and sweep "
+              f"alike); '{text}' will be removed in a later release", file=sys.stderr)
+        return EXECUTOR_ALIASES[text]
+    return text
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, local_help: str) -> None:
+    """``--executor {local,ray}`` and ``--ray-address``, spelled alike on every command that runs
+    simulations in parallel (``run --jobs``, ``sweep``)."""
+    from simdecode.engine.parallel import EXECUTORS
+
+    parser.add_argument("--executor", type=_executor, choices=EXECUTORS, default="local",
+                        help=f"where the work runs: local, {local_help} (default); ray, Ray workers "
+                             "(pip install 'simdecode[ray]')")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="with --executor ray: the Ray cluster to join (default: start a local Ray for the run)")
 
 
 def _bounded(parse: Callable[[str], int], most: int) -> Callable[[str], int]:
@@ -153,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     run.add_argument("--out", type=_path, metavar="DIR",
-                     help="write summary.json, requests.csv and timeline.png to DIR (new, empty or simdecode's "
-                     "own output), replacing it whole")
+                     help="write summary.json, requests.csv, timeline.png and kv_occupancy.png to DIR (new, "
+                     "empty or simdecode's own output), replacing it whole")
     run.add_argument("--force", action="store_true",
                      help="let --out replace a folder that holds other files (they are deleted)")
     run.add_argument("--trace", type=_path, metavar="FILE",
@@ -169,8 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive, default=1, metavar="N",
                      help="split the replicas over N processes (identical results; only where replicas are "
                           "independent: round-robin router, open-loop arrivals; stderr says when not)")
-    run.add_argument("--executor", choices=("process", "ray"), default="process",
-                     help="where --jobs runs: local processes (default) or Ray workers (needs simdecode[ray])")
+    add_executor_arguments(run, "--jobs processes on this machine")
     run.set_defaults(func=cmd_run)
 
     explain = commands.add_parser(
@@ -279,7 +303,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             tracer = Tracer()
         progress = None if args.quiet else _ProgressLine()
-        result = simulate(scenario, tracer=tracer, jobs=args.jobs, executor=args.executor,
+        result = simulate(scenario, tracer=tracer, jobs=args.jobs, executor=args.executor, ray_address=args.ray_address,
                           log=lambda message: print(f"note: {message}", file=sys.stderr), progress=progress)
         if progress is not None:
             progress.finish()
@@ -382,6 +406,10 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
         types.append(EstimateError)
     with contextlib.suppress(ImportError):
+        from simdecode.engine.parallel import ExecutorUnavailable
+
+        types.append(ExecutorUnavailable)
+    with contextlib.suppress(ImportError):
         from simdecode.io.outfiles import OutputError
 
         types.append(OutputError)
@@ -401,6 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`simdecode presets | head`): stop quietly, as `cat` does
+        with contextlib.suppress(OSError):  # and let the interpreter's final flush write nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         if debug:
             traceback.print_exc()

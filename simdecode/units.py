@@ -86,7 +86,8 @@ def parse_quantity(value: object, kind: str) -> float:
         elif unit in table:
             number *= table[unit]
         else:
-            hint = difflib.get_close_matches(unit, list(table), n=1, cutoff=0.5)
+            per_second = [unit + "/s"] if unit + "/s" in table else []  # "3 TB" meant as a bandwidth
+            hint = per_second or difflib.get_close_matches(unit, list(table), n=1, cutoff=0.5)
             did_you_mean = f"; did you mean {number_text} {hint[0]}?" if hint else ""
             raise UnitError(
                 f"unknown {kind} unit {unit!r} in {value!r}: expected e.g. {_example(kind)!r}{did_you_mean}"

@@ -195,10 +195,12 @@ def test_presets_list_every_preset_with_its_source(kind: str, capsys: pytest.Cap
         assert presets.source(kind, name) in line, name
 
 
+@pytest.mark.parametrize("width", [80, 72, 60, 50])
 @pytest.mark.parametrize("kind", cli.PRESET_KINDS)
-def test_presets_fit_an_80_column_terminal_and_keep_every_source(kind: str) -> None:
-    """On an 80-column terminal no value is cut ("…") and no line is longer than 80: the values
-    that fit make the table, and each preset's source (and the columns left out) follow it."""
+def test_presets_fit_a_narrow_terminal_and_keep_every_source(kind: str, width: int) -> None:
+    """On an 80-column (or narrower) terminal no value is cut ("…") and no line is longer than the
+    width: the values that fit make the table, and each preset's source (and the columns left out,
+    with their values) follow it."""
     import io
 
     from rich.console import Console
@@ -207,18 +209,20 @@ def test_presets_fit_an_80_column_terminal_and_keep_every_source(kind: str) -> N
     from simdecode.present.report import print_presets
 
     out = io.StringIO()
-    print_presets(kind, Console(file=out, width=80, force_terminal=True, color_system=None))
+    print_presets(kind, Console(file=out, width=width, force_terminal=True, color_system=None))
     text = out.getvalue()
     assert "…" not in text
-    assert max(len(line) for line in text.splitlines()) <= 80
+    assert max(len(line) for line in text.splitlines()) <= width
     flat = "".join(text.split())  # the sources are wrapped (URLs folded) at the width
     for name in presets.names(kind):
         assert "".join(presets.source(kind, name).split()) in flat, name
-    if kind == "gpus":  # the link column moved below the table, with its value
+    if kind == "models" and width <= 60:  # the parameter counts stay in the table; what moved is below
+        assert "active" in text.splitlines()[1] and "llama-3.1-70b, hidden 8,192" in text
+    if kind == "gpus" and width == 80:  # the link column moved below the table, with its value
         assert "a100-40gb, link nvlink3:" in text and "link" not in text.splitlines()[1]
         assert "TDP" in text.splitlines()[1]
     if kind == "runtimes":
-        assert "trtllm-serve, base trt-llm:" in text
+        assert "trtllm-serve, base trt-llm" in text
 
 
 def test_presets_wide_keeps_one_line_per_preset_on_a_terminal() -> None:
@@ -434,6 +438,7 @@ def test_render_summary_tolerates_missing_values(summary: dict) -> None:
     assert "TTFT" in text and "simulation" in text
     if summary.get("bottleneck"):
         assert "memory-bandwidth" in text
+    assert all(line == line.rstrip() for line in text.splitlines())  # piped: no padding to copy along
 
 
 @pytest.mark.parametrize(("kind", "device"), [("gpu", "GPU"), ("sram", "chip"), ("logic", "chip"), (None, "GPU")])
@@ -450,3 +455,42 @@ def test_summary_table_calls_the_time_the_devices(kind: str | None, device: str)
     text = console.file.getvalue()
     assert f"share of {device} time" in text
     assert ("share of GPU time" in text) == (device == "GPU")
+
+
+def test_a_reader_that_stops_early_is_no_internal_error() -> None:
+    """`simdecode presets | head -2`: the pipe closes before the catalogues are written; simdecode
+    stops quietly with the shell's SIGPIPE status (141), no "internal error", no traceback."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "simdecode", "presets"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == cli.EXIT_BROKEN_PIPE == 141
+    assert err.decode() == ""
+
+
+def test_presets_call_a_tpu_a_tpu(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["presets", "gpus"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["tpu-v5e"][1] == "tpu" and rows["h100-sxm"][1] == "gpu" and rows["mi300x"][1] == "gpu"
+
+
+def test_the_command_line_starts_without_matplotlib_or_the_estimate_search() -> None:
+    """Building the parser (every command, `--help`, `presets`) loads neither matplotlib nor the
+    estimate search (0.6 s of imports before); `plot --figure`'s choices are still the figures."""
+    code = ("import sys; from simdecode import cli; cli.build_parser(); "
+            "print(sorted(m for m in ('matplotlib', 'simdecode.estimate.core', 'simdecode.scenario.schema') "
+            "if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    from simdecode.plots.choose import FIGURES
+    from simdecode.plots.cli import FIGURE_NAMES
+
+    assert FIGURE_NAMES == ("auto", *FIGURES, "gantt")
+    from simdecode import estimate, plots
+
+    assert callable(plots.token_timeline) and callable(estimate.estimate) and "token_gantt" in dir(plots)
+    with pytest.raises(AttributeError):
+        plots.no_such_figure  # noqa: B018

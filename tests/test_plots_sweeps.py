@@ -107,6 +107,17 @@ def test_points_figure_is_the_fallback():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["runtime a", "runtime b"]
 
 
+@pytest.mark.parametrize("points", [2, 23, 120])
+def test_points_figure_stays_at_most_12_inches_tall_with_every_point_labelled(points: int):
+    rows = [row(**{"runtime": f"r{i}", "per_request_tps.mean": 10.0, "aggregate_tps": 20.0}) for i in range(points)]
+    ax = points_figure(rows)
+    assert ax.figure.get_size_inches()[1] == pytest.approx(min(1.5 + 0.45 * points, 12.0))
+    labels = ax.get_yticklabels()
+    assert len(labels) == points
+    row_pt = 72 * (ax.figure.get_size_inches()[1] - 1.5) / points  # the height of one row, in points
+    assert labels[0].get_fontsize() <= max(row_pt, 3.0) + 1e-9  # labels no taller than their rows
+
+
 def test_choose_figure_from_what_varies():
     assert choose_figure(pipeline_rows()) == "pipeline"
     tp_rows = [row(**{"resolved.parallelism.tp": t}) for t in (1, 2)]

@@ -20,18 +20,38 @@ Conditions (:func:`split_reason` says which one fails; the run then stays in one
   complex or host path makes them contend); standard decoding (a speculating run draws acceptances
   for every replica from one stream, in event order); no trace (one file, one timeline).
 
-Executors: ``process`` (the standard library's process pool) or ``ray`` (Ray tasks, one per block;
-``pip install 'simdecode[ray]'``). The event count of a split run is the sum over processes, and
-so counts every arrival once per process.
+Executors (the same names as ``simdecode sweep --executor``): ``local`` (the standard library's
+process pool) or ``ray`` (Ray tasks, one per block; ``pip install 'simdecode[ray]'``; a running
+cluster at ``ray_address``, else a local Ray started for the run). ``process``, the name ``run``
+gave local processes at first, still means ``local`` (:func:`executor_name`). The event count of
+a split run is the sum over processes, and so counts every arrival once per process.
 """
 
 from __future__ import annotations
 
-from simdecode.scenario.schema import Scenario
+from typing import TYPE_CHECKING
 
-EXECUTORS = ("process", "ray")
+if TYPE_CHECKING:  # annotations only: the CLI reads EXECUTORS while parsing, before any scenario
+    from simdecode.scenario.schema import Scenario
+
+EXECUTORS = ("local", "ray")
+#: earlier spellings still accepted: the name ``run --executor`` had for local processes
+EXECUTOR_ALIASES = {"process": "local"}
 #: routers that do not read replica state: each process can route every request as the whole run does
 STATE_FREE_ROUTERS = ("round-robin", "random")
+
+
+class ExecutorUnavailable(Exception):
+    """The executor asked for cannot run here (Ray is not installed): the user's to fix (exit 2)."""
+
+
+def executor_name(name: str) -> str:
+    """``name`` in the one vocabulary of :data:`EXECUTORS` (``process`` -> ``local``); anything
+    else is a ``ValueError`` naming the choices."""
+    name = EXECUTOR_ALIASES.get(name, name)
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r}; choose from {', '.join(EXECUTORS)}")
+    return name
 
 
 def split_reason(scenario: Scenario, tracer=None, jobs: int = 2) -> str | None:
@@ -82,15 +102,13 @@ def blocks(dp: int, jobs: int) -> list[list[int]]:
     return [list(range(dp * j // n, dp * (j + 1) // n)) for j in range(n)]
 
 
-def run_split(scenario: Scenario, jobs: int, executor: str = "process") -> list:
+def run_split(scenario: Scenario, jobs: int, executor: str = "local", ray_address: str | None = None) -> list:
     """Run ``scenario``'s replicas in blocks on ``jobs`` workers; the parts, in replica order."""
     from simdecode.engine.simulation import run_replicas
 
     work = blocks(scenario.parallelism.dp, jobs)
-    if executor == "ray":
-        return _run_ray(scenario, work, jobs)
-    if executor != "process":
-        raise ValueError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}")
+    if executor_name(executor) == "ray":
+        return _run_ray(scenario, work, jobs, ray_address)
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=len(work)) as pool:
@@ -98,16 +116,19 @@ def run_split(scenario: Scenario, jobs: int, executor: str = "process") -> list:
         return [future.result() for future in futures]
 
 
-def _run_ray(scenario: Scenario, work: list[list[int]], jobs: int) -> list:
+def _run_ray(scenario: Scenario, work: list[list[int]], jobs: int, address: str | None = None) -> list:
     try:
         import ray
-    except ImportError as exc:
-        raise RuntimeError("--executor ray needs Ray: pip install 'simdecode[ray]'") from exc
+    except ImportError:
+        raise ExecutorUnavailable("--executor ray needs Ray: pip install 'simdecode[ray]'") from None
     from simdecode.engine.simulation import run_replicas
 
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
     try:
         task = ray.remote(run_replicas)
         return ray.get([task.remote(scenario, block) for block in work])

@@ -177,17 +177,20 @@ def run_reporting(env: simpy.Environment, report) -> None:
         pass
 
 
-def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "process",
-             log: Callable[[str], None] | None = None, progress: Callable[[float, int, int], None] | None = None):
+def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "local",
+             ray_address: str | None = None, log: Callable[[str], None] | None = None,
+             progress: Callable[[float, int, int], None] | None = None):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
     ``progress``: called as ``progress(simulated_s, requests_done, requests_total)`` now and then
     during a long run in one process (see :func:`run_reporting`); None (the default) runs without
     reports. A run split over processes does not report.
-    ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local or
-    Ray workers, where the scenario allows it (:mod:`simdecode.engine.parallel`), with results
-    identical to one process; where it does not, ``log`` is told why and one process runs.
+    ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local
+    (``"local"``; ``"process"``, its earlier name, is still accepted) or Ray workers (on the
+    cluster at ``ray_address``, else a local Ray started for the run), where the scenario allows
+    it (:mod:`simdecode.engine.parallel`), with results identical to one process; where it does
+    not, ``log`` is told why and one process runs.
     Anything but a validated :class:`Scenario` is a :class:`~simdecode.errors.ScenarioError`.
     """
     if not isinstance(scenario, Scenario):
@@ -197,13 +200,16 @@ def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = 
                             f"got {type(scenario).__name__}")
 
     wall_start = time.perf_counter()
-    if jobs > 1 or executor != "process":
+    from simdecode.engine.parallel import executor_name
+
+    executor = executor_name(executor)
+    if jobs > 1 or executor != "local":
         from simdecode.engine.parallel import run_split, split_reason
 
         reason = split_reason(scenario, tracer, jobs)
         if reason is None:
             check_fits(scenario, Deployment.from_scenario(scenario))  # before any worker starts
-            parts = run_split(scenario, jobs, executor)
+            parts = run_split(scenario, jobs, executor, ray_address)
             return collect(scenario, parts, time.perf_counter() - wall_start)
         if log is not None:
             log(f"running in one process: {reason}")

@@ -30,29 +30,39 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "assumptions (hardware, precision, tp, runtime, batch, context, speculation, architecture); the ratio "
         "method for reference models; the cost per million tokens. Searches over the simulator: each answer "
         "is a configuration `simdecode run` reproduces.")
-    p.add_argument("--tps", type=_float, required=True, help="observed per-user decode speed, tokens/s")
-    p.add_argument("--tolerance", type=_float, default=0.1, help="relative uncertainty of --tps (default 0.1 = ±10%%)")
+    p.add_argument("--tps", type=_float, required=True, metavar="TOK_S",
+                   help="observed per-user decode speed, tokens/s")
+    p.add_argument("--tolerance", type=_float, default=0.1, metavar="FRACTION",
+                   help="relative uncertainty of --tps (default 0.1 = ±10%%)")
     g = p.add_argument_group("assumptions (comma lists; integers also LO..HI = powers of two)")
-    g.add_argument("--hardware", help="GPUxN list, e.g. h200x8,b200x8 (default h100x8,h200x8,b200x8)")
-    g.add_argument("--gpu", help="one GPU preset (with --gpus), instead of --hardware")
-    g.add_argument("--gpus", type=int, help="GPUs in the node (with --gpu; default 8)")
-    g.add_argument("--link", help="intra-node link preset (default: the GPU's own)")
-    g.add_argument("--precision", help="weight dtypes (default bf16,fp8,fp4)")
-    g.add_argument("--tp", help="tensor-parallel degrees (default: half and all of the GPUs)")
-    g.add_argument("--runtime", help="runtime presets (default vllm,trt-llm)")
-    g.add_argument("--batch", help="sequences decoding together per replica (default 1,16,64)")
-    g.add_argument("--context", help="prompt tokens before decoding (default 2000,16000)")
-    g.add_argument("--speculation", help="none and/or mtp:K (run's default per-position acceptance) or mtp:K:ACCEPTANCE (i.i.d.) (default none,mtp:3)")
-    g.add_argument("--arch", help="dense and/or moe:RATIO:EXPERTS:TOPK (default dense,moe:10:160:8)")
-    g.add_argument("--attention", help="gqa and/or mla, crossed with --arch (default gqa)")
-    g.add_argument("--output-tokens", type=int, default=512, help="output tokens per request (default 512)")
-    g.add_argument("--active-min", help="smallest active size to consider, e.g. 1B")
-    g.add_argument("--active-max", help="largest active size to consider, e.g. 2T")
+    g.add_argument("--hardware", metavar="GPUxN,...",
+                   help="GPUxN list, e.g. h200x8,b200x8 (default h100x8,h200x8,b200x8)")
+    g.add_argument("--gpu", metavar="NAME", help="one GPU preset (with --gpus), instead of --hardware")
+    g.add_argument("--gpus", type=int, metavar="N", help="GPUs in the node (with --gpu; default 8)")
+    g.add_argument("--link", metavar="NAME", help="intra-node link preset (default: the GPU's own)")
+    g.add_argument("--precision", metavar="DTYPE,...", help="weight dtypes (default bf16,fp8,fp4)")
+    g.add_argument("--tp", metavar="N,...", help="tensor-parallel degrees (default: half and all of the GPUs, or the largest "
+                   "divisor of them that splits 8 KV heads and half that)")
+    g.add_argument("--runtime", metavar="NAME,...", help="runtime presets (default vllm,trt-llm)")
+    g.add_argument("--batch", metavar="N,...", help="sequences decoding together per replica (default 1,16,64)")
+    g.add_argument("--context", metavar="TOKENS,...", help="prompt tokens before decoding (default 2000,16000)")
+    g.add_argument("--speculation", metavar="SPEC,...",
+                   help="none and/or mtp:K (run's default per-position acceptance) or mtp:K:ACCEPTANCE (i.i.d.) "
+                   "(default none,mtp:3)")
+    g.add_argument("--arch", metavar="ARCH,...",
+                   help="dense and/or moe:RATIO:EXPERTS:TOPK (default dense,moe:10:160:8)")
+    g.add_argument("--attention", metavar="KIND,...", help="gqa and/or mla, crossed with --arch (default gqa)")
+    g.add_argument("--output-tokens", type=int, default=512, metavar="TOKENS",
+                   help="output tokens per request (default 512)")
+    g.add_argument("--active-min", metavar="COUNT", help="smallest active size to consider, e.g. 1B")
+    g.add_argument("--active-max", metavar="COUNT", help="largest active size to consider, e.g. 2T")
     p.add_argument("--reference", action="append", default=[], metavar="NAME:TPS[:ACTIVE]",
                    help="a model the same provider serves at TPS (a preset or a config.json path; ACTIVE "
                    "overrides its counted active parameters), for the ratio method (repeatable)")
-    p.add_argument("--gpu-hour-usd", type=_float, help="price of one GPU-hour: adds the cost section")
-    p.add_argument("--price-usd-per-mtok", type=_float, help="a price per million output tokens: margin and the "
+    p.add_argument("--gpu-hour-usd", type=_float, metavar="USD",
+                   help="price of one GPU-hour, US dollars: adds the cost section")
+    p.add_argument("--price-usd-per-mtok", type=_float, metavar="USD", help="a price per million output tokens, US "
+                   "dollars: margin and the "
                    "largest active size it allows (needs --gpu-hour-usd)")
     p.add_argument("--plot", type=Path, metavar="FILE", help="write the figure (PNG)")
     p.add_argument("--scenario-out", type=Path, metavar="FILE",

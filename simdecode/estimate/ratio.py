@@ -70,7 +70,12 @@ def parse_reference(text: str) -> Reference:
     if os.path.exists(name):
         keys = read_hf_config(name)
     else:
-        keys = preset("models", name)  # PresetError with a suggestion when unknown
+        from simdecode.presets import PresetError
+
+        try:
+            keys = preset("models", name)
+        except PresetError as exc:  # its suggestion, said of the option it came from
+            raise EstimateError(f"--reference {text!r}: {exc}") from None
     try:
         model = ModelSpec.model_validate(keys)
     except ValueError as exc:

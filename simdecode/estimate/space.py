@@ -393,12 +393,21 @@ def build_space(*, hardware: str | None = None, gpu: str | None = None, gpus: in
             check_gpu_count(gpus, f"--gpus {gpus}")
         hardware = f"{gpu or 'h200'}x{gpus or 8}"
     hw = parse_hardware(hardware or DEFAULTS["hardware"], link)
-    if tp is None:
-        counts = sorted({h.gpus for h in hw})
-        tps = tuple(sorted({max(1, n // 2) for n in counts} | set(counts)))
+    # the synthetic models have 8 KV heads (estimate.shapes): a tp group must split them or hold whole copies
+    kv_heads = 8
+    if tp is None:  # per node: the largest degree that divides its GPUs and fits the heads, and about half of it
+        tps_set = set()
+        for n in {h.gpus for h in hw}:
+            fits = [d for d in range(1, n + 1) if n % d == 0 and (kv_heads % d == 0 or d % kv_heads == 0)]
+            tps_set |= {fits[-1], max(d for d in fits if d <= max(1, fits[-1] // 2))}
+        tps = tuple(sorted(tps_set))
     else:
         tps = parse_ints(tp, "tp", 1, 64)
     for t in tps:
+        if not (kv_heads % t == 0 or t % kv_heads == 0):
+            raise EstimateError(f"--tp {t}: the synthetic models have {kv_heads} KV heads (grouped-query attention, "
+                                f"as Llama 3), which a tensor-parallel group of {t} cannot split; choose a "
+                                f"divisor or multiple of {kv_heads} (1, 2, 4, 8, 16...)")
         if not any(t <= h.gpus and h.gpus % t == 0 for h in hw):
             raise EstimateError(f"--tp {t} contradicts --hardware {','.join(map(str, hw))}: a tensor-parallel group of "
                                 f"{t} must fit in (and divide) the node's GPUs")

@@ -38,6 +38,23 @@ def choose_figure(rows: Sequence[Mapping[str, Any]]) -> str:
     return "points"
 
 
+def missing(name: str, rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why figure ``name`` would say nothing about ``rows`` (its x axis does not vary), or None."""
+    def varies(key: str) -> bool:
+        return len(sweeps.distinct(rows, key)) > 1
+
+    if name == "pipeline" and not varies(sweeps.PP):
+        return "needs a sweep over parallelism.pp"
+    if name == "tp" and not varies(sweeps.TP):
+        return "needs a sweep over parallelism.tp"
+    if name == "speculative" and not (any(r.get(sweeps.SPEEDUP) is not None for r in rows)
+                                      and (varies(sweeps.CONCURRENCY) or varies(sweeps.ACCEPTANCE))):
+        return "needs speculative decoding and a sweep over workload.arrival.concurrency or decoding.acceptance"
+    if name == "pareto" and not (varies(sweeps.CONCURRENCY) or varies(sweeps.RATE)):
+        return "needs a sweep over workload.arrival.concurrency or workload.arrival.rate"
+    return None
+
+
 def draw(name: str, rows: Sequence[Mapping[str, Any]]):
     """Draw figure ``name`` of ``rows`` on a new figure; returns the Figure."""
     result = FIGURES[name](rows)

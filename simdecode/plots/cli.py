@@ -89,7 +89,7 @@ def _did_you_mean(path: Path) -> str:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from simdecode.cli import UserError
-    from simdecode.plots.choose import choose_figure, draw
+    from simdecode.plots.choose import choose_figure, draw, missing
     from simdecode.plots.gantt import token_gantt
 
     path = Path(args.path)
@@ -108,14 +108,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
         except ValueError as exc:  # UserFileError: names the file, the row and column, what was expected
             raise UserError(str(exc)) from None
         name = choose_figure(rows) if args.figure == "auto" else args.figure
+        why_not = missing(name, rows)
+        if why_not:  # a figure whose x axis does not vary would draw one dot per line
+            from simdecode.plots.sweeps import varied_columns
+
+            varied = ", ".join(k.removeprefix("resolved.") for k in varied_columns(rows)) or "nothing"
+            raise UserError(f"--figure {name} {why_not}; {path} varies {varied}: its figure is "
+                            f"{choose_figure(rows)} (--figure auto)")
         fig = draw(name, rows)
         base = out or path / name
     else:
         if args.figure not in ("auto", "gantt"):
             raise UserError(f"--figure {args.figure} needs a sweep folder; {path} is one run")
         if is_sweep:
-            raise UserError("--figure gantt needs a run folder or a scenario file (one point of the sweep: "
-                            f"simdecode plot {path}/points/<label> is not a run folder; use its scenario.yaml)")
+            raise UserError("--figure gantt draws one run: give a run folder, a scenario file or one point of "
+                            f"the sweep (simdecode plot {path / 'points' / '<label>'})")
         try:
             scenario = _scenario_of(path)
         except (ValueError, OSError) as exc:

@@ -7,6 +7,11 @@ stage-to-stage link; on a lock-step pipeline (Groq) each stage holds the step fo
 stage's time (:func:`simdecode.costmodel.devices.stage_periods`), the wait drawn. Two rows per
 stage: its compute stream and its communication stream. The picture shows why depth does not
 speed one request up: at any moment only one stage works.
+
+A deep pipeline (more than :data:`MAX_STAGE_ROWS` stages: Groq's 36) is drawn with consecutive
+stages sharing a pair of rows (:func:`group_stages`): their segments follow one another in time,
+so nothing overlaps and nothing is dropped, and the figure stays a page tall; the title says how
+many stages each row holds.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from simdecode.plots.base import new_figure
+
+#: the most pairs of rows (compute, all-reduce) drawn; deeper pipelines share rows (:func:`group_stages`)
+MAX_STAGE_ROWS = 8
+#: the most inches the rows of the main panel take (rows get thinner beyond 12 of them)
+MAIN_PANEL_IN = 6.0
 
 #: colour per kind of segment
 COLOURS = {"memory-bound compute": "C0", "math-bound compute": "C4", "host": "0.6", "all-reduce": "C3",
@@ -46,7 +56,7 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
     for s, ((plan, laid, own), period) in enumerate(zip(stages, periods)):
         ops = plan.ops
         compute_row, comm_row = 2 * s, 2 * s + 1
-        rows += [f"stage {s + 1}: compute", f"stage {s + 1}: all-reduce"]
+        rows += [f"stage {s + 1}: compute", f"stage {s + 1}: {comm_name(dep.tp)}"]
         for index, start, finish in laid:
             op = ops[index]
             if op.stream is Stream.COMM:
@@ -75,17 +85,60 @@ def token_segments(scenario: Any, context_tokens: int | None = None, batch: int 
             "model": dep.model.name, "gpu": scenario.hardware.gpu.name, "context_tokens": context_tokens}
 
 
-def _draw(ax: Axes, data: dict[str, Any], until_s: float | None = None) -> set[str]:
+def comm_name(tp: int) -> str:
+    """What a stage's communication row carries: all-reduces (and the hop on) with tp > 1, else
+    only the hop to the next stage."""
+    return "all-reduce" if tp > 1 else "hop"
+
+
+def without_empty_comm(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` less its communication rows when none holds a segment (tp 1, pp 1): one row per stage."""
+    if any(row % 2 for row, *_ in data["segments"]):
+        return data
+    return dict(data, rows=data["rows"][::2], segments=[(row // 2, *rest) for row, *rest in data["segments"]])
+
+
+def stage_groups(pp: int, most: int = MAX_STAGE_ROWS) -> list[range]:
+    """Stages ``0..pp-1`` in at most ``most`` contiguous groups: one each when ``pp <= most``;
+    else equal groups where a divisor of ``pp`` gives at least ``most / 2`` of them (36 -> 6 of
+    6), otherwise ``most`` groups of near-equal size."""
+    if pp <= most:
+        return [range(s, s + 1) for s in range(pp)]
+    n = next((k for k in range(most, (most + 1) // 2 - 1, -1) if pp % k == 0), most)
+    return [range(pp * g // n, pp * (g + 1) // n) for g in range(n)]
+
+
+def group_stages(data: dict[str, Any], most: int = MAX_STAGE_ROWS) -> dict[str, Any]:
+    """``data`` (:func:`token_segments`) with the stages of each :func:`stage_groups` group on one
+    pair of rows (``stages 1-6: compute``...); the segments keep their times, only their rows
+    change. Adds ``stages_per_row`` (1 when nothing was grouped)."""
+    groups = stage_groups(data["pp"], most)
+    if len(groups) == data["pp"]:
+        return dict(data, stages_per_row=1)
+    row_of, rows = {}, []
+    for g, group in enumerate(groups):
+        name = f"stages {group[0] + 1}-{group[-1] + 1}" if len(group) > 1 else f"stage {group[0] + 1}"
+        rows += [f"{name}: compute", f"{name}: {comm_name(data['tp'])}"]
+        for s in group:
+            row_of[2 * s], row_of[2 * s + 1] = 2 * g, 2 * g + 1
+    segments = [(row_of[row], start, duration, kind) for row, start, duration, kind in data["segments"]]
+    return dict(data, rows=rows, segments=segments, stages_per_row=max(len(g) for g in groups))
+
+
+def _draw(ax: Axes, data: dict[str, Any], until_s: float | None = None, op_edges: bool = False) -> set[str]:
     """Draw the segments (those starting before ``until_s``); the kinds drawn. Collectives get an
-    edge so that even a sub-pixel all-reduce shows."""
+    edge so that even a sub-pixel all-reduce shows; with ``op_edges`` (the zoom) every op gets a
+    thin white one, so that back-to-back kernels show as such."""
     kinds = set()
     for row, start, duration, kind in data["segments"]:
         if until_s is not None and start >= until_s:
             continue
         thin = kind in ("all-reduce", "stage-to-stage hop")
         ax.broken_barh([(start * 1e3, duration * 1e3)], (row - 0.38, 0.76), facecolors=COLOURS[kind],
-                       edgecolor=COLOURS[kind] if thin else "none", linewidth=0.8 if thin else 0)
-        kinds.add(kind)
+                       edgecolor=COLOURS[kind] if thin else "white" if op_edges else "none",
+                       linewidth=0.8 if thin else 0.6 if op_edges else 0)
+        if duration > 0 or thin:  # the legend names what shows (a 0 us op draws nothing; edges always show)
+            kinds.add(kind)
     n = len(data["rows"])
     ax.set_yticks(range(n), data["rows"])
     ax.set_ylim(n - 0.5, -0.5)
@@ -102,25 +155,38 @@ def token_gantt(scenario: Any, ax: Axes | None = None, context_tokens: int | Non
     where each op and each all-reduce is wide enough to see (``zoom_ax`` draws that panel on a
     given Axes). Returns the main Axes; the zoom is ``ax.zoom_ax`` when drawn."""
     data = token_segments(scenario, context_tokens)
-    n = len(data["rows"])
+    shown = without_empty_comm(group_stages(data))  # a deep pipeline: consecutive stages share a pair of rows
+    n = len(shown["rows"])
     if ax is None:
-        fig = new_figure(9.5, 2.6 + 0.5 * n + 1.6)
-        ax, zoom_ax = fig.subplots(2, 1, height_ratios=[0.5 * n + 0.6, 1.8])
-    kinds = _draw(ax, data)
+        row_in = min(0.5, MAIN_PANEL_IN / n)  # at most MAIN_PANEL_IN inches of rows, however many
+        fig = new_figure(9.5, 2.6 + row_in * n + 1.6)
+        ax, zoom_ax = fig.subplots(2, 1, height_ratios=[row_in * n + 0.6, 1.8])
+    kinds = _draw(ax, shown)
     ax.set_xlim(0, data["total_s"] * 1e3 * 1.02)
     ax.set_xlabel("time within one decode step (ms)")
+    grouped = ""
+    if shown["stages_per_row"] > 1:
+        per_row = sorted({len(g) for g in stage_groups(data["pp"])})
+        grouped = (f" ({data['pp']} stages drawn {' or '.join(map(str, per_row))} to a row pair, one after "
+                   "another in time)")
     ax.set_title(f"{data['model']} on {data['gpu']}, tp {data['tp']} x pp {data['pp']}: one token of one request "
                  f"({data['context_tokens']} tokens of context) takes {data['total_s'] * 1e3:.2f} ms;\n"
-                 "only one stage works at a time", fontsize="medium")
+                 f"only one stage works at a time{grouped}", fontsize="medium")
     target = zoom_ax if zoom_ax is not None else ax
     if zoom_ax is not None:
         layers = max(1, data["layers_per_stage"][0])
-        until = data["stage_end_s"][0] * min(1.0, zoom_layers / layers)
-        zoom = dict(data, rows=data["rows"][:2], segments=[sg for sg in data["segments"] if sg[0] < 2])
-        kinds |= _draw(zoom_ax, zoom, until)
-        zoom_ax.set_xlim(0, until * 1e3)
-        zoom_ax.set_xlabel("time (ms)")
-        zoom_ax.set_title(f"zoom: the first {zoom_layers} of stage 1's {layers} layers", fontsize="medium")
+        # the layers start after the step's host time (the scheduler): the zoom starts there too
+        host_s = max((start + length for row, start, length, kind in data["segments"]
+                      if row == 0 and kind == "host" and start == 0.0), default=0.0)
+        until = host_s + (data["stage_end_s"][0] - host_s) * min(1.0, zoom_layers / layers)
+        zoom = without_empty_comm(dict(data, rows=data["rows"][:2],
+                                       segments=[sg for sg in data["segments"] if sg[0] < 2]))
+        kinds |= _draw(zoom_ax, zoom, until, op_edges=True)
+        zoom_ax.set_xlim(host_s * 1e3, until * 1e3)
+        zoom_ax.set_xlabel("time within one decode step (ms)")
+        after = f", after {host_s * 1e6:.0f} us of host time" if host_s else ""
+        zoom_ax.set_title(f"zoom: the first {min(zoom_layers, layers)} of stage 1's {layers} layers{after}",
+                          fontsize="medium")
         ax.zoom_ax = zoom_ax  # type: ignore[attr-defined]
     handles = [Patch(facecolor=COLOURS[k], label=k) for k in COLOURS if k in kinds]
     target.legend(handles=handles, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.32),

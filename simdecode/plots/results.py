@@ -7,6 +7,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from simdecode.plots.base import _scenario_name, _titled, new_figure
 
@@ -155,14 +156,18 @@ def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_RE
         ts, vs = monitor.series()
         xs = [t * 1e3 for t in ts] + [max(end_ms, ts[-1] * 1e3)]
         right.step(xs, list(vs) + [vs[-1]], where="post", color=f"C{r % 10}" if many else "C1", linewidth=0.8,
-                   linestyle="--", alpha=0.7, label=f"queue, replica {r}" if many else "queue")
+                   linestyle="--", alpha=0.5, label=f"queue, replica {r}" if many else "queue")
     ax.set_xlabel("simulated time (ms)")
     ax.set_ylabel("KV cache in use (share of capacity)")
     right.set_ylabel("requests queued")
     ax.set_title(_titled(result, "KV cache occupancy"), fontsize="medium")
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1.05)
-    right.set_ylim(bottom=0)
+    right.set_ylim(0, max(1.0, right.get_ylim()[1]))  # whole requests: 0 to 1 at least, integer ticks
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # the occupancy and the legend over the queue (a busy queue flickers and would hide both)
+    ax.set_zorder(right.get_zorder() + 1)
+    ax.patch.set_visible(False)
     ax.grid(True, alpha=0.3)
     if kv:
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]

@@ -398,12 +398,17 @@ def speculative_figure(rows: Sequence[Row], x: str = "auto", ax: Axes | None = N
 
 # ---------------------------------------------------------------------------- any other sweep
 
+#: the most inches the bars of :func:`points_figure` take
+POINTS_ROWS_IN = 10.5
+
+
 def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     """Fallback for a sweep no canonical figure fits: one request's and all requests' tokens/s per
     point (horizontal bars, one pair per point, labelled with its varied settings)."""
     varied = varied_columns(rows)
-    if ax is None:
-        ax = new_figure(8.0, 1.5 + 0.45 * max(1, len(rows))).add_subplot()
+    rows_in = 0.45 * max(1, len(rows))
+    if ax is None:  # at most 12 inches tall: beyond ~23 points the rows (and their labels) get thinner
+        ax = new_figure(8.0, 1.5 + min(rows_in, POINTS_ROWS_IN)).add_subplot()
     labels = [_label_rest(r, varied) for r in rows]
     ys = range(len(rows))
     ax.barh([y - 0.2 for y in ys], [r.get(PER_REQUEST) or 0.0 for r in rows], height=0.4, color="C0",
@@ -411,6 +416,8 @@ def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     ax.barh([y + 0.2 for y in ys], [r.get(AGGREGATE) or 0.0 for r in rows], height=0.4, color="C1",
             label="all requests (aggregate tokens/s)")
     ax.set_yticks(list(ys), labels)
+    if rows_in > POINTS_ROWS_IN:  # labels no taller than their row: 72 points per inch, 80% of the row
+        ax.tick_params(axis="y", labelsize=max(3.0, 0.8 * 72 * POINTS_ROWS_IN / len(rows)))
     ax.invert_yaxis()
     ax.set_xlim(left=0)
     ax.set_xlabel("output tokens/s")

@@ -135,8 +135,15 @@ def totals_table(summary: dict[str, Any]) -> Table:
 def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print the summary of one run to ``console`` (stdout by default)."""
     console = console or Console()
-    console.print(latency_table(summary))
-    console.print(totals_table(summary))
+    if console.is_terminal:
+        console.print(latency_table(summary))
+        console.print(totals_table(summary))
+        return
+    text = io.StringIO()  # piped: the same lines without the spaces that pad them to the table's width
+    plain = Console(file=text, width=console.width, color_system=None, highlight=False)
+    plain.print(latency_table(summary))
+    plain.print(totals_table(summary))
+    console.file.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
 
 
 # --- preset catalogues (``simdecode presets``) -------------------------------------------------
@@ -195,14 +202,15 @@ def _gpus_table(names: list[str], entry: Callable[[str], dict[str, Any]]) -> Tab
     dtypes = ("bf16", "fp8", "fp4")
     table = _catalogue(
         "gpus", "memory in GB, bandwidth in TB/s, dense peak TFLOP/s per dtype, board power in W; kind: "
-        "gpu, sram (weights in on-chip SRAM), spatial (sram with a region of cores per layer), logic (weights "
+        "gpu (tpu: Google's; weights in device memory, one kernel after another), sram (weights in on-chip SRAM), spatial (sram with a region of cores per layer), logic (weights "
         "wired into the chip), unified (memory shared with the OS)",
         ("name", "kind", "memory", "bandwidth", *dtypes, "TDP", "link"),
     )
     for name in names:
         gpu = GpuSpec.model_validate(entry(name))
         flops = (gpu.flops_per_s.get(dtype) for dtype in dtypes)
-        kind = "unified" if gpu.unified_memory else "spatial" if gpu.spatial else gpu.kind
+        kind = "unified" if gpu.unified_memory else "spatial" if gpu.spatial else (
+            "tpu" if gpu.kind == "gpu" and gpu.vendor == "google" else gpu.kind)  # a TPU is no GPU
         table.add_row(
             name, kind, fmt(gpu.memory_bytes / 1e9, 3), fmt(gpu.memory_bandwidth_Bps / 1e12, 3),
             *(DASH if value is None else fmt(value / 1e12, 4) for value in flops),
@@ -278,7 +286,11 @@ def _source_words(kind: str, name: str) -> str:
 
 #: columns a catalogue leaves out of its table, in this order, until the table fits the terminal:
 #: they are listed below it with the sources instead (``simdecode presets`` in a narrow terminal)
-NARROW_DROP = {"models": (), "gpus": ("link", "TDP"), "links": (), "runtimes": ("base", "all-reduce")}
+#: (below 80 columns, the later ones too; any column but the name, from the right, after them)
+NARROW_DROP = {"models": ("hidden", "layers", "heads", "experts"),
+               "gpus": ("link", "TDP", "kind", "fp4", "fp8"),
+               "links": ("transport", "topology", "efficiency"),
+               "runtimes": ("base", "all-reduce", "graphs", "GEMM", "kernels", "launch")}
 
 
 def _without(table: Table, drop: tuple[str, ...]) -> Table:
@@ -316,8 +328,9 @@ def print_presets(kind: str, console: Console, wide: bool = False) -> None:
         return
     values = _without(full, ("source",))
     dropped: list[str] = []
-    for column in NARROW_DROP[kind]:
-        if _natural_width(console, values) <= console.width:
+    rightmost = [str(c.header) for c in reversed(full.columns) if str(c.header) not in ("name", "source")]
+    for column in dict.fromkeys([*NARROW_DROP[kind], *rightmost]):  # no value is cut: whole columns move below
+        if _natural_width(console, values) <= console.width or len(values.columns) <= 2:
             break
         dropped.append(column)
         values = _without(full, ("source", *dropped))

@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 from simdecode.engine.budget import MAX_WORK
-from simdecode.sweep.executors import EXECUTORS
 
 
 def add_parser(commands, override_type, positive_type) -> None:
     """Register ``sweep`` on the CLI's subparsers."""
-    from simdecode.cli import _path
+    from simdecode.cli import _path, add_executor_arguments
 
     p = commands.add_parser(
         "sweep", help="run a grid of scenario variants into one table",
@@ -31,10 +30,7 @@ def add_parser(commands, override_type, positive_type) -> None:
                    help="override a key of every point (repeatable)")
     p.add_argument("--fidelity", choices=("step", "layer", "op"), help="shorthand for --set simulation.fidelity=...")
     p.add_argument("--jobs", type=positive_type, metavar="N", help="worker processes (default: the CPUs available)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local processes (default) or a Ray cluster (pip install 'simdecode[ray]')")
-    p.add_argument("--ray-address", metavar="ADDRESS",
-                   help="Ray cluster to join (default: start a local Ray for the run)")
+    add_executor_arguments(p, "--jobs processes on this machine")
     p.add_argument("--out", type=_path, required=True, metavar="DIR",
                    help="folder for the table and the points (new, empty or simdecode's own output), replaced whole")
     p.add_argument("--force", action="store_true",
@@ -65,8 +61,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         log(f"note: {note}")
     work_s = check_points_work(plan, None if args.no_limit else MAX_WORK, args.file)
     axes = " x ".join(f"{a.key} ({len(a.values)})" for a in plan.axes) or "no axes"
-    log(f"sweeping {plan.scenarios[0].name}: {len(plan.points)} point(s), {axes}, executor {args.executor}; "
-        f"about {work_s:,.0f} s of simulation in all (estimated, one core)")
+    n = len(plan.points)
+    points = f"{n} point{'s' if n != 1 else ''}"
+    work = f"about {work_s:,.0f} s" if work_s >= 1 else "under a second"
+    log(f"sweeping {plan.scenarios[0].name}: {points}, {axes}, executor {args.executor}; "
+        f"{work} of simulation in all (estimated, one core)")
     started = time.perf_counter()
     try:
         if args.quiet:
@@ -80,8 +79,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from exc
     tables = ", ".join(str(p) for p in written if p.parent == out)
-    log(f"ran {len(plan.points)} point(s) in {time.perf_counter() - started:.1f} s; wrote {tables} "
-        f"and {len(plan.points)} folder(s) under {out / 'points'}")
+    log(f"ran {points} in {time.perf_counter() - started:.1f} s; wrote {tables} "
+        f"and {n} folder{'s' if n != 1 else ''} under {out / 'points'}")
     log(f"next: simdecode plot {out}")
     return 0
 

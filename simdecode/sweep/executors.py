@@ -19,13 +19,10 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
-EXECUTORS = ("local", "ray")
+# one vocabulary for `run --executor` and `sweep --executor` (and "process", run's earlier name for local)
+from simdecode.engine.parallel import EXECUTORS, ExecutorUnavailable, executor_name  # noqa: F401
 
 Done = Callable[[int, dict[str, Any]], None]
-
-
-class ExecutorUnavailable(Exception):
-    """The executor asked for cannot run here (Ray is not installed): a user error."""
 
 
 def run_point(scenario: Any) -> dict[str, Any]:
@@ -93,7 +90,8 @@ def run_ray(scenarios: Sequence[Any], jobs: int, done: Done, address: str | None
 
 
 def execute(kind: str, scenarios: Sequence[Any], jobs: int, done: Done, address: str | None = None) -> None:
-    """Dispatch to :func:`run_local` or :func:`run_ray`."""
+    """Dispatch to :func:`run_local` or :func:`run_ray` (``kind`` as :func:`executor_name` reads it)."""
+    kind = executor_name(kind)
     if kind == "local":
         run_local(scenarios, jobs, done)
     elif kind == "ray":

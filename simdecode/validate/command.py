@@ -21,7 +21,8 @@ def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
     p = commands.add_parser("validate", help="compare predictions with published measurements",
                             description="Simulate every validation case and compare with what was measured.")
     p.add_argument("cases", nargs="*", metavar="CASES",
-                   help="measurement files or folders (default ../shared/validation), or case-name prefixes")
+                   help="measurement files or folders (default: the measurements shipped with simdecode, or a "
+                   "newer ../shared/validation beside the repository), or case-name prefixes such as DEC-01")
     p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="worker processes (default: the CPUs available)")
@@ -52,6 +53,7 @@ def select(args: argparse.Namespace):
         return ((not filters or any(point.case.startswith(f) for f in filters))
                 and (not args.group or any(point.group.startswith(g) for g in args.group)))
 
+    every = [p for job in cases.jobs for p in job.points] + list(cases.skipped)  # before filtering, for hints
     out = CaseSet()
     for job in cases.jobs:
         job.points = [p for p in job.points if keep(p)]
@@ -59,8 +61,31 @@ def select(args: argparse.Namespace):
             out.jobs.append(job)
     out.skipped = [p for p in cases.skipped if keep(p)]
     if not out.jobs and not out.skipped:
-        raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group]))
+        for a in filters:  # no case starts with it, and it reads as a path: it was meant as one
+            if a.endswith(("/", os.sep)) or Path(a).suffix.lower() in (".yaml", ".yml", ".json", ".csv"):
+                raise UserError(f"{a}: no such file or folder (CASES are measurement files or folders, or "
+                                "case-name prefixes such as DEC-01)")
+        raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group])
+                        + _did_you_mean(every, filters, args.group))
     return out
+
+
+def _did_you_mean(points: list, filters: list[str], groups: list[str]) -> str:
+    """A hint for filters that match none of ``points``: the nearest case name or group, and the groups."""
+    import difflib
+
+    names, known = sorted({p.case for p in points}), sorted({p.group for p in points})
+    hints = []
+    for text in filters:
+        close = difflib.get_close_matches(text, names, n=1, cutoff=0.6) or \
+            difflib.get_close_matches(text, [n[:len(text)] for n in names], n=1, cutoff=0.6)
+        hints += [f"{close[0]!r}"] if close else []
+    for text in groups:
+        close = difflib.get_close_matches(text, known, n=1, cutoff=0.5) or \
+            difflib.get_close_matches(text.upper(), [g[:len(text)] for g in known], n=1, cutoff=0.6)
+        hints += [f"--group {close[0]!r}"] if close else []
+    hint = f"; did you mean {' or '.join(dict.fromkeys(hints))}?" if hints else ""
+    return hint + " (groups: " + ", ".join(known) + ")"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -135,6 +135,16 @@ def test_typo_in_unit_raises_with_did_you_mean() -> None:
     assert "did you mean 450 GB/s" in message
 
 
+@pytest.mark.parametrize("text, kind, hint", [("3 TB", "bandwidth", "did you mean 3 TB/s?"),
+                                               ("900 GB", "bandwidth", "did you mean 900 GB/s?"),
+                                               ("989 TFLOP", "flops", "did you mean 989 TFLOP/s?")])
+def test_a_size_written_for_a_rate_suggests_the_rate(text: str, kind: str, hint: str) -> None:
+    """"3 TB" for a memory bandwidth meant 3 TB/s, not the byte-rate spelling "TBps"."""
+    with pytest.raises(UnitError) as info:
+        parse_quantity(text, kind)
+    assert hint in str(info.value)
+
+
 def test_unit_of_the_wrong_kind_is_rejected() -> None:
     # a bandwidth written where bytes are expected is a mistake, not 450e9 bytes
     with pytest.raises(UnitError, match="unknown bytes unit"):

@@ -134,3 +134,48 @@ def test_cli_jobs_two_prints_the_same_summary_as_one(tmp_path: Path) -> None:
         summary["simulation"].pop("events")
         outs.append(summary)
     assert outs[0] == outs[1] and outs[0]["requests"]["completed"] == 40
+
+
+# --- one executor vocabulary for `run` and `sweep` (new user walk-through) ----------------------
+
+def test_run_and_sweep_offer_the_same_executor_names() -> None:
+    from simdecode import cli
+    from simdecode.engine.parallel import EXECUTORS
+
+    parser = cli.build_parser()
+    for command in ("run", "sweep"):
+        sub = parser._command_parser(command)
+        (action,) = [a for a in sub._actions if "--executor" in a.option_strings]
+        assert tuple(action.choices) == EXECUTORS == ("local", "ray") and action.default == "local"
+        assert any("--ray-address" in a.option_strings for a in sub._actions)
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_executor_process_still_means_local_with_a_note(command: str, capsys) -> None:
+    from simdecode import cli
+
+    argv = [command, "s.yaml", "--executor", "process"] + (["--out", "o"] if command == "sweep" else [])
+    args = cli.build_parser().parse_args(argv)
+    assert args.executor == "local"
+    assert "--executor process is now spelled --executor local" in capsys.readouterr().err
+
+
+def test_simulate_reads_process_as_local_and_refuses_an_unknown_executor() -> None:
+    from simdecode.engine.parallel import executor_name
+
+    assert executor_name("process") == "local" and executor_name("ray") == "ray"
+    with pytest.raises(ValueError, match="choose from local, ray"):
+        simulate(scenario(), executor="threads")
+
+
+def test_run_executor_ray_without_ray_is_one_error_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    from simdecode import cli
+
+    path = tmp_path / "s.yaml"
+    path.write_text("model: llama-3.2-1b\nhardware: {gpu: h100-sxm, gpus_per_node: 2}\nparallelism: {dp: 2}\n"
+                    "workload: {arrival: {kind: poisson, rate: 50/s}, requests: 4, prompt_tokens: 16, "
+                    "output_tokens: 4}\nsimulation: {fidelity: step}\n")
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    assert cli.main(["run", str(path), "--jobs", "2", "--executor", "ray", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --executor ray needs Ray") and "Traceback" not in err

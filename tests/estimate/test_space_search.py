@@ -31,6 +31,12 @@ def test_default_tp_is_half_and_all_of_the_gpus():
     # tp 8 does not fit 4 L40S: those combinations are left out, not errors
     assert all(a.tp <= a.hardware.gpus for a in space.combos())
     assert space.size < len(space.hardware) * 3 * len(space.precision) * 2 * 3 * 2 * 2 * 2
+    # a node of 9 or 6: half of it would be no divisor, or no split of 8 KV heads ("--tp 4 contradicts h200x9")
+    assert build_space(hardware="h200x9").tp == (1,)
+    assert build_space(hardware="h200x6").tp == (1, 2)
+    assert build_space(hardware="h200x1").tp == (1,)
+    with pytest.raises(EstimateError, match="--tp 3: the synthetic models have 8 KV heads"):
+        build_space(hardware="h200x6", tp="3")
 
 
 CONFIGS = st.builds(

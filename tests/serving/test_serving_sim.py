@@ -241,6 +241,11 @@ def test_kv_occupancy_and_throughput_tradeoff_draw(tmp_path):
     occ = plots.kv_occupancy(simulate(tiny()), ax=fig.add_subplot(1, 2, 2))
     kv_line = occ.get_lines()[0]
     assert max(kv_line.get_ydata()) <= 1.0 and occ.right_ax.get_lines()
+    # the queue axis counts whole requests: from 0 to at least 1, no tick at 0.01 of a request
+    queued = occ.right_ax
+    assert queued.get_ylim()[0] == 0 and queued.get_ylim()[1] >= 1
+    assert all(float(t).is_integer() for t in queued.get_yticks())
+    assert occ.get_zorder() > queued.get_zorder()  # the occupancy and its legend drawn over a busy queue
     plots.save_figure(fig, tmp_path / "serving.png")
     assert (tmp_path / "serving.png").stat().st_size > 0
 

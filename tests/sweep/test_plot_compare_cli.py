@@ -73,3 +73,102 @@ def test_plot_default_name_comes_from_the_command_line_not_the_scenario(tiny_swe
     assert cli.main(["plot", str(hostile)]) == 0
     assert sorted(p.name for p in work.iterdir()) == ["h-gantt.png", "h-gantt.svg"]
     assert not (tmp_path.parent / "escaped-gantt.png").exists()
+
+
+def _three_runs(tiny_sweep: Path, tmp_path: Path) -> list[Path]:
+    runs = []
+    for name, sets in (("baseline-run", []), ("more-users", ["workload.arrival.concurrency=4"]),
+                       ("deeper-pipeline", ["parallelism.pp=2", "workload.arrival.concurrency=4"])):
+        run = tmp_path / name
+        args = ["run", str(tiny_sweep), "--out", str(run), "-q"]
+        for item in sets:
+            args += ["--set", item]
+        assert cli.main(args) == 0
+        runs.append(run)
+    return runs
+
+
+def test_compare_in_an_80_column_terminal_neither_wraps_headings_nor_cuts_values(
+        tiny_sweep: Path, tmp_path: Path, capsys, monkeypatch):
+    """Three results in 80 columns: what they share moves above the table, each override gets a
+    row, every line fits, every heading stays whole on one line, every value is printed."""
+    runs = _three_runs(tiny_sweep, tmp_path)
+    capsys.readouterr()
+    assert cli.main(["compare", *map(str, runs), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli.main(["compare", *map(str, runs)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines[:-3]) <= 80  # the paths under the table are whole, to copy
+    assert lines[0].startswith("same in all 3: scenario: tiny-sweep; model: ")
+    heading = next(line for line in lines if "[1]" in line)
+    assert "[1] baseline-run" in heading and "[2] more-users" in heading and "[3] deeper-pipeline" in heading
+    assert "set parallelism.pp" in out and "set …concurrency" in out  # one row per override, labels fit
+    for label in ("TTFT mean (ms)", "aggregate tokens/s", "KV cache (tokens)"):
+        for cell in rows[label]:
+            assert cell in out, (label, cell)  # whole, on one line of a cell
+    assert lines[-3:] == [f"[{i + 1}] {run}" for i, run in enumerate(runs)]
+
+
+def test_compare_splits_results_into_tables_that_fit_a_narrow_terminal(tiny_sweep: Path, tmp_path: Path, capsys,
+                                                                        monkeypatch):
+    runs = _three_runs(tiny_sweep, tmp_path)
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "50")
+    assert cli.main(["compare", *map(str, runs)]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()[:-3]) <= 50
+    assert "(ratios to [1])" in out  # a later table says what its ratios are to
+    assert out.count("TTFT mean (ms)") >= 2  # each table repeats the labels
+
+
+def test_compare_numbers_have_thousands_separators_not_exponents():
+    from simdecode.present.compare import _cell
+
+    assert _cell(14369.4, "f", None) == "14,369"
+    assert _cell(14369.4, "f", 79.36) == "14,369 (x181)"
+    assert _cell(0.9984, "f", None) == "0.9984"
+
+
+def test_plot_refuses_a_figure_whose_axis_the_sweep_did_not_vary(tiny_sweep: Path, tmp_path: Path, capsys):
+    """--figure tp on a sweep over pp and concurrency drew one dot per line at tp 1; now one error
+    line naming what the sweep varied and the figure it calls for."""
+    out = tmp_path / "s"
+    assert cli.main(["sweep", str(tiny_sweep), "--out", str(out), "-q", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main(["plot", str(out), "--figure", "tp"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --figure tp needs a sweep over parallelism.tp;") and len(err.splitlines()) == 1
+    assert "varies parallelism.pp, workload.arrival.concurrency: its figure is pipeline" in err
+    assert not (out / "tp.png").exists()
+    assert cli.main(["plot", str(out), "--figure", "gantt"]) == 2
+    assert "one point of the sweep (simdecode plot " in capsys.readouterr().err
+    assert cli.main(["plot", str(out / "points" / sorted(p.name for p in (out / "points").iterdir())[0])]) == 0
+
+
+def test_compare_given_a_scenario_file_says_to_run_it_first(tiny_sweep: Path, tmp_path: Path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["run", str(tiny_sweep), "--out", str(run), "-q"]) == 0
+    capsys.readouterr()
+    assert cli.main(["compare", str(tiny_sweep), str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tiny_sweep} is a scenario file, not a result: simulate it first "
+                          f"(simdecode run {tiny_sweep} --out DIR)") and len(err.splitlines()) == 1
+
+
+def test_narrow_compare_prints_override_keys_from_a_file_as_text_not_markup():
+    """An override key comes from summary.json: in the narrow layout it becomes a row label, which
+    must print as written ("[bold]x"), never as rich markup."""
+    import io
+
+    from rich.console import Console
+
+    from simdecode.present.compare import render_comparison
+
+    table = [("scenario", ["s", "s"]), ("overrides", ["-", "[bold]evil.key=1"]),
+             ("TTFT mean (ms)", ["10", "20 (x2)"])]
+    out = io.StringIO()
+    render_comparison(table, ["a" * 30, "b" * 30], Console(file=out, width=60, color_system=None))
+    text = out.getvalue()
+    assert "[bold]evil.key" in text and "same in all 2: scenario: s" in text

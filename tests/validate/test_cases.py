@@ -591,3 +591,18 @@ def test_generate_probe_divides_the_tokens_by_the_whole_request_time():
     (r,) = simulate(Scenario.model_validate(job.scenario)).measured
     assert outcome.predicted == pytest.approx(r.output_tokens / r.e2e_s)
     assert outcome.predicted < 1 / r.tpot_s  # the prefill is inside the clock
+
+
+@pytest.mark.parametrize("argv, hint", [(["DCE-01"], "did you mean 'DEC-01'?"),
+                                        (["--group", "dec"], "did you mean --group 'DEC'?")])
+def test_a_filter_matching_nothing_says_what_was_meant_and_lists_the_groups(argv, hint, capsys):
+    assert main(["validate", *argv, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no validation case matches") and len(err.splitlines()) == 1
+    assert hint in err and "(groups: BAT, CO, DEC," in err
+
+
+def test_a_missing_measurement_file_is_called_missing_not_an_unmatched_case(capsys):
+    assert main(["validate", "measurements/none.yaml", "-q"]) == 2
+    assert capsys.readouterr().err == ("error: measurements/none.yaml: no such file or folder (CASES are "
+                                       "measurement files or folders, or case-name prefixes such as DEC-01)\n")
