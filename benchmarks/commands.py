@@ -23,6 +23,7 @@ sweep (one process) and ``estimate --tps 42`` (issue 14's default search).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -47,19 +48,12 @@ COMMANDS: dict[str, list[str]] = {
 
 
 def bare_simpy_cpu_s(events: int = 1_000_000) -> float:
-    """CPU seconds of a bare SimPy loop of ``events`` timeouts, in this process."""
-    import simpy
-
-    env = simpy.Environment()
-
-    def loop():
-        for _ in range(events):
-            yield env.timeout(1)
-
-    env.process(loop())
-    start = time.process_time()
-    env.run()
-    return time.process_time() - start
+    """CPU seconds of a bare SimPy loop of ``events`` timeouts, in this process: ``run.py``'s
+    :func:`bare_simpy_rate` (one loop for both benchmarks), turned into seconds."""
+    spec = importlib.util.spec_from_file_location("simdecode_benchmarks_run", Path(__file__).with_name("run.py"))
+    run_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_py)
+    return events / run_py.bare_simpy_rate(events)
 
 
 def run_command(tree: Path, args: list[str]) -> dict:

@@ -27,6 +27,14 @@ may understate an 8k prompt's by up to ~30%.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from simdecode.costmodel.efficiency import Part
+
+if TYPE_CHECKING:
+    from simdecode.costmodel.deployment import Deployment
+
+
 def causal_pairs(new: int, cached: int) -> float:
     """(Query, key) pairs a sequence of ``new`` tokens after ``cached`` ones scores per head (causal):
     new x cached + new (new + 1) / 2.
@@ -43,23 +51,14 @@ FLOPS_PER_PAIR_HEAD_128 = 4 * 128
 TRTLLM_FP8_CONTEXT_B200_FLOPS = 64 * FLOPS_PER_PAIR_HEAD_128 * causal_pairs(2048, 2048) / 0.525e-3
 
 
-def prefill_part(dep, heads: float, prefill_pairs: float):
-    """The prefill chunks' attention scores as a part of their own at the measured rate (module docstring),
-    or None where the runtime states no rate or the step scores no prefill pairs. ``heads``: this GPU's
-    query heads."""
+def prefill_part(dep: Deployment, heads: float, prefill_pairs: float) -> Part | None:
+    """The prefill chunks' attention scores (FLOPs = heads x 4 x head width x pairs) as a part of their
+    own at the measured rate (module docstring), or None where the runtime states no rate or the step
+    scores no prefill pairs. ``heads``: this GPU's query heads; ``prefill_pairs``: (query, key) pairs
+    per head. Its kernel is counted with the block's; the measured rate is also its bound (no peak
+    beyond what was measured is claimed for it)."""
     rate = dep.runtime.prefill_attention_flops_per_s
     if not rate or prefill_pairs <= 0:
         return None
-    from simdecode.costmodel.efficiency import Part
-
     flops = heads * 4 * dep.model.head_width * prefill_pairs
-    return Part("prefill attention", 0.0, flops, 0.0, rate, rate)
-
-
-def scores_seconds(score_flops: float, rate_flops_per_s: float) -> float:
-    """Seconds one GPU's prefill attention kernel takes on ``score_flops`` at the measured rate.
-
-    A 7,373-token prompt of Llama-3.1-70B at tp 1 (80 layers x 64 heads x 512 FLOPs x 7,373 x 7,374 / 2
-    pairs = 71.3 TFLOP) at 393 TFLOP/s: 181 ms (28.8 ms at 2.475 PFLOP/s).
-    """
-    return score_flops / rate_flops_per_s
+    return Part("prefill attention", hbm_bytes=0.0, flops=flops, kernels=0.0, flops_per_s=rate, peak_flops_per_s=rate)

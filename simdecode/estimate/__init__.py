@@ -11,7 +11,7 @@ combination, the sizes that give the observed speed), :mod:`.core` (the whole es
 :mod:`.report` (the terminal text), :mod:`.plot` (the figure), :mod:`.cli` (the subcommand).
 """
 
-from importlib import import_module
+from simdecode.lazy import lazy_exports
 
 #: what the package exports, by the module that defines it: imported on first use (PEP 562), so
 #: that ``simdecode --help`` and the other commands, which register ``estimate``'s options through
@@ -21,11 +21,4 @@ _EXPORTS = {"estimate": "core", "EstimateError": "space"}
 __all__ = ["estimate", "EstimateError"]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f"simdecode.estimate.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'simdecode.estimate' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -19,7 +19,7 @@ In a notebook, ``token_timeline(result)`` returns an Axes whose ``.figure`` disp
 - :mod:`~simdecode.plots.choose`: which figure ``simdecode plot DIR`` draws.
 """
 
-from importlib import import_module
+from simdecode.lazy import lazy_exports
 
 #: what the package exports, by the module that defines it. Imported on first use (PEP 562), so
 #: that ``simdecode --help`` and every command that draws nothing do not load matplotlib.
@@ -35,11 +35,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f"simdecode.plots.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'simdecode.plots' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
