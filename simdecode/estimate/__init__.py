@@ -11,7 +11,7 @@ combination, the sizes that give the observed speed), :mod:`.core` (the whole es
 :mod:`.report` (the terminal text), :mod:`.plot` (the figure), :mod:`.cli` (the subcommand).
 """
 
-from simdecode.lazy import lazy_exports
+from simdecode.present.lazy import lazy_exports
 
 #: what the package exports, by the module that defines it: imported on first use (PEP 562), so
 #: that ``simdecode --help`` and the other commands, which register ``estimate``'s options through

@@ -19,7 +19,7 @@ In a notebook, ``token_timeline(result)`` returns an Axes whose ``.figure`` disp
 - :mod:`~simdecode.plots.choose`: which figure ``simdecode plot DIR`` draws.
 """
 
-from simdecode.lazy import lazy_exports
+from simdecode.present.lazy import lazy_exports
 
 #: what the package exports, by the module that defines it. Imported on first use (PEP 562), so
 #: that ``simdecode --help`` and every command that draws nothing do not load matplotlib.

@@ -5,6 +5,7 @@
   :mod:`simdecode.analysis`).
 - :mod:`simdecode.present.compare`: ``simdecode compare``, summaries side by side.
 - :mod:`simdecode.present.reference`: docs/scenario-reference.md, generated from the schema.
+- :mod:`simdecode.present.lazy`: package attributes imported on first use (``plots``, ``estimate``).
 
 These modules format what the analyses computed; they never run the engine (``tests/test_architecture.py``).
 Figures live in :mod:`simdecode.plots`, output files in :mod:`simdecode.io`.
