@@ -9,11 +9,17 @@ The unit of work is one SimPy event (what ``SimResult.events`` counts); a step's
 and a sequence's bookkeeping in a step are counted in the same unit. The estimate, per replica:
 
 - requests R / dp, a typical request's prompt P and output O tokens (a distribution's mean);
-- batch B: at most max_batch_size, R / dp, and the sequences of P + O tokens the KV cache holds;
-  a closed loop at most concurrency / dp; open arrivals (Poisson, bursty, trace) at most the
-  requests in flight by Little's law, rate / dp x O x (one token's time at batch 1, from the
-  cost model): slower steps at a larger batch only mean more requests in flight than that, so
-  the estimate leans towards more steps, not fewer;
+- sequences in flight per replica: at most max_batch_size per lane (L micro-batch lanes with
+  pipeline parallelism, else 1), R / dp, and the sequences of P + O tokens the KV cache (one for
+  all lanes) holds; a closed loop at most concurrency / dp; open arrivals (Poisson, bursty,
+  trace) at most the requests in flight by Little's law, rate / dp x O x (one token's time at
+  batch 1, from the cost model): slower steps at a larger batch only mean more requests in flight
+  than that, so the estimate leans towards more steps, not fewer;
+- batch B, the sequences of one lane's step: those in flight shared evenly over the L lanes (the
+  policies' fair share), at most max_batch_size. A lane's step goes through every stage, so a
+  closed loop of 32 on 36 stages (36 lanes) is 32 lanes of one sequence each: 32 times the steps
+  of one batch of 32 (the estimate once took B = 32 and put a sweep over concurrency
+  on such a pipeline at a thirtieth of its events);
 - steps: decode R O / (dp B t), t the tokens a step emits per sequence (1; with speculative
   decoding 1 + the mean accepted proposals), plus prefill R max(1 / B, P / max_batched_tokens)
   (prompts join the batch's steps; one at a time each is a step of its own);
@@ -123,15 +129,18 @@ def estimate_work(scenario, *, baseline: bool = False, jobs: int = 1) -> WorkEst
     dep = Deployment.from_scenario(scenario)
     plans = [build_stage_plan(dep, stage, BatchShape.decode([prompt])) for stage in range(par.pp)]
 
-    batch = min(sched.max_batch_size, per_replica)
+    lanes = _lanes(par)
+    in_flight = min(lanes * sched.max_batch_size, per_replica)  # the replica's sequences, all lanes
     kv_tokens = kv_capacity_blocks(scenario, dep) * sched.kv_block_tokens
-    batch = min(batch, max(1, kv_tokens // (prompt + output)))
+    in_flight = min(in_flight, max(1, kv_tokens // (prompt + output)))  # one cache for every lane
     if w.arrival.kind == "closed":
-        batch = min(batch, math.ceil(w.arrival.concurrency / par.dp))
+        in_flight = min(in_flight, math.ceil(w.arrival.concurrency / par.dp))
     else:  # Little's law: requests in flight = arrival rate x time in the system (batch-1 step times)
         token_s = sum(fold(plan).makespan_s for plan in plans)
-        batch = min(batch, math.ceil(_rate_per_s(w) / par.dp * output * token_s))
-    batch = max(1, batch)
+        in_flight = min(in_flight, math.ceil(_rate_per_s(w) / par.dp * output * token_s))
+    # the lanes share them evenly (the policies' fair share): a micro-batch's step goes through
+    # every stage, so 4 requests on 4 lanes are 4 steps of one sequence, not one step of four
+    batch = max(1, min(sched.max_batch_size, math.ceil(in_flight / lanes)))
     speculative = scenario.decoding.method != "standard"
     tokens_per_step = _tokens_per_verify_step(scenario) if speculative else 1.0
     decode_steps = per_replica * output / (batch * tokens_per_step)
