@@ -79,11 +79,11 @@ def test_pipeline_lanes_estimate_follows_the_run() -> None:
 
 def test_check_work_refuses_beyond_the_limit_and_names_the_file() -> None:
     scenario = _scenario(requests=10)
-    units = 90 * (1 + STEP_OVERHEAD_UNITS + SEQUENCE_UNITS) + 10 * REQUEST_EVENTS  # 1.55e3
+    units = 90 * (1 + STEP_OVERHEAD_UNITS + SEQUENCE_UNITS) + 10 * REQUEST_EVENTS  # 1.23e3
     assert check_work(scenario, limit=None).units == pytest.approx(units)
     with pytest.raises(ScenarioError) as info:
         check_work(scenario, limit=100, file="s.yaml")
-    assert str(info.value).startswith("s.yaml: this run is estimated at 1.6e+03 units") and "--no-limit" in str(info.value)
+    assert str(info.value).startswith("s.yaml: this run is estimated at 1.2e+03 units") and "--no-limit" in str(info.value)
 
 
 # (scenario, overrides keeping the run short): private NVLink rings, a trace, a KV-bound batch,

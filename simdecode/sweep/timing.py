@@ -16,11 +16,13 @@ wall time is then what the executor makes of those costs:
   :data:`WRITE_PER_POINT_S` a point) add their own seconds.
 
 Before this model, ``sweep`` printed the points' summed CPU seconds alone ("of simulation in all,
-one core"): it missed the fixed cost per point, the time to write, and machine load, and, for
-sweeps over concurrency on a pipeline, most of the events (see :mod:`simdecode.engine.budget`,
-lanes). Measured on the project's 2-core server (docs in CHANGELOG.md, "Sweep estimate and run
-memory"): a simulation's fixed cost 0.01 to 0.04 s, the pool's start 0.05 to 0.1 s, the folder
-0.08 s plus 0.005 s a point (pyarrow's import for the parquet table is most of the fixed part).
+one core"): it missed the fixed cost per point, the workers, the time to write and the machine's
+load, and, for sweeps over concurrency on a pipeline, most of the events (see
+:mod:`simdecode.engine.budget`: micro-batch lanes). Measured on the project's 2-core server:
+a simulation's fixed cost 41 to 43 ms (``benchmarks/budget_calibration.py``'s fit, which times
+``simulate`` and ``summary``), the pool's start 0.05 to 0.1 s, the folder 0.08 s plus 0.005 s a
+point (pyarrow's import, for the parquet table, is most of the fixed part). docs/performance.md
+lists the estimate beside the measured time for the curated sweeps.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-#: seconds a simulation costs beyond its events (build, collect, summarise), measured (see above)
-RUN_SETUP_S = 0.02
+#: seconds a simulation costs beyond its events (build, collect, summarise): the calibration's fit
+RUN_SETUP_S = 0.04
 #: seconds to start the worker processes (fork) and hand them their first points
 POOL_START_S = 0.05
 #: seconds to render and write the sweep folder (tables, pyarrow's import), and per point
