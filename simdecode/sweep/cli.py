@@ -106,15 +106,15 @@ def expected_time(estimates: list, jobs: int | None):
     """The sweep's :class:`~simdecode.sweep.timing.SweepTime` on this machine, as loaded now."""
     from simdecode.sweep.timing import machine_load, point_seconds, sweep_time
 
-    cpus, busy = machine_load()
-    return sweep_time([point_seconds(e) for e in estimates], jobs or cpus, cpus, busy)
+    load = machine_load()
+    return sweep_time([point_seconds(e) for e in estimates], jobs or load.cpus, load)
 
 
 def describe_time(t) -> str:
     """``t`` (a :class:`~simdecode.sweep.timing.SweepTime`) in words, for the line before a sweep."""
     wall = f"about {t.wall_s:,.0f} s" if t.wall_s >= 1.5 else f"about {t.wall_s:.1f} s"
     processes = f"{t.workers} process{'es' if t.workers != 1 else ''}"
-    load = f", {t.share:.0%} of a core each on this loaded machine" if t.share < 1 else ""
+    load = f", {t.share:.0%} of a core each (other work is running)" if t.share < 1 else ""
     return f"{wall} with {processes}{load} (estimated; {t.cpu_s:,.1f} s of simulation on one core)"
 
 
