@@ -63,8 +63,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     axes = " x ".join(f"{a.key} ({len(a.values)})" for a in plan.axes) or "no axes"
     n = len(plan.points)
     points = f"{n} point{'s' if n != 1 else ''}"
-    expected = expected_time(estimates, args.jobs)
-    log(f"sweeping {plan.scenarios[0].name}: {points}, {axes}, executor {args.executor}; {describe_time(expected)}")
+    # the machine's load is looked at (0.1 to 0.2 s) only when the estimate will be printed
+    expected = None if args.quiet else expected_time(estimates, args.jobs)
+    if expected is not None:
+        log(f"sweeping {plan.scenarios[0].name}: {points}, {axes}, executor {args.executor}; {describe_time(expected)}")
     started = time.perf_counter()
     try:
         if args.quiet:
@@ -78,8 +80,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from exc
     tables = ", ".join(str(p) for p in written if p.parent == out)
-    log(f"ran {points} in {time.perf_counter() - started:.1f} s (estimated {expected.wall_s:.1f} s); wrote {tables} "
-        f"and {n} folder{'s' if n != 1 else ''} under {out / 'points'}")
+    if expected is not None:
+        log(f"ran {points} in {time.perf_counter() - started:.1f} s (estimated {expected.wall_s:.1f} s); wrote {tables} "
+            f"and {n} folder{'s' if n != 1 else ''} under {out / 'points'}")
     log(f"next: simdecode plot {out}")
     return 0
 
