@@ -53,9 +53,10 @@ default on a 141 GB card is 8192: scenario/engines.py), ``--mem-fraction-static 
 ``--max-running-requests 512`` for 1k1k and 256 for the other labels, ``--disable-radix-cache``
 (random prompts share no prefix either way) and ``--stream-interval 10``, which does not delay the
 first token (SGLang streams when ``len(output_ids) % stream_interval == 1``). The two dates are two
-SGLang builds (``.github/configs/nvidia-master.yaml``): the 1k8k sweep (2026-03-25, at 77d376b86) ran
-``lmsysorg/sglang:v0.5.9-cu129-amd64`` (#887), and the 1k1k and 8k1k sweeps (2026-05-17) ran
-``v0.5.12-cu130`` (#1423, merged that day). Comparing labels across the two mixes versions
+SGLang releases (``.github/configs/nvidia-master.yaml``): the 1k8k sweep (2026-03-25) ran v0.5.9
+(``lmsysorg/sglang:v0.5.9-cu130`` from #943, merged that day, or the ``-cu129-amd64`` build of #887
+before it), and the 1k1k and 8k1k sweeps (2026-05-17) ran ``v0.5.12-cu130`` (#1423, merged that
+day). Comparing labels across the two mixes versions
 (docs/physics-moe-precision.md section 6).
 
 DeepSeek-V3 FP8 on H200 with TensorRT-LLM (its runs are dated 2025-11-02): ``benchmarks/dsr1_fp8_h200_trt_slurm.sh``
