@@ -55,8 +55,8 @@ default on a 141 GB card is 8192: scenario/engines.py), ``--mem-fraction-static 
 first token (SGLang streams when ``len(output_ids) % stream_interval == 1``). The two dates are two
 SGLang releases (``.github/configs/nvidia-master.yaml``): the 1k8k sweep (2026-03-25) ran v0.5.9
 (``lmsysorg/sglang:v0.5.9-cu130`` from #943, merged that day, or the ``-cu129-amd64`` build of #887
-before it), and the 1k1k and 8k1k sweeps (2026-05-17) ran ``v0.5.12-cu130`` (#1423, merged that
-day). Comparing labels across the two mixes versions
+before it), and the 1k1k and 8k1k sweeps (2026-05-17) ran ``v0.5.12-cu130`` (#1423, merged at 07:41
+UTC that day; v0.5.11 before it). Comparing labels across the two dates compares two SGLang versions
 (docs/physics-moe-precision.md section 6).
 
 DeepSeek-V3 FP8 on H200 with TensorRT-LLM (its runs are dated 2025-11-02): ``benchmarks/dsr1_fp8_h200_trt_slurm.sh``
