@@ -24,8 +24,11 @@ so the pair's rate is the FLOP-weighted harmonic mean, 1 / (2/3 / r1 + 1/3 / r2)
 in log2(rows); below 256 rows it stays at 256's (there the weight stream, not the math, decides the
 time), above 8,192 at 8,192's.
 
-It is applied (:func:`cap`) where those kernels run: routed experts whose math is fp8 (both operands:
-block-scaled fp8 weights and per-token-group fp8 activations) on compute capability 9.0, as a ceiling
+It is applied (:func:`applies`, :func:`capped_flops_per_s`) where those kernels run: routed experts
+whose math is fp8 (both operands: block-scaled fp8 weights and per-token-group fp8 activations) on
+compute capability 9.0 with the H800's tensor rate (H100 SXM, H200, H800: 1,979 TFLOP/s dense FP8; the
+H20, 296 TFLOP/s on fewer SMs, and the H100 PCIe, 1,513, fill their SMs differently and were not
+measured: they keep the runtime's rate), as a ceiling
 on the rate the runtime's ``compute_efficiency`` gives (a runtime whose large GEMMs reach less keeps
 its own figure). TensorRT-LLM's CUTLASS MoE backend runs DeepGEMM's grouped kernel itself for these
 experts on Hopper (costmodel/moe.py, ``grouped_gemm_efficiency``). SGLang's and vLLM's Triton
@@ -46,6 +49,8 @@ H800_FP8_PEAK_FLOPS = 1979e12
 #: DeepGEMM README (first release): (rows per expert, FC1 TFLOP/s at N 4096 K 7168, FC2 TFLOP/s at N 7168 K 2048)
 DEEPGEMM_H800_GROUPED = ((256, 932.0, 815.0), (512, 1040.0, 916.0), (1024, 1233.0, 925.0),
                          (4096, 1288.0, 1093.0), (8192, 1297.0, 1099.0))
+#: how far a GPU's fp8 peak may be from the H800's for the table to apply (datasheet rounding)
+PEAK_TOLERANCE = 0.02
 #: share of an expert's FLOPs in FC1 (gate + up: N = 2 I against FC2's K = I)
 FC1_FLOP_SHARE = 2.0 / 3.0
 #: the compute capability the table was measured on (H800; H100, H200 and H20 share it)
@@ -87,6 +92,8 @@ def applies(dep) -> bool:
     """Do ``dep``'s routed experts run as Hopper fp8 block-scaled grouped GEMMs (module docstring)?"""
     gpu, prec = dep.gpu, dep.precision
     if gpu is None or prec is None or gpu.compute_capability != MEASURED_COMPUTE_CAPABILITY:
+        return False
+    if abs(gpu.flops_per_s.get("fp8", 0.0) / H800_FP8_PEAK_FLOPS - 1.0) > PEAK_TOLERANCE:
         return False
     return precision_mod.math_dtype(gpu, prec.experts, prec.activations) == "fp8" and prec.experts == "fp8"
 

@@ -149,6 +149,11 @@ def test_deepseek_prefill_experts_at_deepgemms_rate_on_h200() -> None:
         {"model": "deepseek-v3", "hardware": {"gpu": "b200"}, "parallelism": {"tp": 8, "ep": 8},
          "runtime": "trtllm-serve", "precision": {"weights": "fp8"}}))
     assert not grouped_gemm_rate_applies(b200)
+    h20 = Deployment.from_scenario(Scenario.model_validate(    # compute capability 9.0, 296 TFLOP/s: not measured
+        {"model": "deepseek-v3", "hardware": {"gpu": "h20"}, "parallelism": {"tp": 8},
+         "runtime": "sglang", "precision": {"weights": "fp8"}}))
+    assert not grouped_gemm_rate_applies(h20)
+    assert grouped_gemm_rate_applies(d)
 
 
 def grouped_gemm_rate_applies(d: Deployment) -> bool:
