@@ -25,8 +25,12 @@ the bf16 tensor-core rate, not at the fp8 one the block's fp8 weight GEMMs reach
 (:func:`prefill_scores_in_16_bit`; FlashAttention-3 in bf16 on an H100, head width 128: 566, 590, 614
 and 621 TFLOP/s at 2k, 4k, 8k and 16k tokens, pytorch/benchmark PR #2391, i.e. 0.57-0.63 of the
 989 TFLOP/s bf16 peak, where the runtime's ``compute_efficiency`` of 0.5-0.55 gives 495-544).
-Under an fp8 cache an engine may quantise the query, keys and values to fp8 first (TensorRT-LLM's
-FP8 context FMHA): not established for MLA on Hopper, so those scores keep the block's rate.
+Under an fp8 cache the same holds on Hopper and earlier GPUs (compute capability below 10): the
+decompressed keys and values are bf16 whatever the cache holds, and TensorRT-LLM runs its MLA context
+attention as "BF16 MHA for context phase" (NVIDIA/TensorRT-LLM PR #3190, which added FP8 MLA for the
+generation kernels only); its "Hopper FP8 context MLA" (PR #7107) was closed unmerged, and its FP8
+context MLA is switched on for SM120 (PR #6059: ``mFP8ContextMLA = getSMVersion() == 120 &&
+hasFp8KvCache()``). On Blackwell under an fp8 cache the scores keep the block's (fp8) rate.
 """
 
 from __future__ import annotations
@@ -76,14 +80,21 @@ def score_flops(model: ModelSpec, heads: float, pairs: float, prefill_pairs: flo
                     + decompress_flops_per_key(model) * prefill_keys)
 
 
-def prefill_scores_in_16_bit(kv_bytes_per_value: float) -> bool:
-    """Do a prefill chunk's expanded-form scores run at the 16-bit tensor-core rate (module
-    docstring)? Yes under a 16-bit KV cache (2 bytes a value), else they keep the block's rate.
+#: the first compute capability with an FP8 context MLA kernel in the engines (module docstring)
+FP8_CONTEXT_MLA_COMPUTE_CAPABILITY = 10.0
 
-    >>> prefill_scores_in_16_bit(2.0), prefill_scores_in_16_bit(1.0)
-    (True, False)
+
+def prefill_scores_in_16_bit(kv_bytes_per_value: float, compute_capability: float | None) -> bool:
+    """Do a prefill chunk's expanded-form scores run at the 16-bit tensor-core rate (module
+    docstring)? Yes under a 16-bit KV cache (2 bytes a value), and under any cache below compute
+    capability 10 (Hopper: no FP8 context MLA kernel); else (Blackwell, fp8 cache) the block's rate.
+
+    >>> prefill_scores_in_16_bit(2.0, 10.0), prefill_scores_in_16_bit(1.0, 9.0), prefill_scores_in_16_bit(1.0, 10.0)
+    (True, True, False)
     """
-    return kv_bytes_per_value >= 2.0
+    if kv_bytes_per_value >= 2.0:
+        return True
+    return compute_capability is not None and compute_capability < FP8_CONTEXT_MLA_COMPUTE_CAPABILITY
 
 
 def expanded_score_flops(model: ModelSpec, heads: float, prefill_pairs: float) -> float:

@@ -131,7 +131,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
     wide = 0.0  # MLA prefill scores run at the 16-bit rate under a 16-bit cache (mla.prefill_scores_in_16_bit)
     if m.uses_mla:
         scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
-        if shape.prefill_attn_pairs > 0 and mla.prefill_scores_in_16_bit(dep.kv_bytes_per_value):
+        if shape.prefill_attn_pairs > 0 and mla.prefill_scores_in_16_bit(
+                dep.kv_bytes_per_value, dep.gpu.compute_capability if dep.gpu else None):
             wide = mla.expanded_score_flops(m, heads, shape.prefill_attn_pairs)
             scores -= wide
     else:
