@@ -40,6 +40,7 @@ def problem_from_error(err: dict[str, Any], file: str, lines: Mapping[Path_, int
             path, message = _infer_path(message, lines, origins)
     if kind == "extra_forbidden" and path:
         message, hint = _unknown_key(path[-1], owner, len(path) == 1)
+        hint = hint or _one_level_down(path, owner)
     elif kind == "missing" and path:
         field = _field(owner, path[-1]) if owner else None
         about = f" ({field.description})" if field is not None and field.description else ""
@@ -181,6 +182,23 @@ def _unknown_key(key: Any, owner: type[BaseModel] | None, top: bool) -> tuple[st
                 hint = f"did you mean '{section}.{key}'?"
                 break
     return f"unknown key {short(key)}{listed}", hint
+
+
+def _one_level_down(path: Path_, owner: type[BaseModel] | None) -> str | None:
+    """A key that belongs to one of ``owner``'s own sections: ``hardware.memory_bandwidth`` is a key
+    of ``hardware.gpu``, so the hint is "did you mean 'hardware.gpu.memory_bandwidth'?"."""
+    if owner is None or not isinstance(path[-1], str):
+        return None
+    for name, field in owner.model_fields.items():
+        bare = _unwrap(field.annotation)
+        members = get_args(bare) if get_origin(bare) is Union else (bare,)
+        for member in members:
+            sub = _unwrap(member)
+            if isinstance(sub, type) and issubclass(sub, BaseModel) and sub is not ModelSpec \
+                    and path[-1] in _allowed_keys(sub):
+                where = ".".join(str(p) for p in (*path[:-1], _aliases(name, field)[0], path[-1]))
+                return f"did you mean {where!r}?"
+    return None
 
 
 def _did_you_mean(given: Any, choices: list[str]) -> str | None:

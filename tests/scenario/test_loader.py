@@ -174,6 +174,19 @@ def test_section_key_at_top_level_suggests_its_path(write) -> None:
     assert err.hint == "did you mean 'parallelism.tp'?"
 
 
+def test_key_of_a_subsection_one_level_up_suggests_its_path(write) -> None:
+    """`memory_bandwidth` belongs to hardware.gpu and `concurrency` to workload.arrival: written one
+    level up (in the file or with --set) the hint gives the full path."""
+    path = write(MINIMAL.replace("  gpu: h100-sxm\n", "  gpu: h100-sxm\n  memory_bandwidth: 3 TB/s\n"))
+    err = load_error(path)
+    assert_names(err, path, 4, "hardware.memory_bandwidth")
+    assert err.hint == "did you mean 'hardware.gpu.memory_bandwidth'?"
+    err = load_error(write(MINIMAL), ["workload.concurrency=4"])
+    assert err.hint == "did you mean 'workload.arrival.concurrency'?"
+    err = load_error(write(MINIMAL), ["parallelism.memory_bandwidth=4"])
+    assert err.hint is None  # not a key of any section under parallelism
+
+
 def test_unknown_key_inside_a_preset_override(write) -> None:
     path = write("""\
         model: llama-3.2-1b
