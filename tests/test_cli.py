@@ -420,6 +420,26 @@ def test_token_timeline_caps_the_requests_drawn() -> None:
     assert "stand-in" in empty.get_title()
 
 
+def test_token_timeline_says_what_was_held_and_keeps_its_legend_off_the_lines() -> None:
+    """The quickstart's first request starts in the upper-left corner's reach and the last ends in the
+    upper right: a legend inside the axes sat on a line. It goes beside the axes; the title names the
+    model, GPU, layout and load."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from simdecode import load_scenario, plots, simulate
+
+    result = simulate(load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.yaml",
+                                    ["workload.requests=3", "workload.output_tokens=16"]))
+    ax = plots.token_timeline(result)
+    assert ax.get_title().endswith("\n(llama-3.1-8b on h100-sxm, tp 1, concurrency 1)")
+    canvas = ax.figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    canvas.draw()
+    legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= frame.x1  # wholly to the right of the axes
+    assert legend.x1 <= ax.figure.bbox.x1 + 0.5  # and not clipped by the figure's edge
+
+
 @pytest.mark.parametrize(
     "summary",
     [
