@@ -262,12 +262,16 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         xs = [r[TP] for r in group]
         ys = [r.get(PER_REQUEST) for r in group]
         speeds += ys
-        top.plot(xs, ys, marker="o", color=f"C{i}", label=label)
+        label = label if len(groups) > 1 else ""  # one line: nothing to tell apart
         finite = [(x, y) for x, y in zip(xs, ys) if y is not None]
         if finite and finite.index(max(finite, key=lambda p: p[1])) < len(finite) - 1:
+            # the peak in the legend and as a ring on the point: a text beside the point sat on
+            # the line falling away from it on either side
             best = max(finite, key=lambda p: p[1])
-            top.annotate(f"peaks at tp {best[0]}", best, textcoords="offset points", xytext=(0, -16), ha="center",
-                         fontsize="small", color=f"C{i}")
+            label = f"{label}, peaks at tp {best[0]}" if label else f"peaks at tp {best[0]}"
+            top.plot([best[0]], [best[1]], marker="o", markersize=13, markerfacecolor="none", color=f"C{i}",
+                     linestyle="none")
+        top.plot(xs, ys, marker="o", color=f"C{i}", label=label)
         bottom.plot(xs, [100 * (r.get("allreduce_share") or 0.0) for r in group], marker="s", color=f"C{i}",
                     label=label)
     top.set_ylabel("tokens/s of one request")
@@ -280,10 +284,13 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         ax.set_xticks(degrees, [str(d) for d in degrees])
         ax.minorticks_off()
         ax.grid(True, alpha=0.3)
-    if len(groups) > 1:
-        top.legend(fontsize="small", loc="upper left")
+    if any(line.get_label() and not line.get_label().startswith("_") for line in top.get_lines()):
+        top.legend(fontsize="small", loc="lower left")
     loads = distinct(rows, CONCURRENCY)
     fixed = _fixed(rows, [PP, CONCURRENCY] if len(loads) == 1 else [PP])
+    totals = {gpus(r) for r in rows}
+    if len(distinct(rows, DP)) > 1 and len(totals) == 1:  # the same GPUs as fewer, wider replicas
+        fixed += f", {totals.pop()} GPUs in all (dp x tp)"
     top.set_title(f"where more GPUs stop speeding up one request\n({fixed})", fontsize="medium")
     return list(axes)
 
