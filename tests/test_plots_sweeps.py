@@ -141,6 +141,23 @@ def test_points_figure_stays_at_most_12_inches_tall_with_every_point_labelled(po
     assert labels[0].get_fontsize() <= max(row_pt, 3.0) + 1e-9  # labels no taller than their rows
 
 
+def test_points_figure_labels_tell_points_apart_and_the_title_holds_what_they_share():
+    """A linked setting only some points carry is left out of their labels (not "allreduce None"),
+    one all points share goes to the title, and the title is the figure's (long labels narrow the
+    axes: an axes title was cut off at the right edge)."""
+    rows = [row(**{"parallelism.tp": 8, "parallelism.tp_mode": mode, "parallelism.allreduce": allreduce,
+                   "parallelism.tp_delay": delay, "resolved.parallelism.tp": 8,
+                   "resolved.workload.arrival.concurrency": 1, "per_request_tps.mean": 100.0, "aggregate_tps": 100.0})
+            for mode, allreduce, delay in (("megatron", "ring", None), ("megatron", None, None), ("delayed", None, 2))]
+    ax = points_figure(rows)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["tp_mode megatron, allreduce ring", "tp_mode megatron",
+                                                             "tp_mode delayed, tp_delay 2"]
+    title = ax.figure._suptitle.get_text()
+    assert title == "m on g, tp = 8, pp = 1, concurrency = 1: tokens/s per point" and not ax.get_title()
+    models = [dict(r, **{"model": m, "resolved.model.name": m}) for r, m in zip(rows, ("a", "b", "c"))]
+    assert points_figure(models).figure._suptitle.get_text().startswith("on g, tp = 8")   # the GPU, still held
+
+
 def test_choose_figure_from_what_varies():
     assert choose_figure(pipeline_rows()) == "pipeline"
     tp_rows = [row(**{"resolved.parallelism.tp": t}) for t in (1, 2)]

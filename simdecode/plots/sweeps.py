@@ -80,6 +80,8 @@ def _fixed(rows: Sequence[Row], extra: Iterable[str] = ()) -> str:
     if len(models) == 1:
         precision = f" {weights[0]}" if len(weights) == 1 and weights[0] != "bf16" else ""
         parts.append(f"{models[0]}{precision}" + (f" on {gpu_names[0]}" if len(gpu_names) == 1 else ""))
+    elif len(gpu_names) == 1:  # the models vary: the GPU is still held
+        parts.append(f"on {gpu_names[0]}")
     for key in extra:
         values = distinct(rows, key)
         if len(values) == 1:
@@ -109,7 +111,8 @@ def line_keys(rows: Sequence[Row], x_key: str, exclude: Iterable[str] = ()) -> l
 
 
 def _label_rest(row: Row, keys: Sequence[str]) -> str:
-    return ", ".join(f"{_short(k)} {row.get(k)}" for k in keys) or "all points"
+    """``"tp_mode delayed, tp_delay 2"``: the row's values of ``keys``, leaving out keys it does not set."""
+    return ", ".join(f"{_short(k)} {row.get(k)}" for k in keys if row.get(k) is not None) or "all points"
 
 
 def _empty(ax: Axes, text: str) -> Axes:
@@ -412,7 +415,10 @@ POINTS_ROWS_IN = 10.5
 def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     """Fallback for a sweep no canonical figure fits: one request's and all requests' tokens/s per
     point (horizontal bars, one pair per point, labelled with its varied settings)."""
-    varied = varied_columns(rows)
+    # the varied keys that tell points apart (a linked setting every point shares, e.g. tp 8, goes to the title)
+    varied = [k for k in varied_columns(rows) if len({json.dumps(r.get(k), default=str) for r in rows}) > 1]
+    shared = [k for k in varied_columns(rows) if k not in varied]
+    own_figure = ax is None
     rows_in = 0.45 * max(1, len(rows))
     if ax is None:  # at most 12 inches tall: beyond ~23 points the rows (and their labels) get thinner
         ax = new_figure(8.0, 1.5 + min(rows_in, POINTS_ROWS_IN)).add_subplot()
@@ -430,5 +436,10 @@ def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     ax.set_xlabel("output tokens/s")
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize="small")
-    ax.set_title(f"{_fixed(rows)}: tokens/s per point", fontsize="medium")
+    held = _fixed(rows, [*shared, *(k for k in (TP, PP, CONCURRENCY) if k.removeprefix("resolved.") not in shared)])
+    title = f"{held}: tokens/s per point" if held else "tokens/s per point"
+    if own_figure:  # over the whole figure: long point labels leave the axes narrower than the title
+        ax.figure.suptitle(title, fontsize="medium")
+    else:
+        ax.set_title(title, fontsize="medium")
     return ax
