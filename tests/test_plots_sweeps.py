@@ -154,6 +154,9 @@ def test_points_figure_labels_tell_points_apart_and_the_title_holds_what_they_sh
                                                              "tp_mode delayed, tp_delay 2"]
     title = ax.figure._suptitle.get_text()
     assert title == "m on g, tp = 8, pp = 1, concurrency = 1: tokens/s per point" and not ax.get_title()
+    ax.figure.canvas.draw()   # the legend under the axes, not over the longest bars
+    (legend,) = ax.figure.legends
+    assert ax.get_legend() is None and legend.get_window_extent().y1 <= ax.get_window_extent().y0
     models = [dict(r, **{"model": m, "resolved.model.name": m}) for r, m in zip(rows, ("a", "b", "c"))]
     assert points_figure(models).figure._suptitle.get_text().startswith("on g, tp = 8")   # the GPU, still held
 

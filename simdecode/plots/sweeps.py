@@ -435,7 +435,13 @@ def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     ax.set_xlim(left=0)
     ax.set_xlabel("output tokens/s")
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize="small")
+    # outside the bars, not over them (the longest bar reaches the right edge, under any corner's
+    # legend); on a figure of its own, under it and centred on it: long point labels narrow the axes
+    if own_figure:
+        ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize="small",
+                         frameon=False)
+    else:
+        ax.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     held = _fixed(rows, [*shared, *(k for k in (TP, PP, CONCURRENCY) if k.removeprefix("resolved.") not in shared)])
     title = f"{held}: tokens/s per point" if held else "tokens/s per point"
     if own_figure:  # over the whole figure: long point labels leave the axes narrower than the title
