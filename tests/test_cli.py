@@ -106,6 +106,10 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         (["presets", "h100-sxm"], "'h100-sxm' is a preset of gpus, not a catalogue; did you mean "
                                   "'simdecode presets gpus h100-sxm'?"),
         (["presets", "vllm"], "did you mean 'simdecode presets runtimes vllm'?"),
+        # the shell split an unquoted value with a unit at its space
+        (["run", "x.yaml", "--set", "hardware.gpu.memory_bandwidth=3", "TB/s"],
+         "TB/s (did you mean --set 'hardware.gpu.memory_bandwidth=3 TB/s'? a value with a space needs quotes)"),
+        (["run", "x.yaml", "--set=runtime.kernel_launch=2", "us"], "did you mean --set 'runtime.kernel_launch=2 us'?"),
     ],
 )
 def test_mistyped_commands_choices_and_options_say_what_was_meant(argv: list[str], hint: str,
