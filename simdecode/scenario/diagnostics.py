@@ -40,7 +40,7 @@ def problem_from_error(err: dict[str, Any], file: str, lines: Mapping[Path_, int
             path, message = _infer_path(message, lines, origins)
     if kind == "extra_forbidden" and path:
         message, hint = _unknown_key(path[-1], owner, len(path) == 1)
-        hint = hint or _one_level_down(path, owner)
+        hint = hint or _one_level_down(path, owner) or _other_kind(err["loc"], path)
     elif kind == "missing" and path:
         field = _field(owner, path[-1]) if owner else None
         about = f" ({field.description})" if field is not None and field.description else ""
@@ -198,6 +198,40 @@ def _one_level_down(path: Path_, owner: type[BaseModel] | None) -> str | None:
                     and path[-1] in _allowed_keys(sub):
                 where = ".".join(str(p) for p in (*path[:-1], _aliases(name, field)[0], path[-1]))
                 return f"did you mean {where!r}?"
+    return None
+
+
+def _other_kind(loc: tuple, path: Path_) -> str | None:
+    """A key of another kind of the same section: ``--set workload.arrival.kind=poisson`` on a file
+    with ``concurrency`` keeps the closed loop's key, so the hint is to set the section whole."""
+    tp: Any = Scenario
+    union = None
+    for elem in loc[:-1]:
+        tp = _unwrap(tp)
+        if get_origin(tp) is Union:
+            union, tp = tp, _member(tp, elem)
+        elif isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = _field(tp, elem)
+            union, tp = None, field.annotation if field is not None else Any
+        else:
+            return None
+    owner = _unwrap(tp)
+    if union is None or not isinstance(owner, type):
+        return None
+    for member in map(_unwrap, get_args(union)):
+        if member is owner or not (isinstance(member, type) and issubclass(member, BaseModel)):
+            continue
+        tags = [v for f in member.model_fields.values() if get_origin(f.annotation) is Literal
+                for v in get_args(f.annotation)]
+        if path[-1] in _allowed_keys(member) and tags:
+            where = ".".join(str(p) for p in path[:-1])
+            own = [(name, get_args(f.annotation)) for name, f in owner.model_fields.items()
+                   if get_origin(f.annotation) is Literal]
+            needed = [_aliases(name, f)[0] for name, f in owner.model_fields.items()
+                      if f.is_required() and get_origin(f.annotation) is not Literal]
+            example = ", ".join([f"{own[0][0]}: {own[0][1][0]}"] * bool(own) + [f"{k}: ..." for k in needed])
+            return (f"{path[-1]!r} is a key of kind {tags[0]}; to change the kind, set the section whole: "
+                    f"--set '{where}={{{example}}}'")
     return None
 
 

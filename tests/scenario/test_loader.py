@@ -187,6 +187,16 @@ def test_key_of_a_subsection_one_level_up_suggests_its_path(write) -> None:
     assert err.hint is None  # not a key of any section under parallelism
 
 
+def test_changing_the_kind_with_set_keeps_the_old_kinds_key_and_says_so(write) -> None:
+    """--set workload.arrival.kind=poisson on a closed loop leaves its concurrency behind: the error
+    is about that key, so the hint says it belongs to the other kind and how to set the section whole."""
+    path = write(MINIMAL + "workload:\n  arrival: {kind: closed, concurrency: 4}\n")
+    err = load_error(path, ["workload.arrival.kind=poisson", "workload.arrival.rate=4/s"])
+    assert_names(err, path, 5, "workload.arrival.concurrency")
+    assert err.hint == ("'concurrency' is a key of kind closed; to change the kind, set the section whole: "
+                        "--set 'workload.arrival={kind: poisson, rate: ...}'")
+
+
 def test_unknown_key_inside_a_preset_override(write) -> None:
     path = write("""\
         model: llama-3.2-1b
