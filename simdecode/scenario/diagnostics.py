@@ -194,9 +194,11 @@ def _one_level_down(path: Path_, owner: type[BaseModel] | None) -> str | None:
         members = get_args(bare) if get_origin(bare) is Union else (bare,)
         for member in members:
             sub = _unwrap(member)
-            if isinstance(sub, type) and issubclass(sub, BaseModel) and sub is not ModelSpec \
-                    and path[-1] in _allowed_keys(sub):
-                where = ".".join(str(p) for p in (*path[:-1], _aliases(name, field)[0], path[-1]))
+            key = next((k for k in (path[-1], SYNONYMS.get(path[-1].lower().replace("-", "_")))
+                        if isinstance(sub, type) and issubclass(sub, BaseModel) and sub is not ModelSpec
+                        and k in _allowed_keys(sub)), None)
+            if key is not None:
+                where = ".".join(str(p) for p in (*path[:-1], _aliases(name, field)[0], key))
                 return f"did you mean {where!r}?"
     return None
 
@@ -235,9 +237,28 @@ def _other_kind(loc: tuple, path: Path_) -> str | None:
     return None
 
 
+#: names other tools give a key (vLLM's flags, everyday words), for when spelling does not find it
+SYNONYMS = {
+    "memory_capacity": "memory", "memory_size": "memory", "vram": "memory", "hbm": "memory", "capacity": "memory",
+    "bandwidth": "memory_bandwidth", "hbm_bandwidth": "memory_bandwidth",
+    "tensor_parallel": "tp", "tensor_parallel_size": "tp", "tp_size": "tp",
+    "pipeline_parallel": "pp", "pipeline_parallel_size": "pp", "pp_size": "pp",
+    "data_parallel": "dp", "data_parallel_size": "dp", "dp_size": "dp",
+    "expert_parallel": "ep", "expert_parallel_size": "ep",
+    "max_num_seqs": "max_batch_size", "batch_size": "max_batch_size",
+    "max_num_batched_tokens": "max_batched_tokens", "gpu_memory_utilization": "memory_utilization",
+    "block_size": "kv_block_tokens", "enable_chunked_prefill": "chunked_prefill",
+    "launch_overhead": "kernel_launch", "launch_latency": "kernel_launch",
+    "input_tokens": "prompt_tokens", "input_len": "prompt_tokens", "output_len": "output_tokens",
+    "num_requests": "requests", "num_prompts": "requests", "max_concurrency": "concurrency",
+}
+
+
 def _did_you_mean(given: Any, choices: list[str]) -> str | None:
     if not isinstance(given, str) or not choices:
         return None
+    if SYNONYMS.get(given.lower().replace("-", "_")) in choices:
+        return f"did you mean {SYNONYMS[given.lower().replace('-', '_')]!r}?"
     close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower().replace("_", "-"): c for c in choices}

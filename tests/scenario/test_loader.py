@@ -197,6 +197,18 @@ def test_changing_the_kind_with_set_keeps_the_old_kinds_key_and_says_so(write) -
                         "--set 'workload.arrival={kind: poisson, rate: ...}'")
 
 
+@pytest.mark.parametrize(("override", "hint"), [
+    # the names vLLM's flags and everyday words give a key, which spelling alone does not find
+    ("runtime.launch_overhead=3us", "did you mean 'kernel_launch'?"),   # spelling alone: 'allreduce_overhead'
+    ("hardware.gpu.memory_capacity=80GB", "did you mean 'memory'?"),    # spelling alone: 'memory_ports'
+    ("parallelism.tensor_parallel_size=2", "did you mean 'tp'?"),
+    ("scheduler.max_num_seqs=2", "did you mean 'max_batch_size'?"),
+    ("workload.max_concurrency=2", "did you mean 'workload.arrival.concurrency'?"),
+])
+def test_other_tools_names_for_a_key_suggest_it(write, override: str, hint: str) -> None:
+    assert load_error(write(MINIMAL), [override]).hint == hint
+
+
 def test_unknown_key_inside_a_preset_override(write) -> None:
     path = write("""\
         model: llama-3.2-1b
