@@ -442,6 +442,10 @@ def test_token_timeline_says_what_was_held_and_keeps_its_legend_off_the_lines() 
     legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert legend.x0 >= frame.x1  # wholly to the right of the axes
     assert legend.x1 <= ax.figure.bbox.x1 + 0.5  # and not clipped by the figure's edge
+    kv = plots.kv_occupancy(result)   # its cache barely used: the line runs along the bottom, under any inner legend
+    kv.figure.canvas.draw()
+    assert kv.get_legend().get_window_extent().y1 <= kv.get_window_extent().y0
+    assert kv.get_title().endswith("(llama-3.1-8b on h100-sxm, tp 1, concurrency 1)")
 
 
 @pytest.mark.parametrize(
