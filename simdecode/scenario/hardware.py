@@ -276,7 +276,7 @@ class RuntimeSpec(Spec):
             return value
         close = suggest(value, names("gpus"))
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"calibrated_on: {value!r} is not a GPU preset{hint}")
+        raise ValueError(f"{value!r} is not a GPU preset{hint}")
 
 
 def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:
