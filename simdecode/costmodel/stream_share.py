@@ -38,7 +38,7 @@ share is unmeasured, or the runtime names no calibration GPU (``RuntimeSpec.cali
 0.7, a middle of published ranges, names none), eta applies as written: today's behaviour.
 
 Only the weight GEMMs (costmodel/gemm_stream.py: attention projections, dense MLP, experts) take
-eta_w. A weight GEMM at a few rows is a plain stream of one matrix, and on the two boards where the
+eta_w; the LM head, costed apart, keeps eta, as it does under ``gemm_efficiency``. A weight GEMM at a few rows is a plain stream of one matrix, and on the two boards where the
 same PyTorch recipe was measured it follows the board: on the project's H200 (KER, docs/
 measurements-h200.md) cuBLAS's 1-row GEMMs over 117 MB-1.05 GB stream at a slope of 4.11 TB/s, 0.856
 of 4.8 (eta_w: 0.87; eta: 0.80); EAGLE's RTX 3090 step needs >= 0.857 (eta_w: 0.853). The attention
