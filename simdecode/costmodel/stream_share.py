@@ -10,7 +10,7 @@ read-only stream kernel measures it (``GpuSpec.stream_share``, s):
 | GPU | read-only stream | s | source |
 |---|---:|---:|---|
 | A100-SXM4-80GB | 1.75 TB/s of 2.039 | 0.858 | Azure/AI-benchmarking-guide, ND A100 v4 results, BabelStream "Dot" |
-| A100 80 GB (te42kyfo) | 1.769 TB/s of 2.039 | 0.868 | te42kyfo/gpu-benches, gpu-stream/a100_80.txt, "read" (agrees) |
+| A100 80 GB (board not stated) | 1.769 TB/s of 2.039 | 0.868 | te42kyfo/gpu-benches, gpu-stream/a100_80.txt, "read" (agrees) |
 | A100-SXM4-40GB | 1.490 TB/s of 1.555 | 0.958 | te42kyfo/gpu-benches, gpu-stream/a100_40.txt, "read" |
 | H100 SXM (80GB HBM3) | 3.18 TB/s of 3.35 | 0.949 | Azure ND H100 v5 results, BabelStream "Dot" |
 | H200 | 4.48 TB/s of 4.8 | 0.933 | Azure ND H200 v5 results, BabelStream "Dot" |
@@ -19,8 +19,9 @@ read-only stream kernel measures it (``GpuSpec.stream_share``, s):
 | RTX 3090 | 856.3 GB/s of 936.2 | 0.915 | krrishnarraj/clpeak issue #104, global memory bandwidth, float4 |
 | RTX 4090 | 921.3 GB/s of 1008 | 0.914 | clpeak issue #106 (at a 248 W cap), float16; xytpai/nvbench 921.9 uncapped |
 
-BabelStream's Dot and clpeak's global-bandwidth kernel both read their arrays and reduce them to one
-value per block, so they time reads alone. The boards differ by more than the benchmarks do: the same
+BabelStream's Dot reads two arrays into a sum; clpeak's global-bandwidth kernel
+(``global_bandwidth_kernels.cl``) reads 16 vectors per work-item and writes their sum, one float per
+256 B read with float4: both time reads. The boards differ by more than the benchmarks do: the same
 gpu-stream "read" kernel reaches 0.96 of an A100-40GB's HBM2 and 0.87 of an A100-80GB's faster HBM2e.
 
 A power cap does not lower s: NVIDIA's limiter lowers the SM clock, not the memory clock, and an RTX
