@@ -4,13 +4,15 @@ For each scenario in scenarios/*.yaml and each fidelity (step, layer, op) it pri
 SimPy events and units of work beside the events the run scheduled and the CPU seconds it took,
 and at the end a fit of the CPU time to the three kinds of work the estimate counts,
 
-    cpu_s = s_event x events + s_stage x stage-steps + s_seq x sequence-steps,
+    cpu_s = s_event x events + s_stage x stage-steps + s_seq x sequence-steps + s_run,
 
 least squares on relative error over the runs of at least ``--min-cpu`` seconds (events as the
 run counted them, steps as estimated). One unit is one event: s_event is
 :data:`simdecode.engine.budget.SECONDS_PER_UNIT`, s_stage / s_event :data:`simdecode.engine.budget.STEP_OVERHEAD_UNITS`
-and s_seq / s_event :data:`simdecode.engine.budget.SEQUENCE_UNITS` (times vary with the machine and its
-load; event counts do not).
+and s_seq / s_event :data:`simdecode.engine.budget.SEQUENCE_UNITS`; s_run, a simulation's fixed cost
+(building it, collecting and summarising its result: the CPU time is of ``simulate`` and ``summary``),
+is :data:`simdecode.sweep.timing.RUN_SETUP_S` (times vary with the machine and its load; event counts
+do not).
 
     PYTHONPATH=. python benchmarks/budget_calibration.py                   # every scenario, 3 fidelities
     PYTHONPATH=. python benchmarks/budget_calibration.py --only quickstart --fidelity layer
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             estimate = estimate_work(scenario)
             started = time.process_time()
             result = simulate(scenario)
+            result.summary()
             cpu_s = time.process_time() - started
             per_unit.append(cpu_s / estimate.units)
             if cpu_s >= args.min_cpu:
@@ -115,16 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nCPU seconds per unit: median {statistics.median(per_unit) * 1e6:.2f} us, "
               f"range {min(per_unit) * 1e6:.2f} to {max(per_unit) * 1e6:.2f} us "
               f"(SECONDS_PER_UNIT is {SECONDS_PER_UNIT * 1e6:.2f} us)")
-    if len(rows) >= 3:
+    if len(rows) >= 4:
         import numpy as np
 
-        a = np.array([[e / c, st / c, sq / c] for e, st, sq, c in rows])
-        (s_event, s_stage, s_seq), *_ = np.linalg.lstsq(a, np.ones(len(rows)), rcond=None)
+        from simdecode.sweep.timing import RUN_SETUP_S
+
+        a = np.array([[e / c, st / c, sq / c, 1 / c] for e, st, sq, c in rows])
+        (s_event, s_stage, s_seq, s_run), *_ = np.linalg.lstsq(a, np.ones(len(rows)), rcond=None)
         print(f"fit over {len(rows)} runs of >= {args.min_cpu} s: {s_event * 1e6:.2f} us per event, "
-              f"{s_stage * 1e6:.2f} us per stage-step, {s_seq * 1e6:.3f} us per sequence-step: "
+              f"{s_stage * 1e6:.2f} us per stage-step, {s_seq * 1e6:.3f} us per sequence-step, "
+              f"{s_run * 1e3:.1f} ms per run: "
               f"SECONDS_PER_UNIT ~ {s_event:.2g} (set: {SECONDS_PER_UNIT:.2g}), STEP_OVERHEAD_UNITS ~ "
               f"{s_stage / s_event:.1f} (set: {STEP_OVERHEAD_UNITS}), SEQUENCE_UNITS ~ {s_seq / s_event:.2f} "
-              f"(set: {SEQUENCE_UNITS})")
+              f"(set: {SEQUENCE_UNITS}), RUN_SETUP_S ~ {s_run:.2g} (set: {RUN_SETUP_S:.2g})")
     return 0
 
 

@@ -9,11 +9,17 @@ The unit of work is one SimPy event (what ``SimResult.events`` counts); a step's
 and a sequence's bookkeeping in a step are counted in the same unit. The estimate, per replica:
 
 - requests R / dp, a typical request's prompt P and output O tokens (a distribution's mean);
-- batch B: at most max_batch_size, R / dp, and the sequences of P + O tokens the KV cache holds;
-  a closed loop at most concurrency / dp; open arrivals (Poisson, bursty, trace) at most the
-  requests in flight by Little's law, rate / dp x O x (one token's time at batch 1, from the
-  cost model): slower steps at a larger batch only mean more requests in flight than that, so
-  the estimate leans towards more steps, not fewer;
+- sequences in flight per replica: at most max_batch_size per lane (L micro-batch lanes with
+  pipeline parallelism, else 1), R / dp, and the sequences of P + O tokens the KV cache (one for
+  all lanes) holds; a closed loop at most concurrency / dp; open arrivals (Poisson, bursty,
+  trace) at most the requests in flight by Little's law, rate / dp x O x (one token's time at
+  batch 1, from the cost model): slower steps at a larger batch only mean more requests in flight
+  than that, so the estimate leans towards more steps, not fewer;
+- batch B, the sequences of one lane's step: those in flight shared evenly over the L lanes (the
+  policies' fair share), at most max_batch_size. A lane's step goes through every stage, so a
+  closed loop of 32 on 36 stages (36 lanes) is 32 lanes of one sequence each: 32 times the steps
+  of one batch of 32 (the estimate once took B = 32 and put a sweep over concurrency
+  on such a pipeline at a thirtieth of its events);
 - steps: decode R O / (dp B t), t the tokens a step emits per sequence (1; with speculative
   decoding 1 + the mean accepted proposals), plus prefill R max(1 / B, P / max_batched_tokens)
   (prompts join the batch's steps; one at a time each is a step of its own);
@@ -36,20 +42,26 @@ wall time, and the message's rough time divides by the processes, where the run 
 
 Measured (``benchmarks/budget_calibration.py``: every curated scenario at fidelity step, layer and
 op, cut to at most 1e6 units, one core of the project's shared 2-core server, 2026): the estimated
-events are 0.58 to 2.8 times the events the runs scheduled (0.9 to 1.2 for most; speculative runs
-at step and layer, whose prompts batch better than estimated, 2 to 2.8); a least-squares fit of
-the CPU time gives 1.7 to 1.8 us per event, 27 to 28 us per stage-step and 0.18 to 0.27 us per
-sequence-step (two runs), hence :data:`SECONDS_PER_UNIT` 1.7e-6, :data:`STEP_OVERHEAD_UNITS` 16
-and :data:`SEQUENCE_UNITS` 0.1. On the 29 runs of at least 0.05 CPU s the estimated CPU time is
-0.4 to 1.15 times the measured (median 0.93); the estimate before issue 15's speed work (one
-event per op slot at ``layer``, runs=2 for every speculative scenario, 5 us a unit) put the same
-runs at 2.1 to 200 times (median 41).
+events are 0.58 to 2.6 times the events the runs scheduled (median 1.0; speculative runs at step
+and layer, whose prompts batch better than estimated, 2 to 2.6). A least-squares fit of the CPU
+time of ``simulate`` and ``summary`` with a fixed cost per run gives 1.7 to 1.8 us per event, 21
+to 24 us per stage-step, 0.71 to 0.72 us per sequence-step and 41 to 43 ms per run (two runs, on
+the machine loaded 1.3 and 2.9 by other work), hence :data:`SECONDS_PER_UNIT` 1.7e-6,
+:data:`STEP_OVERHEAD_UNITS` 12, :data:`SEQUENCE_UNITS` 0.4 and
+:data:`simdecode.sweep.timing.RUN_SETUP_S` 0.04 s (a sweep's points pay it; here it is left out,
+too small to matter against the budget). On the 72 runs of at least 0.05 CPU s the estimate plus
+that fixed cost is 0.47 to 1.25 times the measured CPU time (median 0.88, half within 0.81 to
+1.0). The constants before (16 and 0.1, fitted without the fixed cost, before the engine's
+bookkeeping per sequence grew) put the same runs at 0.17 to 1.0 (median 0.62): a batch of 158
+cost twice the estimate. The estimate before issue 15's speed work (one event per op slot at
+``layer``, runs=2 for every speculative scenario, 5 us a unit) put them at 2.1 to 200 times
+(median 41).
 
 :data:`MAX_WORK` is 3e8 units: about 8 minutes of CPU. Every curated scenario estimates at under
 1e7. The 1M-request, 128-replica benchmark (benchmarks/run.py ``cluster-1m-128x8``: 283 CPU s,
-223 s wall with ``--jobs 2``) estimates at 1.7e8 units, 290 CPU s (144 s wall with 2 processes),
+223 s wall with ``--jobs 2``) estimates at 2.0e8 units, 330 CPU s (166 s wall with 2 processes),
 and is accepted; the earlier estimate said 35 minutes and refused it. A million requests of 1,536
-output tokens at fidelity ``step``, one at a time, is 2.6e10 units (about 12 hours): refused.
+output tokens at fidelity ``step``, one at a time, is 2.1e10 units (about 10 hours): refused.
 """
 
 from __future__ import annotations
@@ -64,9 +76,9 @@ MAX_WORK = 3e8
 #: about how long one unit (one SimPy event) takes on one core, seconds (measured, see above)
 SECONDS_PER_UNIT = 1.7e-6
 #: units of fixed work per stage and step (batch composition, the step's plan and its fold)
-STEP_OVERHEAD_UNITS = 16
+STEP_OVERHEAD_UNITS = 12
 #: units of one sequence's bookkeeping in one step (its tokens, KV blocks, completion)
-SEQUENCE_UNITS = 0.1
+SEQUENCE_UNITS = 0.4
 #: events per request outside its steps: its arrival's timeout and the wake-up of an idle lane
 REQUEST_EVENTS = 2
 
@@ -123,15 +135,18 @@ def estimate_work(scenario, *, baseline: bool = False, jobs: int = 1) -> WorkEst
     dep = Deployment.from_scenario(scenario)
     plans = [build_stage_plan(dep, stage, BatchShape.decode([prompt])) for stage in range(par.pp)]
 
-    batch = min(sched.max_batch_size, per_replica)
+    lanes = _lanes(par)
+    in_flight = min(lanes * sched.max_batch_size, per_replica)  # the replica's sequences, all lanes
     kv_tokens = kv_capacity_blocks(scenario, dep) * sched.kv_block_tokens
-    batch = min(batch, max(1, kv_tokens // (prompt + output)))
+    in_flight = min(in_flight, max(1, kv_tokens // (prompt + output)))  # one cache for every lane
     if w.arrival.kind == "closed":
-        batch = min(batch, math.ceil(w.arrival.concurrency / par.dp))
+        in_flight = min(in_flight, math.ceil(w.arrival.concurrency / par.dp))
     else:  # Little's law: requests in flight = arrival rate x time in the system (batch-1 step times)
         token_s = sum(fold(plan).makespan_s for plan in plans)
-        batch = min(batch, math.ceil(_rate_per_s(w) / par.dp * output * token_s))
-    batch = max(1, batch)
+        in_flight = min(in_flight, math.ceil(_rate_per_s(w) / par.dp * output * token_s))
+    # the lanes share them evenly (the policies' fair share): a micro-batch's step goes through
+    # every stage, so 4 requests on 4 lanes are 4 steps of one sequence, not one step of four
+    batch = max(1, min(sched.max_batch_size, math.ceil(in_flight / lanes)))
     speculative = scenario.decoding.method != "standard"
     tokens_per_step = _tokens_per_verify_step(scenario) if speculative else 1.0
     decode_steps = per_replica * output / (batch * tokens_per_step)

@@ -102,21 +102,27 @@ def blocks(dp: int, jobs: int) -> list[list[int]]:
     return [list(range(dp * j // n, dp * (j + 1) // n)) for j in range(n)]
 
 
-def run_split(scenario: Scenario, jobs: int, executor: str = "local", ray_address: str | None = None) -> list:
-    """Run ``scenario``'s replicas in blocks on ``jobs`` workers; the parts, in replica order."""
+def run_split(scenario: Scenario, jobs: int, executor: str = "local", ray_address: str | None = None,
+              keep_token_times: int | None = None) -> list:
+    """Run ``scenario``'s replicas in blocks on ``jobs`` workers; the parts, in replica order
+    (``keep_token_times``: see :func:`simdecode.engine.simulation.simulate`; None: its default)."""
     from simdecode.engine.simulation import run_replicas
+    from simdecode.engine.workload import KEEP_TOKEN_TIMES
+
+    keep = KEEP_TOKEN_TIMES if keep_token_times is None else keep_token_times
 
     work = blocks(scenario.parallelism.dp, jobs)
     if executor_name(executor) == "ray":
-        return _run_ray(scenario, work, jobs, ray_address)
+        return _run_ray(scenario, work, jobs, ray_address, keep_token_times=keep)
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=len(work)) as pool:
-        futures = [pool.submit(run_replicas, scenario, block) for block in work]
+        futures = [pool.submit(run_replicas, scenario, block, keep_token_times=keep) for block in work]
         return [future.result() for future in futures]
 
 
-def _run_ray(scenario: Scenario, work: list[list[int]], jobs: int, address: str | None = None) -> list:
+def _run_ray(scenario: Scenario, work: list[list[int]], jobs: int, address: str | None = None,
+             *, keep_token_times: int) -> list:
     try:
         import ray
     except ImportError:
@@ -131,7 +137,7 @@ def _run_ray(scenario: Scenario, work: list[list[int]], jobs: int, address: str 
             ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
     try:
         task = ray.remote(run_replicas)
-        return ray.get([task.remote(scenario, block) for block in work])
+        return ray.get([task.remote(scenario, block, keep_token_times=keep_token_times) for block in work])
     finally:
         if started:
             ray.shutdown()

@@ -26,7 +26,7 @@ from simdecode.costmodel import memory
 from simdecode.engine.recorder import Recorder
 from simdecode.engine.replica import Replica
 from simdecode.engine.topology import Topology
-from simdecode.engine.workload import Workload
+from simdecode.engine.workload import KEEP_TOKEN_TIMES, Workload
 from simdecode.metrics.accounting import KVLedger
 from simdecode.scenario.hardware import GpuSpec, LinkSpec
 from simdecode.scenario.schema import Scenario
@@ -179,13 +179,18 @@ def run_reporting(env: simpy.Environment, report) -> None:
 
 def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = "local",
              ray_address: str | None = None, log: Callable[[str], None] | None = None,
-             progress: Callable[[float, int, int], None] | None = None):
+             progress: Callable[[float, int, int], None] | None = None, keep_token_times: int = KEEP_TOKEN_TIMES):
     """Run ``scenario`` to completion and return its :class:`~simdecode.result.Result`.
 
     ``tracer``: a :class:`simdecode.metrics.trace.Tracer` to record a Chrome/Perfetto trace into.
     ``progress``: called as ``progress(simulated_s, requests_done, requests_total)`` now and then
     during a long run in one process (see :func:`run_reporting`); None (the default) runs without
     reports. A run split over processes does not report.
+    ``keep_token_times``: the first requests (by id) whose every token time the result keeps,
+    for the token timeline plot and the summary's ITL (``itl_ms``, their gaps); 0 keeps none
+    (``itl_ms`` is then None), for callers that read neither (``simdecode validate``): the times
+    are most of a long run's memory (a float per token of each of those requests). No other
+    number changes with it.
     ``jobs`` > 1 (or ``executor`` ``"ray"``): split the replicas over that many processes, local
     (``"local"``; ``"process"``, its earlier name, is still accepted) or Ray workers (on the
     cluster at ``ray_address``, else a local Ray started for the run), where the scenario allows
@@ -209,20 +214,21 @@ def simulate(scenario: Scenario, tracer=None, *, jobs: int = 1, executor: str = 
         reason = split_reason(scenario, tracer, jobs)
         if reason is None:
             check_fits(scenario, Deployment.from_scenario(scenario))  # before any worker starts
-            parts = run_split(scenario, jobs, executor, ray_address)
+            parts = run_split(scenario, jobs, executor, ray_address, keep_token_times)
             return collect(scenario, parts, time.perf_counter() - wall_start)
         if log is not None:
             log(f"running in one process: {reason}")
-    part = run_replicas(scenario, None, tracer, progress)
+    part = run_replicas(scenario, None, tracer, progress, keep_token_times)
     result = collect(scenario, [part], time.perf_counter() - wall_start)
     if tracer is not None:
         tracer.add_requests(result.requests)
     return result
 
 
-def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, tracer=None, progress=None) -> Part:
+def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, tracer=None, progress=None,
+                 keep_token_times: int = KEEP_TOKEN_TIMES) -> Part:
     """Run replicas ``indices`` of ``scenario`` (None: all) to completion in one environment
-    (``progress``: see :func:`simulate`).
+    (``progress``, ``keep_token_times``: see :func:`simulate`).
 
     Every arrival is drawn and timed as in the whole run (the same streams, the same timeouts); a
     request routed to a replica not in ``indices`` is dropped at dispatch. Only a router that
@@ -283,7 +289,7 @@ def run_replicas(scenario: Scenario, indices: Sequence[int] | None = None, trace
     else:
         dispatch = _subset_router(sched.router, replicas, par.dp, streams["routing"])
     workload = Workload(env, scenario.workload, streams["arrivals"], dispatch, front.arrived,
-                        lengths_rng=streams["lengths"])
+                        lengths_rng=streams["lengths"], keep_token_times=keep_token_times)
     workload.start()  # after `workload` is bound: a request rejected at once calls finished()
     with collector_paused():
         if progress is None:

@@ -26,17 +26,20 @@ from simdecode.scenario.schema import WorkloadSpec
 from simdecode.schedulers.request import Request
 from simdecode.workloads.sampling import draw_lengths, exponential_gaps, gamma_gaps
 
-#: requests whose every token time is kept (for the token timeline plot)
+#: requests (the first, by id) whose every token time is kept by default: the token timeline
+#: plot draws them and the summary's ITL (``itl_ms``) is their gaps between tokens
 KEEP_TOKEN_TIMES = 200
 
 
 class Workload:
-    """Submits ``spec.total_requests`` requests; :meth:`start` sends the first ones."""
+    """Submits ``spec.total_requests`` requests; :meth:`start` sends the first ones. The first
+    ``keep_token_times`` of them (by id) keep every token's time."""
 
     def __init__(self, env: simpy.Environment, spec: WorkloadSpec, arrivals_rng: np.random.Generator,
                  dispatch: Callable[[Request], None], on_arrival: Callable[[Request], None],
-                 lengths_rng: np.random.Generator | None = None):
+                 lengths_rng: np.random.Generator | None = None, keep_token_times: int = KEEP_TOKEN_TIMES):
         self.env, self.spec, self.rng = env, spec, arrivals_rng
+        self.keep_token_times = keep_token_times
         self.dispatch, self.on_arrival = dispatch, on_arrival
         self.total = total = spec.total_requests
         self.submitted = 0
@@ -79,7 +82,7 @@ class Workload:
         rid = self.submitted
         self.submitted += 1
         return Request(id=rid, arrival_s=arrival_s, prompt_tokens=self._prompts[rid],
-                       output_tokens=self._outputs[rid], keep_token_times=rid < KEEP_TOKEN_TIMES,
+                       output_tokens=self._outputs[rid], keep_token_times=rid < self.keep_token_times,
                        warmup=rid < self.spec.warmup_requests)
 
     def _submit(self, arrival_s: float) -> None:

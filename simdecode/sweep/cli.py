@@ -59,13 +59,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     plan = plan_sweep(args.file, overrides, args.vary, use_file_sweep=not args.no_file_sweep)
     for note in plan.notes:
         log(f"note: {note}")
-    work_s = check_points_work(plan, None if args.no_limit else MAX_WORK, args.file)
+    estimates = check_points_work(plan, None if args.no_limit else MAX_WORK, args.file)
     axes = " x ".join(f"{a.key} ({len(a.values)})" for a in plan.axes) or "no axes"
     n = len(plan.points)
     points = f"{n} point{'s' if n != 1 else ''}"
-    work = f"about {work_s:,.0f} s" if work_s >= 1 else "under a second"
-    log(f"sweeping {plan.scenarios[0].name}: {points}, {axes}, executor {args.executor}; "
-        f"{work} of simulation in all (estimated, one core)")
+    # the machine's load is looked at (0.1 to 0.2 s) only when the estimate will be printed
+    expected = None if args.quiet else expected_time(estimates, args.jobs)
+    if expected is not None:
+        log(f"sweeping {plan.scenarios[0].name}: {points}, {axes}, executor {args.executor}; {describe_time(expected)}")
     started = time.perf_counter()
     try:
         if args.quiet:
@@ -79,27 +80,45 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from exc
     tables = ", ".join(str(p) for p in written if p.parent == out)
-    log(f"ran {points} in {time.perf_counter() - started:.1f} s; wrote {tables} "
-        f"and {n} folder{'s' if n != 1 else ''} under {out / 'points'}")
+    if expected is not None:
+        log(f"ran {points} in {time.perf_counter() - started:.1f} s (estimated {expected.wall_s:.1f} s); wrote {tables} "
+            f"and {n} folder{'s' if n != 1 else ''} under {out / 'points'}")
     log(f"next: simdecode plot {out}")
     return 0
 
 
-def check_points_work(plan, limit: float | None, file: str) -> float:
+def check_points_work(plan, limit: float | None, file: str) -> list:
     """Every point's work fits one run's budget (:func:`simdecode.engine.budget.check_work`, a
-    :class:`ScenarioError` naming the point otherwise); the estimated seconds of all points."""
+    :class:`ScenarioError` naming the point otherwise); each point's
+    :class:`~simdecode.engine.budget.WorkEstimate`, in grid order."""
     from simdecode.engine import budget
     from simdecode.errors import ScenarioError
     from simdecode.sweep.run import at_point
 
-    total_s = 0.0
+    estimates = []
     for point, scenario in zip(plan.points, plan.scenarios):
         try:
             # each point's summary measures the speed-up: a speculative point runs its baseline too
-            total_s += budget.check_work(scenario, limit, file, baseline=True).seconds
+            estimates.append(budget.check_work(scenario, limit, file, baseline=True))
         except ScenarioError as exc:
             raise at_point(exc, point) from None
-    return total_s
+    return estimates
+
+
+def expected_time(estimates: list, jobs: int | None):
+    """The sweep's :class:`~simdecode.sweep.timing.SweepTime` on this machine, as loaded now."""
+    from simdecode.sweep.timing import machine_load, point_seconds, sweep_time
+
+    load = machine_load()
+    return sweep_time([point_seconds(e) for e in estimates], jobs or load.cpus, load)
+
+
+def describe_time(t) -> str:
+    """``t`` (a :class:`~simdecode.sweep.timing.SweepTime`) in words, for the line before a sweep."""
+    wall = f"about {t.wall_s:,.0f} s" if t.wall_s >= 1.5 else f"about {t.wall_s:.1f} s"
+    processes = f"{t.workers} process{'es' if t.workers != 1 else ''}"
+    load = f", {t.share:.0%} of a core each (other work is running)" if t.share < 1 else ""
+    return f"{wall} with {processes}{load} (estimated; {t.cpu_s:,.1f} s of simulation on one core)"
 
 
 def _with_progress_bar(plan, args):

@@ -9,7 +9,10 @@ The client (InferenceMAX's ``benchmark_serving.py``, SemiAnalysis InferenceX REA
 prompts with ``--random-range-ratio 0.8`` (input and output lengths uniform in [0.8 L, L]),
 ``--num-prompts 10 x concurrency``, ``--max-concurrency`` c, ``--request-rate inf``,
 ``--ignore-eos``. So the c first requests arrive at once (a burst) and every completion sends the
-next one: a closed loop. The means are over all 10 c requests.
+next one: a closed loop. The means are over all 10 c requests. The server prefilled the lengths
+the client asked for (plus one BOS token, left out here): each client version InferenceX ran
+re-encodes the decoded random ids and cuts them to length (docs/validation.md, "The prompts the
+server saw"; benchmarks/client_prompt_lengths.py).
 
 Simulating all ten waves would cost ten times the work for little: after the first wave the
 loop is in a steady state. The job simulates three waves (3 c requests): the first (the burst),

@@ -52,7 +52,12 @@ ed5867f9e (2026-05-12): ``--chunked-prefill-size 32768 --max-prefill-tokens 3276
 default on a 141 GB card is 8192: scenario/engines.py), ``--mem-fraction-static 0.82``,
 ``--max-running-requests 512`` for 1k1k and 256 for the other labels, ``--disable-radix-cache``
 (random prompts share no prefix either way) and ``--stream-interval 10``, which does not delay the
-first token (SGLang streams when ``len(output_ids) % stream_interval == 1``).
+first token (SGLang streams when ``len(output_ids) % stream_interval == 1``). The two dates are two
+SGLang releases (``.github/configs/nvidia-master.yaml``): the 1k8k sweep (2026-03-25) ran v0.5.9
+(``lmsysorg/sglang:v0.5.9-cu130`` from #943, merged that day, or the ``-cu129-amd64`` build of #887
+before it), and the 1k1k and 8k1k sweeps (2026-05-17) ran ``v0.5.12-cu130`` (#1423, merged at 07:41
+UTC that day; v0.5.11 before it). Comparing labels across the two dates compares two SGLang versions
+(docs/physics-moe-precision.md section 6).
 
 DeepSeek-V3 FP8 on H200 with TensorRT-LLM (its runs are dated 2025-11-02): ``benchmarks/dsr1_fp8_h200_trt_slurm.sh``
 at commit e06929c70 (2025-11-01, the last before the runs; the script unchanged since 9596d23d7, 2025-10-29),

@@ -130,7 +130,7 @@ def run_job(job: Job) -> list[Outcome]:
         if job.ramp_from_single:
             data = _ramped(data)
         scenario = Scenario.model_validate(data)
-        result = simulate(scenario)
+        result = simulate(scenario, keep_token_times=0)  # no probe reads token times (itl_ms)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(x) for x in first["loc"])
@@ -158,10 +158,10 @@ def _ramped(data: dict) -> dict:
     alone = copy.deepcopy(data)
     alone["workload"].update(requests=1, warmup_requests=0)
     alone["workload"]["arrival"] = {"kind": "closed", "concurrency": 1}
-    e2e_s = simulate(Scenario.model_validate(alone)).summary()["e2e_ms"]["mean"] / 1e3
+    e2e_s = simulate(Scenario.model_validate(alone), keep_token_times=0).summary()["e2e_ms"]["mean"] / 1e3
     first = copy.deepcopy(data)
     first["workload"]["arrival"]["ramp_up"] = f"{e2e_s:.6g} s"
-    cycle_s = simulate(Scenario.model_validate(first)).summary()["e2e_ms"]["mean"] / 1e3
+    cycle_s = simulate(Scenario.model_validate(first), keep_token_times=0).summary()["e2e_ms"]["mean"] / 1e3
     out = copy.deepcopy(data)
     out["workload"]["arrival"].update(ramp_up=f"{cycle_s:.6g} s", ramp="random")
     return out
