@@ -9,7 +9,7 @@ from __future__ import annotations
 from math import gcd, prod
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simdecode.scenario.types import Bandwidth, Bytes, DType, Duration, FlopRate, Fraction, PerOpDuration, Power
 
@@ -54,6 +54,12 @@ class GpuSpec(Spec):
         1.0, gt=0, le=1, description="share of the dense tensor peak that warp-level mma.sync (Ampere's "
         "instruction, which Marlin's weight-only kernels issue) reaches: 2/3 on Hopper, whose peak needs wgmma "
         "(FlashAttention-3, arXiv 2407.08608); 1.0 where mma.sync is the native instruction"
+    )
+    stream_share: Fraction | None = Field(
+        None, description="share of memory_bandwidth a read-only streaming kernel measured on this GPU reaches "
+        "(BabelStream's Dot, clpeak's global-memory read: costmodel/stream_share.py, with the sources); the weight "
+        "GEMMs of a runtime whose memory_efficiency was chosen on another GPU (its calibrated_on) keep the same "
+        "share of this figure; unset: not measured, and every runtime's memory_efficiency applies as written"
     )
     tdp_W: Power | None = Field(
         None, alias="tdp", description="board power the peaks are quoted at (unset where the vendor publishes "
@@ -247,12 +253,30 @@ class RuntimeSpec(Spec):
         "front and attends over in full every step, masking the unwritten ones (gpt-fast's KVCache of "
         "max_seq_length: costmodel/static_kv.py); unset: attention reads each sequence's context"
     )
+    calibrated_on: str | None = Field(
+        None, description="the GPU preset memory_efficiency was chosen on (gpt-fast: a100-80gb, DEC-01..04). On a "
+        "GPU with a measured stream_share, this one's measured too, the weight GEMMs stream at memory_efficiency x "
+        "stream_share(GPU) / stream_share(calibrated_on), the KV cache still at memory_efficiency "
+        "(costmodel/stream_share.py); unset: memory_efficiency on every GPU"
+    )
     gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of a dense layer's weight GEMMs (attention "
         "projections, dense MLP; the MoE experts too where grouped_gemm_efficiency is unset), when measured for the engine's kernels; applied on GPUs of compute capability 9.0 "
         "(Hopper, where it was measured), elsewhere memory_efficiency; the KV cache the attention kernel reads "
         "stays at memory_efficiency (costmodel/gemm_stream.py); unset: memory_efficiency"
     )
+
+
+    @field_validator("calibrated_on")
+    @classmethod
+    def _calibrated_on_a_gpu_preset(cls, value: str | None) -> str | None:
+        from simdecode.presets import names, suggest
+
+        if value is None or value in names("gpus"):
+            return value
+        close = suggest(value, names("gpus"))
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"{value!r} is not a GPU preset{hint}")
 
 
 def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:
