@@ -31,11 +31,16 @@ The measurements are of fp8 GEMMs; the share is applied to a layer's weight GEMM
 
 Weight-only formats whose kernel dequantises after the load (gpt-fast's int8/int4: ``dequant_overlap``
 false) keep the runtime's share, as the grouped GEMMs do (:func:`simdecode.costmodel.moe.grouped_gemm_efficiency`).
+
+Elsewhere, a runtime whose ``memory_efficiency`` was chosen on one GPU (``calibrated_on``: gpt-fast on
+A100-80GB) streams its weight GEMMs on another at that share times the ratio of the two boards'
+measured read-stream shares (costmodel/stream_share.py); its KV cache stays at ``memory_efficiency``.
 """
 
 from __future__ import annotations
 
 from simdecode.costmodel import precision as precision_mod
+from simdecode.costmodel import stream_share
 from simdecode.costmodel.efficiency import Part
 
 #: share of the HBM peak fp8 weight GEMMs stream at on Hopper (module docstring: 81% on H100, 83% on H200)
@@ -59,11 +64,15 @@ def slope_share(extra_bytes: float, extra_seconds: float, peak_bandwidth_Bps: fl
 
 def gemm_efficiency(dep, module: str) -> float | None:
     """The share of peak bandwidth ``module``'s weight GEMMs stream at: the runtime's ``gemm_efficiency``
-    on a GPU of the compute capability it was measured on (:data:`MEASURED_COMPUTE_CAPABILITY`); None
-    (the runtime's ``memory_efficiency``) when the runtime states none, on other GPUs, or for weight-only
-    weights under a runtime that dequantises after the load (``dequant_overlap: false``)."""
+    on a GPU of the compute capability it was measured on (:data:`MEASURED_COMPUTE_CAPABILITY`); else, for
+    a runtime calibrated on another GPU, its ``memory_efficiency`` carried to this one by the two boards'
+    measured stream shares (:func:`simdecode.costmodel.stream_share.weight_stream_efficiency`); None (the
+    runtime's ``memory_efficiency``) when neither applies, or for weight-only weights under a runtime
+    that dequantises after the load (``dequant_overlap: false``)."""
     share = getattr(dep.runtime, "gemm_efficiency", None)
     if share is None or dep.gpu is None or dep.gpu.compute_capability != MEASURED_COMPUTE_CAPABILITY:
+        share = None if dep.gpu is None else stream_share.weight_stream_efficiency(dep.gpu, dep.runtime)
+    if share is None:
         return None
     if dep.precision is None:
         return share

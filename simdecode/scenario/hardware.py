@@ -9,9 +9,9 @@ from __future__ import annotations
 from math import gcd, prod
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simdecode.scenario.types import Bandwidth, Bytes, DType, Duration, FlopRate, Fraction, Power
+from simdecode.scenario.types import Bandwidth, Bytes, DType, Duration, FlopRate, Fraction, PerOpDuration, Power
 
 
 class Spec(BaseModel):
@@ -54,6 +54,12 @@ class GpuSpec(Spec):
         1.0, gt=0, le=1, description="share of the dense tensor peak that warp-level mma.sync (Ampere's "
         "instruction, which Marlin's weight-only kernels issue) reaches: 2/3 on Hopper, whose peak needs wgmma "
         "(FlashAttention-3, arXiv 2407.08608); 1.0 where mma.sync is the native instruction"
+    )
+    stream_share: Fraction | None = Field(
+        None, description="share of memory_bandwidth a read-only streaming kernel measured on this GPU reaches "
+        "(BabelStream's Dot, clpeak's global-memory read: costmodel/stream_share.py, with the sources); the weight "
+        "GEMMs of a runtime whose memory_efficiency was chosen on another GPU (its calibrated_on) keep the same "
+        "share of this figure; unset: not measured, and every runtime's memory_efficiency applies as written"
     )
     tdp_W: Power | None = Field(
         None, alias="tdp", description="board power the peaks are quoted at (unset where the vendor publishes "
@@ -122,7 +128,7 @@ class LinkSpec(Spec):
 
     name: str = Field("custom", description="catalogue name")
     bandwidth_Bps: Bandwidth = Field(alias="bandwidth", description="per direction, per GPU")
-    latency_s: Duration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
+    latency_s: PerOpDuration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
     efficiency: Fraction = Field(0.8, description="achievable share of the line rate (protocol overhead)")
     topology: Literal["switch", "mesh", "pcie", "network", "torus"] = Field(
         "switch", description="switch: all-to-all (NVSwitch, IB); mesh: one link per pair (xGMI); "
@@ -158,7 +164,7 @@ class RuntimeSpec(Spec):
     name: str = Field("custom", description="catalogue name")
     memory_efficiency: Fraction = Field(0.7, description="achieved share of peak memory bandwidth (MBU)")
     compute_efficiency: Fraction = Field(0.6, description="achieved share of peak FLOP/s (MFU)")
-    kernel_launch_s: Duration = Field(
+    kernel_launch_s: PerOpDuration = Field(
         2e-6, alias="kernel_launch", description="fixed GPU-side cost per kernel (launch gap, ramp and tail)"
     )
     kernels_per_layer: int = Field(15, ge=0, le=1000, description="kernels launched per transformer layer")
@@ -169,7 +175,7 @@ class RuntimeSpec(Spec):
         "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused; "
         "scheduled: placed at compile time by a dataflow compiler (no barriers, no protocol)"
     )
-    allreduce_overhead_s: Duration = Field(
+    allreduce_overhead_s: PerOpDuration = Field(
         5e-6, alias="allreduce_overhead", description="fixed time per collective (launch and sync)"
     )
     custom_allreduce_max_bytes: Bytes | None = Field(
@@ -189,7 +195,7 @@ class RuntimeSpec(Spec):
         "generic", description="whose scheduling and memory defaults apply (batch limits, KV block size, memory "
         "fraction, admission): see docs/assumptions.md; scheduler keys override them"
     )
-    tokenize_s_per_token: Duration = Field(
+    tokenize_s_per_token: PerOpDuration = Field(
         0.0, alias="tokenize_per_token", description="server time to tokenise one prompt token before the request "
         "reaches the scheduler"
     )
@@ -211,7 +217,7 @@ class RuntimeSpec(Spec):
         "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
         "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
     )
-    eager_gemm_host_s: Duration = Field(
+    eager_gemm_host_s: PerOpDuration = Field(
         0.0, alias="eager_gemm_host", description="host time an eager step (see prefill_graph_tokens) spends on "
         "each weight GEMM of a dense layer (QKV, O, gate+up, down) beyond dispatching its kernel: the engine's "
         "Python wrapper choosing the kernel on every call (vLLM 0.10's FP8 linear on Blackwell calls FlashInfer's "
@@ -247,12 +253,30 @@ class RuntimeSpec(Spec):
         "front and attends over in full every step, masking the unwritten ones (gpt-fast's KVCache of "
         "max_seq_length: costmodel/static_kv.py); unset: attention reads each sequence's context"
     )
+    calibrated_on: str | None = Field(
+        None, description="the GPU preset memory_efficiency was chosen on (gpt-fast: a100-80gb, DEC-01..04). On a "
+        "GPU with a measured stream_share, this one's measured too, the weight GEMMs stream at memory_efficiency x "
+        "stream_share(GPU) / stream_share(calibrated_on), the KV cache still at memory_efficiency "
+        "(costmodel/stream_share.py); unset: memory_efficiency on every GPU"
+    )
     gemm_efficiency: Fraction | None = Field(
         None, description="achieved share of peak memory bandwidth of a dense layer's weight GEMMs (attention "
         "projections, dense MLP; the MoE experts too where grouped_gemm_efficiency is unset), when measured for the engine's kernels; applied on GPUs of compute capability 9.0 "
         "(Hopper, where it was measured), elsewhere memory_efficiency; the KV cache the attention kernel reads "
         "stays at memory_efficiency (costmodel/gemm_stream.py); unset: memory_efficiency"
     )
+
+
+    @field_validator("calibrated_on")
+    @classmethod
+    def _calibrated_on_a_gpu_preset(cls, value: str | None) -> str | None:
+        from simdecode.presets import names, suggest
+
+        if value is None or value in names("gpus"):
+            return value
+        close = suggest(value, names("gpus"))
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"{value!r} is not a GPU preset{hint}")
 
 
 def group_dims(p: int, torus_dims: tuple[int, ...]) -> tuple[int, ...]:

@@ -27,6 +27,7 @@ def figure_png(run: dict) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from simdecode.costmodel import gemm_stream
     from simdecode.costmodel.deployment import Deployment
     from simdecode.costmodel.efficiency import achieved_bandwidth_Bps
     from simdecode.scenario.schema import Scenario
@@ -58,6 +59,12 @@ def figure_png(run: dict) -> bytes:
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     ax.plot(xs, [achieved_bandwidth_Bps(x * 1e6, 1, rates.bandwidth_Bps, rates.kernel_s) / 1e12 for x in xs], "k--", lw=2,
             label=f"model, one kernel: b / (b / {rates.bandwidth_Bps / 1e12:.2f} TB/s + {rates.kernel_s * 1e6:.1f} us)")
+    share = gemm_stream.gemm_efficiency(dep, "mlp")  # the weight GEMMs' own share, where one applies
+    if share is not None:
+        weights_Bps = rates.peak_bandwidth_Bps * share
+        ax.plot(xs, [achieved_bandwidth_Bps(x * 1e6, 1, weights_Bps, rates.kernel_s) / 1e12 for x in xs], ":",
+                color="tab:red", lw=2, label=f"model, one weight GEMM: b / (b / {weights_Bps / 1e12:.2f} TB/s + "
+                f"{rates.kernel_s * 1e6:.1f} us) (costmodel/stream_share.py)")
     ax.axhline(rates.peak_bandwidth_Bps / 1e12, color="grey", lw=1, ls=":", label="datasheet peak")
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
@@ -98,7 +105,8 @@ def figure_png(run: dict) -> bytes:
     meta = run["meta"]
     fig.suptitle(f"{meta['device']} ({meta['date_utc'][:10]}, PyTorch {meta['torch'].split('+')[0]}, CUDA {meta['cuda']}; "
                  f"each kernel timed in a CUDA graph, clocks left to the driver) against simdecode's part formula under "
-                 f"the {device.RUNTIME} runtime\n(one kernel each: t = max(b / (BW x {dep.runtime.memory_efficiency:g}), "
+                 f"the {device.RUNTIME} runtime\n(one kernel each: t = max(b / (BW x {dep.runtime.memory_efficiency:g}"
+                 f"{'' if share is None else f'; weight GEMMs {share:.3g}'}), "
                  f"f / (peak x {dep.runtime.compute_efficiency:g})) + {rates.kernel_s * 1e6:.1f} us)", fontsize=11)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")

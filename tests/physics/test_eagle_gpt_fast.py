@@ -43,13 +43,16 @@ def a100():
 
 def test_rtx3090_points_with_the_harness_cache(rtx3090):
     """int4 within 5% once the attention reads the 2,000 allocated positions (1.05 GB a token for
-    Llama-2-7B's K and V, 1.4 ms at 80% of 936 GB/s): +20% without them. fp16 within 15% (-12%: the
-    RTX 3090 streamed its 14.5 GB a token at 86% of the datasheet bandwidth where gpt-fast's preset,
-    chosen on A100s at 330 W, allows 80%)."""
+    Llama-2-7B's K and V, 1.4 ms at 80% of 936 GB/s): +20% without them. fp16 within 10% (-7%; -12%
+    while the weights streamed at gpt-fast's 0.8 of the A100 it was chosen on: the RTX 3090's read
+    stream reaches 0.915 of its datasheet, the A100-80GB's 0.858, so its 13.5 GB of bf16 weights now
+    stream at 0.8 x 0.915 / 0.858 = 0.853, costmodel/stream_share.py). The rest of the fp16 gap is
+    not found: the harness needs >= 0.857 with the launches in the clock. int4 weights (tinygemm,
+    dequantised after the load) keep 0.8."""
     (m16, p16), (m4, p4) = rtx3090["fp16"], rtx3090["int4"]
     assert (m16, m4) == (55.1, 106.9)
     assert p4 == pytest.approx(m4, rel=0.05)
-    assert p16 == pytest.approx(m16, rel=0.15) and p16 < m16
+    assert p16 == pytest.approx(m16, rel=0.10) and p16 < m16
 
 
 def test_a100_points_are_the_model_plus_a_constant_it_does_not_have(a100):
