@@ -86,8 +86,10 @@ axes[0].figure"""),
 At one request in flight the simulation and the formula agree: the per-request rate does not rise with depth
 (it falls by the hops), and TTFT does not fall — the prompt's prefill also crosses every stage in turn. With 16
 requests in flight, pp = 1 is short of KV memory (bottleneck `kv-capacity`: only a few requests fit), so pp = 2
-serves several times more; beyond that, more stages add GPUs but little throughput. The analytic aggregate is
-higher than the simulated one because it ignores the prefills that share the steps with decoding."""),
+serves several times more; beyond that, more stages add GPUs but little throughput. At pp ≥ 2 the analytic
+aggregate is higher than the simulated one because it ignores the prefills that share the steps with decoding;
+at pp 1 it is lower, because it counts only the 3 requests whose whole 640 tokens fit, while the paged cache
+admits a fourth whenever the others' last tokens are not yet written (3.6 decode at once on average)."""),
     ("code", """\
 sim = {(r["parallelism.pp"], r["workload.arrival.concurrency"]): r for r in result.rows}
 single = [sim[pp, 1]["per_request_tps.mean"] for pp in (1, 2, 4)]
@@ -319,13 +321,15 @@ tp8 = infer(8, ["llama-3.1-8b", "mixtral-8x7b", "llama-3.1-70b", "qwen3-235b-a22
 ## Compare
 
 On one GPU the weight stream is most of the token time and the tps ratio is a rough proxy (it overestimates the
-8B model by about half and Mixtral by a third: their per-layer kernel costs weigh more against a smaller weight
+8B model by about half and Mixtral by two fifths: their per-layer kernel costs weigh more against a smaller weight
 stream, and an MoE layer launches more kernels than a dense one). At tp 8 each GPU streams only an eighth of the
 weights while the per-layer launches and all-reduce latencies stay: the step is launch-bound, the tps ratio is
 compressed, and a 22B-active MoE looks like a ~75B dense model. The weight-stream part of the token time — which `simdecode explain`
-reports — still tracks the active parameters: within 5% for the dense models, a little low for the MoE ones (Mixtral
-by about 12%), whose grouped expert GEMMs stream nearer the bandwidth peak than dense layers do (vLLM's fused-MoE
-benchmark: 81% against the runtime's 70%). So tps ratios say something about active parameters only between
+reports — still tracks the active parameters: within 5% for the dense models and Mixtral, high for the two large
+MoE models (Qwen3 by 7%, DeepSeek-V3 by 24%). Part of their attention is not split over the tp 8 GPUs but held
+whole by each (Qwen3's 4 KV heads, DeepSeek-V3's latent-attention down-projections), so the GPUs together read
+more than the active parameters: `simdecode explain` gives Qwen3 2.88 GB per GPU at tp 8 against 5.52 GB at
+tp 4, where nothing is replicated. So tps ratios say something about active parameters only between
 models served the same way *and* dominated by their weight stream; speculative decoding or MTP (notebook 03)
 would inflate tps further."""),
     ("md", """\

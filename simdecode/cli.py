@@ -146,10 +146,14 @@ class _Parser(argparse.ArgumentParser):
             sub = self._command_parser(getattr(parsed, "command", None))
             options = [o for action in sub._actions for o in action.option_strings]
             words = []
+            given = list(sys.argv[1:] if args is None else args)
             for extra in extras:
                 close = difflib.get_close_matches(extra.split("=")[0], options, n=1, cutoff=0.6) \
                     if extra.startswith("-") else []
-                words.append(f"{extra} (did you mean {close[0]}?)" if close else extra)
+                split = _split_value(given, extra)
+                words.append(f"{extra} (did you mean {close[0]}?)" if close
+                             else f"{extra} (did you mean --set '{split} {extra}'? a value with a space needs quotes)"
+                             if split else extra)
             sub.error("unrecognized arguments: " + " ".join(words))
         return parsed
 
@@ -159,6 +163,20 @@ class _Parser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction) and command in action.choices:
                 return action.choices[command]
         return self
+
+
+def _split_value(given: list[str], extra: str) -> str | None:
+    """``KEY=3`` when ``extra`` ("TB/s") follows ``--set KEY=3`` on the command line: the shell split
+    an unquoted ``--set KEY=3 TB/s`` at the space."""
+    if extra.startswith("-") or extra not in given:
+        return None
+    i = given.index(extra)
+    before = given[i - 1] if i >= 1 else ""
+    if before.startswith("--set="):
+        return before.removeprefix("--set=")
+    if i >= 2 and given[i - 2] == "--set" and "=" in before:
+        return before
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -106,6 +106,10 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         (["presets", "h100-sxm"], "'h100-sxm' is a preset of gpus, not a catalogue; did you mean "
                                   "'simdecode presets gpus h100-sxm'?"),
         (["presets", "vllm"], "did you mean 'simdecode presets runtimes vllm'?"),
+        # the shell split an unquoted value with a unit at its space
+        (["run", "x.yaml", "--set", "hardware.gpu.memory_bandwidth=3", "TB/s"],
+         "TB/s (did you mean --set 'hardware.gpu.memory_bandwidth=3 TB/s'? a value with a space needs quotes)"),
+        (["run", "x.yaml", "--set=runtime.kernel_launch=2", "us"], "did you mean --set 'runtime.kernel_launch=2 us'?"),
     ],
 )
 def test_mistyped_commands_choices_and_options_say_what_was_meant(argv: list[str], hint: str,
@@ -418,6 +422,30 @@ def test_token_timeline_caps_the_requests_drawn() -> None:
     assert ax.get_xlabel().endswith("(ms)")
     empty = plots.token_timeline(_result([]))
     assert "stand-in" in empty.get_title()
+
+
+def test_token_timeline_says_what_was_held_and_keeps_its_legend_off_the_lines() -> None:
+    """The quickstart's first request starts in the upper-left corner's reach and the last ends in the
+    upper right: a legend inside the axes sat on a line. It goes beside the axes; the title names the
+    model, GPU, layout and load."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from simdecode import load_scenario, plots, simulate
+
+    result = simulate(load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.yaml",
+                                    ["workload.requests=3", "workload.output_tokens=16"]))
+    ax = plots.token_timeline(result)
+    assert ax.get_title().endswith("\n(llama-3.1-8b on h100-sxm, tp 1, concurrency 1)")
+    canvas = ax.figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    canvas.draw()
+    legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= frame.x1  # wholly to the right of the axes
+    assert legend.x1 <= ax.figure.bbox.x1 + 0.5  # and not clipped by the figure's edge
+    kv = plots.kv_occupancy(result)   # its cache barely used: the line runs along the bottom, under any inner legend
+    kv.figure.canvas.draw()
+    assert kv.get_legend().get_window_extent().y1 <= kv.get_window_extent().y0
+    assert kv.get_title().endswith("(llama-3.1-8b on h100-sxm, tp 1, concurrency 1)")
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,19 @@ def test_a_single_gpu_has_no_empty_all_reduce_row_and_tp_1_rows_say_hop() -> Non
     assert [t.get_text() for t in quick.get_yticklabels()] == ["stage 1: compute"]
     wafers = token_gantt(load_scenario(SCENARIOS / "cerebras-llama-3.1-70b-4xwse3.yaml"))  # tp 1, pp 4
     assert [t.get_text() for t in wafers.get_yticklabels()][:2] == ["stage 1: compute", "stage 1: hop"]
+
+
+def test_no_row_is_left_empty_and_one_stage_is_not_said_to_take_turns() -> None:
+    """tp 1 x pp 4: the last stage has no hop, so no 'stage 4: hop' row; nor a hop row in the zoom,
+    whose window ends before stage 1's hop. pp 1: the title does not say 'only one stage works at a
+    time' of a single stage."""
+    from simdecode.plots.gantt import token_gantt
+
+    wafers = token_gantt(load_scenario(SCENARIOS / "cerebras-llama-3.1-70b-4xwse3.yaml"))
+    labels = [t.get_text() for t in wafers.get_yticklabels()]
+    assert labels[-1] == "stage 4: compute" and labels.count("stage 3: hop") == 1
+    assert [t.get_text() for t in wafers.zoom_ax.get_yticklabels()] == ["stage 1: compute"]
+    assert "only one stage works at a time" in wafers.get_title()
+    one = token_gantt(load_scenario(SCENARIOS / "megatron-530b-tp-vs-pp.yaml"))   # tp 16 x pp 1
+    assert "only one stage" not in one.get_title() and one.get_title().endswith(" ms")
+    assert [t.get_text() for t in one.get_yticklabels()] == ["stage 1: compute", "stage 1: all-reduce"]

@@ -79,6 +79,29 @@ def test_tp_figure_one_line_per_link_with_the_allreduce_share_under_it():
     assert "concurrency = 1" in top.get_title()
 
 
+def test_tp_figure_names_each_peak_in_the_legend_and_the_gpus_shared_by_dp_x_tp():
+    """dp-vs-tp.yaml: the same 8 GPUs as tp x dp; each load's speed peaks inside the range. The peak
+    is a ring and a legend entry (a text under the point sat on the line falling away from it), and
+    the title says the GPUs in all are held fixed."""
+    rows = [row(**{"parallelism.tp": tp, "parallelism.dp": 8 // tp, "workload.arrival.rate": load,
+                   "resolved.parallelism.tp": tp, "resolved.parallelism.dp": 8 // tp,
+                   "per_request_tps.mean": rate, "allreduce_share": 0.1})
+            for load, rates in (("64/s", (100, 140, 142, 86)), ("160/s", (72, 81, 66, 52)))
+            for tp, rate in zip((1, 2, 4, 8), rates)]
+    top, _ = tp_figure(rows)
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["rate 64/s, peaks at tp 4",
+                                                                     "rate 160/s, peaks at tp 2"]
+    assert not top.texts
+    rings = [line for line in top.get_lines() if line.get_markersize() > 10]
+    assert [(list(r.get_xdata()), list(r.get_ydata())) for r in rings] == [([4], [142]), ([2], [81])]
+    assert "8 GPUs in all (dp x tp)" in top.get_title()
+    one = [r for r in rows if r["workload.arrival.rate"] == "64/s"]
+    for r in one:
+        del r["workload.arrival.rate"]
+    top, _ = tp_figure(one)   # one line, no other label: the legend still names the peak
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["peaks at tp 4"]
+
+
 def test_pareto_figure_puts_per_gpu_on_x():
     rows = [row(**{"workload.arrival.concurrency": c, "resolved.workload.arrival.concurrency": c,
                    "per_request_tps.mean": 60.0 / c ** 0.5, "aggregate_tps": 60.0 * c ** 0.5}) for c in (1, 4, 16)]
@@ -116,6 +139,26 @@ def test_points_figure_stays_at_most_12_inches_tall_with_every_point_labelled(po
     assert len(labels) == points
     row_pt = 72 * (ax.figure.get_size_inches()[1] - 1.5) / points  # the height of one row, in points
     assert labels[0].get_fontsize() <= max(row_pt, 3.0) + 1e-9  # labels no taller than their rows
+
+
+def test_points_figure_labels_tell_points_apart_and_the_title_holds_what_they_share():
+    """A linked setting only some points carry is left out of their labels (not "allreduce None"),
+    one all points share goes to the title, and the title is the figure's (long labels narrow the
+    axes: an axes title was cut off at the right edge)."""
+    rows = [row(**{"parallelism.tp": 8, "parallelism.tp_mode": mode, "parallelism.allreduce": allreduce,
+                   "parallelism.tp_delay": delay, "resolved.parallelism.tp": 8,
+                   "resolved.workload.arrival.concurrency": 1, "per_request_tps.mean": 100.0, "aggregate_tps": 100.0})
+            for mode, allreduce, delay in (("megatron", "ring", None), ("megatron", None, None), ("delayed", None, 2))]
+    ax = points_figure(rows)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["tp_mode megatron, allreduce ring", "tp_mode megatron",
+                                                             "tp_mode delayed, tp_delay 2"]
+    title = ax.figure._suptitle.get_text()
+    assert title == "m on g, tp = 8, pp = 1, concurrency = 1: tokens/s per point" and not ax.get_title()
+    ax.figure.canvas.draw()   # the legend under the axes, not over the longest bars
+    (legend,) = ax.figure.legends
+    assert ax.get_legend() is None and legend.get_window_extent().y1 <= ax.get_window_extent().y0
+    models = [dict(r, **{"model": m, "resolved.model.name": m}) for r, m in zip(rows, ("a", "b", "c"))]
+    assert points_figure(models).figure._suptitle.get_text().startswith("on g, tp = 8")   # the GPU, still held
 
 
 def test_choose_figure_from_what_varies():

@@ -206,6 +206,9 @@ class Space:
 
 # ---- parsing ----------------------------------------------------------------------------------
 
+#: a count without a suffix below this (a million parameters) is a missing suffix, not a model
+MIN_BARE_COUNT = 1e6
+
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
 
@@ -217,6 +220,9 @@ def parse_count(text: str, what: str) -> float:
     value = float(m.group(1)) * _SUFFIX[m.group(2).lower()]
     if not value > 0:
         raise EstimateError(f"{what}: must be positive, got {text!r}")
+    if not m.group(2) and value < MIN_BARE_COUNT:  # "--active-min 10": 10 parameters, surely 10B meant
+        raise EstimateError(f"{what} {text.strip()}: read as {value:g} parameters, fewer than any language model; "
+                            f"did you mean '{m.group(1)}B'? (a count takes a suffix: 70B, 1.2T, or 32e9)")
     return value
 
 

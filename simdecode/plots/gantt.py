@@ -91,11 +91,14 @@ def comm_name(tp: int) -> str:
     return "all-reduce" if tp > 1 else "hop"
 
 
-def without_empty_comm(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` less its communication rows when none holds a segment (tp 1, pp 1): one row per stage."""
-    if any(row % 2 for row, *_ in data["segments"]):
-        return data
-    return dict(data, rows=data["rows"][::2], segments=[(row // 2, *rest) for row, *rest in data["segments"]])
+def without_empty_comm(data: dict[str, Any], until_s: float | None = None) -> dict[str, Any]:
+    """``data`` less the communication rows that hold no segment (starting before ``until_s``):
+    all of them at tp 1 x pp 1, the last stage's at tp 1 (it has no hop to a next stage)."""
+    used = {row for row, start, *_ in data["segments"] if until_s is None or start < until_s}
+    keep = [i for i in range(len(data["rows"])) if i % 2 == 0 or i in used]
+    index = {old: new for new, old in enumerate(keep)}
+    return dict(data, rows=[data["rows"][i] for i in keep],
+                segments=[(index[row], *rest) for row, *rest in data["segments"] if row in index])
 
 
 def stage_groups(pp: int, most: int = MAX_STAGE_ROWS) -> list[range]:
@@ -169,9 +172,10 @@ def token_gantt(scenario: Any, ax: Axes | None = None, context_tokens: int | Non
         per_row = sorted({len(g) for g in stage_groups(data["pp"])})
         grouped = (f" ({data['pp']} stages drawn {' or '.join(map(str, per_row))} to a row pair, one after "
                    "another in time)")
+    stages = f";\nonly one stage works at a time{grouped}" if data["pp"] > 1 else ""  # said of one stage, it says nothing
     ax.set_title(f"{data['model']} on {data['gpu']}, tp {data['tp']} x pp {data['pp']}: one token of one request "
-                 f"({data['context_tokens']} tokens of context) takes {data['total_s'] * 1e3:.2f} ms;\n"
-                 f"only one stage works at a time{grouped}", fontsize="medium")
+                 f"({data['context_tokens']} tokens of context) takes {data['total_s'] * 1e3:.2f} ms{stages}",
+                 fontsize="medium")
     target = zoom_ax if zoom_ax is not None else ax
     if zoom_ax is not None:
         layers = max(1, data["layers_per_stage"][0])
@@ -180,7 +184,7 @@ def token_gantt(scenario: Any, ax: Axes | None = None, context_tokens: int | Non
                       if row == 0 and kind == "host" and start == 0.0), default=0.0)
         until = host_s + (data["stage_end_s"][0] - host_s) * min(1.0, zoom_layers / layers)
         zoom = without_empty_comm(dict(data, rows=data["rows"][:2],
-                                       segments=[sg for sg in data["segments"] if sg[0] < 2]))
+                                       segments=[sg for sg in data["segments"] if sg[0] < 2]), until)
         kinds |= _draw(zoom_ax, zoom, until, op_edges=True)
         zoom_ax.set_xlim(host_s * 1e3, until * 1e3)
         zoom_ax.set_xlabel("time within one decode step (ms)")

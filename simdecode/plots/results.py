@@ -48,7 +48,7 @@ def token_timeline(result: Any, ax: Axes | None = None, max_requests: int = MAX_
     title = _titled(result, "token timeline")
     if len(requests) > len(shown):
         title += f" (first {len(shown)} of {len(requests)} requests)"
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(title + _held(result), fontsize="medium")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
@@ -59,7 +59,9 @@ def token_timeline(result: Any, ax: Axes | None = None, max_requests: int = MAX_
             Line2D([], [], color="0.3", marker="o", markersize=3, linestyle="none", label="first token"),
             Line2D([], [], color="0.3", linewidth=1.0, label="decoding"),
         ]
-        ax.legend(handles=handles, loc="upper left", fontsize="small", frameon=False)
+        # beside the axes: the first request's line starts in the upper left, the last one's ends in
+        # the upper right, so no corner inside is free of lines
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     else:
         ax.text(0.5, 0.5, "no completed requests", transform=ax.transAxes, ha="center", va="center")
     return ax
@@ -78,6 +80,21 @@ def _load_label(result: Any) -> str:
     if rate is not None:
         return f"{rate:g}/s"
     return _scenario_name(result) or ""
+
+
+def _held(result: Any) -> str:
+    """``"\n(llama-3.1-8b on h100-sxm, tp 1, concurrency 1)"``: what the run held fixed, for a title."""
+    scenario = getattr(result, "scenario", None)
+    try:
+        par = scenario.parallelism
+        layout = f"tp {par.tp}" + (f" x pp {par.pp}" if par.pp > 1 else "") + (f" x dp {par.dp}" if par.dp > 1 else "")
+        arrival = scenario.workload.arrival
+        rate = getattr(arrival, "rate_per_s", None)
+        load = (f"concurrency {arrival.concurrency}" if arrival.kind == "closed"
+                else f"{arrival.kind} {rate:g}/s" if rate is not None else f"{arrival.kind} arrivals")
+        return f"\n({scenario.model.name} on {scenario.hardware.gpu.name}, {layout}, {load})"
+    except AttributeError:  # a result without a resolved scenario: the name alone
+        return ""
 
 
 def throughput_tradeoff(results: Any, ax: Axes | None = None, labels: list[str] | None = None) -> Axes:
@@ -160,7 +177,7 @@ def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_RE
     ax.set_xlabel("simulated time (ms)")
     ax.set_ylabel("KV cache in use (share of capacity)")
     right.set_ylabel("requests queued")
-    ax.set_title(_titled(result, "KV cache occupancy"), fontsize="medium")
+    ax.set_title(_titled(result, "KV cache occupancy") + _held(result), fontsize="medium")
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1.05)
     right.set_ylim(0, max(1.0, right.get_ylim()[1]))  # whole requests: 0 to 1 at least, integer ticks
@@ -171,7 +188,10 @@ def kv_occupancy(result: Any, ax: Axes | None = None, max_replicas: int = MAX_RE
     ax.grid(True, alpha=0.3)
     if kv:
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, loc="lower left", fontsize="small", framealpha=0.9)
+        # under the axes: inside, any corner hides part of a line (a cache barely used runs along
+        # the bottom, a full one along the top, the queue anywhere)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=min(4, len(handles)),
+                  fontsize="small", frameon=False)
     else:
         ax.text(0.5, 0.5, "no KV monitor in this result", transform=ax.transAxes, ha="center", va="center")
     return ax

@@ -80,6 +80,8 @@ def _fixed(rows: Sequence[Row], extra: Iterable[str] = ()) -> str:
     if len(models) == 1:
         precision = f" {weights[0]}" if len(weights) == 1 and weights[0] != "bf16" else ""
         parts.append(f"{models[0]}{precision}" + (f" on {gpu_names[0]}" if len(gpu_names) == 1 else ""))
+    elif len(gpu_names) == 1:  # the models vary: the GPU is still held
+        parts.append(f"on {gpu_names[0]}")
     for key in extra:
         values = distinct(rows, key)
         if len(values) == 1:
@@ -109,7 +111,8 @@ def line_keys(rows: Sequence[Row], x_key: str, exclude: Iterable[str] = ()) -> l
 
 
 def _label_rest(row: Row, keys: Sequence[str]) -> str:
-    return ", ".join(f"{_short(k)} {row.get(k)}" for k in keys) or "all points"
+    """``"tp_mode delayed, tp_delay 2"``: the row's values of ``keys``, leaving out keys it does not set."""
+    return ", ".join(f"{_short(k)} {row.get(k)}" for k in keys if row.get(k) is not None) or "all points"
 
 
 def _empty(ax: Axes, text: str) -> Axes:
@@ -262,12 +265,16 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         xs = [r[TP] for r in group]
         ys = [r.get(PER_REQUEST) for r in group]
         speeds += ys
-        top.plot(xs, ys, marker="o", color=f"C{i}", label=label)
+        label = label if len(groups) > 1 else ""  # one line: nothing to tell apart
         finite = [(x, y) for x, y in zip(xs, ys) if y is not None]
         if finite and finite.index(max(finite, key=lambda p: p[1])) < len(finite) - 1:
+            # the peak in the legend and as a ring on the point: a text beside the point sat on
+            # the line falling away from it on either side
             best = max(finite, key=lambda p: p[1])
-            top.annotate(f"peaks at tp {best[0]}", best, textcoords="offset points", xytext=(0, -16), ha="center",
-                         fontsize="small", color=f"C{i}")
+            label = f"{label}, peaks at tp {best[0]}" if label else f"peaks at tp {best[0]}"
+            top.plot([best[0]], [best[1]], marker="o", markersize=13, markerfacecolor="none", color=f"C{i}",
+                     linestyle="none")
+        top.plot(xs, ys, marker="o", color=f"C{i}", label=label)
         bottom.plot(xs, [100 * (r.get("allreduce_share") or 0.0) for r in group], marker="s", color=f"C{i}",
                     label=label)
     top.set_ylabel("tokens/s of one request")
@@ -280,10 +287,13 @@ def tp_figure(rows: Sequence[Row], axes: Sequence[Axes] | None = None) -> list[A
         ax.set_xticks(degrees, [str(d) for d in degrees])
         ax.minorticks_off()
         ax.grid(True, alpha=0.3)
-    if len(groups) > 1:
-        top.legend(fontsize="small", loc="upper left")
+    if any(line.get_label() and not line.get_label().startswith("_") for line in top.get_lines()):
+        top.legend(fontsize="small", loc="lower left")
     loads = distinct(rows, CONCURRENCY)
     fixed = _fixed(rows, [PP, CONCURRENCY] if len(loads) == 1 else [PP])
+    totals = {gpus(r) for r in rows}
+    if len(distinct(rows, DP)) > 1 and len(totals) == 1:  # the same GPUs as fewer, wider replicas
+        fixed += f", {totals.pop()} GPUs in all (dp x tp)"
     top.set_title(f"where more GPUs stop speeding up one request\n({fixed})", fontsize="medium")
     return list(axes)
 
@@ -405,7 +415,10 @@ POINTS_ROWS_IN = 10.5
 def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     """Fallback for a sweep no canonical figure fits: one request's and all requests' tokens/s per
     point (horizontal bars, one pair per point, labelled with its varied settings)."""
-    varied = varied_columns(rows)
+    # the varied keys that tell points apart (a linked setting every point shares, e.g. tp 8, goes to the title)
+    varied = [k for k in varied_columns(rows) if len({json.dumps(r.get(k), default=str) for r in rows}) > 1]
+    shared = [k for k in varied_columns(rows) if k not in varied]
+    own_figure = ax is None
     rows_in = 0.45 * max(1, len(rows))
     if ax is None:  # at most 12 inches tall: beyond ~23 points the rows (and their labels) get thinner
         ax = new_figure(8.0, 1.5 + min(rows_in, POINTS_ROWS_IN)).add_subplot()
@@ -422,6 +435,17 @@ def points_figure(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     ax.set_xlim(left=0)
     ax.set_xlabel("output tokens/s")
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize="small")
-    ax.set_title(f"{_fixed(rows)}: tokens/s per point", fontsize="medium")
+    # outside the bars, not over them (the longest bar reaches the right edge, under any corner's
+    # legend); on a figure of its own, under it and centred on it: long point labels narrow the axes
+    if own_figure:
+        ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize="small",
+                         frameon=False)
+    else:
+        ax.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+    held = _fixed(rows, [*shared, *(k for k in (TP, PP, CONCURRENCY) if k.removeprefix("resolved.") not in shared)])
+    title = f"{held}: tokens/s per point" if held else "tokens/s per point"
+    if own_figure:  # over the whole figure: long point labels leave the axes narrower than the title
+        ax.figure.suptitle(title, fontsize="medium")
+    else:
+        ax.set_title(title, fontsize="medium")
     return ax

@@ -40,6 +40,7 @@ def problem_from_error(err: dict[str, Any], file: str, lines: Mapping[Path_, int
             path, message = _infer_path(message, lines, origins)
     if kind == "extra_forbidden" and path:
         message, hint = _unknown_key(path[-1], owner, len(path) == 1)
+        hint = hint or _one_level_down(path, owner) or _other_kind(err["loc"], path)
     elif kind == "missing" and path:
         field = _field(owner, path[-1]) if owner else None
         about = f" ({field.description})" if field is not None and field.description else ""
@@ -183,9 +184,81 @@ def _unknown_key(key: Any, owner: type[BaseModel] | None, top: bool) -> tuple[st
     return f"unknown key {short(key)}{listed}", hint
 
 
+def _one_level_down(path: Path_, owner: type[BaseModel] | None) -> str | None:
+    """A key that belongs to one of ``owner``'s own sections: ``hardware.memory_bandwidth`` is a key
+    of ``hardware.gpu``, so the hint is "did you mean 'hardware.gpu.memory_bandwidth'?"."""
+    if owner is None or not isinstance(path[-1], str):
+        return None
+    for name, field in owner.model_fields.items():
+        bare = _unwrap(field.annotation)
+        members = get_args(bare) if get_origin(bare) is Union else (bare,)
+        for member in members:
+            sub = _unwrap(member)
+            key = next((k for k in (path[-1], SYNONYMS.get(path[-1].lower().replace("-", "_")))
+                        if isinstance(sub, type) and issubclass(sub, BaseModel) and sub is not ModelSpec
+                        and k in _allowed_keys(sub)), None)
+            if key is not None:
+                where = ".".join(str(p) for p in (*path[:-1], _aliases(name, field)[0], key))
+                return f"did you mean {where!r}?"
+    return None
+
+
+def _other_kind(loc: tuple, path: Path_) -> str | None:
+    """A key of another kind of the same section: ``--set workload.arrival.kind=poisson`` on a file
+    with ``concurrency`` keeps the closed loop's key, so the hint is to set the section whole."""
+    tp: Any = Scenario
+    union = None
+    for elem in loc[:-1]:
+        tp = _unwrap(tp)
+        if get_origin(tp) is Union:
+            union, tp = tp, _member(tp, elem)
+        elif isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = _field(tp, elem)
+            union, tp = None, field.annotation if field is not None else Any
+        else:
+            return None
+    owner = _unwrap(tp)
+    if union is None or not isinstance(owner, type):
+        return None
+    for member in map(_unwrap, get_args(union)):
+        if member is owner or not (isinstance(member, type) and issubclass(member, BaseModel)):
+            continue
+        tags = [v for f in member.model_fields.values() if get_origin(f.annotation) is Literal
+                for v in get_args(f.annotation)]
+        if path[-1] in _allowed_keys(member) and tags:
+            where = ".".join(str(p) for p in path[:-1])
+            own = [(name, get_args(f.annotation)) for name, f in owner.model_fields.items()
+                   if get_origin(f.annotation) is Literal]
+            needed = [_aliases(name, f)[0] for name, f in owner.model_fields.items()
+                      if f.is_required() and get_origin(f.annotation) is not Literal]
+            example = ", ".join([f"{own[0][0]}: {own[0][1][0]}"] * bool(own) + [f"{k}: ..." for k in needed])
+            return (f"{path[-1]!r} is a key of kind {tags[0]}; to change the kind, set the section whole: "
+                    f"--set '{where}={{{example}}}'")
+    return None
+
+
+#: names other tools give a key (vLLM's flags, everyday words), for when spelling does not find it
+SYNONYMS = {
+    "memory_capacity": "memory", "memory_size": "memory", "vram": "memory", "hbm": "memory", "capacity": "memory",
+    "bandwidth": "memory_bandwidth", "hbm_bandwidth": "memory_bandwidth",
+    "tensor_parallel": "tp", "tensor_parallel_size": "tp", "tp_size": "tp",
+    "pipeline_parallel": "pp", "pipeline_parallel_size": "pp", "pp_size": "pp",
+    "data_parallel": "dp", "data_parallel_size": "dp", "dp_size": "dp",
+    "expert_parallel": "ep", "expert_parallel_size": "ep",
+    "max_num_seqs": "max_batch_size", "batch_size": "max_batch_size",
+    "max_num_batched_tokens": "max_batched_tokens", "gpu_memory_utilization": "memory_utilization",
+    "block_size": "kv_block_tokens", "enable_chunked_prefill": "chunked_prefill",
+    "launch_overhead": "kernel_launch", "launch_latency": "kernel_launch",
+    "input_tokens": "prompt_tokens", "input_len": "prompt_tokens", "output_len": "output_tokens",
+    "num_requests": "requests", "num_prompts": "requests", "max_concurrency": "concurrency",
+}
+
+
 def _did_you_mean(given: Any, choices: list[str]) -> str | None:
     if not isinstance(given, str) or not choices:
         return None
+    if SYNONYMS.get(given.lower().replace("-", "_")) in choices:
+        return f"did you mean {SYNONYMS[given.lower().replace('-', '_')]!r}?"
     close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower().replace("_", "-"): c for c in choices}

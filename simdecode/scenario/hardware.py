@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simdecode.scenario.types import Bandwidth, Bytes, DType, Duration, FlopRate, Fraction, Power
+from simdecode.scenario.types import Bandwidth, Bytes, DType, Duration, FlopRate, Fraction, PerOpDuration, Power
 
 
 class Spec(BaseModel):
@@ -128,7 +128,7 @@ class LinkSpec(Spec):
 
     name: str = Field("custom", description="catalogue name")
     bandwidth_Bps: Bandwidth = Field(alias="bandwidth", description="per direction, per GPU")
-    latency_s: Duration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
+    latency_s: PerOpDuration = Field(alias="latency", description="per hop (NCCL's per-step hwLat)")
     efficiency: Fraction = Field(0.8, description="achievable share of the line rate (protocol overhead)")
     topology: Literal["switch", "mesh", "pcie", "network", "torus"] = Field(
         "switch", description="switch: all-to-all (NVSwitch, IB); mesh: one link per pair (xGMI); "
@@ -164,7 +164,7 @@ class RuntimeSpec(Spec):
     name: str = Field("custom", description="catalogue name")
     memory_efficiency: Fraction = Field(0.7, description="achieved share of peak memory bandwidth (MBU)")
     compute_efficiency: Fraction = Field(0.6, description="achieved share of peak FLOP/s (MFU)")
-    kernel_launch_s: Duration = Field(
+    kernel_launch_s: PerOpDuration = Field(
         2e-6, alias="kernel_launch", description="fixed GPU-side cost per kernel (launch gap, ramp and tail)"
     )
     kernels_per_layer: int = Field(15, ge=0, le=1000, description="kernels launched per transformer layer")
@@ -175,7 +175,7 @@ class RuntimeSpec(Spec):
         "nccl", description="nccl: NCCL's algorithms; custom: one-/two-shot kernels; in-kernel: fused; "
         "scheduled: placed at compile time by a dataflow compiler (no barriers, no protocol)"
     )
-    allreduce_overhead_s: Duration = Field(
+    allreduce_overhead_s: PerOpDuration = Field(
         5e-6, alias="allreduce_overhead", description="fixed time per collective (launch and sync)"
     )
     custom_allreduce_max_bytes: Bytes | None = Field(
@@ -195,7 +195,7 @@ class RuntimeSpec(Spec):
         "generic", description="whose scheduling and memory defaults apply (batch limits, KV block size, memory "
         "fraction, admission): see docs/assumptions.md; scheduler keys override them"
     )
-    tokenize_s_per_token: Duration = Field(
+    tokenize_s_per_token: PerOpDuration = Field(
         0.0, alias="tokenize_per_token", description="server time to tokenise one prompt token before the request "
         "reaches the scheduler"
     )
@@ -217,7 +217,7 @@ class RuntimeSpec(Spec):
         "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
         "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
     )
-    eager_gemm_host_s: Duration = Field(
+    eager_gemm_host_s: PerOpDuration = Field(
         0.0, alias="eager_gemm_host", description="host time an eager step (see prefill_graph_tokens) spends on "
         "each weight GEMM of a dense layer (QKV, O, gate+up, down) beyond dispatching its kernel: the engine's "
         "Python wrapper choosing the kernel on every call (vLLM 0.10's FP8 linear on Blackwell calls FlashInfer's "

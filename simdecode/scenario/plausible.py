@@ -11,7 +11,11 @@ quantity, refuse values no accelerator or link has, and suggest the unit that wa
 | flops     | under :data:`MIN_FLOPS` (100 GFLOP/s)    | N TFLOP/s                 |
 | bytes     | a plain number under 1 MB                | N GB                      |
 
-Durations, rates and powers have no rule: a plain number of seconds, arrivals per second or
+| per-operation duration | a plain number of at least :data:`MAX_PLAIN_PER_OP_S` (1 ms) | N us |
+
+Durations of one kernel, collective, link hop or token (``kernel_launch``, ``allreduce_overhead``,
+``latency``...) are microseconds: ``kernel_launch: 2`` is two seconds a kernel, surely '2 us'.
+Other durations, rates and powers have no rule: a plain number of seconds, arrivals per second or
 watts is what most users mean. The floors are far below any real GPU's figures (a PCIe 3 x1
 lane carries 1 GB/s; a 2016 GPU does several TFLOP/s), so a value under one is a slip.
 """
@@ -29,6 +33,9 @@ RULES: dict[str, tuple[float, bool, str, str]] = {
 }
 
 NOUNS = {"bandwidth": "bandwidth", "flops": "FLOP rate", "bytes": "memory size"}
+
+#: a plain number of seconds at least this large, for the cost of one kernel, collective, hop or token
+MAX_PLAIN_PER_OP_S = 1e-3
 
 
 def check_plausible(value: object, si: float, kind: str) -> float:
@@ -55,3 +62,13 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def check_per_op(value: object, si: float) -> float:
+    """``si`` (the parsed duration ``value`` of one kernel, collective, hop or token); a plain number
+    of 1 ms or more is refused with the microseconds it surely meant."""
+    plain = isinstance(value, (int, float)) and not isinstance(value, bool) or (isinstance(value, str) and _is_number(value))
+    if plain and si >= MAX_PLAIN_PER_OP_S:
+        raise UnitError(f"{value!r} is read as {format_si(si, 's')}, more than any one kernel, collective or hop "
+                        f"takes: did you mean '{value} us'? (a plain number is taken in s)")
+    return si

@@ -12,13 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from simdecode.scenario.plausible import check_plausible
+from simdecode.scenario.plausible import check_per_op, check_plausible
 from simdecode.units import parse_quantity
 
 
-def _quantity(kind: str):
+def _quantity(kind: str, per_op: bool = False):
     def parse(value: object) -> float:
-        return check_plausible(value, parse_quantity(value, kind), kind)
+        si = check_plausible(value, parse_quantity(value, kind), kind)
+        return check_per_op(value, si) if per_op else si
 
     return BeforeValidator(parse)
 
@@ -26,6 +27,8 @@ def _quantity(kind: str):
 Bytes = Annotated[float, _quantity("bytes"), Field(ge=0)]
 Bandwidth = Annotated[float, _quantity("bandwidth"), Field(gt=0)]
 Duration = Annotated[float, _quantity("time"), Field(ge=0)]
+#: the duration of one kernel, collective, link hop or token: a plain 2 is refused ("did you mean '2 us'?")
+PerOpDuration = Annotated[float, _quantity("time", per_op=True), Field(ge=0)]
 Rate = Annotated[float, _quantity("rate"), Field(gt=0)]
 FlopRate = Annotated[float, _quantity("flops"), Field(gt=0)]
 Power = Annotated[float, _quantity("power"), Field(gt=0)]

@@ -122,8 +122,11 @@ def run_sweep(sweep: Sweep, executor: str = "local", jobs: int | None = None, ad
     execute(executor, sweep.scenarios, jobs or default_jobs(), done, address)
     from simdecode.io.provenance import resolved_scenario
 
-    rows = [make_row(point.columns(), point.label(), point.index, sweep.overrides, summary,
-                     resolved_scenario(scenario))
+    # every row holds every varied column (None where its point does not set the key, e.g. a linked
+    # setting only some points carry), so the columns stay together ahead of ``overrides``
+    varied = sweep.varied
+    rows = [make_row({key: point.columns().get(key) for key in varied}, point.label(), point.index,
+                     sweep.overrides, summary, resolved_scenario(scenario))
             for point, scenario, summary in zip(sweep.points, sweep.scenarios, summaries)]
     return SweepResult(sweep, summaries, rows)  # type: ignore[arg-type]
 

@@ -23,6 +23,9 @@ SMALL = ["--precision", "bf16", "--tp", "8", "--runtime", "vllm", "--batch", "1"
     (["--tps", "42", "--hardware", "h200x8", "--tp", "16"], "--tp 16 contradicts --hardware h200x8"),
     (["--tps", "42", "--hardware", "h200x8", "--batch", "64..1"], "contradictory range, 64 > 1"),
     (["--tps", "42", "--hardware", "h200x8", "--active-min", "100B", "--active-max", "10B"], "contradict"),
+    (["--tps", "42", "--hardware", "h200x8", "--active-min", "10"],   # a bare number: the suffix forgotten
+     "--active-min 10: read as 10 parameters, fewer than any language model; did you mean '10B'?"),
+    (["--tps", "42", "--hardware", "h200x8", "--reference", "glm-4.7:143:32"], "did you mean '32B'?"),
     (["--tps", "42", "--hardware", "h200x8", "--arch", "moe:40:16:4"], "contradictory, a total/active ratio of 40"),
     (["--tps", "42", "--hardware", "h200x8", "--arch", "moe:5:8:8"], "top-k 8 must be below the 8 experts"),
     (["--tps", "42", "--hardware", "h200x8", "--speculation", "mtp:3:1.5"], "acceptance must be a probability"),

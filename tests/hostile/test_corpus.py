@@ -132,6 +132,11 @@ CASES = [
     Case("slow-bandwidth", BASE.replace("gpu: h100-sxm", "gpu: {preset: h100-sxm, memory_bandwidth: '500 MB/s'}"),
          fragment="less than any real bandwidth"),
     Case("gpu-h100", BASE.replace("gpu: h100-sxm", "gpu: h100"), fragment="did you mean 'h100-sxm'"),
+    # a per-kernel cost as a plain number: 2 seconds a kernel (TPOT 966 s), surely 2 us
+    Case("bare-kernel-launch", BASE, args=("--set", "runtime.kernel_launch=2"),
+         fragment="2 is read as 2 s, more than any one kernel, collective or hop takes: did you mean '2 us'?"),
+    Case("bare-link-latency", BASE, args=("--set", "hardware.intra_node_link={preset: nvlink4, latency: 3}"),
+         fragment="did you mean '3 us'?"),
     # -- a file the user names that is not a scenario: its content is never echoed
     Case("shadow-like-file", f"root:$6${SECRET}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
          fragment="not a simdecode scenario: none of its 2 top-level keys is a section"),

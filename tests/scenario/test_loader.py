@@ -174,6 +174,41 @@ def test_section_key_at_top_level_suggests_its_path(write) -> None:
     assert err.hint == "did you mean 'parallelism.tp'?"
 
 
+def test_key_of_a_subsection_one_level_up_suggests_its_path(write) -> None:
+    """`memory_bandwidth` belongs to hardware.gpu and `concurrency` to workload.arrival: written one
+    level up (in the file or with --set) the hint gives the full path."""
+    path = write(MINIMAL.replace("  gpu: h100-sxm\n", "  gpu: h100-sxm\n  memory_bandwidth: 3 TB/s\n"))
+    err = load_error(path)
+    assert_names(err, path, 4, "hardware.memory_bandwidth")
+    assert err.hint == "did you mean 'hardware.gpu.memory_bandwidth'?"
+    err = load_error(write(MINIMAL), ["workload.concurrency=4"])
+    assert err.hint == "did you mean 'workload.arrival.concurrency'?"
+    err = load_error(write(MINIMAL), ["parallelism.memory_bandwidth=4"])
+    assert err.hint is None  # not a key of any section under parallelism
+
+
+def test_changing_the_kind_with_set_keeps_the_old_kinds_key_and_says_so(write) -> None:
+    """--set workload.arrival.kind=poisson on a closed loop leaves its concurrency behind: the error
+    is about that key, so the hint says it belongs to the other kind and how to set the section whole."""
+    path = write(MINIMAL + "workload:\n  arrival: {kind: closed, concurrency: 4}\n")
+    err = load_error(path, ["workload.arrival.kind=poisson", "workload.arrival.rate=4/s"])
+    assert_names(err, path, 5, "workload.arrival.concurrency")
+    assert err.hint == ("'concurrency' is a key of kind closed; to change the kind, set the section whole: "
+                        "--set 'workload.arrival={kind: poisson, rate: ...}'")
+
+
+@pytest.mark.parametrize(("override", "hint"), [
+    # the names vLLM's flags and everyday words give a key, which spelling alone does not find
+    ("runtime.launch_overhead=3us", "did you mean 'kernel_launch'?"),   # spelling alone: 'allreduce_overhead'
+    ("hardware.gpu.memory_capacity=80GB", "did you mean 'memory'?"),    # spelling alone: 'memory_ports'
+    ("parallelism.tensor_parallel_size=2", "did you mean 'tp'?"),
+    ("scheduler.max_num_seqs=2", "did you mean 'max_batch_size'?"),
+    ("workload.max_concurrency=2", "did you mean 'workload.arrival.concurrency'?"),
+])
+def test_other_tools_names_for_a_key_suggest_it(write, override: str, hint: str) -> None:
+    assert load_error(write(MINIMAL), [override]).hint == hint
+
+
 def test_unknown_key_inside_a_preset_override(write) -> None:
     path = write("""\
         model: llama-3.2-1b

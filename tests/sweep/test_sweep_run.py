@@ -52,6 +52,20 @@ def test_table_rows_match_direct_simulation_and_carry_their_provenance(tiny_swee
     assert len(written) == 2 + 2 * 4 + (out / "sweep.parquet").exists()  # csv, json, (parquet), 2 per point
 
 
+def test_a_key_only_later_points_set_keeps_its_column_with_the_varied_ones(tiny_sweep: Path, tmp_path: Path):
+    """allreduce-bottleneck-2b-8xh200.yaml's linked settings: tp_delay only on the delayed points. Its
+    column came after every summary column (first seen in a later row), so the table and `plot` lost it
+    as a varied key and three points were labelled alike."""
+    result = run_sweep(plan_sweep(tiny_sweep, vary=["parallelism={tp: 1},{tp: 2, tp_mode: delayed}"]), jobs=1)
+    columns = ["workload.arrival.concurrency", "parallelism.tp", "parallelism.tp_mode", "overrides"]
+    for row in result.rows:
+        assert list(row)[2:6] == columns
+    assert [r["parallelism.tp_mode"] for r in result.rows] == [None, "delayed", None, "delayed"]
+    write_sweep(result, tmp_path / "out")
+    with (tmp_path / "out" / "sweep.csv").open() as fh:
+        assert next(csv.reader(fh))[2:6] == columns
+
+
 def test_saved_point_scenario_runs_again_to_the_same_summary(tiny_sweep: Path, tmp_path: Path):
     result = run_sweep(plan_sweep(tiny_sweep), jobs=1)
     write_sweep(result, tmp_path / "out")
