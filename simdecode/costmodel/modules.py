@@ -128,8 +128,13 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
                                                            shape.new_tokens, kv_tokens, pairs)
     hbm = block.weight_bytes + (kv_tokens + shape.new_tokens) * block.kv_elements * dep.kv_bytes_per_value
     kernels = block.kernels + _launch_delta(dep, shape)  # the delta depends on the step's tokens: not cached
+    wide = 0.0  # MLA prefill scores run at the 16-bit rate under a 16-bit cache (mla.prefill_scores_in_16_bit)
     if m.uses_mla:
         scores = mla.score_flops(m, heads, pairs, shape.prefill_attn_pairs, shape.prefill_cached_tokens)
+        if shape.prefill_attn_pairs > 0 and mla.prefill_scores_in_16_bit(
+                dep.kv_bytes_per_value, dep.gpu.compute_capability if dep.gpu else None):
+            wide = mla.expanded_score_flops(m, heads, shape.prefill_attn_pairs)
+            scores -= wide
     else:
         scores = heads * 4 * m.head_width * pairs
     # prefill scores at the engine's measured attention kernel rate, where stated (prefill_attention.py)
@@ -145,6 +150,8 @@ def attention_parts(dep: Deployment, layer: int, shape: BatchShape) -> list[Part
         parts += fp4_gemm.parts(dep, "attention", m.hidden_size + heads * m.head_width, shape.new_tokens)
     if measured is not None:
         parts.append(measured)
+    if wide > 0:  # no bytes, no kernels of its own (counted with the block's): the math at the activations' rate
+        parts.append(dep.part("attention", 0.0, 0.0, wide, 0, None))
     if m.index_topk is not None:  # DSA: the lightning indexer over the whole context
         index_params, index_hbm, index_flops = mixers.indexer_cost(dep, shape)
         parts.append(dep.part("indexer", index_params, index_hbm, index_flops, 0, "attention"))

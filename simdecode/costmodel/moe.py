@@ -13,7 +13,9 @@ backends, blog "Pushing Latency Boundaries ... DeepSeek-R1 on B200", modules 10-
 3. **experts**: the grouped GEMMs (FC1 = gate+up, activation, FC2) over the union of experts the step's
    tokens chose (architecture.expected_distinct_experts), each expert's weights read once; its math
    runs at rows / padded_rows of the tensor-core rate, the share of the tile its tokens fill
-   (efficiency.padded_rows). Same kernel count as a dense MLP (the runtime's kernels_per_layer / 2).
+   (efficiency.padded_rows), and on Hopper in fp8 at no more than the share DeepGEMM's grouped GEMM
+   reaches at that many rows per expert (costmodel/grouped_gemm_rate.py). Same kernel count as a dense
+   MLP (the runtime's kernels_per_layer / 2).
 4. **shared experts** (DeepSeek): an ordinary dense MLP every token passes through, 3 kernels each
    (gate+up GEMM, activation, down GEMM), in the ``mlp`` precision.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simdecode.costmodel import architecture as arch
-from simdecode.costmodel import fp4_gemm, gemm_stream, marlin_moe
+from simdecode.costmodel import fp4_gemm, gemm_stream, grouped_gemm_rate, marlin_moe
 from simdecode.costmodel import precision as precision_mod
 from simdecode.costmodel.batch import BatchShape
 from simdecode.costmodel.efficiency import Part, padded_rows
@@ -129,7 +131,10 @@ def parts(dep, shape: BatchShape, base_kernels: float) -> list[Part]:
     kernels = base_kernels + dep.quant_kernels("experts", GROUPED_GEMMS)
     experts = dep.part("experts", per_expert * union, per_expert * union * dep.bytes_of("experts"),
                        2 * per_expert * tokens * c.experts_per_token, kernels, "experts", tile_share, rows)
-    out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep)))
+    rate = experts.flops_per_s
+    if rows > 0 and not marlin and grouped_gemm_rate.applies(dep):  # Hopper fp8 grouped GEMM's rate by rows
+        rate = grouped_gemm_rate.capped_flops_per_s(rate, experts.peak_flops_per_s, rows, tile_share)
+    out.append(replace(experts, memory_efficiency=grouped_gemm_efficiency(dep), flops_per_s=rate))
     if marlin:  # its activation kernel between the two GEMMs (launch already in base_kernels)
         moved = marlin_moe.activation_bytes(tokens, c.experts_per_token, m.expert_intermediate_size / tp, act)
         out.append(dep.part("experts", 0.0, moved, 0.0, 0, None))

@@ -66,3 +66,35 @@ def test_long_prompt_attention_work_drops_by_the_form_ratio() -> None:
     scores = modules.attention(d, 0, shape)[1] - 2 * d.attention_params_per_gpu() * n
     assert scores == pytest.approx(16 * 640 * pairs)
     assert scores < 0.3 * 16 * 2176 * pairs
+
+
+def _sglang_fp8(kv_cache: str) -> Deployment:
+    return Deployment.from_scenario(Scenario.model_validate(
+        {"model": "deepseek-v3", "hardware": {"gpu": "h200"}, "parallelism": {"tp": 8}, "runtime": "sglang",
+         "precision": {"weights": "fp8", "kv_cache": kv_cache, "activations": "bf16"}}))
+
+
+def test_prefill_scores_run_at_the_bf16_rate_on_hopper() -> None:
+    # one 8,192-token prompt at tp 8: 8192 * 8193 / 2 = 33,558,528 pairs x 16 heads x 640 FLOPs = 343.6 GFLOP,
+    # at 0.55 x 989.5 TFLOP/s (bf16: FlashAttention-3 on the expanded keys) = 631.6 us, not at 0.55 x 1,979 (fp8)
+    shape = BatchShape.mixed([(0, 8192, True)])
+    d = _sglang_fp8("bf16")
+    wide = [p for p in modules.attention_parts(d, 3, shape) if p.term == "attention" and p.hbm_bytes == 0.0]
+    assert len(wide) == 1
+    assert wide[0].flops == pytest.approx(16 * 640 * 33_558_528)
+    assert wide[0].flops / wide[0].flops_per_s == pytest.approx(343.6e9 / (0.55 * 989.5e12), rel=1e-3)
+    # the FLOPs are moved, not added: the layer's total is the same as under an fp8 cache
+    fp8 = _sglang_fp8("fp8")
+    assert sum(p.flops for p in modules.attention_parts(fp8, 3, shape)) == pytest.approx(
+        sum(p.flops for p in modules.attention_parts(d, 3, shape)))
+    # on Hopper an fp8 cache changes nothing (no FP8 context MLA kernel): the same bf16 part
+    wide8 = [p for p in modules.attention_parts(fp8, 3, shape) if p.term == "attention" and p.hbm_bytes == 0.0]
+    assert len(wide8) == 1 and wide8[0].flops_per_s == pytest.approx(wide[0].flops_per_s)
+    # on a B200 under an fp8 cache the scores keep the block's (fp8) rate: no part of their own
+    b200 = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "deepseek-v3", "hardware": {"gpu": "b200"}, "parallelism": {"tp": 8}, "runtime": "sglang",
+         "precision": {"weights": "fp8", "kv_cache": "fp8", "activations": "bf16"}}))
+    assert not [p for p in modules.attention_parts(b200, 3, shape) if p.term == "attention" and p.hbm_bytes == 0.0]
+    # a decode step scores absorbed pairs only: nothing moves
+    decode = BatchShape.decode([8192] * 4)
+    assert not [p for p in modules.attention_parts(d, 3, decode) if p.term == "attention" and p.hbm_bytes == 0.0]

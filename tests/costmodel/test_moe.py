@@ -106,3 +106,57 @@ def test_trtllm_serve_streams_its_fp8_experts_at_the_hopper_grouped_gemm_share()
     assert moe.grouped_gemm_efficiency(_deepseek("trt-llm")) is None            # NIM's executor: its 0.7
     assert moe.grouped_gemm_efficiency(_deepseek("trtllm-serve", "b200")) is None  # not measured off Hopper
     assert moe.grouped_gemm_efficiency(_deepseek("vllm")) == 0.81                # its own figure first
+
+
+# ---- the Hopper fp8 grouped GEMM's rate by rows per expert (costmodel/grouped_gemm_rate.py) ----
+
+def test_deepgemm_pair_share_by_hand() -> None:
+    from simdecode.costmodel import grouped_gemm_rate as g
+
+    # DeepGEMM README (H800): 256 rows per expert, FC1 932 and FC2 815 TFLOP/s; FC1 does 2/3 of the FLOPs
+    rate = 1 / (2 / 3 / 932 + 1 / 3 / 815)                  # 889.4 TFLOP/s
+    assert g.hopper_fp8_grouped_share(256) == pytest.approx(rate / 1979)
+    assert g.hopper_fp8_grouped_share(256) == pytest.approx(0.4494, abs=1e-4)
+    # 8,192 rows (contiguous): 1297 and 1099 TFLOP/s -> 1,223.5 = 0.618 of the peak
+    assert g.hopper_fp8_grouped_share(8192) == pytest.approx(1 / (2 / 3 / 1297 + 1 / 3 / 1099) / 1979)
+    # held at the table's ends, interpolated in log2(rows) between: 2,048 is halfway from 1,024 to 4,096
+    assert g.hopper_fp8_grouped_share(16) == g.hopper_fp8_grouped_share(256)
+    assert g.hopper_fp8_grouped_share(65536) == g.hopper_fp8_grouped_share(8192)
+    mid = (g.hopper_fp8_grouped_share(1024) + g.hopper_fp8_grouped_share(4096)) / 2
+    assert g.hopper_fp8_grouped_share(2048) == pytest.approx(mid)
+
+
+def test_deepseek_prefill_experts_at_deepgemms_rate_on_h200() -> None:
+    # DeepSeek-V3 fp8, tp 8 = ep 8 under trtllm-serve (compute_efficiency 0.5): 8,192 tokens x 8 / 256 experts
+    # = 256 rows per expert; each GPU runs 8192 x 8 / 8 token-expert pairs x 2 x 3 x 7168 x 2048 FLOPs
+    # = 721.6 GFLOP at 889.4 TFLOP/s (not 0.5 x 1,979 = 989.5): 811.3 us
+    d = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "deepseek-v3", "hardware": {"gpu": "h200"}, "parallelism": {"tp": 8, "ep": 8},
+         "runtime": "trtllm-serve", "precision": {"weights": "fp8", "kv_cache": "fp8"}}))
+    shape = BatchShape.mixed([(0, 8192, True)])
+    routed = [p for p in moe.parts(d, shape, 6) if p.term == "experts"][0]
+    assert routed.flops == pytest.approx(8192 * 8 / 8 * 2 * 3 * 7168 * 2048)
+    assert routed.flops / routed.flops_per_s == pytest.approx(811.3e-6, rel=2e-3)
+    # at 4,096 rows per expert (131,072 tokens) the table's 0.614 is above the runtime's 0.5: its own rate holds
+    big = [p for p in moe.parts(d, BatchShape.mixed([(0, 131072, True)]), 6) if p.term == "experts"][0]
+    assert big.flops_per_s == pytest.approx(0.5 * 1979e12)
+    # bf16 experts (no fp8 math) and a GPU other than Hopper keep the runtime's rate
+    bf16 = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "deepseek-v3", "hardware": {"gpu": "h200"}, "parallelism": {"tp": 8, "ep": 8},
+         "runtime": "trtllm-serve", "precision": {"weights": "bf16"}}))
+    assert not grouped_gemm_rate_applies(bf16)
+    b200 = Deployment.from_scenario(Scenario.model_validate(
+        {"model": "deepseek-v3", "hardware": {"gpu": "b200"}, "parallelism": {"tp": 8, "ep": 8},
+         "runtime": "trtllm-serve", "precision": {"weights": "fp8"}}))
+    assert not grouped_gemm_rate_applies(b200)
+    h20 = Deployment.from_scenario(Scenario.model_validate(    # compute capability 9.0, 296 TFLOP/s: not measured
+        {"model": "deepseek-v3", "hardware": {"gpu": "h20"}, "parallelism": {"tp": 8},
+         "runtime": "sglang", "precision": {"weights": "fp8"}}))
+    assert not grouped_gemm_rate_applies(h20)
+    assert grouped_gemm_rate_applies(d)
+
+
+def grouped_gemm_rate_applies(d: Deployment) -> bool:
+    from simdecode.costmodel import grouped_gemm_rate
+
+    return grouped_gemm_rate.applies(d)
