@@ -272,3 +272,11 @@ def test_explain_names_the_layout_the_exchanges_and_one_ranks_kv():
     assert "58 x MoE all-gather" in text and "58 x MoE reduce-scatter" in text
     # 8 of the 64 sequences on one GPU: 8 x 1000 tokens x 35,136 B = 281 MB (TP: all 64, 2.25 GB)
     assert data["stages"][0]["kv_bytes_per_gpu"] == 8 * 1000 * 35_136
+
+
+def test_a_tie_in_tokens_goes_to_the_rank_with_more_sequences():
+    """Sequences (cached, new) = (0, 2), (0, 1), (0, 1) over 2 ranks: the 2-token one lands on rank 0,
+    the two 1-token ones on rank 1; both hold 2 new tokens and 0 cached, and the busiest is rank 1,
+    with its 2 sequences (hypothesis found the tie; the first rank used to win it)."""
+    rank = attention_dp.busiest_rank([(0, 1, True), (0, 1, True), (0, 2, True)], 2)
+    assert (rank.seqs, rank.new_tokens) == (2, 2)
