@@ -3,7 +3,8 @@
 CASES are measurement files or folders (default: ../shared/validation beside the repository, and the
 GPU measurements of simdecode/validate/data/device: simdecode.validate.device) and
 case filters: an argument that is not a file keeps the rows whose case starts with it (``BAT-01``,
-``llama-3.1-70b-instruct-h200``). ``--group`` keeps groups whose name starts with G (repeatable).
+``llama-3.1-70b-instruct-h200``). ``--group`` keeps groups whose name starts with G, in any case
+(repeatable).
 The table goes to stdout as Markdown; the progress bar to stderr. ``--out DIR`` writes
 validation.md, validation.csv, validation.json and validation.png. ``--check`` exits 1 when a
 group with a tolerance misses it (rows waiting for kernel-side physics left out).
@@ -23,7 +24,8 @@ def register(commands) -> None:  # noqa: ANN001 - argparse's subparsers action
     p.add_argument("cases", nargs="*", metavar="CASES",
                    help="measurement files or folders (default: the measurements shipped with simdecode, or a "
                    "newer ../shared/validation beside the repository), or case-name prefixes such as DEC-01")
-    p.add_argument("--group", action="append", default=[], metavar="G", help="keep groups starting with G (repeatable)")
+    p.add_argument("--group", action="append", default=[], metavar="G",
+                   help="keep groups starting with G, in any case (repeatable)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="worker processes (default: the CPUs available)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write validation.{md,csv,json,png} to DIR")
@@ -49,9 +51,11 @@ def select(args: argparse.Namespace):
     except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
 
+    group_kept = _group_filter(args.group)
+
     def keep(point) -> bool:
         return ((not filters or any(point.case.startswith(f) for f in filters))
-                and (not args.group or any(point.group.startswith(g) for g in args.group)))
+                and group_kept(point.group))
 
     every = [p for job in cases.jobs for p in job.points] + list(cases.skipped)  # before filtering, for hints
     out = CaseSet()
@@ -68,6 +72,13 @@ def select(args: argparse.Namespace):
         raise UserError("no validation case matches " + " ".join(filters + [f"--group {g}" for g in args.group])
                         + _did_you_mean(every, filters, args.group))
     return out
+
+
+def _group_filter(groups: list[str]):
+    """Whether a group name is kept by ``--group`` prefixes ``groups`` (all, if none), in any case:
+    group names mix cases ('IX llama-3.1-70b TPOT') that users type in one."""
+    prefixes = [g.lower() for g in groups]
+    return lambda name: not prefixes or any(name.lower().startswith(g) for g in prefixes)
 
 
 def _did_you_mean(points: list, filters: list[str], groups: list[str]) -> str:

@@ -594,12 +594,21 @@ def test_generate_probe_divides_the_tokens_by_the_whole_request_time():
 
 
 @pytest.mark.parametrize("argv, hint", [(["DCE-01"], "did you mean 'DEC-01'?"),
-                                        (["--group", "dec"], "did you mean --group 'DEC'?")])
+                                        (["--group", "DCE"], "did you mean --group 'DEC'?")])
 def test_a_filter_matching_nothing_says_what_was_meant_and_lists_the_groups(argv, hint, capsys):
     assert main(["validate", *argv, "-q"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no validation case matches") and len(err.splitlines()) == 1
     assert hint in err and "(groups: BAT, CO, DEC," in err
+
+
+def test_a_group_matches_in_any_case():
+    """Group names mix cases ('IX llama-3.1-70b TPOT'); a user typing them in lower case gets them."""
+    from simdecode.validate import command
+
+    keep = command._group_filter(["ix LLAMA", "dec"])
+    assert keep("IX llama-3.1-70b TPOT") and keep("DEC") and not keep("BAT")
+    assert command._group_filter([])("BAT")
 
 
 def test_a_missing_measurement_file_is_called_missing_not_an_unmatched_case(capsys):
