@@ -100,12 +100,17 @@ def test_unknown_workload_is_a_clear_error() -> None:
         bench.build_workload("nope")
 
 
-def test_run_py_only_quickstart_json() -> None:
+def _script_json(script: Path, only: str, timeout_s: float) -> dict:
+    """The JSON a benchmark script prints for ``--only ONLY --json``, run as a user runs it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, str(RUN_PY), "--only", "quickstart", "--json"], check=False,
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, str(script), "--only", only, "--json"], check=False,
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def test_run_py_only_quickstart_json() -> None:
+    data = _script_json(RUN_PY, "quickstart", 60)
     (row,) = data["rows"]
     assert row["workload"] == "quickstart"
     assert row["events"] > 0 and row["wall_s"] > 0 and row["simulated_s"] > 0
@@ -124,11 +129,7 @@ def test_commands_py_name_files_that_exist() -> None:
 
 
 def test_commands_py_times_a_run_in_cpu_seconds_and_events() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, str(COMMANDS_PY), "--only", "run quickstart", "--json"], check=False,
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+    data = _script_json(COMMANDS_PY, "run quickstart", 120)
     (row,) = data["rows"]
     assert row["command"] == "run quickstart" and row["tree"] == str(ROOT)
     assert row["cpu_s"] > 0 and row["events"] > 0 and row["events_per_cpu_s"] == row["events"] / row["cpu_s"]
