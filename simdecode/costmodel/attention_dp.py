@@ -79,7 +79,8 @@ def busiest_rank(parts: Iterable[tuple[int, int, bool | int]], n_ranks: int,
     Sequences are placed longest first (by new tokens, then cached tokens), each on the rank with the
     fewest (new tokens, cached tokens) so far; the busiest rank is the one with the most new tokens,
     ties to the most cached tokens, then to the most sequences (each sequence is work of its own:
-    two one-token prefills take longer than one two-token prefill). Decodes only: ranks hold ceil(S / N) or floor(S / N) sequences.
+    two one-token prefills take longer than one two-token prefill). Decodes only: ranks hold
+    ceil(S / N) or floor(S / N) sequences.
     """
     items = sorted(parts, key=lambda p: (p[1], p[0]), reverse=True)
     if n_ranks <= 1 or not items:

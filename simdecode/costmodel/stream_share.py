@@ -38,16 +38,17 @@ so on the GPU it was calibrated on nothing changes and DEC-01..04 keep their cal
 share is unmeasured, or the runtime names no calibration GPU (``RuntimeSpec.calibrated_on``; vLLM's
 0.7, a middle of published ranges, names none), eta applies as written: today's behaviour.
 
-Only the weight GEMMs (costmodel/gemm_stream.py: attention projections, dense MLP, experts) take
-eta_w; the LM head, costed apart, keeps eta, as it does under ``gemm_efficiency``. A weight GEMM at a few rows is a plain stream of one matrix, and on the two boards where the
-same PyTorch recipe was measured it follows the board: on the project's H200 (KER, docs/
-measurements-h200.md) cuBLAS's 1-row GEMMs over 117 MB-1.05 GB stream at a slope of 4.11 TB/s, 0.856
-of 4.8 (eta_w: 0.87; eta: 0.80); EAGLE's RTX 3090 step needs >= 0.857 (eta_w: 0.853). The attention
-kernel's KV reads do not: the H200's in-step cuDNN attention read the KV cache at 3.85 TB/s, 0.80,
-exactly the 0.8 gpt-fast was given on A100s, so the KV cache (and every other stream) keeps eta.
-Weight-only formats dequantised after the load keep eta too (gemm_stream.py's rule for kernels whose
-stream was not measured: tinygemm's int4 is not a plain stream). Shares a runtime measured for one
-kernel (``gemm_efficiency`` on Hopper, ``grouped_gemm_efficiency``) are kernel figures and win.
+Only the weight GEMMs (costmodel/gemm_stream.py: attention projections, dense MLP, experts) take eta_w;
+the LM head, costed apart, keeps eta, as it does under ``gemm_efficiency``. A weight GEMM at a few rows
+is a plain stream of one matrix, and on the two boards where the same PyTorch recipe was measured it
+follows the board: on the project's H200 (KER, docs/measurements-h200.md) cuBLAS's 1-row GEMMs over 117
+MB-1.05 GB stream at a slope of 4.11 TB/s, 0.856 of 4.8 (eta_w: 0.87; eta: 0.80); EAGLE's RTX 3090 step
+needs >= 0.857 (eta_w: 0.853). The attention kernel's KV reads do not: the H200's in-step cuDNN
+attention read the KV cache at 3.85 TB/s, 0.80, exactly the 0.8 gpt-fast was given on A100s, so the KV
+cache (and every other stream) keeps eta. Weight-only formats dequantised after the load keep eta too
+(gemm_stream.py's rule for kernels whose stream was not measured: tinygemm's int4 is not a plain
+stream). Shares a runtime measured for one kernel (``gemm_efficiency`` on Hopper,
+``grouped_gemm_efficiency``) are kernel figures and win.
 
 gpt-fast on the RTX 3090: 0.8 x 0.915 / 0.858 = 0.853. The two shares come from different benchmarks
 (BabelStream, clpeak): an uncertainty of a few per cent that no same-benchmark pair of these two

@@ -214,8 +214,8 @@ class RuntimeSpec(Spec):
     prefill_graph_tokens: int | None = Field(
         None, ge=0, description="largest step holding a prefill chunk, in tokens, that the engine still replays "
         "from a CUDA graph; a larger one runs eagerly, its host dispatching every kernel and collective, so the "
-        "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, as TensorRT-LLM's PyTorch "
-        "backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
+        "step lasts at least as long as the host takes to issue them, 35 us each (0: no prefill step is graphed, "
+        "as TensorRT-LLM's PyTorch backend and SGLang do; unset: every step is graphed as cuda_graphs says)"
     )
     eager_gemm_host_s: PerOpDuration = Field(
         0.0, alias="eager_gemm_host", description="host time an eager step (see prefill_graph_tokens) spends on "
