@@ -19,18 +19,17 @@ A speculative verify step (a few queries per sequence) uses the absorbed kernels
 The expanded form's per-pair work (QK^T and PV over the decompressed keys and values) runs in an
 ordinary attention kernel on 16-bit operands where the cache is 16-bit: the keys and values come out of
 the ``kv_b_proj`` GEMM in bf16 and SGLang's Hopper prefill runs FlashAttention-3 on them (``fa3``, the
-default attention backend SGLang's ``model_runner.py`` picks for an MLA architecture on Hopper with
-CUDA >= 12.3). So those FLOPs run at
-the bf16 tensor-core rate, not at the fp8 one the block's fp8 weight GEMMs reach
-(:func:`prefill_scores_in_16_bit`; FlashAttention-3 in bf16 on an H100, head width 128: 566, 590, 614
-and 621 TFLOP/s at 2k, 4k, 8k and 16k tokens, pytorch/benchmark PR #2391, i.e. 0.57-0.63 of the
-989 TFLOP/s bf16 peak, where the runtime's ``compute_efficiency`` of 0.5-0.55 gives 495-544).
-Under an fp8 cache the same holds on Hopper and earlier GPUs (compute capability below 10): the
-decompressed keys and values are bf16 whatever the cache holds, and TensorRT-LLM runs its MLA context
-attention as "BF16 MHA for context phase" (NVIDIA/TensorRT-LLM PR #3190, which added FP8 MLA for the
-generation kernels only); its "Hopper FP8 context MLA" (PR #7107) was closed unmerged, and its FP8
-context MLA is switched on for SM120 (PR #6059: ``mFP8ContextMLA = getSMVersion() == 120 &&
-hasFp8KvCache()``). On Blackwell under an fp8 cache the scores keep the block's (fp8) rate.
+default attention backend SGLang's ``model_runner.py`` picks for an MLA architecture on Hopper with CUDA
+>= 12.3). So those FLOPs run at the bf16 tensor-core rate, not at the fp8 one the block's fp8 weight
+GEMMs reach (:func:`prefill_scores_in_16_bit`; FlashAttention-3 in bf16 on an H100, head width 128: 566,
+590, 614 and 621 TFLOP/s at 2k, 4k, 8k and 16k tokens, pytorch/benchmark PR #2391, i.e. 0.57-0.63 of the
+989 TFLOP/s bf16 peak, where the runtime's ``compute_efficiency`` of 0.5-0.55 gives 495-544). Under an
+fp8 cache the same holds on Hopper and earlier GPUs (compute capability below 10): the decompressed keys
+and values are bf16 whatever the cache holds, and TensorRT-LLM runs its MLA context attention as "BF16
+MHA for context phase" (NVIDIA/TensorRT-LLM PR #3190, which added FP8 MLA for the generation kernels
+only); its "Hopper FP8 context MLA" (PR #7107) was closed unmerged, and its FP8 context MLA is switched
+on for SM120 (PR #6059: ``mFP8ContextMLA = getSMVersion() == 120 && hasFp8KvCache()``). On Blackwell
+under an fp8 cache the scores keep the block's (fp8) rate.
 """
 
 from __future__ import annotations
