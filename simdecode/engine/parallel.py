@@ -102,14 +102,12 @@ def blocks(dp: int, jobs: int) -> list[list[int]]:
     return [list(range(dp * j // n, dp * (j + 1) // n)) for j in range(n)]
 
 
-def run_split(scenario: Scenario, jobs: int, executor: str = "local", ray_address: str | None = None,
-              keep_token_times: int | None = None) -> list:
+def run_split(scenario: Scenario, jobs: int, executor: str, ray_address: str | None, keep_token_times: int) -> list:
     """Run ``scenario``'s replicas in blocks on ``jobs`` workers; the parts, in replica order
-    (``keep_token_times``: see :func:`simdecode.engine.simulation.simulate`; None: its default)."""
+    (``keep_token_times``: see :func:`simdecode.engine.simulation.simulate`, the one caller)."""
     from simdecode.engine.simulation import run_replicas
-    from simdecode.engine.workload import KEEP_TOKEN_TIMES
 
-    keep = KEEP_TOKEN_TIMES if keep_token_times is None else keep_token_times
+    keep = keep_token_times
 
     work = blocks(scenario.parallelism.dp, jobs)
     if executor_name(executor) == "ray":
